@@ -1,0 +1,176 @@
+# posbridge: one non-recursive Makefile.
+#
+#   make            build posbridge and possim (installs missing Debian packages first)
+#   make check      build and run every test (unit, end-to-end lanes, short fuzz runs)
+#   make demo       run a complete virtual checkout lane and show its discrepancies
+#   make fuzz       long libFuzzer runs of every harness (clang)
+#   make soak       long reliability runs
+#   make bench      benchmarks; figures go to docs/BENCHMARKS.md
+#   make SANITIZE=1 check     the same with ASan+UBSan
+#   make COVERAGE=1 check     the same with gcov instrumentation
+#
+# New modules need no edit here: protocols/*.c, bridge/*.c (except main.c) and sim/*.c
+# (except main.c) are picked up by wildcard; every tests/test_*.c becomes one test binary.
+
+CC       ?= cc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+
+# Debian packages behind each pkg-config module the build needs.
+PKG_MODULES  := libserialport libusb-1.0 cmocka sqlite3 jansson inih ncursesw
+DEB_PACKAGES := pkg-config libserialport-dev libusb-1.0-0-dev libcmocka-dev \
+                libsqlite3-dev libjansson-dev libinih-dev libncurses-dev socat
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+            -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iprotocols -Ibridge -Isim
+LDFLAGS  ?=
+
+ifeq ($(SANITIZE),1)
+BUILD    := build-san
+CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+ifeq ($(COVERAGE),1)
+BUILD    := build-cov
+CFLAGS   += --coverage -O0
+LDFLAGS  += --coverage
+endif
+
+# Lazily expanded: pkg-config runs in recipes, after the deps stamp has installed it.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_MODULES))
+PKG_LIBS   = $(shell pkg-config --libs libserialport libusb-1.0 sqlite3 jansson inih ncursesw) -lm
+TEST_LIBS  = $(shell pkg-config --libs cmocka)
+
+PROTO_SRC  := $(wildcard protocols/*.c)
+BRIDGE_SRC := $(filter-out bridge/main.c,$(wildcard bridge/*.c))
+SIM_SRC    := $(filter-out sim/main.c,$(wildcard sim/*.c))
+TEST_SRC   := $(wildcard tests/test_*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIBPB      := $(BUILD)/libposbridge.a
+LIBSIM     := $(BUILD)/libpossim.a
+POSBRIDGE  := $(BUILD)/posbridge
+POSSIM     := $(BUILD)/possim
+TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+FUZZ_SHORT := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-short/%,$(FUZZ_SRC))
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps check check-unit check-fuzz check-e2e demo fuzz soak bench clean install
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(POSBRIDGE) $(POSSIM)
+
+# ---- dependencies: install what is missing, or say exactly how -------------------------
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@mkdir -p $(@D)
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists $(PKG_MODULES) \
+	    || ! command -v socat >/dev/null 2>&1; then \
+	  echo "posbridge: missing build dependencies; need Debian packages: $(DEB_PACKAGES)"; \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PACKAGES) || exit 1; \
+	  else \
+	    echo "posbridge: not root; run:  sudo apt-get update && sudo apt-get install -y $(DEB_PACKAGES)"; \
+	    exit 1; \
+	  fi; \
+	fi
+	@touch $@
+
+# ---- objects ---------------------------------------------------------------------------
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(LIBPB): $(call obj,$(PROTO_SRC) $(BRIDGE_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBSIM): $(call obj,$(SIM_SRC)) $(BUILD)/.empty.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/.empty.o: | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	echo 'extern int possim_empty_unit; int possim_empty_unit;' | $(CC) -x c -c - -o $@
+
+$(POSBRIDGE): $(call obj,bridge/main.c) $(LIBPB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(POSSIM): $(call obj,sim/main.c) $(LIBSIM) $(LIBPB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# ---- tests -----------------------------------------------------------------------------
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSIM) $(LIBPB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
+
+# Short fuzz runs for make check: each harness linked with a deterministic driver
+# (corpus replay plus seeded mutations), built by the ordinary compiler.
+$(BUILD)/fuzz-short/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/driver.o $(LIBSIM) $(LIBPB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+check: check-unit check-fuzz check-e2e
+	@echo "posbridge: all checks passed"
+
+check-unit: $(TESTS) all
+	@fail=0; pass=0; for t in $(TESTS); do \
+	  echo "== $$t"; \
+	  if POSBRIDGE=$(CURDIR)/$(POSBRIDGE) POSSIM=$(CURDIR)/$(POSSIM) $$t; then pass=$$((pass+1)); \
+	  else echo "FAILED: $$t"; fail=$$((fail+1)); fi; \
+	done; echo "unit test programs: $$pass passed, $$fail failed"; test $$fail = 0
+
+FUZZ_SHORT_RUNS ?= 20000
+check-fuzz: $(FUZZ_SHORT)
+	@for f in $(FUZZ_SHORT); do \
+	  n=$$(basename $$f); \
+	  $$f -runs=$(FUZZ_SHORT_RUNS) tests/fuzz/corpus/$${n#fuzz_} || exit 1; \
+	done
+
+check-e2e: all
+	@if [ -x tests/e2e/run.sh ]; then \
+	  POSBRIDGE=$(CURDIR)/$(POSBRIDGE) POSSIM=$(CURDIR)/$(POSSIM) tests/e2e/run.sh; \
+	else echo "check-e2e: no end-to-end suite yet"; fi
+
+# ---- long runs -------------------------------------------------------------------------
+FUZZ_SECONDS ?= 120
+fuzz: | $(DEPS_STAMP)
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install -y clang"; exit 1; }
+	$(MAKE) BUILD=build-fuzz CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" build-fuzz/libposbridge.a build-fuzz/libpossim.a
+	@mkdir -p build-fuzz/bin
+	@for h in $(FUZZ_SRC); do \
+	  n=$$(basename $$h .c); \
+	  clang -O1 -g -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge -Isim $(PKG_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $$h build-fuzz/libpossim.a build-fuzz/libposbridge.a \
+	    $(PKG_LIBS) -o build-fuzz/bin/$$n || exit 1; \
+	  mkdir -p build-fuzz/corpus/$$n; \
+	  echo "== $$n for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/bin/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build-fuzz/corpus/$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; \
+	done
+
+soak: all
+	@if [ -x tests/soak/run.sh ]; then tests/soak/run.sh; else echo "soak: no soak suite yet"; exit 1; fi
+
+bench: all
+	@if [ -x bench/run.sh ]; then bench/run.sh; else echo "bench: no benchmarks yet"; exit 1; fi
+
+demo: all
+	@if [ -x sim/demo.sh ]; then POSBRIDGE=$(CURDIR)/$(POSBRIDGE) POSSIM=$(CURDIR)/$(POSSIM) sim/demo.sh; \
+	else echo "demo: the virtual lane arrives with possim (issue 4); not built yet"; exit 1; fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(POSBRIDGE) $(POSSIM) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-san build-cov build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,149 @@
+#include "msg.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "money.h"
+#include "protocol.h"
+
+void pb_msg_init(struct pos_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->dir = PB_DIR_UNKNOWN;
+    m->checksum_ok = true;
+    m->result_code = -1;
+}
+
+static const char *const dir_names[] = {"ecr", "pt", "?"};
+static const char *const kind_names[PB_KIND__COUNT] = {
+    "other", "request", "accepted", "refused", "intermediate", "result", "completion",
+    "abort", "print", "app_ack", "ack", "nak", "enq", "eot",
+};
+static const char *const txn_names[PB_TXN__COUNT] = {
+    "none", "purchase", "refund", "void", "preauth", "status", "end_of_day",
+    "registration", "logoff", "other",
+};
+static const char *const result_names[PB_RESULT__COUNT] = {
+    "none", "approved", "declined", "aborted", "not_processed", "unknown",
+};
+
+#define NAME_OF(table, i, count) ((unsigned)(i) < (count) ? (table)[i] : "?")
+
+const char *pb_dir_name(enum pb_dir d)
+{
+    return NAME_OF(dir_names, d, 3u);
+}
+const char *pb_kind_name(enum pb_kind k)
+{
+    return NAME_OF(kind_names, k, (unsigned)PB_KIND__COUNT);
+}
+const char *pb_txn_name(enum pb_txn_type t)
+{
+    return NAME_OF(txn_names, t, (unsigned)PB_TXN__COUNT);
+}
+const char *pb_result_name(enum pb_result r)
+{
+    return NAME_OF(result_names, r, (unsigned)PB_RESULT__COUNT);
+}
+
+static int index_of(const char *const *table, int count, const char *name)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < count; i++)
+        if (strcmp(table[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int pb_kind_from_name(const char *name)
+{
+    return index_of(kind_names, PB_KIND__COUNT, name);
+}
+int pb_txn_from_name(const char *name)
+{
+    return index_of(txn_names, PB_TXN__COUNT, name);
+}
+int pb_result_from_name(const char *name)
+{
+    return index_of(result_names, PB_RESULT__COUNT, name);
+}
+
+int pb_msg_format(const struct pos_msg *m, char *buf, size_t cap)
+{
+    char amount[PB_MONEY_FMT_MAX] = "";
+    if (m->flags & PB_F_AMOUNT)
+        pb_money_format(amount, sizeof amount, m->amount,
+                        (m->flags & PB_F_CURRENCY) ? m->currency : PB_CURRENCY_NONE);
+    char extra[256];
+    size_t n = 0;
+    extra[0] = '\0';
+#define ADD(...)                                                                               \
+    do {                                                                                       \
+        if (n < sizeof extra) {                                                                \
+            int w_ = snprintf(extra + n, sizeof extra - n, __VA_ARGS__);                       \
+            if (w_ > 0)                                                                        \
+                n += (size_t)w_;                                                               \
+        }                                                                                      \
+    } while (0)
+    if (m->flags & PB_F_AMOUNT_DUE)
+        ADD(" due=%lld", (long long)m->amount_due);
+    if (m->flags & PB_F_PARTIAL)
+        ADD(" partial");
+    if (m->pos_id[0])
+        ADD(" pos=%s", m->pos_id);
+    if (m->terminal_id[0])
+        ADD(" tid=%s", m->terminal_id);
+    if (m->trace[0])
+        ADD(" trace=%s", m->trace);
+    if (m->receipt[0])
+        ADD(" receipt=%s", m->receipt);
+    if (m->reference[0])
+        ADD(" ref=%s", m->reference);
+    if (m->auth_code[0])
+        ADD(" auth=%s", m->auth_code);
+    if (m->pan[0])
+        ADD(" pan=%s", m->pan);
+    if (m->flags & PB_F_TRACK_DATA)
+        ADD(" track=masked");
+    if (m->text[0])
+        ADD(" text=\"%s\"", m->text);
+    if (m->flags & PB_F_MALFORMED)
+        ADD(" MALFORMED");
+#undef ADD
+    char result[48] = "";
+    if (m->result != PB_RESULT_NONE)
+        snprintf(result, sizeof result, " %s(%s)", pb_result_name(m->result),
+                 m->result_text[0] ? m->result_text : "-");
+    return snprintf(buf, cap, "%-3s %-12s %-12s%s%s%s%s%s", pb_dir_name(m->dir),
+                    pb_kind_name(m->kind), m->txn ? pb_txn_name(m->txn) : "-",
+                    amount[0] ? " " : "", amount, result, extra,
+                    m->checksum_ok ? "" : " CHECKSUM-BAD");
+}
+
+void pb_mask_pan(const char *pan, size_t len, char *out, size_t cap)
+{
+    if (!out || cap == 0)
+        return;
+    size_t n = len < cap - 1 ? len : cap - 1;
+    size_t keep_head = len >= 13 ? 6 : 0;
+    size_t keep_tail = len > 4 ? 4 : 0;
+    for (size_t i = 0; i < n; i++) {
+        bool keep = i < keep_head || i >= len - keep_tail;
+        out[i] = keep && isdigit((unsigned char)pan[i]) ? pan[i] : '*';
+    }
+    out[n] = '\0';
+}
+
+void pb_copy_printable(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+    if (!dst || cap == 0)
+        return;
+    size_t n = len < cap - 1 ? len : cap - 1;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (src[i] >= 0x20 && src[i] < 0x7F) ? (char)src[i] : '.';
+    while (n > 0 && dst[n - 1] == ' ')
+        n--;
+    dst[n] = '\0';
+}

@@ -1,0 +1,137 @@
+/* msg: the normalised message every protocol decodes to and encodes from.
+ *
+ *   pb_msg_init()        zero a message and mark every optional field absent
+ *   pb_kind_name() ...   stable lower-case names used in output, JSON and the journal
+ *   pb_msg_format()      one human line: kind, type, amount, result, references
+ *   pb_mask_pan()        keep the first 6 and last 4 digits, star the rest
+ *
+ * A struct pos_msg is plain data owned by whoever declared it; it holds no pointers
+ * except `proto`, which points at a static const protocol descriptor.
+ *
+ * Card data: decoders store only masked PANs (pb_mask_pan) and never track data; the
+ * `pan` field is written in clear only by callers building a frame to encode (possim),
+ * and encoders send it as given. */
+#ifndef PB_MSG_H
+#define PB_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pb_protocol;
+
+/* Which side spoke. ECR = the cash register, PT = the payment terminal. */
+enum pb_dir {
+    PB_DIR_ECR = 0, /* register -> terminal */
+    PB_DIR_PT = 1,  /* terminal -> register */
+    PB_DIR_UNKNOWN = 2,
+};
+
+enum pb_kind {
+    PB_KIND_OTHER = 0,
+    PB_KIND_REQUEST,      /* register asks for a transaction */
+    PB_KIND_ACCEPTED,     /* terminal took the request (ZVT 80 00 00 from the PT) */
+    PB_KIND_REFUSED,      /* terminal refused the request outright (ZVT 84 xx) */
+    PB_KIND_INTERMEDIATE, /* "insert card", "please wait": proves the PT is alive */
+    PB_KIND_RESULT,       /* the outcome with the charged amount (ZVT 04 0F, Concert answer) */
+    PB_KIND_COMPLETION,   /* end of the transaction (ZVT 06 0F) */
+    PB_KIND_ABORT,        /* transaction aborted (ZVT 06 1E from PT, 06 B0 from ECR) */
+    PB_KIND_PRINT,        /* receipt print line or block */
+    PB_KIND_APP_ACK,      /* application-level acknowledgement (ZVT 80 00 00 from the ECR) */
+    PB_KIND_ACK,          /* single control byte */
+    PB_KIND_NAK,
+    PB_KIND_ENQ,
+    PB_KIND_EOT,
+    PB_KIND__COUNT
+};
+
+enum pb_txn_type {
+    PB_TXN_NONE = 0, /* message carries no transaction type */
+    PB_TXN_PURCHASE,
+    PB_TXN_REFUND,
+    PB_TXN_VOID, /* void / reversal of an earlier transaction */
+    PB_TXN_PREAUTH,
+    PB_TXN_STATUS, /* status enquiry */
+    PB_TXN_END_OF_DAY,
+    PB_TXN_REGISTRATION,
+    PB_TXN_LOGOFF,
+    PB_TXN_OTHER,
+    PB_TXN__COUNT
+};
+
+enum pb_result {
+    PB_RESULT_NONE = 0, /* the message carries no result */
+    PB_RESULT_APPROVED,
+    PB_RESULT_DECLINED,
+    PB_RESULT_ABORTED,
+    PB_RESULT_NOT_PROCESSED,
+    PB_RESULT_UNKNOWN, /* a result code we cannot map */
+    PB_RESULT__COUNT
+};
+
+/* Presence flags for the optional fields. */
+enum {
+    PB_F_AMOUNT = 1u << 0,
+    PB_F_CURRENCY = 1u << 1,
+    PB_F_AMOUNT_DUE = 1u << 2,  /* remaining due after a partial approval */
+    PB_F_PARTIAL = 1u << 3,     /* the protocol's own partial-approval marker */
+    PB_F_TRACK_DATA = 1u << 4,  /* frame carried track data (never stored) */
+    PB_F_RESULT_CODE = 1u << 5, /* result_code is valid */
+    PB_F_CHECKSUM_BAD = 1u << 6,
+    PB_F_MALFORMED = 1u << 7,   /* frame delimited but its contents did not parse */
+};
+
+#define PB_REF_MAX 24
+#define PB_TEXT_MAX 64
+
+struct pos_msg {
+    const struct pb_protocol *proto;
+    enum pb_dir dir;
+    enum pb_kind kind;
+    enum pb_txn_type txn;
+    enum pb_result result;
+    uint32_t flags;        /* PB_F_* */
+    uint32_t cmd;          /* protocol's command code (ZVT CLASS<<8|INSTR), 0 if none */
+    int64_t amount;        /* minor units, valid with PB_F_AMOUNT */
+    int64_t amount_due;    /* minor units, valid with PB_F_AMOUNT_DUE */
+    uint16_t currency;     /* ISO 4217 numeric, valid with PB_F_CURRENCY */
+    int32_t result_code;   /* raw numeric result code, valid with PB_F_RESULT_CODE */
+    char result_text[PB_REF_MAX];  /* raw result code as on the wire ("00", "000000") */
+    char pos_id[PB_REF_MAX];       /* POS number (Concert, MIS-POS) */
+    char terminal_id[PB_REF_MAX];  /* terminal id (ZVT BMP 29, MIS-POS 9F05) */
+    char trace[PB_REF_MAX];        /* trace number */
+    char receipt[PB_REF_MAX];      /* receipt number; for a void: the receipt to void */
+    char reference[PB_REF_MAX];    /* private field / host reference */
+    char auth_code[PB_REF_MAX];
+    char pan[PB_REF_MAX];          /* masked by decoders; see the header comment */
+    char text[PB_TEXT_MAX];        /* display or print text, printable ASCII only */
+    uint8_t control;               /* the byte, for ACK/NAK/ENQ/EOT */
+    bool checksum_ok;
+    uint64_t offset;               /* stream offset of the frame's first byte */
+    uint32_t length;               /* frame length on the wire */
+};
+
+void pb_msg_init(struct pos_msg *m);
+
+const char *pb_dir_name(enum pb_dir d);      /* "ecr", "pt", "?" */
+const char *pb_kind_name(enum pb_kind k);    /* "request", "accepted", ... */
+const char *pb_txn_name(enum pb_txn_type t); /* "purchase", "refund", ... */
+const char *pb_result_name(enum pb_result r);
+/* Reverse lookups for scenario files and journals; -1 when the name is unknown. */
+int pb_kind_from_name(const char *name);
+int pb_txn_from_name(const char *name);
+int pb_result_from_name(const char *name);
+
+/* One line for people, no trailing newline. Returns the snprintf length. */
+int pb_msg_format(const struct pos_msg *m, char *buf, size_t cap);
+
+/* Masks a PAN of digits into out (cap >= len+1): first 6 and last 4 kept when the PAN
+ * has 13 or more digits, otherwise only the last 4 (or none when 4 or fewer).
+ * Non-digit characters (already-masked input) become '*'. Always terminates out. */
+void pb_mask_pan(const char *pan, size_t len, char *out, size_t cap);
+
+/* Copies printable ASCII from src into dst (terminated), replacing other bytes with
+ * '.'. Trailing spaces are trimmed. */
+void pb_copy_printable(char *dst, size_t cap, const uint8_t *src, size_t len);
+
+#endif

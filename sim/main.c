@@ -1,0 +1,6 @@
+#include <stdio.h>
+int main(void)
+{
+    puts("possim: under construction");
+    return 0;
+}
