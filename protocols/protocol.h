@@ -81,6 +81,11 @@ struct pb_protocol {
      * PB_ERR_RANGE when cap is too small, PB_ERR_UNSUPPORTED for a message this protocol
      * cannot express. encode(decode(frame)) gives back the frame's bytes. */
     int (*encode)(const struct pos_msg *m, uint8_t *buf, size_t cap);
+    /* Overwrites card data (PAN digits but the first 6 and last 4, track data, expiry)
+     * inside one complete wire frame, in place, length unchanged, and recomputes the
+     * checksum so a capture still decodes. Returns how many bytes changed. May be NULL
+     * for a protocol that carries no card data. Used before captures reach disk. */
+    size_t (*redact)(uint8_t *wire, size_t len);
     /* Confidence 0..100 that buf (the first bytes seen on a line) speaks this protocol. */
     int (*probe)(const uint8_t *buf, size_t len);
     struct pb_track_rules rules;
