@@ -85,7 +85,8 @@ $(DEPS_STAMP):
 # ---- objects ---------------------------------------------------------------------------
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(LIBPB): $(call obj,$(PROTO_SRC) $(BRIDGE_SRC))
 	@rm -f $@

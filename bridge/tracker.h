@@ -70,6 +70,7 @@ struct pb_txn {
     uint16_t currency;           /* response currency, 0 when none */
     bool has_amount_due;
     int64_t amount_due;
+    bool partial_marker;         /* the protocol's own partial-approval marker was set */
     enum pb_result result;
     int32_t result_code;         /* -1 when none */
     char result_text[PB_REF_MAX];

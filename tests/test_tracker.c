@@ -1,0 +1,499 @@
+/* Tests for bridge/tracker.c: every class of DISCREPANCIES.md from message sequences,
+ * for a protocol whose answer is final (Concert-like) and one with acceptance and
+ * completion (ZVT-like). Fake protocols keep this independent of the codecs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "tracker.h"
+
+static const struct pb_protocol answer_final = {
+    .name = "answerfinal",
+    .rules = {.has_accept = false, .result_ends_txn = true, .accept_timeout_ms = 3000,
+              .response_timeout_ms = 120000, .max_repeats = 2},
+};
+static const struct pb_protocol with_completion = {
+    .name = "withcompletion",
+    .rules = {.has_accept = true, .result_ends_txn = false, .accept_timeout_ms = 5000,
+              .response_timeout_ms = 180000, .completion_timeout_ms = 30000, .max_repeats = 2},
+};
+
+#define MAX_EVENTS 16
+struct recorder {
+    unsigned n;
+    enum pb_txn_event ev[MAX_EVENTS];
+    struct pb_txn t[MAX_EVENTS];
+};
+
+static void record(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
+{
+    struct recorder *r = ctx;
+    if (r->n < MAX_EVENTS) {
+        r->ev[r->n] = ev;
+        r->t[r->n] = *t;
+        r->n++;
+    }
+}
+
+/* The last CLOSED or RECLASSIFIED event for transaction id. */
+static const struct pb_txn *final_of(const struct recorder *r, uint64_t id)
+{
+    const struct pb_txn *found = NULL;
+    for (unsigned i = 0; i < r->n; i++)
+        if (r->t[i].id == id && r->ev[i] != PB_TXN_OPENED)
+            found = &r->t[i];
+    return found;
+}
+
+static unsigned count_closed(const struct recorder *r)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < r->n; i++)
+        n += r->ev[i] == PB_TXN_CLOSED;
+    return n;
+}
+
+struct lane {
+    struct pb_tracker *tr;
+    struct recorder rec;
+    struct pb_time now;
+    uint64_t off[2];
+};
+
+static void lane_init(struct lane *l, const struct pb_protocol *p, const struct pb_tracker_config *c)
+{
+    memset(l, 0, sizeof *l);
+    l->now.mono_us = 1000000;
+    l->now.utc_us = 1700000000000000;
+    assert_int_equal(pb_tracker_new(p, c, record, &l->rec, &l->tr), 0);
+}
+
+static void advance(struct lane *l, int64_t ms)
+{
+    l->now.mono_us += ms * 1000;
+    l->now.utc_us += ms * 1000;
+    pb_tracker_tick(l->tr, &l->now);
+}
+
+static struct pos_msg msg(enum pb_dir dir, enum pb_kind kind)
+{
+    struct pos_msg m;
+    pb_msg_init(&m);
+    m.dir = dir;
+    m.kind = kind;
+    return m;
+}
+
+static void send(struct lane *l, struct pos_msg m)
+{
+    m.offset = l->off[m.dir];
+    m.length = 10;
+    l->off[m.dir] += 10;
+    pb_tracker_msg(l->tr, &m, &l->now);
+}
+
+static void request(struct lane *l, enum pb_txn_type type, int64_t amount)
+{
+    struct pos_msg m = msg(PB_DIR_ECR, PB_KIND_REQUEST);
+    m.txn = type;
+    m.cmd = 0x0601;
+    m.amount = amount;
+    m.flags |= PB_F_AMOUNT | PB_F_CURRENCY;
+    m.currency = 978;
+    strcpy(m.pos_id, "01");
+    send(l, m);
+}
+
+static struct pos_msg result(enum pb_result res, int64_t amount)
+{
+    struct pos_msg m = msg(PB_DIR_PT, PB_KIND_RESULT);
+    m.result = res;
+    m.amount = amount;
+    m.flags |= PB_F_AMOUNT | PB_F_CURRENCY | PB_F_RESULT_CODE;
+    m.currency = 978;
+    m.result_code = res == PB_RESULT_APPROVED ? 0 : 5;
+    strcpy(m.result_text, res == PB_RESULT_APPROVED ? "00" : "05");
+    strcpy(m.pos_id, "01");
+    return m;
+}
+
+/* Concert-like: request, ACK, answer. */
+static enum pb_class run_answer_final(struct pos_msg answer, int64_t requested)
+{
+    struct lane l;
+    lane_init(&l, &answer_final, NULL);
+    request(&l, PB_TXN_PURCHASE, requested);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
+    advance(&l, 2000);
+    send(&l, answer);
+    assert_int_equal(count_closed(&l.rec), 1);
+    const struct pb_txn *t = final_of(&l.rec, 1);
+    assert_non_null(t);
+    assert_true(t->n_evidence >= 2);
+    assert_int_equal(t->requested, requested);
+    assert_int_equal(t->latency_us, 2000000);
+    assert_null(pb_tracker_current(l.tr));
+    assert_int_equal(pb_tracker_next_deadline(l.tr), -1);
+    enum pb_class c = t->cls;
+    pb_tracker_free(l.tr);
+    return c;
+}
+
+static void test_ok_and_amount_classes(void **state)
+{
+    (void)state;
+    assert_int_equal(run_answer_final(result(PB_RESULT_APPROVED, 1250), 1250), PB_CLASS_OK);
+    assert_int_equal(run_answer_final(result(PB_RESULT_APPROVED, 1350), 1250),
+                     PB_CLASS_OVERCHARGE);
+    assert_int_equal(run_answer_final(result(PB_RESULT_APPROVED, 1150), 1250),
+                     PB_CLASS_UNDERCHARGE);
+    assert_int_equal(run_answer_final(result(PB_RESULT_DECLINED, 1250), 1250),
+                     PB_CLASS_DECLINED);
+    assert_int_equal(run_answer_final(result(PB_RESULT_NOT_PROCESSED, 0), 1250),
+                     PB_CLASS_DECLINED);
+    struct pos_msg partial = result(PB_RESULT_APPROVED, 1000);
+    partial.flags |= PB_F_AMOUNT_DUE;
+    partial.amount_due = 250;
+    assert_int_equal(run_answer_final(partial, 1250), PB_CLASS_PARTIAL_APPROVAL);
+    struct pos_msg marker = result(PB_RESULT_APPROVED, 1000);
+    marker.flags |= PB_F_PARTIAL;
+    assert_int_equal(run_answer_final(marker, 1250), PB_CLASS_PARTIAL_APPROVAL);
+}
+
+static void test_mismatches(void **state)
+{
+    (void)state;
+    struct pos_msg ccy = result(PB_RESULT_APPROVED, 1250);
+    ccy.currency = 840;
+    assert_int_equal(run_answer_final(ccy, 1250), PB_CLASS_CURRENCY_MISMATCH);
+    struct pos_msg pos = result(PB_RESULT_APPROVED, 1250);
+    strcpy(pos.pos_id, "02");
+    assert_int_equal(run_answer_final(pos, 1250), PB_CLASS_REFERENCE_MISMATCH);
+    struct pos_msg type = result(PB_RESULT_APPROVED, 1250);
+    type.txn = PB_TXN_REFUND;
+    assert_int_equal(run_answer_final(type, 1250), PB_CLASS_TYPE_MISMATCH);
+    /* a declined answer with a wrong currency is still just a decline */
+    struct pos_msg dccy = result(PB_RESULT_DECLINED, 1250);
+    dccy.currency = 840;
+    assert_int_equal(run_answer_final(dccy, 1250), PB_CLASS_DECLINED);
+}
+
+static void test_undercharge_as_partial_by_config(void **state)
+{
+    (void)state;
+    struct lane l;
+    struct pb_tracker_config c = {.undercharge_is_partial = true};
+    lane_init(&l, &answer_final, &c);
+    request(&l, PB_TXN_PURCHASE, 1250);
+    send(&l, result(PB_RESULT_APPROVED, 1000));
+    assert_int_equal(final_of(&l.rec, 1)->cls, PB_CLASS_PARTIAL_APPROVAL);
+    pb_tracker_free(l.tr);
+}
+
+static void test_repeat_after_nak_is_not_a_request(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &answer_final, NULL);
+    request(&l, PB_TXN_PURCHASE, 1250);
+    send(&l, msg(PB_DIR_PT, PB_KIND_NAK));
+    request(&l, PB_TXN_PURCHASE, 1250);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
+    send(&l, result(PB_RESULT_APPROVED, 1250));
+    assert_int_equal(count_closed(&l.rec), 1);
+    const struct pb_txn *t = final_of(&l.rec, 1);
+    assert_int_equal(t->cls, PB_CLASS_OK);
+    assert_int_equal(t->repeats, 1);
+    assert_int_equal(t->naks, 1);
+    pb_tracker_free(l.tr);
+}
+
+static void test_duplicate_second_approval(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &answer_final, NULL);
+    request(&l, PB_TXN_PURCHASE, 1250);
+    request(&l, PB_TXN_PURCHASE, 1250); /* repeated because the ACK was withheld */
+    send(&l, result(PB_RESULT_APPROVED, 1250));
+    advance(&l, 5000);
+    send(&l, result(PB_RESULT_APPROVED, 1250)); /* the terminal charged it again */
+    assert_int_equal(count_closed(&l.rec), 2);
+    assert_int_equal(final_of(&l.rec, 1)->cls, PB_CLASS_OK);
+    const struct pb_txn *d = final_of(&l.rec, 2);
+    assert_int_equal(d->cls, PB_CLASS_DUPLICATE);
+    assert_int_equal(d->related_id, 1);
+    assert_int_equal(d->charged, 1250);
+    assert_int_equal(d->requested, 1250);
+    pb_tracker_free(l.tr);
+}
+
+static void test_duplicate_window_and_new_request(void **state)
+{
+    (void)state;
+    struct lane l;
+    struct pb_tracker_config c = {.duplicate_window_ms = 10000};
+    lane_init(&l, &answer_final, &c);
+    request(&l, PB_TXN_PURCHASE, 1250);
+    send(&l, result(PB_RESULT_APPROVED, 1250));
+    advance(&l, 20000); /* outside the window: not a duplicate but still unsolicited */
+    send(&l, result(PB_RESULT_APPROVED, 1250));
+    assert_int_equal(final_of(&l.rec, 2)->cls, PB_CLASS_PROTOCOL_ERROR);
+    /* two sales of equal amount, each with its own request: both ok */
+    request(&l, PB_TXN_PURCHASE, 500);
+    send(&l, result(PB_RESULT_APPROVED, 500));
+    request(&l, PB_TXN_PURCHASE, 500);
+    send(&l, result(PB_RESULT_APPROVED, 500));
+    assert_int_equal(final_of(&l.rec, 3)->cls, PB_CLASS_OK);
+    assert_int_equal(final_of(&l.rec, 4)->cls, PB_CLASS_OK);
+    pb_tracker_free(l.tr);
+}
+
+static void test_in_doubt_by_silence_then_late(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &with_completion, NULL);
+    request(&l, PB_TXN_PURCHASE, 1000);
+    assert_true(pb_tracker_next_deadline(l.tr) > 0);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    advance(&l, 100000);
+    struct pos_msg inter = msg(PB_DIR_PT, PB_KIND_INTERMEDIATE);
+    send(&l, inter); /* extends the response timer */
+    advance(&l, 170000);
+    assert_non_null(pb_tracker_current(l.tr));
+    advance(&l, 11000);
+    assert_null(pb_tracker_current(l.tr));
+    const struct pb_txn *t = final_of(&l.rec, 1);
+    assert_int_equal(t->cls, PB_CLASS_IN_DOUBT);
+    assert_int_equal(t->intermediates, 1);
+    /* the approval turns up after all */
+    send(&l, result(PB_RESULT_APPROVED, 1000));
+    t = final_of(&l.rec, 1);
+    assert_int_equal(t->cls, PB_CLASS_LATE_APPROVAL);
+    assert_int_equal(t->charged, 1000);
+    assert_int_equal(l.rec.ev[l.rec.n - 1], PB_TXN_RECLASSIFIED);
+    pb_tracker_free(l.tr);
+}
+
+static void test_zvt_like_flow_and_completion(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &with_completion, NULL);
+    request(&l, PB_TXN_PURCHASE, 1000);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    send(&l, msg(PB_DIR_PT, PB_KIND_INTERMEDIATE));
+    struct pos_msg r = result(PB_RESULT_APPROVED, 1100);
+    r.pos_id[0] = '\0';
+    send(&l, r);
+    assert_non_null(pb_tracker_current(l.tr)); /* waits for the completion */
+    send(&l, msg(PB_DIR_ECR, PB_KIND_APP_ACK));
+    send(&l, msg(PB_DIR_PT, PB_KIND_COMPLETION));
+    assert_int_equal(final_of(&l.rec, 1)->cls, PB_CLASS_OVERCHARGE);
+    /* a refused request is a decline */
+    request(&l, PB_TXN_PURCHASE, 1000);
+    struct pos_msg refused = msg(PB_DIR_PT, PB_KIND_REFUSED);
+    refused.result = PB_RESULT_DECLINED;
+    send(&l, refused);
+    assert_int_equal(final_of(&l.rec, 2)->cls, PB_CLASS_DECLINED);
+    /* no acceptance in time: protocol error, nothing can have been charged */
+    request(&l, PB_TXN_PURCHASE, 1000);
+    advance(&l, 6000);
+    assert_int_equal(final_of(&l.rec, 3)->cls, PB_CLASS_PROTOCOL_ERROR);
+    /* completion with no status information for a sale: unknown outcome */
+    request(&l, PB_TXN_PURCHASE, 1000);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    send(&l, msg(PB_DIR_PT, PB_KIND_COMPLETION));
+    assert_int_equal(final_of(&l.rec, 4)->cls, PB_CLASS_IN_DOUBT);
+    /* approval, then no completion in time */
+    request(&l, PB_TXN_PURCHASE, 1000);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    send(&l, result(PB_RESULT_APPROVED, 1000));
+    advance(&l, 31000);
+    assert_int_equal(final_of(&l.rec, 5)->cls, PB_CLASS_IN_DOUBT);
+    pb_tracker_free(l.tr);
+}
+
+static void test_abort_paths(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &with_completion, NULL);
+    /* terminal aborts (customer pressed stop): declined/aborted */
+    request(&l, PB_TXN_PURCHASE, 1000);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    struct pos_msg ab = msg(PB_DIR_PT, PB_KIND_ABORT);
+    ab.result = PB_RESULT_ABORTED;
+    send(&l, ab);
+    const struct pb_txn *t = final_of(&l.rec, 1);
+    assert_int_equal(t->cls, PB_CLASS_DECLINED);
+    assert_int_equal(t->result, PB_RESULT_ABORTED);
+    /* register aborts, then the approval arrives: late */
+    request(&l, PB_TXN_PURCHASE, 1000);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    send(&l, msg(PB_DIR_ECR, PB_KIND_ABORT));
+    send(&l, result(PB_RESULT_APPROVED, 1000));
+    send(&l, msg(PB_DIR_PT, PB_KIND_COMPLETION));
+    assert_int_equal(final_of(&l.rec, 2)->cls, PB_CLASS_LATE_APPROVAL);
+    pb_tracker_free(l.tr);
+}
+
+static void test_register_timeout_late(void **state)
+{
+    (void)state;
+    struct lane l;
+    struct pb_tracker_config c = {.register_timeout_ms = 60000};
+    lane_init(&l, &answer_final, &c);
+    request(&l, PB_TXN_PURCHASE, 1000);
+    assert_int_equal(pb_tracker_next_deadline(l.tr), l.now.mono_us + 60000000);
+    advance(&l, 61000);
+    send(&l, result(PB_RESULT_APPROVED, 1000));
+    assert_int_equal(final_of(&l.rec, 1)->cls, PB_CLASS_LATE_APPROVAL);
+    pb_tracker_free(l.tr);
+}
+
+static void test_link_loss_and_finish(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &with_completion, NULL);
+    request(&l, PB_TXN_PURCHASE, 1000);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    pb_tracker_link(l.tr, PB_DIR_PT, false, &l.now);
+    const struct pb_txn *t = final_of(&l.rec, 1);
+    assert_int_equal(t->cls, PB_CLASS_IN_DOUBT);
+    assert_non_null(strstr(t->detail, "terminal link lost"));
+    request(&l, PB_TXN_PURCHASE, 2000);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    pb_tracker_finish(l.tr, &l.now);
+    assert_int_equal(final_of(&l.rec, 2)->cls, PB_CLASS_IN_DOUBT);
+    /* idle lane: link events and finish do nothing */
+    unsigned n = l.rec.n;
+    pb_tracker_link(l.tr, PB_DIR_ECR, false, &l.now);
+    pb_tracker_finish(l.tr, &l.now);
+    assert_int_equal(l.rec.n, n);
+    pb_tracker_free(l.tr);
+}
+
+static void test_nak_storm_and_bad_checksum(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &answer_final, NULL);
+    request(&l, PB_TXN_PURCHASE, 1000);
+    for (int i = 0; i < 4; i++)
+        send(&l, msg(PB_DIR_PT, PB_KIND_NAK));
+    const struct pb_txn *t = final_of(&l.rec, 1);
+    assert_non_null(t);
+    assert_int_equal(t->cls, PB_CLASS_PROTOCOL_ERROR);
+    assert_int_equal(t->naks, 4);
+    /* an answer with a bad checksum is not believed; the repeat is */
+    request(&l, PB_TXN_PURCHASE, 1000);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
+    struct pos_msg bad = result(PB_RESULT_APPROVED, 9999);
+    bad.checksum_ok = false;
+    send(&l, bad);
+    assert_non_null(pb_tracker_current(l.tr));
+    send(&l, result(PB_RESULT_APPROVED, 1000));
+    t = final_of(&l.rec, 2);
+    assert_int_equal(t->cls, PB_CLASS_OK);
+    assert_int_equal(t->checksum_errors, 1);
+    pb_tracker_free(l.tr);
+}
+
+static void test_new_request_while_open(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &answer_final, NULL);
+    request(&l, PB_TXN_PURCHASE, 1000);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
+    request(&l, PB_TXN_PURCHASE, 3000); /* different: the register moved on */
+    assert_int_equal(final_of(&l.rec, 1)->cls, PB_CLASS_IN_DOUBT);
+    send(&l, result(PB_RESULT_APPROVED, 3000));
+    assert_int_equal(final_of(&l.rec, 2)->cls, PB_CLASS_OK);
+    pb_tracker_free(l.tr);
+}
+
+static void test_void_closes_sale(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &answer_final, NULL);
+    request(&l, PB_TXN_PURCHASE, 1000);
+    struct pos_msg r = result(PB_RESULT_APPROVED, 1200);
+    strcpy(r.receipt, "0042");
+    send(&l, r);
+    assert_int_equal(final_of(&l.rec, 1)->cls, PB_CLASS_OVERCHARGE);
+    struct pos_msg v = msg(PB_DIR_ECR, PB_KIND_REQUEST);
+    v.txn = PB_TXN_VOID;
+    strcpy(v.receipt, "0042");
+    send(&l, v);
+    struct pos_msg vr = result(PB_RESULT_APPROVED, 1200);
+    vr.flags &= ~(unsigned)PB_F_AMOUNT;
+    send(&l, vr);
+    const struct pb_txn *sale = final_of(&l.rec, 1);
+    assert_int_equal(sale->cls, PB_CLASS_VOIDED);
+    assert_int_equal(sale->related_id, 2);
+    assert_int_equal(final_of(&l.rec, 2)->cls, PB_CLASS_OK);
+    assert_int_equal(final_of(&l.rec, 2)->related_id, 1);
+    pb_tracker_free(l.tr);
+}
+
+static void test_status_enquiry_is_not_financial(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &with_completion, NULL);
+    struct pos_msg s = msg(PB_DIR_ECR, PB_KIND_REQUEST);
+    s.txn = PB_TXN_STATUS;
+    send(&l, s);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    send(&l, msg(PB_DIR_PT, PB_KIND_COMPLETION));
+    const struct pb_txn *t = final_of(&l.rec, 1);
+    assert_int_equal(t->cls, PB_CLASS_OK);
+    assert_false(pb_class_is_discrepancy(t->cls));
+    pb_tracker_free(l.tr);
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    for (int c = 0; c < PB_CLASS__COUNT; c++) {
+        assert_int_equal(pb_class_from_name(pb_class_name((enum pb_class)c)), c);
+        assert_true(strlen(pb_class_action((enum pb_class)c)) > 0);
+    }
+    assert_int_equal(pb_class_from_name("nonsense"), -1);
+    assert_int_equal(pb_class_severity(PB_CLASS_IN_DOUBT), PB_SEV_CRITICAL);
+    assert_true(pb_class_is_discrepancy(PB_CLASS_DUPLICATE));
+    assert_false(pb_class_is_discrepancy(PB_CLASS_DECLINED));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ok_and_amount_classes),
+        cmocka_unit_test(test_mismatches),
+        cmocka_unit_test(test_undercharge_as_partial_by_config),
+        cmocka_unit_test(test_repeat_after_nak_is_not_a_request),
+        cmocka_unit_test(test_duplicate_second_approval),
+        cmocka_unit_test(test_duplicate_window_and_new_request),
+        cmocka_unit_test(test_in_doubt_by_silence_then_late),
+        cmocka_unit_test(test_zvt_like_flow_and_completion),
+        cmocka_unit_test(test_abort_paths),
+        cmocka_unit_test(test_register_timeout_late),
+        cmocka_unit_test(test_link_loss_and_finish),
+        cmocka_unit_test(test_nak_storm_and_bad_checksum),
+        cmocka_unit_test(test_new_request_while_open),
+        cmocka_unit_test(test_void_closes_sale),
+        cmocka_unit_test(test_status_enquiry_is_not_financial),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
