@@ -7,6 +7,7 @@
  *   pb_link_read/write   non-blocking; PB_ERR_AGAIN, PB_ERR_CLOSED (port lost)
  *   pb_link_reopen()     try to bring a lost port back; PB_ERR_AGAIN while absent
  *   pb_link_close()      NULL is fine
+ *   pb_link_backoff_ms() how long the caller should wait before the next reopen
  *
  * Port specs:
  *   /dev/ttyUSB0, /dev/ttyACM0, /dev/serial/by-id/...  libserialport (real serial)
@@ -22,7 +23,7 @@
 #include <sys/types.h>
 
 struct pb_line {
-    unsigned baud;      /* 1200 .. 921600 */
+    unsigned baud;      /* a standard rate, 300 .. 921600 */
     unsigned data_bits; /* 5..8 */
     char parity;        /* 'N', 'E', 'O' */
     unsigned stop_bits; /* 1 or 2 */
@@ -57,5 +58,8 @@ ssize_t pb_link_write(struct pb_link *l, const void *buf, size_t len);
 int pb_link_reopen(struct pb_link *l);
 /* Marks the link down (closes the fd) as if the port had gone: for tests and faults. */
 void pb_link_drop(struct pb_link *l);
+/* Delay before the next pb_link_reopen() attempt: 100 ms, doubling after each failed
+ * reopen up to 5000 ms, back to 100 ms once the port is up. The caller owns the timer. */
+int pb_link_backoff_ms(const struct pb_link *l);
 
 #endif
