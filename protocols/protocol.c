@@ -7,7 +7,9 @@
 #include "pb_error.h"
 
 /* The registry (DESIGN.md decision 3): one line per protocol. */
+extern const struct pb_protocol pb_proto_concert;
 static const struct pb_protocol *const registry[] = {
+    &pb_proto_concert,
     NULL,
 };
 

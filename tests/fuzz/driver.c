@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_INPUT 4096
+#define FUZZ_MAX_INPUT 4096
 #define MAX_SEEDS 512
 
 static uint8_t *seeds[MAX_SEEDS];
@@ -42,8 +42,8 @@ static void load_dir(const char *dir)
         FILE *f = fopen(path, "rb");
         if (!f)
             continue;
-        uint8_t *buf = malloc(MAX_INPUT);
-        size_t n = buf ? fread(buf, 1, MAX_INPUT, f) : 0;
+        uint8_t *buf = malloc(FUZZ_MAX_INPUT);
+        size_t n = buf ? fread(buf, 1, FUZZ_MAX_INPUT, f) : 0;
         fclose(f);
         if (!buf)
             continue;
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < n_seeds; i++)
         LLVMFuzzerTestOneInput(seeds[i], seed_len[i]);
-    static uint8_t buf[MAX_INPUT];
+    static uint8_t buf[FUZZ_MAX_INPUT];
     for (long r = 0; r < runs; r++) {
         size_t len = 0;
         if (n_seeds > 0 && next() % 8 != 0) {
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
                 }
                 break;
             case 2: /* insert a byte */
-                if (len < MAX_INPUT) {
+                if (len < FUZZ_MAX_INPUT) {
                     size_t at = len ? next() % (len + 1) : 0;
                     memmove(buf + at + 1, buf + at, len - at);
                     buf[at] = (uint8_t)next();
@@ -112,8 +112,8 @@ int main(int argc, char **argv)
                 if (n_seeds) {
                     size_t s = next() % n_seeds;
                     size_t n = seed_len[s];
-                    if (len + n > MAX_INPUT)
-                        n = MAX_INPUT - len;
+                    if (len + n > FUZZ_MAX_INPUT)
+                        n = FUZZ_MAX_INPUT - len;
                     memcpy(buf + len, seeds[s], n);
                     len += n;
                 }
