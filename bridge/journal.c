@@ -1,0 +1,1410 @@
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pb_error.h"
+
+/* ---- schema --------------------------------------------------------------------------
+ * Migration N (index N-1) takes a journal from user_version N-1 to N; each runs in its
+ * own transaction together with the user_version bump. Adding v2 = appending one entry.
+ * Never edit an entry once released: journals in the field already ran it. */
+
+/* 'PBJN': lets `file` and this code tell a posbridge journal from another SQLite file. */
+#define JOURNAL_APPLICATION_ID 1346521678
+
+static const char *const migrations[] = {
+    /* v1 */
+    "PRAGMA application_id = 1346521678;"
+    "CREATE TABLE runs ("
+    " id INTEGER PRIMARY KEY,"
+    " started_utc INTEGER NOT NULL,"
+    " ended_utc INTEGER,"
+    " host TEXT, version TEXT, protocol TEXT, register_port TEXT, terminal_port TEXT);"
+    "CREATE TABLE transactions ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " txn_seq INTEGER NOT NULL,"
+    " protocol TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'closed')),"
+    " class TEXT, severity TEXT,"
+    " requested INTEGER, requested_currency INTEGER,"
+    " charged INTEGER, currency INTEGER, amount_due INTEGER,"
+    " result TEXT, result_code INTEGER, result_text TEXT,"
+    " pos_id TEXT, terminal_id TEXT, trace TEXT, receipt TEXT, reference TEXT,"
+    " auth_code TEXT, pan_masked TEXT,"
+    " started_utc INTEGER, ended_utc INTEGER, latency_us INTEGER,"
+    " naks INTEGER NOT NULL DEFAULT 0, repeats INTEGER NOT NULL DEFAULT 0,"
+    " checksum_errors INTEGER NOT NULL DEFAULT 0, intermediates INTEGER NOT NULL DEFAULT 0,"
+    " related INTEGER REFERENCES transactions(id), related_seq INTEGER,"
+    " detail TEXT,"
+    " UNIQUE (run_id, txn_seq));"
+    "CREATE INDEX transactions_pending ON transactions(state) WHERE state = 'pending';"
+    "CREATE INDEX transactions_class ON transactions(class);"
+    "CREATE INDEX transactions_started ON transactions(started_utc);"
+    "CREATE TABLE evidence ("
+    " id INTEGER PRIMARY KEY,"
+    " txn_id INTEGER NOT NULL REFERENCES transactions(id),"
+    " seq INTEGER NOT NULL,"
+    " dir TEXT NOT NULL, stream_offset INTEGER NOT NULL, length INTEGER NOT NULL,"
+    " kind TEXT NOT NULL);"
+    "CREATE INDEX evidence_txn ON evidence(txn_id);"
+    "CREATE TABLE resolutions ("
+    " id INTEGER PRIMARY KEY,"
+    " txn_id INTEGER NOT NULL REFERENCES transactions(id),"
+    " action TEXT NOT NULL CHECK (action IN ('refund', 'void', 'recharge', 'none')),"
+    " note TEXT, who TEXT,"
+    " at_utc INTEGER NOT NULL);"
+    "CREATE INDEX resolutions_txn ON resolutions(txn_id);"
+    "CREATE TABLE events ("
+    " id INTEGER PRIMARY KEY,"
+    " at_utc INTEGER NOT NULL,"
+    " run_id INTEGER REFERENCES runs(id),"
+    " kind TEXT NOT NULL, text TEXT);"
+    /* The audit trail: a transaction is evidence in a money dispute, a resolution is
+     * who-did-what. Neither may silently disappear or change. */
+    "CREATE TRIGGER transactions_keep BEFORE DELETE ON transactions"
+    " BEGIN SELECT RAISE(ABORT, 'journal transactions are never deleted'); END;"
+    "CREATE TRIGGER resolutions_keep_update BEFORE UPDATE ON resolutions"
+    " BEGIN SELECT RAISE(ABORT, 'resolutions are never changed'); END;"
+    "CREATE TRIGGER resolutions_keep_delete BEFORE DELETE ON resolutions"
+    " BEGIN SELECT RAISE(ABORT, 'resolutions are never deleted'); END;"
+    /* For people with the sqlite3 shell: the same rows with readable UTC times. */
+    "CREATE VIEW transactions_utc AS SELECT *,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', started_utc / 1e6, 'unixepoch') AS started_iso,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', ended_utc / 1e6, 'unixepoch') AS ended_iso"
+    " FROM transactions;",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+int pb_journal_schema_version(void)
+{
+    return SCHEMA_VERSION;
+}
+
+/* ---- names ---------------------------------------------------------------------------
+ * Class and severity names as in DISCREPANCIES.md. Private copies: tracker.c (which owns
+ * pb_class_name) is written in parallel and the journal must link without it. */
+
+static const char *const class_names[PB_CLASS__COUNT] = {
+    [PB_CLASS_NONE] = "none",
+    [PB_CLASS_OK] = "ok",
+    [PB_CLASS_DECLINED] = "declined",
+    [PB_CLASS_OVERCHARGE] = "overcharge",
+    [PB_CLASS_UNDERCHARGE] = "undercharge",
+    [PB_CLASS_PARTIAL_APPROVAL] = "partial_approval",
+    [PB_CLASS_DUPLICATE] = "duplicate",
+    [PB_CLASS_IN_DOUBT] = "in_doubt",
+    [PB_CLASS_LATE_APPROVAL] = "late_approval",
+    [PB_CLASS_CURRENCY_MISMATCH] = "currency_mismatch",
+    [PB_CLASS_REFERENCE_MISMATCH] = "reference_mismatch",
+    [PB_CLASS_TYPE_MISMATCH] = "type_mismatch",
+    [PB_CLASS_PROTOCOL_ERROR] = "protocol_error",
+    [PB_CLASS_VOIDED] = "voided",
+};
+
+/* DISCREPANCIES.md severity column; protocol_error is "low to medium": medium here. */
+static const enum pb_severity class_severity[PB_CLASS__COUNT] = {
+    [PB_CLASS_NONE] = PB_SEV_NONE,
+    [PB_CLASS_OK] = PB_SEV_NONE,
+    [PB_CLASS_DECLINED] = PB_SEV_INFO,
+    [PB_CLASS_OVERCHARGE] = PB_SEV_HIGH,
+    [PB_CLASS_UNDERCHARGE] = PB_SEV_HIGH,
+    [PB_CLASS_PARTIAL_APPROVAL] = PB_SEV_MEDIUM,
+    [PB_CLASS_DUPLICATE] = PB_SEV_HIGH,
+    [PB_CLASS_IN_DOUBT] = PB_SEV_CRITICAL,
+    [PB_CLASS_LATE_APPROVAL] = PB_SEV_CRITICAL,
+    [PB_CLASS_CURRENCY_MISMATCH] = PB_SEV_HIGH,
+    [PB_CLASS_REFERENCE_MISMATCH] = PB_SEV_HIGH,
+    [PB_CLASS_TYPE_MISMATCH] = PB_SEV_HIGH,
+    [PB_CLASS_PROTOCOL_ERROR] = PB_SEV_MEDIUM,
+    [PB_CLASS_VOIDED] = PB_SEV_NONE,
+};
+
+static const char *const severity_names[] = {"none", "info", "low", "medium", "high", "critical"};
+#define N_SEVERITIES (sizeof severity_names / sizeof severity_names[0])
+
+static const char *const actions[] = {"refund", "void", "recharge", "none"};
+
+static const char *class_str(enum pb_class c)
+{
+    return (unsigned)c < PB_CLASS__COUNT ? class_names[c] : "none";
+}
+
+static const char *severity_str(enum pb_class c)
+{
+    enum pb_severity s = (unsigned)c < PB_CLASS__COUNT ? class_severity[c] : PB_SEV_NONE;
+    return severity_names[s];
+}
+
+static int lookup(const char *const *table, size_t n, const char *name)
+{
+    if (!name)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+bool pb_journal_action_valid(const char *action)
+{
+    return lookup(actions, sizeof actions / sizeof actions[0], action) >= 0;
+}
+
+/* ---- the queue ----------------------------------------------------------------------- */
+
+enum rec_type { REC_TXN, REC_EVENT };
+
+struct rec {
+    struct rec *next;
+    enum rec_type type;
+    bool poison; /* a data error (constraint) that no retry can fix: skipped */
+    union {
+        struct {
+            enum pb_txn_event ev;
+            char protocol[PB_JOURNAL_NAME_MAX];
+            struct pb_txn txn; /* txn.protocol is NULL in the copy: use protocol[] */
+        } t;
+        struct {
+            int64_t utc_us;
+            char kind[PB_JOURNAL_NAME_MAX];
+            char text[PB_JOURNAL_TEXT_MAX];
+        } e;
+    } u;
+};
+
+enum {
+    ST_UPSERT,
+    ST_RECLASSIFY,
+    ST_ROWID,
+    ST_EV_DELETE,
+    ST_EV_INSERT,
+    ST_EVENT,
+    ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_UPSERT] =
+        "INSERT INTO transactions (run_id, txn_seq, protocol, type, state, class, severity,"
+        " requested, requested_currency, charged, currency, amount_due, result, result_code,"
+        " result_text, pos_id, terminal_id, trace, receipt, reference, auth_code, pan_masked,"
+        " started_utc, ended_utc, latency_us, naks, repeats, checksum_errors, intermediates,"
+        " related_seq, detail, related)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+        " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,"
+        " (SELECT id FROM transactions WHERE run_id = ?1 AND txn_seq = ?30))"
+        " ON CONFLICT (run_id, txn_seq) DO UPDATE SET protocol = excluded.protocol,"
+        " type = excluded.type, state = excluded.state, class = excluded.class,"
+        " severity = excluded.severity, requested = excluded.requested,"
+        " requested_currency = excluded.requested_currency, charged = excluded.charged,"
+        " currency = excluded.currency, amount_due = excluded.amount_due,"
+        " result = excluded.result, result_code = excluded.result_code,"
+        " result_text = excluded.result_text, pos_id = excluded.pos_id,"
+        " terminal_id = excluded.terminal_id, trace = excluded.trace,"
+        " receipt = excluded.receipt, reference = excluded.reference,"
+        " auth_code = excluded.auth_code, pan_masked = excluded.pan_masked,"
+        " started_utc = excluded.started_utc, ended_utc = excluded.ended_utc,"
+        " latency_us = excluded.latency_us, naks = excluded.naks, repeats = excluded.repeats,"
+        " checksum_errors = excluded.checksum_errors, intermediates = excluded.intermediates,"
+        " related_seq = excluded.related_seq, detail = excluded.detail,"
+        " related = excluded.related"
+        /* An OPENED arriving after its CLOSED must not reopen the row. */
+        " WHERE NOT (excluded.state = 'pending' AND transactions.state = 'closed')",
+    [ST_RECLASSIFY] =
+        "UPDATE transactions SET class = ?3, severity = ?4, related_seq = ?5, detail = ?6,"
+        " related = (SELECT id FROM transactions WHERE run_id = ?1 AND txn_seq = ?5)"
+        " WHERE run_id = ?1 AND txn_seq = ?2",
+    [ST_ROWID] = "SELECT id FROM transactions WHERE run_id = ?1 AND txn_seq = ?2",
+    [ST_EV_DELETE] = "DELETE FROM evidence WHERE txn_id = ?1",
+    [ST_EV_INSERT] = "INSERT INTO evidence (txn_id, seq, dir, stream_offset, length, kind)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_EVENT] = "INSERT INTO events (at_utc, run_id, kind, text) VALUES (?1, ?2, ?3, ?4)",
+};
+
+struct pb_journal {
+    sqlite3 *db;
+    struct pb_journal_opts o;
+    char *path;
+    int lock_fd; /* run mode: holds the flock() until close; -1 otherwise */
+    int64_t run_id;
+    unsigned in_doubt_at_open;
+    sqlite3_stmt *st[ST__COUNT];
+    /* db_mu serialises use of the connection: writer batches, foreach, resolve.
+     * Recursive so a foreach callback may resolve what it reads. */
+    pthread_mutex_t db_mu;
+
+    /* Everything below is under mu. Never held across I/O or logging. */
+    pthread_mutex_t mu;
+    pthread_cond_t work;    /* writer: records queued, stop requested */
+    pthread_cond_t drained; /* sync/close: the queue shrank */
+    struct rec *head, *tail;
+    size_t count;
+    bool stopping, abort, writer_started;
+    bool failing;
+    int64_t retry_at_mono_us;
+    uint32_t delay_ms;
+    int64_t episode_start_utc_us;
+    uint64_t episode_failures;
+    char fail_msg[256];
+    bool note_fail, note_ok; /* transitions for the writer to report outside mu */
+    bool overflow_active;    /* a drop was logged; reset when the queue empties */
+    uint64_t dropped_at_overflow;
+    struct pb_journal_stats stats;
+    pthread_t writer;
+    struct rec **batch;
+};
+
+static int64_t now_us(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    if (!src)
+        src = "";
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* ---- file and directory -------------------------------------------------------------- */
+
+/* mkdir -p of path's parent with 0700 for what it creates (chmod: umask-independent). */
+static int make_parent_dirs(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return PB_ERR_NOMEM;
+    int rc = PB_OK;
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        goto out; /* relative name in cwd, or a file in / */
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        bool end = (*p == '\0');
+        if (*p == '/' || end) {
+            *p = '\0';
+            if (mkdir(dir, 0700) == 0) {
+                if (chmod(dir, 0700) != 0) {
+                    pb_error("journal: chmod %s: %s", dir, strerror(errno));
+                    rc = PB_ERR_IO;
+                    goto out;
+                }
+            } else if (errno != EEXIST) {
+                pb_error("journal: cannot create directory %s: %s", dir, strerror(errno));
+                rc = PB_ERR_IO;
+                goto out;
+            }
+            if (end)
+                break;
+            *p = '/';
+        }
+    }
+out:
+    free(dir);
+    return rc;
+}
+
+/* Creates the file 0600 before SQLite sees it (SQLite would apply the umask, and gives
+ * -wal and -shm the database file's mode). Returns an open fd or a negative pb_err. */
+static int open_db_file(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd >= 0) {
+        if (fchmod(fd, 0600) != 0) {
+            pb_error("journal: chmod %s: %s", path, strerror(errno));
+            close(fd);
+            return PB_ERR_IO;
+        }
+        return fd;
+    }
+    if (errno == EEXIST)
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        pb_error("journal: cannot open %s: %s", path, strerror(errno));
+        return PB_ERR_IO;
+    }
+    return fd;
+}
+
+/* ---- SQLite helpers ------------------------------------------------------------------ */
+
+static int db_fail(struct pb_journal *j, const char *what)
+{
+    pb_error("journal %s: %s: %s", j->path, what, sqlite3_errmsg(j->db));
+    return PB_ERR_DB;
+}
+
+static int exec(struct pb_journal *j, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(j->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        pb_error("journal %s: %s", j->path, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return PB_ERR_DB;
+    }
+    return PB_OK;
+}
+
+static int pragma_int(struct pb_journal *j, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(j->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? PB_OK : db_fail(j, sql);
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v && *v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static void bind_i64_if(sqlite3_stmt *s, int i, bool has, int64_t v)
+{
+    if (has)
+        sqlite3_bind_int64(s, i, v);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static void rollback_if_open(struct pb_journal *j)
+{
+    if (!sqlite3_get_autocommit(j->db))
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- schema migration and run start -------------------------------------------------- */
+
+static int migrate(struct pb_journal *j)
+{
+    int64_t version = 0, app = 0, objects = 0;
+    int rc = pragma_int(j, "PRAGMA user_version", &version);
+    if (rc == PB_OK)
+        rc = pragma_int(j, "PRAGMA application_id", &app);
+    if (rc == PB_OK)
+        rc = pragma_int(j, "SELECT count(*) FROM sqlite_master", &objects);
+    if (rc != PB_OK)
+        return rc;
+    if ((version > 0 || objects > 0) && app != JOURNAL_APPLICATION_ID) {
+        pb_error("journal %s: not a posbridge journal (application_id %lld, %lld objects)",
+                 j->path, (long long)app, (long long)objects);
+        return PB_ERR_UNSUPPORTED;
+    }
+    if (version > SCHEMA_VERSION) {
+        pb_error("journal %s: schema version %lld is newer than this posbridge (%d)", j->path,
+                 (long long)version, SCHEMA_VERSION);
+        return PB_ERR_UNSUPPORTED;
+    }
+    if (version < SCHEMA_VERSION && j->o.read_only) {
+        pb_error("journal %s: schema version %lld needs an upgrade to %d; open it writable once",
+                 j->path, (long long)version, SCHEMA_VERSION);
+        return PB_ERR_UNSUPPORTED;
+    }
+    for (int v = (int)version + 1; v <= SCHEMA_VERSION; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v);
+        if ((rc = exec(j, "BEGIN IMMEDIATE")) != PB_OK)
+            return rc;
+        if ((rc = exec(j, migrations[v - 1])) != PB_OK || (rc = exec(j, bump)) != PB_OK ||
+            (rc = exec(j, "COMMIT")) != PB_OK) {
+            rollback_if_open(j);
+            return rc;
+        }
+        pb_info("journal %s: schema migrated to version %d", j->path, v);
+    }
+    return PB_OK;
+}
+
+/* One transaction: pending rows of earlier runs become in_doubt (DESIGN.md decision 6:
+ * the bridge cannot know their outcome), the run row, a restart event. */
+static int start_run(struct pb_journal *j)
+{
+    int rc = exec(j, "BEGIN IMMEDIATE");
+    if (rc != PB_OK)
+        return rc;
+    sqlite3_stmt *s = NULL;
+    char sql_sev[200];
+    snprintf(sql_sev, sizeof sql_sev,
+             "UPDATE transactions SET state = 'closed', class = '%s', severity = '%s',"
+             " detail = ?1 WHERE state = 'pending'",
+             class_str(PB_CLASS_IN_DOUBT), severity_str(PB_CLASS_IN_DOUBT));
+    if (sqlite3_prepare_v2(j->db, sql_sev, -1, &s, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_text(s, 1, "bridge restarted before the outcome was known", -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        goto fail;
+    j->in_doubt_at_open = (unsigned)sqlite3_changes(j->db);
+    sqlite3_finalize(s);
+
+    /* The previous run: did it record a clean shutdown? */
+    int64_t prev_id = 0, prev_end = 0;
+    if (sqlite3_prepare_v2(j->db, "SELECT id, ended_utc FROM runs ORDER BY id DESC LIMIT 1", -1,
+                           &s, NULL) != SQLITE_OK)
+        goto fail;
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        prev_id = sqlite3_column_int64(s, 0);
+        prev_end = sqlite3_column_int64(s, 1);
+    } else if (step != SQLITE_DONE) {
+        goto fail;
+    }
+    sqlite3_finalize(s);
+
+    char host[256] = "";
+    const char *h = j->o.host;
+    if (!h && gethostname(host, sizeof host - 1) == 0)
+        h = host;
+    int64_t started = j->o.started_utc_us ? j->o.started_utc_us : now_us(CLOCK_REALTIME);
+    if (sqlite3_prepare_v2(j->db,
+                           "INSERT INTO runs (started_utc, host, version, protocol, register_port,"
+                           " terminal_port) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int64(s, 1, started);
+    bind_text(s, 2, h);
+    bind_text(s, 3, j->o.version);
+    bind_text(s, 4, j->o.protocol);
+    bind_text(s, 5, j->o.register_port);
+    bind_text(s, 6, j->o.terminal_port);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        goto fail;
+    j->run_id = sqlite3_last_insert_rowid(j->db);
+    sqlite3_finalize(s);
+
+    if (prev_id) {
+        char text[PB_JOURNAL_TEXT_MAX];
+        snprintf(text, sizeof text, "run %lld %s; %u pending transaction(s) marked in_doubt",
+                 (long long)prev_id,
+                 prev_end ? "ended cleanly" : "did not record a shutdown (crash or power loss?)",
+                 j->in_doubt_at_open);
+        if (sqlite3_prepare_v2(j->db, stmt_sql[ST_EVENT], -1, &s, NULL) != SQLITE_OK)
+            goto fail;
+        sqlite3_bind_int64(s, 1, started);
+        sqlite3_bind_int64(s, 2, j->run_id);
+        sqlite3_bind_text(s, 3, "restart", -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, text, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            goto fail;
+        sqlite3_finalize(s);
+        s = NULL;
+    }
+    rc = exec(j, "COMMIT");
+    if (rc != PB_OK)
+        rollback_if_open(j);
+    else if (j->in_doubt_at_open)
+        pb_warn("journal %s: %u transaction(s) left pending by run %lld are now in_doubt",
+                j->path, j->in_doubt_at_open, (long long)prev_id);
+    return rc;
+fail:
+    rc = db_fail(j, "starting the run");
+    sqlite3_finalize(s);
+    rollback_if_open(j);
+    return rc;
+}
+
+/* ---- writing one record (writer thread, under db_mu) --------------------------------- */
+
+/* SQLite codes that no retry can fix: the record itself is bad. Everything else (FULL,
+ * IOERR, READONLY, BUSY, CANTOPEN, NOMEM...) is the environment and is retried. */
+static bool is_data_error(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+        return true;
+    }
+    return false;
+}
+
+static int step_done(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static int write_evidence(struct pb_journal *j, const struct pb_txn *t)
+{
+    sqlite3_stmt *s = j->st[ST_ROWID];
+    sqlite3_bind_int64(s, 1, j->run_id);
+    sqlite3_bind_int64(s, 2, (int64_t)t->id);
+    int rc = sqlite3_step(s);
+    int64_t rowid = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? SQLITE_INTERNAL : rc;
+
+    s = j->st[ST_EV_DELETE];
+    sqlite3_bind_int64(s, 1, rowid);
+    if ((rc = step_done(s)) != SQLITE_OK)
+        return rc;
+    unsigned n = t->n_evidence < PB_EVIDENCE_MAX ? t->n_evidence : PB_EVIDENCE_MAX;
+    s = j->st[ST_EV_INSERT];
+    for (unsigned i = 0; i < n; i++) {
+        const struct pb_evidence *e = &t->evidence[i];
+        sqlite3_bind_int64(s, 1, rowid);
+        sqlite3_bind_int(s, 2, (int)i);
+        sqlite3_bind_text(s, 3, pb_dir_name(e->dir), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, (int64_t)e->offset);
+        sqlite3_bind_int64(s, 5, e->length);
+        sqlite3_bind_text(s, 6, pb_kind_name(e->kind), -1, SQLITE_STATIC);
+        if ((rc = step_done(s)) != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+static int write_upsert(struct pb_journal *j, const struct rec *r, bool closed)
+{
+    const struct pb_txn *t = &r->u.t.txn;
+    sqlite3_stmt *s = j->st[ST_UPSERT];
+    /* Copied strings may arrive unterminated from a buggy producer: bound them. */
+    char buf[PB_REF_MAX];
+#define BIND_REF(i, field)                                                                     \
+    do {                                                                                       \
+        copy_str(buf, sizeof buf, t->field);                                                   \
+        bind_text(s, (i), buf);                                                                \
+    } while (0)
+    sqlite3_bind_int64(s, 1, j->run_id);
+    sqlite3_bind_int64(s, 2, (int64_t)t->id);
+    sqlite3_bind_text(s, 3, r->u.t.protocol, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, pb_txn_name(t->type), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, closed ? "closed" : "pending", -1, SQLITE_STATIC);
+    if (closed && t->cls != PB_CLASS_NONE) {
+        sqlite3_bind_text(s, 6, class_str(t->cls), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, severity_str(t->cls), -1, SQLITE_STATIC);
+    }
+    bind_i64_if(s, 8, t->has_requested, t->requested);
+    bind_i64_if(s, 9, t->requested_currency != 0, t->requested_currency);
+    bind_i64_if(s, 10, t->has_charged, t->charged);
+    bind_i64_if(s, 11, t->currency != 0, t->currency);
+    bind_i64_if(s, 12, t->has_amount_due, t->amount_due);
+    if (t->result != PB_RESULT_NONE)
+        sqlite3_bind_text(s, 13, pb_result_name(t->result), -1, SQLITE_STATIC);
+    bind_i64_if(s, 14, t->result_code >= 0, t->result_code);
+    BIND_REF(15, result_text);
+    BIND_REF(16, pos_id);
+    BIND_REF(17, terminal_id);
+    BIND_REF(18, trace);
+    BIND_REF(19, receipt);
+    BIND_REF(20, reference);
+    BIND_REF(21, auth_code);
+    BIND_REF(22, pan);
+#undef BIND_REF
+    bind_i64_if(s, 23, t->started.utc_us != 0, t->started.utc_us);
+    bind_i64_if(s, 24, closed && t->ended.utc_us != 0, t->ended.utc_us);
+    bind_i64_if(s, 25, t->latency_us >= 0, t->latency_us);
+    sqlite3_bind_int64(s, 26, t->naks);
+    sqlite3_bind_int64(s, 27, t->repeats);
+    sqlite3_bind_int64(s, 28, t->checksum_errors);
+    sqlite3_bind_int64(s, 29, t->intermediates);
+    bind_i64_if(s, 30, t->related_id != 0, (int64_t)t->related_id);
+    char detail[sizeof t->detail];
+    copy_str(detail, sizeof detail, t->detail);
+    bind_text(s, 31, detail);
+    int rc = step_done(s);
+    if (rc != SQLITE_OK)
+        return rc;
+    if (sqlite3_changes(j->db) == 0)
+        return SQLITE_OK; /* OPENED after CLOSED: nothing changed, keep the evidence */
+    return write_evidence(j, t);
+}
+
+static int write_reclassify(struct pb_journal *j, const struct rec *r)
+{
+    const struct pb_txn *t = &r->u.t.txn;
+    sqlite3_stmt *s = j->st[ST_RECLASSIFY];
+    sqlite3_bind_int64(s, 1, j->run_id);
+    sqlite3_bind_int64(s, 2, (int64_t)t->id);
+    sqlite3_bind_text(s, 3, class_str(t->cls), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, severity_str(t->cls), -1, SQLITE_STATIC);
+    bind_i64_if(s, 5, t->related_id != 0, (int64_t)t->related_id);
+    char detail[sizeof t->detail];
+    copy_str(detail, sizeof detail, t->detail);
+    bind_text(s, 6, detail);
+    int rc = step_done(s);
+    if (rc != SQLITE_OK)
+        return rc;
+    if (sqlite3_changes(j->db) == 0) /* never saw it: write it whole */
+        return write_upsert(j, r, true);
+    return SQLITE_OK;
+}
+
+static int write_event_row(struct pb_journal *j, int64_t utc_us, const char *kind, const char *text)
+{
+    sqlite3_stmt *s = j->st[ST_EVENT];
+    sqlite3_bind_int64(s, 1, utc_us);
+    bind_i64_if(s, 2, j->run_id != 0, j->run_id);
+    sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
+    bind_text(s, 4, text);
+    return step_done(s);
+}
+
+static int write_rec(struct pb_journal *j, const struct rec *r)
+{
+    if (r->type == REC_EVENT)
+        return write_event_row(j, r->u.e.utc_us, r->u.e.kind, r->u.e.text);
+    switch (r->u.t.ev) {
+    case PB_TXN_OPENED: return write_upsert(j, r, false);
+    case PB_TXN_CLOSED: return write_upsert(j, r, true);
+    case PB_TXN_RECLASSIFIED: return write_reclassify(j, r);
+    }
+    return SQLITE_MISUSE;
+}
+
+/* Writes the batch in one transaction. A record failing with a data error is marked
+ * poison and the batch is redone without it; any other failure leaves every record
+ * queued. Returns SQLITE_OK or the failing code (message in msg). */
+static int write_batch(struct pb_journal *j, struct rec **batch, size_t n, char *msg, size_t cap)
+{
+    for (;;) {
+        int rc = sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        struct rec *bad = NULL;
+        for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+            if (batch[i]->poison)
+                continue;
+            rc = write_rec(j, batch[i]);
+            if (rc != SQLITE_OK)
+                bad = batch[i];
+        }
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return SQLITE_OK;
+        snprintf(msg, cap, "%s", sqlite3_errmsg(j->db));
+        rollback_if_open(j);
+        if (bad && is_data_error(rc)) {
+            bad->poison = true;
+            pb_error("journal %s: dropping a record SQLite refuses (%s)", j->path, msg);
+            continue;
+        }
+        return rc;
+    }
+}
+
+/* ---- writer thread ------------------------------------------------------------------- */
+
+static void free_recs(struct rec *r)
+{
+    while (r) {
+        struct rec *next = r->next;
+        free(r);
+        r = next;
+    }
+}
+
+/* Reports transitions noted under mu; called with mu released (logging and the callback
+ * may block; submitters must never wait for them). */
+static void report(struct pb_journal *j, bool fail, bool ok, const char *msg, uint64_t dropped,
+                   bool overflow_start, bool overflow_end, uint64_t queued)
+{
+    if (fail) {
+        pb_error("journal %s: writing failed (%s); %llu record(s) kept queued, retrying",
+                 j->path, msg, (unsigned long long)queued);
+        if (j->o.on_state)
+            j->o.on_state(PB_JOURNAL_FAILING, msg, j->o.ctx);
+    }
+    if (ok) {
+        pb_warn("journal %s: writing works again (%s)", j->path, msg);
+        pthread_mutex_lock(&j->db_mu);
+        write_event_row(j, now_us(CLOCK_REALTIME), "journal_error", msg);
+        pthread_mutex_unlock(&j->db_mu);
+        if (j->o.on_state)
+            j->o.on_state(PB_JOURNAL_OK, msg, j->o.ctx);
+    }
+    if (overflow_start)
+        pb_error("journal %s: QUEUE FULL (%zu records): dropping journal records; %llu dropped so "
+                 "far",
+                 j->path, j->o.queue_max, (unsigned long long)dropped);
+    if (overflow_end) {
+        char text[PB_JOURNAL_TEXT_MAX];
+        snprintf(text, sizeof text, "journal queue overflowed: %llu record(s) dropped in total",
+                 (unsigned long long)dropped);
+        pb_error("journal %s: %s", j->path, text);
+        pthread_mutex_lock(&j->db_mu);
+        write_event_row(j, now_us(CLOCK_REALTIME), "journal_error", text);
+        pthread_mutex_unlock(&j->db_mu);
+    }
+}
+
+static void timed_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t until_mono_us)
+{
+    struct timespec ts = {.tv_sec = until_mono_us / 1000000,
+                          .tv_nsec = (long)(until_mono_us % 1000000) * 1000};
+    pthread_cond_timedwait(c, m, &ts);
+}
+
+static void *writer_main(void *arg)
+{
+    struct pb_journal *j = arg;
+    char msg[256];
+    pthread_mutex_lock(&j->mu);
+    for (;;) {
+        bool fail = j->note_fail, ok = j->note_ok, ostart = false, oend = false;
+        if (!j->overflow_active && j->stats.dropped > j->dropped_at_overflow) {
+            j->overflow_active = ostart = true;
+        } else if (j->overflow_active && j->count == 0) {
+            j->overflow_active = false;
+            j->dropped_at_overflow = j->stats.dropped;
+            oend = true;
+        }
+        if (fail || ok || ostart || oend) {
+            j->note_fail = j->note_ok = false;
+            uint64_t dropped = j->stats.dropped, queued = j->count;
+            snprintf(msg, sizeof msg, "%s", j->fail_msg);
+            pthread_mutex_unlock(&j->mu);
+            report(j, fail, ok, msg, dropped, ostart, oend, queued);
+            pthread_mutex_lock(&j->mu);
+            continue;
+        }
+        if (j->abort || (!j->head && j->stopping))
+            break;
+        if (!j->head) {
+            pthread_cond_wait(&j->work, &j->mu);
+            continue;
+        }
+        if (j->failing && now_us(CLOCK_MONOTONIC) < j->retry_at_mono_us) {
+            timed_wait(&j->work, &j->mu, j->retry_at_mono_us);
+            continue;
+        }
+        /* Only the writer removes records, so these stay valid with mu released. */
+        size_t n = 0;
+        for (struct rec *r = j->head; r && n < j->o.batch_max; r = r->next)
+            j->batch[n++] = r;
+        pthread_mutex_unlock(&j->mu);
+
+        pthread_mutex_lock(&j->db_mu);
+        int rc = write_batch(j, j->batch, n, msg, sizeof msg);
+        pthread_mutex_unlock(&j->db_mu);
+
+        pthread_mutex_lock(&j->mu);
+        if (rc == SQLITE_OK) {
+            struct rec *r = j->head;
+            for (size_t i = 0; i < n; i++) {
+                if (r->poison)
+                    j->stats.dropped++;
+                else
+                    j->stats.written++;
+                struct rec *next = r->next;
+                free(r);
+                r = next;
+            }
+            j->head = r;
+            if (!r)
+                j->tail = NULL;
+            j->count -= n;
+            if (j->failing) {
+                j->failing = false;
+                j->note_ok = true;
+                snprintf(j->fail_msg, sizeof j->fail_msg,
+                         "writes failed from %.3f s epoch for %.1f s, %llu failed attempt(s); "
+                         "nothing queued was lost",
+                         j->episode_start_utc_us / 1e6,
+                         (now_us(CLOCK_REALTIME) - j->episode_start_utc_us) / 1e6,
+                         (unsigned long long)j->episode_failures);
+            }
+            pthread_cond_broadcast(&j->drained);
+        } else {
+            j->stats.failures++;
+            if (!j->failing) {
+                j->failing = true;
+                j->stats.episodes++;
+                j->episode_failures = 0;
+                j->episode_start_utc_us = now_us(CLOCK_REALTIME);
+                j->delay_ms = j->o.retry_min_ms;
+                j->note_fail = true;
+                snprintf(j->fail_msg, sizeof j->fail_msg, "%s", msg);
+            } else {
+                j->delay_ms = j->delay_ms > j->o.retry_max_ms / 2 ? j->o.retry_max_ms
+                                                                   : j->delay_ms * 2;
+            }
+            j->episode_failures++;
+            j->retry_at_mono_us = now_us(CLOCK_MONOTONIC) + (int64_t)j->delay_ms * 1000;
+            pthread_cond_broadcast(&j->drained); /* let close() notice the failing state */
+        }
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* ---- open / close -------------------------------------------------------------------- */
+
+static void apply_defaults(struct pb_journal_opts *o)
+{
+    if (!o->busy_timeout_ms)
+        o->busy_timeout_ms = 5000;
+    if (!o->queue_max)
+        o->queue_max = 100000;
+    if (!o->batch_max)
+        o->batch_max = 512;
+    if (!o->retry_min_ms)
+        o->retry_min_ms = 100;
+    if (!o->retry_max_ms)
+        o->retry_max_ms = 30000;
+    if (o->retry_max_ms < o->retry_min_ms)
+        o->retry_max_ms = o->retry_min_ms;
+    if (!o->close_timeout_ms)
+        o->close_timeout_ms = 5000;
+}
+
+static void free_journal(struct pb_journal *j)
+{
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(j->st[i]);
+    if (j->db)
+        sqlite3_close(j->db);
+    /* After sqlite3_close: closing any fd of the file drops SQLite's POSIX locks. */
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);
+    free_recs(j->head);
+    pthread_cond_destroy(&j->work);
+    pthread_cond_destroy(&j->drained);
+    pthread_mutex_destroy(&j->mu);
+    pthread_mutex_destroy(&j->db_mu);
+    free(j->batch);
+    free(j->path);
+    free(j);
+}
+
+static int init_sync(struct pb_journal *j)
+{
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    int rc = pthread_mutex_init(&j->db_mu, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    rc |= pthread_mutex_init(&j->mu, NULL);
+    rc |= pthread_cond_init(&j->work, &ca);
+    rc |= pthread_cond_init(&j->drained, &ca);
+    pthread_condattr_destroy(&ca);
+    return rc ? PB_ERR_NOMEM : PB_OK;
+}
+
+int pb_journal_open(const char *path, const struct pb_journal_opts *opts, struct pb_journal **out)
+{
+    if (!out)
+        return PB_ERR_INVAL;
+    *out = NULL;
+    if (!path || !*path)
+        return PB_ERR_INVAL;
+    struct pb_journal *j = calloc(1, sizeof *j);
+    if (!j)
+        return PB_ERR_NOMEM;
+    j->lock_fd = -1;
+    if (opts)
+        j->o = *opts;
+    apply_defaults(&j->o);
+    bool run_mode = !j->o.read_only && !j->o.no_run;
+    int rc = init_sync(j);
+    if (rc != PB_OK) {
+        free(j);
+        return rc;
+    }
+    j->path = strdup(path);
+    j->batch = calloc(j->o.batch_max, sizeof *j->batch);
+    if (!j->path || !j->batch) {
+        rc = PB_ERR_NOMEM;
+        goto out;
+    }
+
+    int flags = SQLITE_OPEN_FULLMUTEX;
+    if (j->o.read_only) {
+        if (access(path, F_OK) != 0) {
+            pb_error("journal: %s: %s", path, strerror(errno));
+            rc = errno == ENOENT ? PB_ERR_NOTFOUND : PB_ERR_IO;
+            goto out;
+        }
+        flags |= SQLITE_OPEN_READONLY;
+    } else {
+        if ((rc = make_parent_dirs(path)) != PB_OK)
+            goto out;
+        int fd = open_db_file(path);
+        if (fd < 0) {
+            rc = fd;
+            goto out;
+        }
+        if (run_mode) {
+            /* One bridge per journal: a second one would sweep the first one's pending
+             * rows to in_doubt. flock() is independent of SQLite's fcntl() locks. */
+            if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+                pb_error("journal %s: in use by another posbridge run", path);
+                close(fd);
+                rc = PB_ERR_AGAIN;
+                goto out;
+            }
+            j->lock_fd = fd;
+        } else {
+            close(fd);
+        }
+        flags |= SQLITE_OPEN_READWRITE;
+    }
+
+    if (sqlite3_open_v2(path, &j->db, flags, j->o.vfs) != SQLITE_OK) {
+        rc = j->db ? db_fail(j, "open") : PB_ERR_NOMEM;
+        goto out;
+    }
+    sqlite3_extended_result_codes(j->db, 1);
+    sqlite3_busy_timeout(j->db, (int)(j->o.busy_timeout_ms > INT32_MAX ? INT32_MAX
+                                                                       : j->o.busy_timeout_ms));
+    if ((rc = exec(j, "PRAGMA foreign_keys = ON")) != PB_OK)
+        goto out;
+    if (!j->o.read_only) {
+        sqlite3_stmt *s = NULL;
+        bool wal = sqlite3_prepare_v2(j->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) ==
+                       SQLITE_OK &&
+                   sqlite3_step(s) == SQLITE_ROW &&
+                   sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+        sqlite3_finalize(s);
+        if (!wal) {
+            rc = db_fail(j, "cannot switch to WAL mode");
+            goto out;
+        }
+        /* FULL: a commit is on disk (WAL fsync) before the batch counts as written; the
+         * journal is evidence in money disputes. */
+        rc = exec(j, j->o.sync_normal ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
+        if (rc != PB_OK)
+            goto out;
+    }
+    if ((rc = migrate(j)) != PB_OK)
+        goto out;
+    if (run_mode && (rc = start_run(j)) != PB_OK)
+        goto out;
+    if (!j->o.read_only) {
+        for (int i = 0; i < ST__COUNT; i++) {
+            if (sqlite3_prepare_v3(j->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i],
+                                   NULL) != SQLITE_OK) {
+                rc = db_fail(j, "prepare");
+                goto out;
+            }
+        }
+        if (pthread_create(&j->writer, NULL, writer_main, j) != 0) {
+            rc = PB_ERR_NOMEM;
+            goto out;
+        }
+        j->writer_started = true;
+    }
+    *out = j;
+    return PB_OK;
+out:
+    free_journal(j);
+    return rc;
+}
+
+int pb_journal_close(struct pb_journal *j)
+{
+    if (!j)
+        return PB_OK;
+    int rc = PB_OK;
+    if (j->writer_started) {
+        pthread_mutex_lock(&j->mu);
+        j->stopping = true;
+        pthread_cond_broadcast(&j->work);
+        /* Drain. A working disk gets all the time it needs; a failing one gets
+         * close_timeout_ms, after which the rest is counted as lost (shutdown must end). */
+        int64_t fail_deadline = 0;
+        while (j->count > 0) {
+            if (j->failing) {
+                int64_t now = now_us(CLOCK_MONOTONIC);
+                if (!fail_deadline)
+                    fail_deadline = now + (int64_t)j->o.close_timeout_ms * 1000;
+                if (now >= fail_deadline)
+                    break;
+                timed_wait(&j->drained, &j->mu, fail_deadline);
+            } else {
+                fail_deadline = 0;
+                pthread_cond_wait(&j->drained, &j->mu);
+            }
+        }
+        j->abort = true;
+        pthread_cond_broadcast(&j->work);
+        pthread_mutex_unlock(&j->mu);
+        pthread_join(j->writer, NULL);
+        if (j->count > 0) {
+            pb_error("journal %s: closing with the disk failing: %zu record(s) LOST", j->path,
+                     j->count);
+            j->stats.dropped += j->count;
+            rc = PB_ERR_DB;
+        }
+    }
+    if (j->run_id) {
+        sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(j->db, "UPDATE runs SET ended_utc = ?1 WHERE id = ?2", -1, &s,
+                               NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(s, 1, now_us(CLOCK_REALTIME));
+            sqlite3_bind_int64(s, 2, j->run_id);
+            if (sqlite3_step(s) != SQLITE_DONE)
+                db_fail(j, "recording the end of the run");
+        }
+        sqlite3_finalize(s);
+    }
+    free_journal(j);
+    return rc;
+}
+
+/* ---- producers ----------------------------------------------------------------------- */
+
+static int enqueue(struct pb_journal *j, struct rec *r)
+{
+    pthread_mutex_lock(&j->mu);
+    if (j->count >= j->o.queue_max || j->stopping) {
+        j->stats.dropped++;
+        pthread_cond_signal(&j->work); /* the writer logs the overflow */
+        pthread_mutex_unlock(&j->mu);
+        free(r);
+        return PB_ERR_AGAIN;
+    }
+    if (j->tail)
+        j->tail->next = r;
+    else
+        j->head = r;
+    j->tail = r;
+    j->count++;
+    pthread_cond_signal(&j->work);
+    pthread_mutex_unlock(&j->mu);
+    return PB_OK;
+}
+
+static struct rec *new_rec(struct pb_journal *j)
+{
+    struct rec *r = malloc(sizeof *r);
+    if (!r) {
+        pthread_mutex_lock(&j->mu);
+        j->stats.dropped++;
+        pthread_cond_signal(&j->work);
+        pthread_mutex_unlock(&j->mu);
+        return NULL;
+    }
+    r->next = NULL;
+    r->poison = false;
+    return r;
+}
+
+int pb_journal_submit(struct pb_journal *j, enum pb_txn_event ev, const struct pb_txn *t)
+{
+    if (!j || !t || !j->writer_started || !j->run_id ||
+        (ev != PB_TXN_OPENED && ev != PB_TXN_CLOSED && ev != PB_TXN_RECLASSIFIED))
+        return PB_ERR_INVAL;
+    struct rec *r = new_rec(j);
+    if (!r)
+        return PB_ERR_NOMEM;
+    r->type = REC_TXN;
+    r->u.t.ev = ev;
+    r->u.t.txn = *t;
+    r->u.t.txn.protocol = NULL;
+    copy_str(r->u.t.protocol, sizeof r->u.t.protocol, t->protocol ? t->protocol : "?");
+    return enqueue(j, r);
+}
+
+int pb_journal_event(struct pb_journal *j, const char *kind, const char *text, int64_t utc_us)
+{
+    if (!j || !kind || !*kind || !j->writer_started)
+        return PB_ERR_INVAL;
+    struct rec *r = new_rec(j);
+    if (!r)
+        return PB_ERR_NOMEM;
+    r->type = REC_EVENT;
+    r->u.e.utc_us = utc_us;
+    copy_str(r->u.e.kind, sizeof r->u.e.kind, kind);
+    copy_str(r->u.e.text, sizeof r->u.e.text, text);
+    return enqueue(j, r);
+}
+
+int pb_journal_sync(struct pb_journal *j, int timeout_ms)
+{
+    if (!j)
+        return PB_ERR_INVAL;
+    if (!j->writer_started)
+        return PB_OK;
+    int64_t deadline = now_us(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000;
+    int rc = PB_OK;
+    pthread_mutex_lock(&j->mu);
+    while (j->count > 0) {
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&j->drained, &j->mu);
+        } else if (now_us(CLOCK_MONOTONIC) >= deadline) {
+            rc = PB_ERR_AGAIN;
+            break;
+        } else {
+            timed_wait(&j->drained, &j->mu, deadline);
+        }
+    }
+    pthread_mutex_unlock(&j->mu);
+    return rc;
+}
+
+void pb_journal_stats(struct pb_journal *j, struct pb_journal_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->mu);
+    *out = j->stats;
+    out->queued = j->count;
+    out->failing = j->failing;
+    pthread_mutex_unlock(&j->mu);
+}
+
+int64_t pb_journal_run_id(const struct pb_journal *j)
+{
+    return j ? j->run_id : 0;
+}
+
+unsigned pb_journal_in_doubt_at_open(const struct pb_journal *j)
+{
+    return j ? j->in_doubt_at_open : 0;
+}
+
+/* ---- reading ------------------------------------------------------------------------- */
+
+static const char foreach_sql[] =
+    "SELECT t.id, t.run_id, t.txn_seq, t.protocol, t.type, t.state, t.class, t.severity,"
+    " t.requested, t.requested_currency, t.charged, t.currency, t.amount_due, t.result,"
+    " t.result_code, t.result_text, t.pos_id, t.terminal_id, t.trace, t.receipt, t.reference,"
+    " t.auth_code, t.pan_masked, t.started_utc, t.ended_utc, t.latency_us, t.naks, t.repeats,"
+    " t.checksum_errors, t.intermediates, t.related, t.related_seq, t.detail,"
+    " (SELECT r.action FROM resolutions r WHERE r.txn_id = t.id ORDER BY r.id DESC LIMIT 1)"
+    " FROM transactions t"
+    " WHERE (?1 IS NULL OR t.run_id = ?1)"
+    " AND (?2 = 0 OR t.class IS ?3)"
+    " AND (?4 = 0 OR (t.state = 'closed' AND t.class NOT IN ('ok', 'declined', 'voided')))"
+    " AND (?5 IS NULL OR t.started_utc >= ?5)"
+    " AND (?6 IS NULL OR t.started_utc < ?6)"
+    " AND (?7 = 0"
+    "  OR (?7 = 1 AND NOT EXISTS (SELECT 1 FROM resolutions r WHERE r.txn_id = t.id))"
+    "  OR (?7 = 2 AND EXISTS (SELECT 1 FROM resolutions r WHERE r.txn_id = t.id)))"
+    " ORDER BY t.id";
+
+static void col_str(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+    copy_str(dst, cap, (const char *)sqlite3_column_text(s, i));
+}
+
+static int64_t col_i64(sqlite3_stmt *s, int i, bool *has, int64_t dflt)
+{
+    bool present = sqlite3_column_type(s, i) != SQLITE_NULL;
+    if (has)
+        *has = present;
+    return present ? sqlite3_column_int64(s, i) : dflt;
+}
+
+static unsigned col_count(sqlite3_stmt *s, int i)
+{
+    int64_t v = sqlite3_column_int64(s, i);
+    return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (unsigned)v;
+}
+
+/* A journal file is read back as untrusted: every name maps through a table, every
+ * string is bounded, every number is range-checked before it lands in a narrower type. */
+static void read_row(sqlite3_stmt *s, struct pb_journal_row *r)
+{
+    char name[PB_JOURNAL_NAME_MAX];
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(s, 0);
+    r->run_id = sqlite3_column_int64(s, 1);
+    r->txn_seq = (uint64_t)sqlite3_column_int64(s, 2);
+    col_str(s, 3, r->protocol, sizeof r->protocol);
+    col_str(s, 4, name, sizeof name);
+    int v = pb_txn_from_name(name);
+    r->type = v < 0 ? PB_TXN_OTHER : (enum pb_txn_type)v;
+    col_str(s, 5, name, sizeof name);
+    r->pending = strcmp(name, "pending") == 0;
+    col_str(s, 6, r->class_name, sizeof r->class_name);
+    v = lookup(class_names, PB_CLASS__COUNT, r->class_name);
+    r->cls = v < 0 ? PB_CLASS_NONE : (enum pb_class)v;
+    col_str(s, 7, name, sizeof name);
+    v = lookup(severity_names, N_SEVERITIES, name);
+    r->severity = v < 0 ? PB_SEV_NONE : (enum pb_severity)v;
+    r->requested = col_i64(s, 8, &r->has_requested, 0);
+    int64_t c = col_i64(s, 9, NULL, 0);
+    r->requested_currency = c > 0 && c <= 999 ? (uint16_t)c : 0;
+    r->charged = col_i64(s, 10, &r->has_charged, 0);
+    c = col_i64(s, 11, NULL, 0);
+    r->currency = c > 0 && c <= 999 ? (uint16_t)c : 0;
+    r->amount_due = col_i64(s, 12, &r->has_amount_due, 0);
+    col_str(s, 13, name, sizeof name);
+    v = pb_result_from_name(name);
+    r->result = v < 0 ? PB_RESULT_NONE : (enum pb_result)v;
+    c = col_i64(s, 14, NULL, -1);
+    r->result_code = c >= 0 && c <= INT32_MAX ? (int32_t)c : -1;
+    col_str(s, 15, r->result_text, sizeof r->result_text);
+    col_str(s, 16, r->pos_id, sizeof r->pos_id);
+    col_str(s, 17, r->terminal_id, sizeof r->terminal_id);
+    col_str(s, 18, r->trace, sizeof r->trace);
+    col_str(s, 19, r->receipt, sizeof r->receipt);
+    col_str(s, 20, r->reference, sizeof r->reference);
+    col_str(s, 21, r->auth_code, sizeof r->auth_code);
+    col_str(s, 22, r->pan_masked, sizeof r->pan_masked);
+    r->started_utc_us = col_i64(s, 23, NULL, 0);
+    r->ended_utc_us = col_i64(s, 24, NULL, 0);
+    r->latency_us = col_i64(s, 25, NULL, -1);
+    r->naks = col_count(s, 26);
+    r->repeats = col_count(s, 27);
+    r->checksum_errors = col_count(s, 28);
+    r->intermediates = col_count(s, 29);
+    r->related = col_i64(s, 30, NULL, 0);
+    r->related_seq = (uint64_t)col_i64(s, 31, NULL, 0);
+    col_str(s, 32, r->detail, sizeof r->detail);
+    col_str(s, 33, r->resolution, sizeof r->resolution);
+    r->resolved = r->resolution[0] != '\0';
+}
+
+static void read_evidence(sqlite3_stmt *s, struct pb_journal_row *r)
+{
+    sqlite3_bind_int64(s, 1, r->id);
+    while (r->n_evidence < PB_EVIDENCE_MAX && sqlite3_step(s) == SQLITE_ROW) {
+        struct pb_evidence *e = &r->evidence[r->n_evidence++];
+        const char *dir = (const char *)sqlite3_column_text(s, 0);
+        e->dir = dir && strcmp(dir, "ecr") == 0  ? PB_DIR_ECR
+                 : dir && strcmp(dir, "pt") == 0 ? PB_DIR_PT
+                                                 : PB_DIR_UNKNOWN;
+        int64_t off = sqlite3_column_int64(s, 1), len = sqlite3_column_int64(s, 2);
+        e->offset = off < 0 ? 0 : (uint64_t)off;
+        e->length = len < 0 ? 0 : len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+        int k = pb_kind_from_name((const char *)sqlite3_column_text(s, 3));
+        e->kind = k < 0 ? PB_KIND_OTHER : (enum pb_kind)k;
+    }
+    sqlite3_reset(s);
+}
+
+int pb_journal_foreach(struct pb_journal *j, const struct pb_journal_filter *f,
+                       pb_journal_row_cb cb, void *ctx)
+{
+    if (!j || !cb)
+        return PB_ERR_INVAL;
+    static const struct pb_journal_filter all;
+    if (!f)
+        f = &all;
+    if (f->by_class && (unsigned)f->cls >= PB_CLASS__COUNT)
+        return PB_ERR_INVAL;
+    struct pb_journal_row *row = malloc(sizeof *row);
+    if (!row)
+        return PB_ERR_NOMEM;
+    int rc = PB_OK, n = 0;
+    sqlite3_stmt *s = NULL, *ev = NULL;
+    pthread_mutex_lock(&j->db_mu);
+    if (sqlite3_prepare_v2(j->db, foreach_sql, -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(j->db,
+                           "SELECT dir, stream_offset, length, kind FROM evidence"
+                           " WHERE txn_id = ?1 ORDER BY seq",
+                           -1, &ev, NULL) != SQLITE_OK) {
+        rc = db_fail(j, "foreach");
+        goto out;
+    }
+    bind_i64_if(s, 1, f->run_id != 0, f->run_id);
+    sqlite3_bind_int(s, 2, f->by_class);
+    if (f->by_class && f->cls != PB_CLASS_NONE)
+        sqlite3_bind_text(s, 3, class_str(f->cls), -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, f->discrepancies_only);
+    bind_i64_if(s, 5, f->since_utc_us != 0, f->since_utc_us);
+    bind_i64_if(s, 6, f->until_utc_us != 0, f->until_utc_us);
+    sqlite3_bind_int(s, 7, (int)f->resolved);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        read_row(s, row);
+        read_evidence(ev, row);
+        n++;
+        int stop = cb(row, ctx);
+        if (stop) {
+            rc = stop;
+            goto out;
+        }
+    }
+    rc = step == SQLITE_DONE ? n : db_fail(j, "foreach");
+out:
+    sqlite3_finalize(s);
+    sqlite3_finalize(ev);
+    pthread_mutex_unlock(&j->db_mu);
+    free(row);
+    return rc;
+}
+
+int pb_journal_foreach_path(const char *path, const struct pb_journal_filter *f,
+                            pb_journal_row_cb cb, void *ctx)
+{
+    struct pb_journal *j;
+    int rc = pb_journal_open(path, &(struct pb_journal_opts){.read_only = true}, &j);
+    if (rc != PB_OK)
+        return rc;
+    rc = pb_journal_foreach(j, f, cb, ctx);
+    pb_journal_close(j);
+    return rc;
+}
+
+int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action, const char *note,
+                       const char *who, int64_t utc_us)
+{
+    if (!j || j->o.read_only || !pb_journal_action_valid(action))
+        return PB_ERR_INVAL;
+    int rc;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&j->db_mu);
+    if (sqlite3_prepare_v2(j->db, "SELECT 1 FROM transactions WHERE id = ?1", -1, &s, NULL) !=
+        SQLITE_OK) {
+        rc = db_fail(j, "resolve");
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, txn_id);
+    int step = sqlite3_step(s);
+    sqlite3_finalize(s);
+    s = NULL;
+    if (step == SQLITE_DONE) {
+        rc = PB_ERR_NOTFOUND;
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(j, "resolve");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(j->db,
+                           "INSERT INTO resolutions (txn_id, action, note, who, at_utc)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(j, "resolve");
+        goto out;
+    }
+    char buf[PB_JOURNAL_TEXT_MAX];
+    sqlite3_bind_int64(s, 1, txn_id);
+    sqlite3_bind_text(s, 2, action, -1, SQLITE_STATIC);
+    copy_str(buf, sizeof buf, note);
+    bind_text(s, 3, buf);
+    bind_text(s, 4, who);
+    sqlite3_bind_int64(s, 5, utc_us ? utc_us : now_us(CLOCK_REALTIME));
+    rc = sqlite3_step(s) == SQLITE_DONE ? PB_OK : db_fail(j, "resolve");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&j->db_mu);
+    return rc;
+}
