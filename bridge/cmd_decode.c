@@ -24,8 +24,8 @@
 struct decode_opts {
     const struct pb_protocol *proto;
     enum pb_dir dir;
-    const char *hex;  /* --hex TEXT */
-    const char *raw;  /* --raw FILE */
+    const char *hex; /* --hex TEXT */
+    const char *raw; /* --raw FILE */
     bool json;
 };
 
@@ -100,8 +100,7 @@ static int parse_hex(const char *text, uint8_t **out, size_t *out_len)
                         "posbridge decode: --hex: position %zu: byte '%c' has one hex digit "
                         "(each byte needs two)\n",
                         hi_pos, text[hi_pos - 1]);
-                free(buf);
-                return EX_DATAERR;
+                goto bad;
             }
             continue;
         }
@@ -114,8 +113,7 @@ static int parse_hex(const char *text, uint8_t **out, size_t *out_len)
                 fprintf(stderr,
                         "posbridge decode: --hex: position %zu: byte 0x%02x is not a hex digit\n",
                         i + 1, (unsigned char)c);
-            free(buf);
-            return EX_DATAERR;
+            goto bad;
         }
         if (hi < 0) {
             hi = v;
@@ -130,12 +128,14 @@ static int parse_hex(const char *text, uint8_t **out, size_t *out_len)
                 "posbridge decode: --hex: position %zu: odd number of hex digits, '%c' has no "
                 "partner\n",
                 hi_pos, text[hi_pos - 1]);
-        free(buf);
-        return EX_DATAERR;
+        goto bad;
     }
     *out = buf;
     *out_len = n;
     return 0;
+bad:
+    free(buf);
+    return EX_DATAERR;
 }
 
 /* ---- output ---------------------------------------------------------------------------- */
@@ -232,8 +232,7 @@ static void on_frame(const struct pb_frame *f, void *ctx)
 
 /* ---- input ----------------------------------------------------------------------------- */
 
-static int decode_stream(struct pb_deframer *d, struct decode_run *run, FILE *in,
-                         const char *name)
+static int decode_stream(struct pb_deframer *d, struct decode_run *run, FILE *in, const char *name)
 {
     uint8_t buf[4096];
     size_t n;
@@ -263,7 +262,9 @@ static int parse_args(int argc, char **argv, struct decode_opts *o)
     int c;
     while ((c = getopt_long(argc, argv, ":p:d:x:r:jh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'p': proto_name = optarg; break;
+        case 'p':
+            proto_name = optarg;
+            break;
         case 'd':
             if (strcmp(optarg, "ecr") == 0)
                 o->dir = PB_DIR_ECR;
@@ -274,10 +275,18 @@ static int parse_args(int argc, char **argv, struct decode_opts *o)
                 return EX_USAGE;
             }
             break;
-        case 'x': o->hex = optarg; break;
-        case 'r': o->raw = optarg; break;
-        case 'j': o->json = true; break;
-        case 'h': usage(stdout); return -1;
+        case 'x':
+            o->hex = optarg;
+            break;
+        case 'r':
+            o->raw = optarg;
+            break;
+        case 'j':
+            o->json = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
         case ':':
             fprintf(stderr, "posbridge decode: option '%s' needs a value\n", argv[optind - 1]);
             return EX_USAGE;
@@ -337,8 +346,7 @@ int cmd_decode(int argc, char **argv)
     } else if (opts.raw) {
         in = fopen(opts.raw, "rb");
         if (!in) {
-            fprintf(stderr, "posbridge decode: cannot open '%s': %s\n", opts.raw,
-                    strerror(errno));
+            fprintf(stderr, "posbridge decode: cannot open '%s': %s\n", opts.raw, strerror(errno));
             rc = EX_NOINPUT;
             goto out;
         }

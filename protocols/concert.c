@@ -16,9 +16,8 @@ struct concert_field {
 /* Request, 34 bytes: POS number, amount, answer flag, payment mode, transaction type,
  * currency, private, delay, authorisation. */
 static const struct concert_field REQ_POS = {0, 2}, REQ_AMOUNT = {2, 8}, REQ_ANSWER = {10, 1},
-                                  REQ_MODE = {11, 1}, REQ_TYPE = {12, 1},
-                                  REQ_CURRENCY = {13, 3}, REQ_PRIVATE = {16, 10},
-                                  REQ_DELAY = {26, 4}, REQ_AUTH = {30, 4};
+                                  REQ_MODE = {11, 1}, REQ_TYPE = {12, 1}, REQ_CURRENCY = {13, 3},
+                                  REQ_PRIVATE = {16, 10}, REQ_DELAY = {26, 4}, REQ_AUTH = {30, 4};
 
 /* Answers: POS number, status, amount, payment mode, [report, full answer only],
  * currency, private. The short answer is the full one without the report. */
@@ -150,22 +149,29 @@ static bool pan_char(uint8_t c)
     return is_digit(c) || c == '*';
 }
 
+/* Steps to the next maximal run of PAN characters in p[*i..len): its start and length
+ * in *start and *n. False when there is none left. */
+static bool next_pan_run(const uint8_t *p, size_t len, size_t *i, size_t *start, size_t *n)
+{
+    while (*i < len && !pan_char(p[*i]))
+        (*i)++;
+    if (*i >= len)
+        return false;
+    *start = *i;
+    while (*i < len && pan_char(p[*i]))
+        (*i)++;
+    *n = *i - *start;
+    return true;
+}
+
 /* Finds the first run of digits (or '*' of an earlier masking) of PAN length whose
  * first 6 and last 4 are digits, and stores it masked. Nothing else of the report is
  * kept: it is card data. */
 static void find_pan(const uint8_t *p, size_t len, char *pan, size_t cap)
 {
     pan[0] = '\0';
-    size_t i = 0;
-    while (i < len) {
-        if (!pan_char(p[i])) {
-            i++;
-            continue;
-        }
-        size_t start = i;
-        while (i < len && pan_char(p[i]))
-            i++;
-        size_t n = i - start;
+    size_t i = 0, start, n;
+    while (next_pan_run(p, len, &i, &start, &n)) {
         if (n < PAN_MIN || n > PAN_MAX)
             continue;
         bool ends = true;
@@ -184,23 +190,18 @@ static void find_pan(const uint8_t *p, size_t len, char *pan, size_t cap)
     }
 }
 
-static int decode_request(const uint8_t *p, struct pos_msg *out)
+/* The fields request and answers share: POS number, private, amount, currency. A
+ * non-digit amount or currency leaves the message malformed (kind OTHER, text says which
+ * of `what`); otherwise it gets `kind`. */
+static int decode_common(const uint8_t *p, struct concert_field pos, struct concert_field amount_f,
+                         struct concert_field currency_f, struct concert_field priv,
+                         const char *what, enum pb_kind kind, struct pos_msg *out)
 {
-    copy_field(out->pos_id, sizeof out->pos_id, p, REQ_POS);
-    copy_field(out->reference, sizeof out->reference, p, REQ_PRIVATE);
-    char type = (char)p[REQ_TYPE.off];
-    out->txn = PB_TXN_OTHER;
-    for (size_t i = 0; i < sizeof TYPE_TABLE / sizeof TYPE_TABLE[0]; i++)
-        if (TYPE_TABLE[i].wire == type)
-            out->txn = TYPE_TABLE[i].txn;
-    const uint8_t *d = p + REQ_DELAY.off, *a = p + REQ_AUTH.off;
-    snprintf(out->text, sizeof out->text, "answer=%c mode=%c type=%c delay=%c%c%c%c auth=%c%c%c%c",
-             printable(p[REQ_ANSWER.off]), printable(p[REQ_MODE.off]), printable((uint8_t)type),
-             printable(d[0]), printable(d[1]), printable(d[2]), printable(d[3]), printable(a[0]),
-             printable(a[1]), printable(a[2]), printable(a[3]));
+    copy_field(out->pos_id, sizeof out->pos_id, p, pos);
+    copy_field(out->reference, sizeof out->reference, p, priv);
     int64_t amount, currency;
-    bool amount_ok = parse_digits(p, REQ_AMOUNT, &amount);
-    bool currency_ok = parse_digits(p, REQ_CURRENCY, &currency);
+    bool amount_ok = parse_digits(p, amount_f, &amount);
+    bool currency_ok = parse_digits(p, currency_f, &currency);
     if (amount_ok) {
         out->amount = amount;
         out->flags |= PB_F_AMOUNT;
@@ -211,18 +212,32 @@ static int decode_request(const uint8_t *p, struct pos_msg *out)
     }
     if (!amount_ok || !currency_ok) {
         out->flags |= PB_F_MALFORMED;
-        snprintf(out->text, sizeof out->text, "request: %s not digits",
+        snprintf(out->text, sizeof out->text, "%s: %s not digits", what,
                  !amount_ok ? "amount" : "currency");
         return PB_ERR_SYNTAX;
     }
-    out->kind = PB_KIND_REQUEST;
+    out->kind = kind;
     return PB_OK;
+}
+
+static int decode_request(const uint8_t *p, struct pos_msg *out)
+{
+    char type = (char)p[REQ_TYPE.off];
+    out->txn = PB_TXN_OTHER;
+    for (size_t i = 0; i < sizeof TYPE_TABLE / sizeof TYPE_TABLE[0]; i++)
+        if (TYPE_TABLE[i].wire == type)
+            out->txn = TYPE_TABLE[i].txn;
+    const uint8_t *d = p + REQ_DELAY.off, *a = p + REQ_AUTH.off;
+    snprintf(out->text, sizeof out->text, "answer=%c mode=%c type=%c delay=%c%c%c%c auth=%c%c%c%c",
+             printable(p[REQ_ANSWER.off]), printable(p[REQ_MODE.off]), printable((uint8_t)type),
+             printable(d[0]), printable(d[1]), printable(d[2]), printable(d[3]), printable(a[0]),
+             printable(a[1]), printable(a[2]), printable(a[3]));
+    return decode_common(p, REQ_POS, REQ_AMOUNT, REQ_CURRENCY, REQ_PRIVATE, "request",
+                         PB_KIND_REQUEST, out);
 }
 
 static int decode_answer(const uint8_t *p, bool full, struct pos_msg *out)
 {
-    copy_field(out->pos_id, sizeof out->pos_id, p, ANS_POS);
-    copy_field(out->reference, sizeof out->reference, p, ans_private(full));
     uint8_t status = p[ANS_STATUS.off];
     out->result = PB_RESULT_UNKNOWN;
     for (size_t i = 0; i < sizeof STATUS_TABLE / sizeof STATUS_TABLE[0]; i++)
@@ -238,25 +253,8 @@ static int decode_answer(const uint8_t *p, bool full, struct pos_msg *out)
         find_pan(p + ANS_REPORT.off, ANS_REPORT.len, out->pan, sizeof out->pan);
     snprintf(out->text, sizeof out->text, "format=%s mode=%c", full ? "full" : "short",
              printable(p[ANS_MODE.off]));
-    int64_t amount, currency;
-    bool amount_ok = parse_digits(p, ANS_AMOUNT, &amount);
-    bool currency_ok = parse_digits(p, ans_currency(full), &currency);
-    if (amount_ok) {
-        out->amount = amount;
-        out->flags |= PB_F_AMOUNT;
-    }
-    if (currency_ok) {
-        out->currency = (uint16_t)currency;
-        out->flags |= PB_F_CURRENCY;
-    }
-    if (!amount_ok || !currency_ok) {
-        out->flags |= PB_F_MALFORMED;
-        snprintf(out->text, sizeof out->text, "%s answer: %s not digits", full ? "full" : "short",
-                 !amount_ok ? "amount" : "currency");
-        return PB_ERR_SYNTAX;
-    }
-    out->kind = PB_KIND_RESULT;
-    return PB_OK;
+    return decode_common(p, ANS_POS, ANS_AMOUNT, ans_currency(full), ans_private(full),
+                         full ? "full answer" : "short answer", PB_KIND_RESULT, out);
 }
 
 static int concert_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
@@ -274,10 +272,18 @@ static int concert_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_
     if (f->type == PB_FRAME_CONTROL) {
         out->control = f->control;
         switch (f->control) {
-        case PB_ACK: out->kind = PB_KIND_ACK; return PB_OK;
-        case PB_NAK: out->kind = PB_KIND_NAK; return PB_OK;
-        case PB_ENQ: out->kind = PB_KIND_ENQ; return PB_OK;
-        case PB_EOT: out->kind = PB_KIND_EOT; return PB_OK;
+        case PB_ACK:
+            out->kind = PB_KIND_ACK;
+            return PB_OK;
+        case PB_NAK:
+            out->kind = PB_KIND_NAK;
+            return PB_OK;
+        case PB_ENQ:
+            out->kind = PB_KIND_ENQ;
+            return PB_OK;
+        case PB_EOT:
+            out->kind = PB_KIND_EOT;
+            return PB_OK;
         }
         out->flags |= PB_F_MALFORMED;
         snprintf(out->text, sizeof out->text, "control byte 0x%02x", f->control);
@@ -317,8 +323,7 @@ static int concert_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_
 
 /* Copies the width bytes after "key" in text into out; the default when absent. Bytes
  * past the end of text are spaces (decode's text had its trailing spaces trimmed). */
-static void text_token(const char *text, const char *key, size_t width, char *out,
-                       const char *dflt)
+static void text_token(const char *text, const char *key, size_t width, char *out, const char *dflt)
 {
     const char *t = strstr(text, key);
     if (!t) {
@@ -392,9 +397,9 @@ static int encode_request(const struct pos_msg *m, uint8_t *p)
     text_token(text, "mode=", 1, &mode, (char[]){DEFAULT_MODE});
     text_token(text, "delay=", 4, delay, DEFAULT_DELAY);
     text_token(text, "auth=", 4, auth, DEFAULT_AUTH);
-    if ((r = put_text(p, REQ_ANSWER, &answer, 1)) < 0 || (r = put_text(p, REQ_MODE, &mode, 1)) < 0 ||
-        (r = put_text(p, REQ_TYPE, &type, 1)) < 0 || (r = put_text(p, REQ_DELAY, delay, 4)) < 0 ||
-        (r = put_text(p, REQ_AUTH, auth, 4)) < 0)
+    if ((r = put_text(p, REQ_ANSWER, &answer, 1)) < 0 ||
+        (r = put_text(p, REQ_MODE, &mode, 1)) < 0 || (r = put_text(p, REQ_TYPE, &type, 1)) < 0 ||
+        (r = put_text(p, REQ_DELAY, delay, 4)) < 0 || (r = put_text(p, REQ_AUTH, auth, 4)) < 0)
         return r;
     return CONCERT_LEN_REQUEST;
 }
@@ -421,8 +426,7 @@ static int encode_answer(const struct pos_msg *m, uint8_t *p)
     text_token(text, "mode=", 1, &mode, (char[]){DEFAULT_MODE});
     if ((r = put_text(p, ANS_STATUS, &status, 1)) < 0 || (r = put_text(p, ANS_MODE, &mode, 1)) < 0)
         return r;
-    if (full &&
-        (r = put_text(p, ANS_REPORT, m->pan, strnlen(m->pan, sizeof m->pan))) < 0)
+    if (full && (r = put_text(p, ANS_REPORT, m->pan, strnlen(m->pan, sizeof m->pan))) < 0)
         return r;
     return full ? CONCERT_LEN_FULL_ANSWER : CONCERT_LEN_SHORT_ANSWER;
 }
@@ -433,13 +437,23 @@ static int concert_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
         return PB_ERR_INVAL;
     uint8_t control = 0;
     switch (m->kind) {
-    case PB_KIND_ACK: control = PB_ACK; break;
-    case PB_KIND_NAK: control = PB_NAK; break;
-    case PB_KIND_ENQ: control = PB_ENQ; break;
-    case PB_KIND_EOT: control = PB_EOT; break;
+    case PB_KIND_ACK:
+        control = PB_ACK;
+        break;
+    case PB_KIND_NAK:
+        control = PB_NAK;
+        break;
+    case PB_KIND_ENQ:
+        control = PB_ENQ;
+        break;
+    case PB_KIND_EOT:
+        control = PB_EOT;
+        break;
     case PB_KIND_REQUEST:
-    case PB_KIND_RESULT: break;
-    default: return PB_ERR_UNSUPPORTED;
+    case PB_KIND_RESULT:
+        break;
+    default:
+        return PB_ERR_UNSUPPORTED;
     }
     if (control) {
         if (cap < 1)
@@ -470,19 +484,11 @@ static int concert_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
  * bad one stays exactly as bad as it was on the wire. */
 static size_t mask_runs(uint8_t *wire, size_t from, size_t to, uint8_t *lrc)
 {
-    size_t changed = 0, i = from;
-    while (i < to) {
-        if (!pan_char(wire[i])) {
-            i++;
-            continue;
-        }
-        size_t start = i;
-        while (i < to && pan_char(wire[i]))
-            i++;
-        size_t n = i - start;
+    size_t changed = 0, i = from, start, n;
+    while (next_pan_run(wire, to, &i, &start, &n)) {
         if (n < PAN_MIN)
             continue;
-        for (size_t k = start + 6; k < i - 4; k++) {
+        for (size_t k = start + 6; k < start + n - 4; k++) {
             if (wire[k] == '*')
                 continue;
             *lrc ^= (uint8_t)(wire[k] ^ '*');

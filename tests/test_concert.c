@@ -110,8 +110,7 @@ static void test_vector_short_answer(void **state)
 {
     (void)state;
     struct pos_msg m;
-    assert_int_equal(decode_one(VEC_SHORT_ANSWER, sizeof VEC_SHORT_ANSWER, PB_DIR_PT, &m),
-                     PB_OK);
+    assert_int_equal(decode_one(VEC_SHORT_ANSWER, sizeof VEC_SHORT_ANSWER, PB_DIR_PT, &m), PB_OK);
     assert_int_equal(m.kind, PB_KIND_RESULT);
     assert_int_equal(m.dir, PB_DIR_PT);
     assert_int_equal(m.result, PB_RESULT_APPROVED);
@@ -156,8 +155,8 @@ static void test_full_answer_pan_masked(void **state)
     assert_null(memmem(red, len, "4970105432101234", 16));
     assert_non_null(memmem(red, len, "497010******1234", 16));
     assert_int_equal(red[len - 1], pb_lrc(red + 1, len - 2));
-    assert_memory_equal(red, wire, 17);                   /* before the PAN */
-    assert_memory_equal(red + 33, wire + 33, len - 34);   /* after it, but the LRC */
+    assert_memory_equal(red, wire, 17);                 /* before the PAN */
+    assert_memory_equal(red + 33, wire + 33, len - 34); /* after it, but the LRC */
     struct pos_msg m2;
     assert_int_equal(decode_one(red, len, PB_DIR_PT, &m2), PB_OK);
     assert_true(m2.checksum_ok);
@@ -235,7 +234,8 @@ static void test_encode_decode_every_field(void **state)
         strcpy(m.reference, "REF 7");
         roundtrip(&m, &back, 37);
         char want[PB_TEXT_MAX];
-        snprintf(want, sizeof want, "answer=1 mode=1 type=%c delay=A010 auth=B010", (char)('0' + i));
+        snprintf(want, sizeof want, "answer=1 mode=1 type=%c delay=A010 auth=B010",
+                 (char)('0' + i));
         assert_string_equal(back.text, want); /* the defaults, and the type byte */
     }
 }
@@ -648,7 +648,10 @@ static void test_request_types(void **state)
         char type;
         enum pb_txn_type txn;
     } cases[] = {
-        {'0', PB_TXN_PURCHASE}, {'1', PB_TXN_REFUND}, {'2', PB_TXN_VOID}, {'4', PB_TXN_OTHER},
+        {'0', PB_TXN_PURCHASE},
+        {'1', PB_TXN_REFUND},
+        {'2', PB_TXN_VOID},
+        {'4', PB_TXN_OTHER},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char p[35];
@@ -684,8 +687,8 @@ static void test_handshake_controls(void **state)
     buf[n++] = PB_EOT;
     buf[n++] = PB_NAK;
     static const enum pb_kind want[] = {
-        PB_KIND_ENQ, PB_KIND_ACK, PB_KIND_REQUEST, PB_KIND_ACK, PB_KIND_EOT, PB_KIND_ENQ,
-        PB_KIND_ACK, PB_KIND_RESULT, PB_KIND_ACK, PB_KIND_EOT, PB_KIND_NAK,
+        PB_KIND_ENQ, PB_KIND_ACK,    PB_KIND_REQUEST, PB_KIND_ACK, PB_KIND_EOT, PB_KIND_ENQ,
+        PB_KIND_ACK, PB_KIND_RESULT, PB_KIND_ACK,     PB_KIND_EOT, PB_KIND_NAK,
     };
     struct recorder r;
     run(buf, n, 1, &r);

@@ -17,13 +17,13 @@
 #include "pb_error.h"
 #include "protocol.h"
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "fuzz_concert: invariant broken at %s:%d: %s\n", __FILE__,         \
-                    __LINE__, #cond);                                                          \
-            abort();                                                                           \
-        }                                                                                      \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_concert: invariant broken at %s:%d: %s\n", __FILE__, __LINE__,   \
+                    #cond);                                                                        \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 struct summary {
@@ -55,11 +55,11 @@ static bool has_pan_run(const char *s)
 
 static bool same_fields(const struct pos_msg *a, const struct pos_msg *b)
 {
-    return a->kind == b->kind && a->dir == b->dir && a->txn == b->txn &&
-           a->result == b->result && a->flags == b->flags && a->amount == b->amount &&
-           a->currency == b->currency && strcmp(a->pos_id, b->pos_id) == 0 &&
-           strcmp(a->reference, b->reference) == 0 && strcmp(a->text, b->text) == 0 &&
-           strcmp(a->result_text, b->result_text) == 0 && strcmp(a->pan, b->pan) == 0;
+    return a->kind == b->kind && a->dir == b->dir && a->txn == b->txn && a->result == b->result &&
+           a->flags == b->flags && a->amount == b->amount && a->currency == b->currency &&
+           strcmp(a->pos_id, b->pos_id) == 0 && strcmp(a->reference, b->reference) == 0 &&
+           strcmp(a->text, b->text) == 0 && strcmp(a->result_text, b->result_text) == 0 &&
+           strcmp(a->pan, b->pan) == 0;
 }
 
 static void check_frame(const struct pb_frame *f)
