@@ -95,58 +95,27 @@ int pb_journal_schema_version(void)
 }
 
 /* ---- names ---------------------------------------------------------------------------
- * Class and severity names as in DISCREPANCIES.md. Private copies: tracker.c (which owns
- * pb_class_name) is written in parallel and the journal must link without it. */
-
-static const char *const class_names[PB_CLASS__COUNT] = {
-    [PB_CLASS_NONE] = "none",
-    [PB_CLASS_OK] = "ok",
-    [PB_CLASS_DECLINED] = "declined",
-    [PB_CLASS_OVERCHARGE] = "overcharge",
-    [PB_CLASS_UNDERCHARGE] = "undercharge",
-    [PB_CLASS_PARTIAL_APPROVAL] = "partial_approval",
-    [PB_CLASS_DUPLICATE] = "duplicate",
-    [PB_CLASS_IN_DOUBT] = "in_doubt",
-    [PB_CLASS_LATE_APPROVAL] = "late_approval",
-    [PB_CLASS_CURRENCY_MISMATCH] = "currency_mismatch",
-    [PB_CLASS_REFERENCE_MISMATCH] = "reference_mismatch",
-    [PB_CLASS_TYPE_MISMATCH] = "type_mismatch",
-    [PB_CLASS_PROTOCOL_ERROR] = "protocol_error",
-    [PB_CLASS_VOIDED] = "voided",
-};
-
-/* DISCREPANCIES.md severity column; protocol_error is "low to medium": medium here. */
-static const enum pb_severity class_severity[PB_CLASS__COUNT] = {
-    [PB_CLASS_NONE] = PB_SEV_NONE,
-    [PB_CLASS_OK] = PB_SEV_NONE,
-    [PB_CLASS_DECLINED] = PB_SEV_INFO,
-    [PB_CLASS_OVERCHARGE] = PB_SEV_HIGH,
-    [PB_CLASS_UNDERCHARGE] = PB_SEV_HIGH,
-    [PB_CLASS_PARTIAL_APPROVAL] = PB_SEV_MEDIUM,
-    [PB_CLASS_DUPLICATE] = PB_SEV_HIGH,
-    [PB_CLASS_IN_DOUBT] = PB_SEV_CRITICAL,
-    [PB_CLASS_LATE_APPROVAL] = PB_SEV_CRITICAL,
-    [PB_CLASS_CURRENCY_MISMATCH] = PB_SEV_HIGH,
-    [PB_CLASS_REFERENCE_MISMATCH] = PB_SEV_HIGH,
-    [PB_CLASS_TYPE_MISMATCH] = PB_SEV_HIGH,
-    [PB_CLASS_PROTOCOL_ERROR] = PB_SEV_MEDIUM,
-    [PB_CLASS_VOIDED] = PB_SEV_NONE,
-};
-
-static const char *const severity_names[] = {"none", "info", "low", "medium", "high", "critical"};
-#define N_SEVERITIES (sizeof severity_names / sizeof severity_names[0])
+ * Classes and severities are stored by the tracker's stable names (pb_class_name,
+ * pb_severity_name), so the journal reads the same as JSON output and DISCREPANCIES.md. */
 
 static const char *const actions[] = {"refund", "void", "recharge", "none"};
 
 static const char *class_str(enum pb_class c)
 {
-    return (unsigned)c < PB_CLASS__COUNT ? class_names[c] : "none";
+    return pb_class_name(c);
 }
 
 static const char *severity_str(enum pb_class c)
 {
-    enum pb_severity s = (unsigned)c < PB_CLASS__COUNT ? class_severity[c] : PB_SEV_NONE;
-    return severity_names[s];
+    return pb_severity_name(pb_class_severity(c));
+}
+
+static enum pb_severity severity_from_name(const char *name)
+{
+    for (int s = PB_SEV_NONE; s <= PB_SEV_CRITICAL; s++)
+        if (strcmp(pb_severity_name((enum pb_severity)s), name) == 0)
+            return (enum pb_severity)s;
+    return PB_SEV_NONE;
 }
 
 static int lookup(const char *const *table, size_t n, const char *name)
@@ -806,21 +775,19 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&j->db_mu);
 
         pthread_mutex_lock(&j->mu);
+        size_t to_free = 0;
         if (rc == SQLITE_OK) {
-            struct rec *r = j->head;
             for (size_t i = 0; i < n; i++) {
-                if (r->poison)
+                if (j->batch[i]->poison)
                     j->stats.dropped++;
                 else
                     j->stats.written++;
-                struct rec *next = r->next;
-                free(r);
-                r = next;
             }
-            j->head = r;
-            if (!r)
+            j->head = j->batch[n - 1]->next;
+            if (!j->head)
                 j->tail = NULL;
             j->count -= n;
+            to_free = n;
             if (j->failing) {
                 j->failing = false;
                 j->note_ok = true;
@@ -849,6 +816,12 @@ static void *writer_main(void *arg)
             j->episode_failures++;
             j->retry_at_mono_us = now_us(CLOCK_MONOTONIC) + (int64_t)j->delay_ms * 1000;
             pthread_cond_broadcast(&j->drained); /* let close() notice the failing state */
+        }
+        if (to_free) { /* detached: free them without holding up submitters */
+            pthread_mutex_unlock(&j->mu);
+            for (size_t i = 0; i < to_free; i++)
+                free(j->batch[i]);
+            pthread_mutex_lock(&j->mu);
         }
     }
     pthread_mutex_unlock(&j->mu);
@@ -1199,7 +1172,6 @@ static const char foreach_sql[] =
     " FROM transactions t"
     " WHERE (?1 IS NULL OR t.run_id = ?1)"
     " AND (?2 = 0 OR t.class IS ?3)"
-    " AND (?4 = 0 OR (t.state = 'closed' AND t.class NOT IN ('ok', 'declined', 'voided')))"
     " AND (?5 IS NULL OR t.started_utc >= ?5)"
     " AND (?6 IS NULL OR t.started_utc < ?6)"
     " AND (?7 = 0"
@@ -1242,11 +1214,10 @@ static void read_row(sqlite3_stmt *s, struct pb_journal_row *r)
     col_str(s, 5, name, sizeof name);
     r->pending = strcmp(name, "pending") == 0;
     col_str(s, 6, r->class_name, sizeof r->class_name);
-    v = lookup(class_names, PB_CLASS__COUNT, r->class_name);
+    v = pb_class_from_name(r->class_name);
     r->cls = v < 0 ? PB_CLASS_NONE : (enum pb_class)v;
     col_str(s, 7, name, sizeof name);
-    v = lookup(severity_names, N_SEVERITIES, name);
-    r->severity = v < 0 ? PB_SEV_NONE : (enum pb_severity)v;
+    r->severity = severity_from_name(name);
     r->requested = col_i64(s, 8, &r->has_requested, 0);
     int64_t c = col_i64(s, 9, NULL, 0);
     r->requested_currency = c > 0 && c <= 999 ? (uint16_t)c : 0;
@@ -1327,13 +1298,15 @@ int pb_journal_foreach(struct pb_journal *j, const struct pb_journal_filter *f,
     sqlite3_bind_int(s, 2, f->by_class);
     if (f->by_class && f->cls != PB_CLASS_NONE)
         sqlite3_bind_text(s, 3, class_str(f->cls), -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, f->discrepancies_only);
     bind_i64_if(s, 5, f->since_utc_us != 0, f->since_utc_us);
     bind_i64_if(s, 6, f->until_utc_us != 0, f->until_utc_us);
     sqlite3_bind_int(s, 7, (int)f->resolved);
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         read_row(s, row);
+        /* Discrepancy or not is the tracker's rule (pb_class_is_discrepancy), not SQL's. */
+        if (f->discrepancies_only && (row->pending || !pb_class_is_discrepancy(row->cls)))
+            continue;
         read_evidence(ev, row);
         n++;
         int stop = cb(row, ctx);
