@@ -188,6 +188,9 @@ static void test_open_creates_schema_and_modes(void **state)
     snprintf(wal, sizeof wal, "%s-wal", path);
     assert_int_equal(stat(wal, &st), 0); /* WAL mode: the -wal file exists while open */
     assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    assert_int_equal(stat(wal, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(stat(sub, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);
     snprintf(sub, sizeof sub, "%s/var", f->dir);
