@@ -1,0 +1,149 @@
+/* Fuzz harness for protocols/zvt.c. The first input byte picks the chunk size the stream
+ * is fed in and the direction given to decode; every frame is decoded, re-encoded where
+ * encode supports it, and redacted in a copy. abort() on a broken invariant. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "pb_error.h"
+#include "protocol.h"
+#include "zvt.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond)                                                                            \
+    do {                                                                                       \
+        if (!(cond))                                                                           \
+            abort();                                                                           \
+    } while (0)
+
+struct ctx {
+    const uint8_t *data;
+    size_t size;
+    enum pb_dir dir;
+    uint64_t accounted; /* bytes delivered as frames, controls or garbage */
+    uint8_t *scratch;   /* PB_ZVT_FRAME_MAX bytes */
+    struct pb_frame *frame;
+};
+
+static const struct pb_protocol *Z = &pb_proto_zvt;
+
+static void check_msg(const struct pos_msg *m)
+{
+    size_t digits = 0;
+    for (size_t i = 0; i < sizeof m->pan && m->pan[i]; i++) {
+        CHECK((m->pan[i] >= '0' && m->pan[i] <= '9') || m->pan[i] == '*');
+        digits += m->pan[i] != '*';
+    }
+    CHECK(digits <= 10); /* never more than the first 6 and last 4 */
+    CHECK(memchr(m->pan, 0, sizeof m->pan));
+    CHECK(memchr(m->text, 0, sizeof m->text));
+    for (size_t i = 0; m->text[i]; i++)
+        CHECK(m->text[i] >= 0x20 && m->text[i] < 0x7F);
+    CHECK((unsigned)m->kind < PB_KIND__COUNT);
+    CHECK((unsigned)m->result < PB_RESULT__COUNT);
+    char line[512];
+    pb_msg_format(m, line, sizeof line);
+}
+
+/* Scans exactly one frame from w and decodes it. */
+static int rescan(struct ctx *c, const uint8_t *w, size_t n, struct pos_msg *m)
+{
+    size_t resume = 0;
+    memset(c->frame, 0, offsetof(struct pb_frame, payload));
+    int r = Z->scan(w, n, &resume, c->frame);
+    CHECK(r == (int)n);
+    CHECK(c->frame->type != PB_FRAME_GARBAGE);
+    c->frame->length = (uint32_t)n;
+    return Z->decode(c->frame, c->dir, m);
+}
+
+static void on_frame(const struct pb_frame *f, void *arg)
+{
+    struct ctx *c = arg;
+    c->accounted += f->length;
+    CHECK(f->offset + f->length <= c->size);
+    if (f->type == PB_FRAME_GARBAGE)
+        return;
+    CHECK(f->length <= Z->max_frame);
+
+    struct pos_msg m;
+    int r = Z->decode(f, c->dir, &m);
+    check_msg(&m);
+    CHECK(m.offset == f->offset && m.length == f->length);
+    if (f->type == PB_FRAME_DATA)
+        CHECK(m.checksum_ok == f->checksum_ok);
+    if (r < 0)
+        CHECK((m.flags & PB_F_MALFORMED) && m.kind == PB_KIND_OTHER);
+    const uint8_t *wire = c->data + f->offset;
+    size_t n = f->length;
+
+    /* Re-encode what decoded, and decode that again: same kind, same figures. */
+    if (r == PB_OK && m.kind != PB_KIND_OTHER) {
+        int e = Z->encode(&m, c->scratch, PB_ZVT_FRAME_MAX);
+        CHECK(e != 0);
+        if (e > 0) {
+            struct pos_msg d;
+            CHECK(rescan(c, c->scratch, (size_t)e, &d) == 0);
+            check_msg(&d);
+            CHECK(d.kind == m.kind);
+            CHECK((d.flags & PB_F_AMOUNT) == (m.flags & PB_F_AMOUNT));
+            if (m.flags & PB_F_AMOUNT)
+                CHECK(d.amount == m.amount);
+            if (m.flags & PB_F_RESULT_CODE)
+                CHECK(d.result_code == m.result_code);
+            CHECK(strcmp(d.pan, m.pan) == 0);
+            CHECK(d.checksum_ok);
+        }
+    }
+
+    /* Redact a copy: length kept, still one frame, card data masked, idempotent. */
+    memcpy(c->scratch, wire, n);
+    Z->redact(c->scratch, n);
+    if (f->type == PB_FRAME_CONTROL) {
+        CHECK(c->scratch[0] == wire[0]);
+        return;
+    }
+    struct pos_msg red;
+    int rr = rescan(c, c->scratch, n, &red);
+    check_msg(&red);
+    CHECK(red.checksum_ok == m.checksum_ok);
+    if (r == PB_OK) {
+        CHECK(rr == PB_OK);
+        CHECK(red.kind == m.kind);
+        CHECK(strcmp(red.pan, m.pan) == 0);
+        CHECK((red.flags & PB_F_AMOUNT) == (m.flags & PB_F_AMOUNT));
+        if (m.flags & PB_F_AMOUNT)
+            CHECK(red.amount == m.amount);
+    }
+    CHECK(Z->redact(c->scratch, n) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    struct ctx c = {.data = data + 1, .size = size - 1};
+    c.dir = (enum pb_dir)((data[0] >> 5) % 3);
+    size_t chunk = 1 + (data[0] & 0x1F);
+    if ((data[0] & 0x1F) == 0x1F)
+        chunk = size; /* whole buffer at once */
+    c.scratch = malloc(PB_ZVT_FRAME_MAX);
+    c.frame = malloc(sizeof *c.frame);
+    struct pb_deframer *d = NULL;
+    CHECK(c.scratch && c.frame);
+    CHECK(pb_deframer_new(Z, &d) == 0);
+    for (size_t off = 0; off < c.size; off += chunk)
+        pb_deframer_feed(d, c.data + off, c.size - off < chunk ? c.size - off : chunk, on_frame,
+                         &c);
+    pb_deframer_flush(d, on_frame, &c);
+    const struct pb_deframer_stats *st = pb_deframer_stats(d);
+    CHECK(st->bytes == c.size);
+    CHECK(c.accounted == c.size); /* every byte reported exactly once */
+    (void)Z->probe(c.data, c.size);
+    pb_deframer_free(d);
+    free(c.scratch);
+    free(c.frame);
+    return 0;
+}

@@ -1,0 +1,1123 @@
+/* Tests for protocols/zvt.c: framing, decoding, encoding, redaction and probing of ZVT,
+ * one edge per test. Wire vectors are PROTOCOLS.md section 2 ([checked] there). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "msg.h"
+#include "pb_error.h"
+#include "protocol.h"
+#include "zvt.h"
+
+static const struct pb_protocol *Z = &pb_proto_zvt;
+
+/* ---- helpers -------------------------------------------------------------------------- */
+
+static size_t hex(const char *s, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    while (*s) {
+        if (*s == ' ') {
+            s++;
+            continue;
+        }
+        unsigned v;
+        assert_int_equal(sscanf(s, "%2x", &v), 1);
+        assert_true(n < cap);
+        out[n++] = (uint8_t)v;
+        s += 2;
+    }
+    return n;
+}
+
+#define MAX_ITEMS 64
+struct item {
+    enum pb_frame_type type;
+    uint8_t control;
+    bool checksum_ok;
+    uint64_t offset;
+    uint32_t length;
+    size_t payload_len;
+    uint8_t payload[300];
+};
+
+struct sink {
+    size_t n;
+    struct item it[MAX_ITEMS];
+    uint64_t garbage;
+};
+
+static void collect(const struct pb_frame *f, void *ctx)
+{
+    struct sink *s = ctx;
+    if (f->type == PB_FRAME_GARBAGE) {
+        s->garbage += f->length;
+        return;
+    }
+    assert_true(s->n < MAX_ITEMS);
+    struct item *it = &s->it[s->n++];
+    it->type = f->type;
+    it->control = f->control;
+    it->checksum_ok = f->checksum_ok;
+    it->offset = f->offset;
+    it->length = f->length;
+    it->payload_len = f->payload_len;
+    memcpy(it->payload, f->payload, f->payload_len < sizeof it->payload ? f->payload_len
+                                                                         : sizeof it->payload);
+}
+
+/* Feeds buf in chunks of `chunk` bytes (0: all at once), then flushes. */
+static void deframe(const uint8_t *buf, size_t len, size_t chunk, struct sink *s,
+                    struct pb_deframer_stats *st)
+{
+    struct pb_deframer *d;
+    assert_int_equal(pb_deframer_new(Z, &d), PB_OK);
+    memset(s, 0, sizeof *s);
+    if (chunk == 0)
+        chunk = len ? len : 1;
+    for (size_t off = 0; off < len; off += chunk)
+        pb_deframer_feed(d, buf + off, len - off < chunk ? len - off : chunk, collect, s);
+    pb_deframer_flush(d, collect, s);
+    if (st)
+        *st = *pb_deframer_stats(d);
+    pb_deframer_free(d);
+}
+
+static struct pb_frame *new_frame(void)
+{
+    struct pb_frame *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    return f;
+}
+
+/* Scans exactly one whole frame out of wire bytes and decodes it. */
+static int decode_wire(const uint8_t *w, size_t n, enum pb_dir dir, struct pos_msg *m)
+{
+    struct pb_frame *f = new_frame();
+    size_t resume = 0;
+    int r = Z->scan(w, n, &resume, f);
+    assert_int_equal(r, (int)n);
+    f->offset = 0;
+    f->length = (uint32_t)n;
+    int d = Z->decode(f, dir, m);
+    free(f);
+    return d;
+}
+
+static int decode_hex(const char *h, enum pb_dir dir, struct pos_msg *m)
+{
+    uint8_t w[512];
+    size_t n = hex(h, w, sizeof w);
+    return decode_wire(w, n, dir, m);
+}
+
+/* Frames an APDU given in hex (stuffing and CRC done here, independently of encode). */
+static size_t frame_apdu(const uint8_t *apdu, size_t n, uint8_t *out, size_t cap)
+{
+    size_t o = 0;
+    assert_true(cap >= 2 * n + 6);
+    out[o++] = 0x10;
+    out[o++] = 0x02;
+    for (size_t i = 0; i < n; i++) {
+        out[o++] = apdu[i];
+        if (apdu[i] == 0x10)
+            out[o++] = 0x10;
+    }
+    out[o++] = 0x10;
+    out[o++] = 0x03;
+    uint8_t etx = 0x03;
+    uint16_t crc = pb_crc16_kermit(pb_crc16_kermit(0, apdu, n), &etx, 1);
+    out[o++] = (uint8_t)crc;
+    out[o++] = (uint8_t)(crc >> 8);
+    return o;
+}
+
+static size_t frame_hex(const char *apdu_hex, uint8_t *out, size_t cap)
+{
+    uint8_t a[512];
+    size_t n = hex(apdu_hex, a, sizeof a);
+    return frame_apdu(a, n, out, cap);
+}
+
+/* ---- PROTOCOLS.md vectors ------------------------------------------------------------- */
+
+static const char *const V_PAY = "10 02 06 01 07 04 00 00 00 00 10 10 00 10 03 62 91";
+static const char *const V_REFUSED = "10 02 84 00 00 10 03 19 6D";
+static const char *const V_STATUS = "10 02 04 0F 02 27 00 10 03 83 FE";
+static const char *const V_INTERMEDIATE = "10 02 04 FF 01 0A 10 03 F5 7D";
+static const char *const V_COMPLETION = "10 02 06 0F 00 10 03 C6 33";
+static const char *const V_ABORT = "10 02 06 1E 01 6C 10 03 C9 F2";
+static const char *const V_PAY_FULL =
+    "10 02 06 01 0E 02 01 04 00 00 00 00 10 10 00 19 44 49 09 78 10 03 3E 29";
+
+static void test_registry_and_rules(void **state)
+{
+    (void)state;
+    assert_ptr_equal(pb_protocol_find("zvt"), Z);
+    assert_string_equal(Z->default_line, "9600,8N2");
+    assert_int_equal(Z->link_type, 147);
+    assert_true(Z->rules.has_accept);
+    assert_false(Z->rules.result_ends_txn);
+    assert_false(Z->rules.has_partial_marker);
+    assert_int_equal(Z->rules.accept_timeout_ms, 5000);
+    assert_int_equal(Z->rules.response_timeout_ms, 180000);
+    assert_int_equal(Z->rules.max_repeats, 2);
+    assert_int_equal(Z->max_frame, PB_ZVT_FRAME_MAX);
+    struct pb_deframer *d;
+    assert_int_equal(pb_deframer_new(Z, &d), PB_OK); /* max_frame within the limit */
+    pb_deframer_free(d);
+}
+
+static void test_crc_check_value(void **state)
+{
+    (void)state;
+    /* CRC-16/KERMIT check value over "123456789" is 0x2189 [P]. */
+    assert_int_equal(pb_crc16_kermit(0, (const uint8_t *)"123456789", 9), 0x2189);
+}
+
+static void test_vector_pay(void **state)
+{
+    (void)state;
+    struct pos_msg m;
+    assert_int_equal(decode_hex(V_PAY, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_REQUEST);
+    assert_int_equal(m.txn, PB_TXN_PURCHASE);
+    assert_int_equal(m.dir, PB_DIR_ECR); /* inferred */
+    assert_int_equal(m.cmd, 0x0601);
+    assert_true(m.flags & PB_F_AMOUNT);
+    assert_int_equal(m.amount, 1000);
+    assert_false(m.flags & PB_F_CURRENCY);
+    assert_true(m.checksum_ok);
+    assert_int_equal(m.length, 17);
+    assert_ptr_equal(m.proto, Z);
+}
+
+static void test_vector_refused(void **state)
+{
+    (void)state;
+    struct pos_msg m;
+    assert_int_equal(decode_hex(V_REFUSED, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_REFUSED);
+    assert_int_equal(m.dir, PB_DIR_PT);
+    assert_true(m.flags & PB_F_RESULT_CODE);
+    assert_int_equal(m.result_code, 0x00);
+    assert_string_equal(m.result_text, "00");
+    assert_int_equal(m.result, PB_RESULT_NOT_PROCESSED);
+}
+
+static void test_vector_status_information(void **state)
+{
+    (void)state;
+    struct pos_msg m;
+    assert_int_equal(decode_hex(V_STATUS, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_RESULT);
+    assert_int_equal(m.dir, PB_DIR_PT);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    assert_int_equal(m.result_code, 0);
+    assert_string_equal(m.result_text, "00");
+    assert_false(m.flags & PB_F_AMOUNT);
+}
+
+static void test_vector_intermediate(void **state)
+{
+    (void)state;
+    struct pos_msg m;
+    assert_int_equal(decode_hex(V_INTERMEDIATE, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_INTERMEDIATE);
+    assert_int_equal(m.dir, PB_DIR_PT);
+    assert_int_equal(m.result_code, 0x0A);
+    assert_int_equal(m.result, PB_RESULT_NONE);
+    assert_string_equal(m.text, "insert card");
+}
+
+static void test_vector_completion_and_abort(void **state)
+{
+    (void)state;
+    struct pos_msg m;
+    assert_int_equal(decode_hex(V_COMPLETION, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_COMPLETION);
+    assert_int_equal(m.dir, PB_DIR_PT);
+    assert_int_equal(m.result, PB_RESULT_NONE);
+    assert_int_equal(decode_hex(V_ABORT, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_ABORT);
+    assert_int_equal(m.dir, PB_DIR_PT);
+    assert_int_equal(m.result_code, 0x6C);
+    assert_string_equal(m.result_text, "6C");
+    assert_int_equal(m.result, PB_RESULT_ABORTED);
+}
+
+/* BMP 02 (max status infos) and BMP 19 (payment type) have no place in pos_msg: this
+ * vector is decode-only; encode() would give the 04/49 form without them. */
+static void test_vector_pay_full_decode_only(void **state)
+{
+    (void)state;
+    struct pos_msg m;
+    assert_int_equal(decode_hex(V_PAY_FULL, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_REQUEST);
+    assert_int_equal(m.txn, PB_TXN_PURCHASE);
+    assert_int_equal(m.amount, 1000);
+    assert_true(m.flags & PB_F_CURRENCY);
+    assert_int_equal(m.currency, 978);
+    assert_false(m.flags & PB_F_MALFORMED);
+    assert_string_equal(m.text, "");
+}
+
+static void test_vectors_encode_back(void **state)
+{
+    (void)state;
+    const char *const v[] = {V_PAY, V_REFUSED, V_STATUS, V_INTERMEDIATE, V_COMPLETION, V_ABORT};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint8_t w[64], out[64];
+        size_t n = hex(v[i], w, sizeof w);
+        struct pos_msg m;
+        assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+        int e = Z->encode(&m, out, sizeof out);
+        assert_int_equal(e, (int)n);
+        assert_memory_equal(out, w, n);
+        /* One byte short of room: PB_ERR_RANGE, never an overrun. */
+        assert_int_equal(Z->encode(&m, out, n - 1), PB_ERR_RANGE);
+    }
+}
+
+/* ---- scanner edges -------------------------------------------------------------------- */
+
+static void test_empty_input(void **state)
+{
+    (void)state;
+    struct pb_frame *f = new_frame();
+    size_t resume = 0;
+    assert_int_equal(Z->scan((const uint8_t *)"", 0, &resume, f), 0);
+    free(f);
+    struct sink s;
+    struct pb_deframer_stats st;
+    deframe(NULL, 0, 0, &s, &st);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(st.garbage_bytes, 0);
+    /* An empty DATA frame decodes as malformed, not a crash. */
+    f = new_frame();
+    f->type = PB_FRAME_DATA;
+    f->checksum_ok = true;
+    struct pos_msg m;
+    assert_int_equal(Z->decode(f, PB_DIR_UNKNOWN, &m), PB_ERR_TRUNCATED);
+    assert_true(m.flags & PB_F_MALFORMED);
+    assert_int_equal(m.kind, PB_KIND_OTHER);
+    free(f);
+    assert_int_equal(Z->probe((const uint8_t *)"", 0), 0);
+}
+
+static void test_every_truncation(void **state)
+{
+    (void)state;
+    const char *const v[] = {V_PAY, V_REFUSED, V_STATUS, V_INTERMEDIATE,
+                             V_COMPLETION, V_ABORT, V_PAY_FULL};
+    struct pb_frame *f = new_frame();
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint8_t w[64];
+        size_t n = hex(v[i], w, sizeof w);
+        for (size_t cut = 1; cut < n; cut++) {
+            size_t resume = 0;
+            /* A prefix of a frame is "need more", whatever the resume point. */
+            assert_int_equal(Z->scan(w, cut, &resume, f), 0);
+            struct sink s;
+            struct pb_deframer_stats st;
+            deframe(w, cut, 1, &s, &st);
+            assert_int_equal(s.n, 0);
+            assert_int_equal(st.frames, 0);
+            assert_int_equal(st.garbage_bytes, cut); /* flushed at end of stream */
+        }
+    }
+    free(f);
+}
+
+static void test_bad_crc_still_delimited(void **state)
+{
+    (void)state;
+    uint8_t w[64];
+    size_t n = hex(V_PAY, w, sizeof w);
+    w[n - 1] ^= 0x01;
+    struct sink s;
+    struct pb_deframer_stats st;
+    deframe(w, n, 0, &s, &st);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.it[0].type, PB_FRAME_DATA);
+    assert_false(s.it[0].checksum_ok);
+    assert_int_equal(s.it[0].length, n);
+    assert_int_equal(st.checksum_errors, 1);
+    assert_int_equal(st.garbage_bytes, 0);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_false(m.checksum_ok);
+    assert_true(m.flags & PB_F_CHECKSUM_BAD);
+    assert_int_equal(m.kind, PB_KIND_REQUEST); /* contents still reported */
+}
+
+static void test_garbage_before_and_between(void **state)
+{
+    (void)state;
+    uint8_t w[256];
+    size_t n = 0;
+    n += hex("41 42 43", w + n, sizeof w - n); /* a banner */
+    size_t f1 = n;
+    n += hex(V_PAY, w + n, sizeof w - n);
+    n += hex("10 41 FF", w + n, sizeof w - n); /* DLE opening nothing, noise */
+    size_t f2 = n;
+    n += hex(V_STATUS, w + n, sizeof w - n);
+    n += hex("06", w + n, sizeof w - n);
+    struct sink s;
+    struct pb_deframer_stats st;
+    deframe(w, n, 0, &s, &st);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.it[0].type, PB_FRAME_DATA);
+    assert_int_equal(s.it[0].offset, f1);
+    assert_int_equal(s.it[1].type, PB_FRAME_DATA);
+    assert_int_equal(s.it[1].offset, f2);
+    assert_true(s.it[1].checksum_ok);
+    assert_int_equal(s.it[2].type, PB_FRAME_CONTROL);
+    assert_int_equal(s.it[2].control, 0x06);
+    assert_int_equal(st.garbage_bytes, 6);
+    assert_int_equal(st.frames, 2);
+    assert_int_equal(st.controls, 1);
+}
+
+/* A frame cut short by a new DLE STX: the broken part is garbage, the new frame survives,
+ * and the broken body's 06/15 bytes are not reported as ACK/NAK. */
+static void test_frame_broken_by_new_frame(void **state)
+{
+    (void)state;
+    uint8_t w[128];
+    size_t n = hex("10 02 06 01 07 04 00 00 00 15 06", w, sizeof w);
+    size_t f2 = n;
+    n += hex(V_STATUS, w + n, sizeof w - n);
+    n += hex("10 02 06 15 10 41 15", w + n, sizeof w - n); /* DLE 'A' inside a frame */
+    struct sink s;
+    struct pb_deframer_stats st;
+    deframe(w, n, 0, &s, &st);
+    assert_int_equal(st.frames, 1);
+    assert_int_equal(s.it[0].offset, f2);
+    assert_true(s.it[0].checksum_ok);
+    /* Only the trailing 15 after the broken frame is a real NAK candidate. */
+    assert_int_equal(st.controls, 1);
+    assert_int_equal(st.garbage_bytes, 11 + 6);
+    struct sink s1;
+    struct pb_deframer_stats st1;
+    deframe(w, n, 1, &s1, &st1);
+    assert_int_equal(st1.frames, st.frames);
+    assert_int_equal(st1.controls, st.controls);
+    assert_int_equal(st1.garbage_bytes, st.garbage_bytes);
+}
+
+static void test_byte_at_a_time_equals_whole(void **state)
+{
+    (void)state;
+    const char *const v[] = {V_PAY, "06", "11 22", V_REFUSED, "15", V_STATUS, "10 10",
+                             V_INTERMEDIATE, V_COMPLETION, "10", V_ABORT, V_PAY_FULL, "06"};
+    uint8_t w[512];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        n += hex(v[i], w + n, sizeof w - n);
+    struct sink whole, single, sevens;
+    struct pb_deframer_stats a, b, c;
+    deframe(w, n, 0, &whole, &a);
+    deframe(w, n, 1, &single, &b);
+    deframe(w, n, 7, &sevens, &c);
+    assert_int_equal(a.frames, 7);
+    assert_int_equal(a.controls, 3);
+    assert_int_equal(a.garbage_bytes, 5);
+    const struct sink *other[] = {&single, &sevens};
+    const struct pb_deframer_stats *ost[] = {&b, &c};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(other[k]->n, whole.n);
+        assert_memory_equal(ost[k], &a, sizeof a);
+        for (size_t i = 0; i < whole.n; i++) {
+            const struct item *x = &whole.it[i], *y = &other[k]->it[i];
+            assert_int_equal(x->type, y->type);
+            assert_int_equal(x->offset, y->offset);
+            assert_int_equal(x->length, y->length);
+            assert_int_equal(x->control, y->control);
+            assert_int_equal(x->checksum_ok, y->checksum_ok);
+            assert_int_equal(x->payload_len, y->payload_len);
+            assert_memory_equal(x->payload, y->payload, x->payload_len);
+        }
+    }
+}
+
+static void test_dle_stuffed_amount(void **state)
+{
+    (void)state;
+    /* 1010.10 = BCD 00 00 00 10 10 10: three data bytes 0x10, six on the wire. */
+    struct pos_msg m;
+    pb_msg_init(&m);
+    m.kind = PB_KIND_REQUEST;
+    m.txn = PB_TXN_PURCHASE;
+    m.amount = 101010;
+    m.flags = PB_F_AMOUNT;
+    uint8_t w[64];
+    int n = Z->encode(&m, w, sizeof w);
+    uint8_t expect[64];
+    size_t en = frame_hex("06 01 07 04 00 00 00 10 10 10", expect, sizeof expect);
+    assert_int_equal(n, (int)en);
+    assert_memory_equal(w, expect, en);
+    assert_int_equal(n, 2 + 10 + 3 + 2 + 2);
+    struct pos_msg d;
+    assert_int_equal(decode_wire(w, (size_t)n, PB_DIR_ECR, &d), PB_OK);
+    assert_int_equal(d.amount, 101010);
+    /* Split inside every DLE pair: same single frame. */
+    struct sink s;
+    deframe(w, (size_t)n, 1, &s, NULL);
+    assert_int_equal(s.n, 1);
+    assert_true(s.it[0].checksum_ok);
+    assert_int_equal(s.it[0].payload_len, 10);
+}
+
+/* The largest APDU the 3-byte length allows, every data byte a doubled 0x10. */
+static void test_maximum_length(void **state)
+{
+    (void)state;
+    size_t dn = 65535;
+    size_t an = 5 + dn;
+    uint8_t *apdu = malloc(an + 1);
+    uint8_t *w = malloc(2 * (an + 1) + 8);
+    assert_non_null(apdu);
+    assert_non_null(w);
+    apdu[0] = 0x06;
+    apdu[1] = 0xD1; /* print line: attribute byte + text */
+    apdu[2] = 0xFF;
+    apdu[3] = 0xFF;
+    apdu[4] = 0xFF;
+    memset(apdu + 5, 0x10, dn);
+    size_t n = frame_apdu(apdu, an, w, 2 * (an + 1) + 8);
+    assert_true(n <= Z->max_frame);
+    struct sink s;
+    struct pb_deframer_stats st;
+    deframe(w, n, 4096, &s, &st);
+    assert_int_equal(st.frames, 1);
+    assert_true(s.it[0].checksum_ok);
+    assert_int_equal(s.it[0].payload_len, an);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_PRINT);
+    assert_int_equal(strlen(m.text), PB_TEXT_MAX - 1); /* 0x10 is not printable: dots */
+
+    /* One data byte more than any LEN can announce: not a frame, all garbage. */
+    apdu[an] = 0x10;
+    n = frame_apdu(apdu, an + 1, w, 2 * (an + 1) + 8);
+    deframe(w, n, 0, &s, &st);
+    assert_int_equal(st.frames, 0);
+    assert_int_equal(st.garbage_bytes + st.controls, n); /* a CRC byte may read as ACK */
+    free(apdu);
+    free(w);
+}
+
+/* Byte-at-a-time feeding of a long frame is linear thanks to *resume. */
+static void test_long_frame_byte_at_a_time_is_linear(void **state)
+{
+    (void)state;
+    size_t dn = 65000;
+    uint8_t *apdu = malloc(5 + dn);
+    uint8_t *w = malloc(2 * (5 + dn) + 8);
+    assert_non_null(apdu);
+    assert_non_null(w);
+    memcpy(apdu, "\x06\xD1\xFF", 3);
+    apdu[3] = (uint8_t)(dn & 0xFF);
+    apdu[4] = (uint8_t)(dn >> 8);
+    for (size_t i = 0; i < dn; i++)
+        apdu[5 + i] = (uint8_t)('A' + i % 26);
+    size_t n = frame_apdu(apdu, 5 + dn, w, 2 * (5 + dn) + 8);
+    clock_t t0 = clock();
+    struct sink s;
+    struct pb_deframer_stats st;
+    deframe(w, n, 1, &s, &st);
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    assert_int_equal(st.frames, 1);
+    assert_true(s.it[0].checksum_ok);
+    /* Quadratic rescanning would be about 2e9 byte visits (seconds); linear is ms. */
+    assert_true(secs < 1.0);
+    free(apdu);
+    free(w);
+}
+
+static void test_lengths_that_lie(void **state)
+{
+    (void)state;
+    uint8_t w[128];
+    struct pos_msg m;
+    /* LEN 9 but 7 data bytes: malformed, frame facts still copied. */
+    size_t n = frame_hex("06 01 09 04 00 00 00 00 10 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_ERR_TRUNCATED);
+    assert_true(m.flags & PB_F_MALFORMED);
+    assert_int_equal(m.kind, PB_KIND_OTHER);
+    assert_int_equal(m.cmd, 0x0601);
+    assert_int_equal(m.length, n);
+    assert_true(m.checksum_ok);
+    assert_false(m.flags & PB_F_AMOUNT);
+    /* LEN 5 but 7 data bytes: the amount field runs past LEN. */
+    n = frame_hex("06 01 05 04 00 00 00 00 10 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_ERR_TRUNCATED);
+    assert_true(m.flags & PB_F_MALFORMED);
+    /* LEN 7 and 2 bytes after: decoded as the terminal reads it, the extra is noted. */
+    n = frame_hex("06 01 07 04 00 00 00 00 10 00 AA BB", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_REQUEST);
+    assert_int_equal(m.amount, 1000);
+    assert_string_equal(m.text, "2 bytes after the APDU length");
+    /* 3-byte length that lies. */
+    n = frame_hex("04 0F FF 40 00 27 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_ERR_TRUNCATED);
+    assert_int_equal(m.kind, PB_KIND_OTHER);
+    /* FF with its length cut off. */
+    n = frame_hex("04 0F FF 01", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_ERR_TRUNCATED);
+    /* LLVAR length running past the data. */
+    n = frame_hex("04 0F 06 27 00 22 F0 F9 41", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_ERR_TRUNCATED);
+    assert_true(m.flags & PB_F_MALFORMED);
+    assert_string_equal(m.pan, "");
+    /* LLVAR length that is not F-nibble coded. */
+    n = frame_hex("04 0F 05 22 01 02 41 11", w, sizeof w);
+    assert_true(decode_wire(w, n, PB_DIR_UNKNOWN, &m) < 0);
+    assert_true(m.flags & PB_F_MALFORMED);
+    /* Amount with a non-BCD nibble: not guessed. */
+    n = frame_hex("04 0F 09 27 00 04 00 00 00 00 1A 00", w, sizeof w);
+    assert_true(decode_wire(w, n, PB_DIR_UNKNOWN, &m) < 0);
+    assert_false(m.flags & PB_F_AMOUNT);
+    /* Too short to hold CLASS INSTR LEN. */
+    n = frame_hex("06 01", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_ERR_TRUNCATED);
+    assert_int_equal(m.cmd, 0x0601);
+}
+
+static void test_three_byte_length(void **state)
+{
+    (void)state;
+    uint8_t w[128];
+    struct pos_msg m;
+    size_t n = frame_hex("04 0F FF 09 00 27 00 04 00 00 00 00 12 34 49 09 78", w, sizeof w);
+    assert_int_equal(n, 2 + 17 + 4);
+    /* LEN 9 but 12 bytes of BMPs: the first 9 are the APDU, the rest is extra. */
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.amount, 1234);
+    assert_false(m.flags & PB_F_CURRENCY);
+    assert_string_equal(m.text, "3 bytes after the APDU length");
+    n = frame_hex("04 0F FF 0C 00 27 00 04 00 00 00 00 12 34 49 09 78", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_RESULT);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    assert_int_equal(m.amount, 1234);
+    assert_int_equal(m.currency, 978);
+    assert_string_equal(m.text, "");
+}
+
+static void test_pan_masked_in_decode(void **state)
+{
+    (void)state;
+    uint8_t w[128];
+    struct pos_msg m;
+    /* 16 digits in clear. */
+    size_t n = frame_hex("04 0F 0D 27 00 22 F0 F8 41 11 11 22 33 44 55 66", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.pan, "411111******5566");
+    /* 15 digits, F padded. */
+    n = frame_hex("04 0F 0D 27 00 22 F0 F8 37 82 82 24 63 10 00 5F", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.pan, "378282*****0005");
+    /* Already masked by the terminal with E nibbles. */
+    n = frame_hex("04 0F 0D 27 00 22 F0 F8 67 99 99 EE EE EE 12 34", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.pan, "679999******1234");
+    size_t digits = 0;
+    for (const char *p = m.pan; *p; p++)
+        digits += *p >= '0' && *p <= '9';
+    assert_true(digits <= 10);
+}
+
+static void test_track_data_never_copied(void **state)
+{
+    (void)state;
+    uint8_t w[128];
+    struct pos_msg m;
+    /* Track 2 (LLVAR 8 bytes), track 1 (LLVAR ASCII), expiry. */
+    size_t n = frame_hex("04 0F 20 27 00 23 F0 F8 41 11 11 11 11 11 11 11 "
+                         "2D F0 F6 42 34 31 31 31 31 0E 25 12 04 00 00 00 00 05 00",
+                         w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_true(m.flags & PB_F_TRACK_DATA);
+    assert_int_equal(m.amount, 500);
+    assert_string_equal(m.pan, "");
+    assert_string_equal(m.text, "");
+    assert_string_equal(m.reference, "");
+    assert_string_equal(m.auth_code, "");
+    char line[256];
+    pb_msg_format(&m, line, sizeof line);
+    assert_null(strstr(line, "4111"));
+    assert_null(strstr(line, "B41111"));
+}
+
+static void test_ack_nak_control_bytes(void **state)
+{
+    (void)state;
+    uint8_t w[] = {0x06, 0x15, 0x06};
+    struct sink s;
+    struct pb_deframer_stats st;
+    deframe(w, sizeof w, 1, &s, &st);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(st.controls, 3);
+    struct pb_frame *f = new_frame();
+    f->type = PB_FRAME_CONTROL;
+    f->control = 0x15;
+    f->offset = 1;
+    f->length = 1;
+    struct pos_msg m;
+    assert_int_equal(Z->decode(f, PB_DIR_PT, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_NAK);
+    assert_int_equal(m.control, 0x15);
+    assert_int_equal(m.offset, 1);
+    uint8_t out[4];
+    assert_int_equal(Z->encode(&m, out, sizeof out), 1);
+    assert_int_equal(out[0], 0x15);
+    f->control = 0x06;
+    assert_int_equal(Z->decode(f, PB_DIR_ECR, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_ACK);
+    assert_int_equal(Z->encode(&m, out, sizeof out), 1);
+    assert_int_equal(out[0], 0x06);
+    assert_int_equal(Z->encode(&m, out, 0), PB_ERR_RANGE);
+    free(f);
+}
+
+static void test_result_code_mapping(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *apdu;
+        enum pb_kind kind;
+        enum pb_result result;
+        int code;
+    } cases[] = {
+        {"04 0F 02 27 00", PB_KIND_RESULT, PB_RESULT_APPROVED, 0x00},
+        {"04 0F 02 27 6C", PB_KIND_RESULT, PB_RESULT_ABORTED, 0x6C},
+        {"04 0F 02 27 64", PB_KIND_RESULT, PB_RESULT_DECLINED, 0x64},
+        {"04 0F 02 27 FF", PB_KIND_RESULT, PB_RESULT_DECLINED, 0xFF},
+        {"06 1E 01 6C", PB_KIND_ABORT, PB_RESULT_ABORTED, 0x6C},
+        {"06 1E 01 05", PB_KIND_ABORT, PB_RESULT_DECLINED, 0x05},
+        {"06 1E 01 00", PB_KIND_ABORT, PB_RESULT_ABORTED, 0x00},
+        {"84 83 00", PB_KIND_REFUSED, PB_RESULT_NOT_PROCESSED, 0x83},
+        {"84 9C 00", PB_KIND_REFUSED, PB_RESULT_NOT_PROCESSED, 0x9C},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t w[64];
+        size_t n = frame_hex(cases[i].apdu, w, sizeof w);
+        struct pos_msg m;
+        assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+        assert_int_equal(m.kind, cases[i].kind);
+        assert_int_equal(m.result, cases[i].result);
+        assert_int_equal(m.result_code, cases[i].code);
+        char hx[3];
+        snprintf(hx, sizeof hx, "%02X", (unsigned)cases[i].code);
+        assert_string_equal(m.result_text, hx);
+    }
+}
+
+static void test_dir_inference(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *apdu;
+        enum pb_dir given, want;
+        enum pb_kind kind;
+    } cases[] = {
+        {"06 01 07 04 00 00 00 00 10 00", PB_DIR_UNKNOWN, PB_DIR_ECR, PB_KIND_REQUEST},
+        {"06 31 03 00 00 00", PB_DIR_UNKNOWN, PB_DIR_ECR, PB_KIND_REQUEST},
+        {"05 01 03 00 00 00", PB_DIR_UNKNOWN, PB_DIR_ECR, PB_KIND_REQUEST},
+        {"06 B0 00", PB_DIR_UNKNOWN, PB_DIR_ECR, PB_KIND_ABORT},
+        {"04 0F 02 27 00", PB_DIR_UNKNOWN, PB_DIR_PT, PB_KIND_RESULT},
+        {"04 FF 01 0E", PB_DIR_UNKNOWN, PB_DIR_PT, PB_KIND_INTERMEDIATE},
+        {"06 0F 00", PB_DIR_UNKNOWN, PB_DIR_PT, PB_KIND_COMPLETION},
+        {"06 1E 01 6C", PB_DIR_UNKNOWN, PB_DIR_PT, PB_KIND_ABORT},
+        {"06 D1 03 00 48 49", PB_DIR_UNKNOWN, PB_DIR_PT, PB_KIND_PRINT},
+        {"06 D3 00", PB_DIR_UNKNOWN, PB_DIR_PT, PB_KIND_PRINT},
+        {"84 83 00", PB_DIR_UNKNOWN, PB_DIR_PT, PB_KIND_REFUSED},
+        {"04 01 00", PB_DIR_UNKNOWN, PB_DIR_PT, PB_KIND_OTHER},
+        /* 80 00 00: ACCEPTED only when the caller says the PT sent it. */
+        {"80 00 00", PB_DIR_UNKNOWN, PB_DIR_UNKNOWN, PB_KIND_APP_ACK},
+        {"80 00 00", PB_DIR_PT, PB_DIR_PT, PB_KIND_ACCEPTED},
+        {"80 00 00", PB_DIR_ECR, PB_DIR_ECR, PB_KIND_APP_ACK},
+        /* A given direction is kept. */
+        {"06 01 07 04 00 00 00 00 10 00", PB_DIR_PT, PB_DIR_PT, PB_KIND_REQUEST},
+        /* Unmodelled ECR command: no guess. */
+        {"06 70 00", PB_DIR_UNKNOWN, PB_DIR_UNKNOWN, PB_KIND_OTHER},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t w[64];
+        size_t n = frame_hex(cases[i].apdu, w, sizeof w);
+        struct pos_msg m;
+        assert_int_equal(decode_wire(w, n, cases[i].given, &m), PB_OK);
+        assert_int_equal(m.dir, cases[i].want);
+        assert_int_equal(m.kind, cases[i].kind);
+        assert_false(m.flags & PB_F_MALFORMED);
+    }
+}
+
+static void test_unknown_bmp_stops_parsing(void **state)
+{
+    (void)state;
+    uint8_t w[64];
+    struct pos_msg m;
+    size_t n = frame_hex("04 0F 0B 27 00 5A 01 04 00 00 00 00 10 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_RESULT);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    assert_false(m.flags & PB_F_AMOUNT); /* after the unknown BMP: not guessed */
+    assert_false(m.flags & PB_F_MALFORMED);
+    assert_string_equal(m.text, "unknown BMP 5A at 5, rest not parsed");
+    /* A TLV container is skipped by its BER length, 81 and 82 forms included. */
+    n = frame_hex("04 0F 10 06 03 07 01 41 06 81 01 00 06 82 00 01 00 27 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    assert_string_equal(m.text, "");
+}
+
+static void test_request_bodies(void **state)
+{
+    (void)state;
+    uint8_t w[64];
+    struct pos_msg m;
+    /* Reversal: password, then receipt number. */
+    size_t n = frame_hex("06 30 06 12 34 56 87 00 42", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.txn, PB_TXN_VOID);
+    assert_string_equal(m.receipt, "0042");
+    /* Registration: password, config byte, currency, service byte. */
+    n = frame_hex("06 00 08 00 00 00 86 09 78 03 06", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.txn, PB_TXN_REGISTRATION);
+    assert_int_equal(m.currency, 978);
+    /* Refund with a password that is no BMP. */
+    n = frame_hex("06 31 0A 12 34 56 04 00 00 00 00 02 50", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.txn, PB_TXN_REFUND);
+    assert_int_equal(m.amount, 250);
+    /* Reversal without its password: malformed. */
+    n = frame_hex("06 30 02 87 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_ERR_TRUNCATED);
+}
+
+/* decode(encode(m)) gives every field back. */
+static void roundtrip(const struct pos_msg *m, struct pos_msg *d)
+{
+    uint8_t w[600];
+    int n = Z->encode(m, w, sizeof w);
+    assert_true(n > 0);
+    struct sink s;
+    deframe(w, (size_t)n, 0, &s, NULL);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.it[0].length, (uint32_t)n);
+    if (n == 1)
+        assert_int_equal(s.it[0].type, PB_FRAME_CONTROL);
+    else
+        assert_true(s.it[0].checksum_ok);
+    assert_int_equal(decode_wire(w, (size_t)n, m->dir, d), PB_OK);
+    assert_int_equal(d->kind, m->kind);
+    assert_int_equal(d->txn, m->txn);
+    assert_int_equal(d->flags & ~(uint32_t)PB_F_RESULT_CODE,
+                     m->flags & ~(uint32_t)PB_F_RESULT_CODE);
+    if (m->flags & PB_F_AMOUNT)
+        assert_int_equal(d->amount, m->amount);
+    if (m->flags & PB_F_CURRENCY)
+        assert_int_equal(d->currency, m->currency);
+    if (m->flags & PB_F_RESULT_CODE)
+        assert_int_equal(d->result_code, m->result_code);
+    if (m->result != PB_RESULT_NONE)
+        assert_int_equal(d->result, m->result);
+    assert_string_equal(d->trace, m->trace);
+    assert_string_equal(d->receipt, m->receipt);
+    assert_string_equal(d->terminal_id, m->terminal_id);
+    assert_string_equal(d->auth_code, m->auth_code);
+    assert_string_equal(d->pan, m->pan);
+    if (m->kind != PB_KIND_INTERMEDIATE)
+        assert_string_equal(d->text, m->text);
+}
+
+static void test_roundtrip_every_kind(void **state)
+{
+    (void)state;
+    struct pos_msg m, d;
+    static const enum pb_txn_type txns[] = {PB_TXN_PURCHASE, PB_TXN_REFUND, PB_TXN_PREAUTH,
+                                            PB_TXN_VOID};
+    for (size_t i = 0; i < sizeof txns / sizeof txns[0]; i++) {
+        pb_msg_init(&m);
+        m.kind = PB_KIND_REQUEST;
+        m.dir = PB_DIR_ECR;
+        m.txn = txns[i];
+        m.amount = 123456789012;
+        m.currency = 978;
+        m.flags = PB_F_AMOUNT | PB_F_CURRENCY;
+        if (txns[i] == PB_TXN_VOID)
+            strcpy(m.receipt, "1010");
+        roundtrip(&m, &d);
+    }
+    static const enum pb_txn_type admin[] = {PB_TXN_STATUS, PB_TXN_END_OF_DAY, PB_TXN_LOGOFF,
+                                             PB_TXN_REGISTRATION};
+    for (size_t i = 0; i < sizeof admin / sizeof admin[0]; i++) {
+        pb_msg_init(&m);
+        m.kind = PB_KIND_REQUEST;
+        m.dir = PB_DIR_ECR;
+        m.txn = admin[i];
+        if (admin[i] == PB_TXN_REGISTRATION) {
+            m.currency = 978;
+            m.flags = PB_F_CURRENCY;
+        }
+        roundtrip(&m, &d);
+    }
+    /* Book total by its command code (txn PURCHASE like 06 01). */
+    pb_msg_init(&m);
+    m.kind = PB_KIND_REQUEST;
+    m.dir = PB_DIR_ECR;
+    m.txn = PB_TXN_PURCHASE;
+    m.cmd = 0x0624;
+    strcpy(m.receipt, "0007");
+    m.amount = 999;
+    m.flags = PB_F_AMOUNT;
+    roundtrip(&m, &d);
+    assert_int_equal(d.cmd, 0x0624);
+
+    /* Status information with every field encode writes. */
+    pb_msg_init(&m);
+    m.kind = PB_KIND_RESULT;
+    m.dir = PB_DIR_PT;
+    m.result = PB_RESULT_APPROVED;
+    m.result_code = 0;
+    m.flags = PB_F_RESULT_CODE | PB_F_AMOUNT | PB_F_CURRENCY;
+    m.amount = 1010;
+    m.currency = 978;
+    strcpy(m.trace, "000123");
+    strcpy(m.receipt, "0456");
+    strcpy(m.terminal_id, "52500010");
+    strcpy(m.auth_code, "A1B2C3");
+    strcpy(m.pan, "411111******1111");
+    strcpy(m.text, "Vielen Dank");
+    roundtrip(&m, &d);
+    /* A decline needs its code. */
+    m.result = PB_RESULT_DECLINED;
+    m.result_code = 0x64;
+    roundtrip(&m, &d);
+    m.flags &= ~(uint32_t)PB_F_RESULT_CODE;
+    uint8_t w[256];
+    assert_int_equal(Z->encode(&m, w, sizeof w), PB_ERR_UNSUPPORTED);
+
+    pb_msg_init(&m);
+    m.kind = PB_KIND_INTERMEDIATE;
+    m.dir = PB_DIR_PT;
+    m.result_code = 0x17;
+    m.flags = PB_F_RESULT_CODE;
+    roundtrip(&m, &d);
+    assert_string_equal(d.text, "please wait");
+
+    pb_msg_init(&m);
+    m.kind = PB_KIND_ABORT;
+    m.dir = PB_DIR_PT;
+    m.result = PB_RESULT_ABORTED;
+    m.result_code = 0x6C;
+    m.flags = PB_F_RESULT_CODE;
+    roundtrip(&m, &d);
+    assert_int_equal(d.cmd, 0x061E);
+
+    pb_msg_init(&m);
+    m.kind = PB_KIND_ABORT;
+    m.dir = PB_DIR_ECR;
+    roundtrip(&m, &d);
+    assert_int_equal(d.cmd, 0x06B0);
+
+    static const enum pb_kind plain[] = {PB_KIND_COMPLETION, PB_KIND_ACCEPTED, PB_KIND_APP_ACK,
+                                         PB_KIND_ACK, PB_KIND_NAK};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        pb_msg_init(&m);
+        m.kind = plain[i];
+        m.dir = plain[i] == PB_KIND_APP_ACK ? PB_DIR_ECR : PB_DIR_PT;
+        roundtrip(&m, &d);
+    }
+
+    pb_msg_init(&m);
+    m.kind = PB_KIND_REFUSED;
+    m.dir = PB_DIR_PT;
+    m.result = PB_RESULT_NOT_PROCESSED;
+    m.result_code = 0x83;
+    m.flags = PB_F_RESULT_CODE;
+    roundtrip(&m, &d);
+
+    pb_msg_init(&m);
+    m.kind = PB_KIND_PRINT;
+    m.dir = PB_DIR_PT;
+    strcpy(m.text, "BETRAG EUR 10,10");
+    roundtrip(&m, &d);
+
+    /* What ZVT cannot say. */
+    pb_msg_init(&m);
+    m.kind = PB_KIND_ENQ;
+    assert_int_equal(Z->encode(&m, w, sizeof w), PB_ERR_UNSUPPORTED);
+    m.kind = PB_KIND_REQUEST;
+    m.txn = PB_TXN_OTHER;
+    assert_int_equal(Z->encode(&m, w, sizeof w), PB_ERR_UNSUPPORTED);
+    m.txn = PB_TXN_PURCHASE;
+    m.flags = PB_F_AMOUNT;
+    m.amount = -1;
+    assert_int_equal(Z->encode(&m, w, sizeof w), PB_ERR_RANGE);
+    m.amount = 1000000000000; /* 13 digits: more than 6 BCD bytes */
+    assert_int_equal(Z->encode(&m, w, sizeof w), PB_ERR_RANGE);
+}
+
+/* ---- redaction ------------------------------------------------------------------------ */
+
+static size_t count_byte(const uint8_t *p, size_t n, uint8_t b)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += p[i] == b;
+    return k;
+}
+
+static void test_redact_pan_track_expiry(void **state)
+{
+    (void)state;
+    uint8_t w[128], orig[128];
+    size_t n = frame_hex("04 0F 1E 27 00 04 00 00 00 00 10 00 22 F0 F8 41 11 11 22 33 44 55 66 "
+                         "23 F0 F4 41 11 11 22 0E 25 12",
+                         w, sizeof w);
+    memcpy(orig, w, n);
+    size_t changed = Z->redact(w, n);
+    assert_true(changed > 0);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_true(m.checksum_ok);
+    assert_int_equal(m.amount, 1000);
+    assert_string_equal(m.pan, "411111******5566");
+    uint8_t apdu[64];
+    size_t an = hex("04 0F 1E 27 00 04 00 00 00 00 10 00 22 F0 F8 41 11 11 EE EE EE 55 66 "
+                    "23 F0 F4 00 00 00 00 0E 00 00",
+                    apdu, sizeof apdu);
+    uint8_t expect[128];
+    size_t en = frame_apdu(apdu, an, expect, sizeof expect);
+    assert_int_equal(en, n);
+    assert_memory_equal(w, expect, n);
+    /* Idempotent: a second pass changes nothing. */
+    assert_int_equal(Z->redact(w, n), 0);
+}
+
+/* A masked PAN byte 0x10 (digits "10") is two wire bytes: the frame keeps its length and
+ * its 0x10 count, the 0x10 moves to the first fully masked byte, and it still decodes. */
+static void test_redact_dle_inside_pan(void **state)
+{
+    (void)state;
+    uint8_t w[128];
+    /* digits 4111119910991111: masked bytes are 99 10 99. */
+    size_t n = frame_hex("04 0F 0D 27 00 22 F0 F8 41 11 11 99 10 99 11 11", w, sizeof w);
+    size_t dles = count_byte(w, n, 0x10);
+    Z->redact(w, n);
+    assert_int_equal(count_byte(w, n, 0x10), dles);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_true(m.checksum_ok);
+    assert_string_equal(m.pan, "411111******1111");
+    uint8_t apdu[32], expect[64];
+    size_t an = hex("04 0F 0D 27 00 22 F0 F8 41 11 11 10 EE EE 11 11", apdu, sizeof apdu);
+    assert_int_equal(frame_apdu(apdu, an, expect, sizeof expect), n);
+    assert_memory_equal(w, expect, n);
+}
+
+static void test_redact_keeps_bad_crc_bad(void **state)
+{
+    (void)state;
+    uint8_t w[128];
+    size_t n = frame_hex("04 0F 0D 27 00 22 F0 F8 41 11 11 22 33 44 55 66", w, sizeof w);
+    w[n - 2] ^= 0x5A;
+    Z->redact(w, n);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_false(m.checksum_ok);
+    w[n - 2] ^= 0x5A; /* the same error, nothing more */
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_true(m.checksum_ok);
+}
+
+static void test_redact_what_it_cannot_parse(void **state)
+{
+    (void)state;
+    uint8_t w[128];
+    /* A PAN after an unknown BMP: the unparsed rest is blanked. */
+    size_t n = frame_hex("04 0F 0E 27 00 5A 22 F0 F8 41 11 11 22 33 44 55 66", w, sizeof w);
+    assert_true(Z->redact(w, n) > 0);
+    assert_null(memmem(w, n, "\x22\x33\x44", 3));
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_true(m.checksum_ok);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    /* Not one complete frame, or a control byte: left alone. */
+    uint8_t ack = 0x06;
+    assert_int_equal(Z->redact(&ack, 1), 0);
+    uint8_t part[32];
+    size_t pn = hex(V_PAY, part, sizeof part);
+    assert_int_equal(Z->redact(part, pn - 1), 0);
+    /* A frame without card data changes nothing. */
+    assert_int_equal(Z->redact(part, pn), 0);
+}
+
+static void test_probe(void **state)
+{
+    (void)state;
+    uint8_t w[128];
+    size_t n = hex(V_PAY, w, sizeof w);
+    n += hex(V_STATUS, w + n, sizeof w - n);
+    assert_true(Z->probe(w, n) >= 85);
+    assert_int_equal(Z->probe((const uint8_t *)"\x02" "0100001250", 11), 0);
+    assert_true(Z->probe((const uint8_t *)"\x06", 1) < 20);
+    n = hex(V_PAY, w, sizeof w);
+    w[n - 1] ^= 1;
+    int bad = Z->probe(w, n);
+    assert_true(bad > 20 && bad < 85);
+    assert_true(Z->probe(w, 5) > 0); /* the start of a frame */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registry_and_rules),
+        cmocka_unit_test(test_crc_check_value),
+        cmocka_unit_test(test_vector_pay),
+        cmocka_unit_test(test_vector_refused),
+        cmocka_unit_test(test_vector_status_information),
+        cmocka_unit_test(test_vector_intermediate),
+        cmocka_unit_test(test_vector_completion_and_abort),
+        cmocka_unit_test(test_vector_pay_full_decode_only),
+        cmocka_unit_test(test_vectors_encode_back),
+        cmocka_unit_test(test_empty_input),
+        cmocka_unit_test(test_every_truncation),
+        cmocka_unit_test(test_bad_crc_still_delimited),
+        cmocka_unit_test(test_garbage_before_and_between),
+        cmocka_unit_test(test_frame_broken_by_new_frame),
+        cmocka_unit_test(test_byte_at_a_time_equals_whole),
+        cmocka_unit_test(test_dle_stuffed_amount),
+        cmocka_unit_test(test_maximum_length),
+        cmocka_unit_test(test_long_frame_byte_at_a_time_is_linear),
+        cmocka_unit_test(test_lengths_that_lie),
+        cmocka_unit_test(test_three_byte_length),
+        cmocka_unit_test(test_pan_masked_in_decode),
+        cmocka_unit_test(test_track_data_never_copied),
+        cmocka_unit_test(test_ack_nak_control_bytes),
+        cmocka_unit_test(test_result_code_mapping),
+        cmocka_unit_test(test_dir_inference),
+        cmocka_unit_test(test_unknown_bmp_stops_parsing),
+        cmocka_unit_test(test_request_bodies),
+        cmocka_unit_test(test_roundtrip_every_kind),
+        cmocka_unit_test(test_redact_pan_track_expiry),
+        cmocka_unit_test(test_redact_dle_inside_pan),
+        cmocka_unit_test(test_redact_keeps_bad_crc_bad),
+        cmocka_unit_test(test_redact_what_it_cannot_parse),
+        cmocka_unit_test(test_probe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
