@@ -1,6 +1,7 @@
 /* Fuzz harness for protocols/zvt.c. The first input byte picks the chunk size the stream
  * is fed in and the direction given to decode; every frame is decoded, re-encoded where
  * encode supports it, and redacted in a copy. abort() on a broken invariant. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,13 +89,24 @@ static void on_frame(const struct pb_frame *f, void *arg)
             CHECK(rescan(c, c->scratch, (size_t)e, &d) == 0);
             check_msg(&d);
             CHECK(d.kind == m.kind);
-            CHECK((d.flags & PB_F_AMOUNT) == (m.flags & PB_F_AMOUNT));
-            if (m.flags & PB_F_AMOUNT)
-                CHECK(d.amount == m.amount);
-            if (m.flags & PB_F_RESULT_CODE)
-                CHECK(d.result_code == m.result_code);
-            CHECK(strcmp(d.pan, m.pan) == 0);
             CHECK(d.checksum_ok);
+            /* Fields each encoding carries (completion, print and 06 B0 carry none). */
+            bool amount = m.kind == PB_KIND_RESULT || (m.kind == PB_KIND_REQUEST &&
+                                                      m.txn != PB_TXN_REGISTRATION);
+            bool rc = m.kind == PB_KIND_RESULT || m.kind == PB_KIND_REFUSED ||
+                      m.kind == PB_KIND_INTERMEDIATE ||
+                      (m.kind == PB_KIND_ABORT && m.cmd == 0x061E);
+            if (amount) {
+                CHECK((d.flags & PB_F_AMOUNT) == (m.flags & PB_F_AMOUNT));
+                if (m.flags & PB_F_AMOUNT)
+                    CHECK(d.amount == m.amount);
+                CHECK((d.flags & PB_F_CURRENCY) == (m.flags & PB_F_CURRENCY));
+            }
+            if (rc && (m.flags & PB_F_RESULT_CODE))
+                CHECK(d.result_code == m.result_code && d.result == m.result);
+            if (m.kind == PB_KIND_RESULT)
+                CHECK(strcmp(d.pan, m.pan) == 0 && strcmp(d.trace, m.trace) == 0 &&
+                      strcmp(d.terminal_id, m.terminal_id) == 0);
         }
     }
 
