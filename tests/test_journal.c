@@ -989,6 +989,40 @@ static void test_close_gives_up_on_a_dead_disk(void **state)
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions"), 0);
 }
 
+static void test_refused_record_is_skipped_not_retried_forever(void **state)
+{
+    struct fx *f = *state;
+    struct state_log sl = {0};
+    struct pb_journal *j = open_ok(f->db, &(struct pb_journal_opts){.on_state = on_state,
+                                                                     .ctx = &sl});
+    /* A record SQLite itself refuses (a constraint: a bug, not the disk) must not block
+     * the queue: a trigger stands in for such a bug. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER poison BEFORE INSERT ON transactions"
+                                  " WHEN NEW.txn_seq = 3 BEGIN SELECT RAISE(ABORT, 'bad'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    for (uint64_t id = 1; id <= 5; id++) {
+        struct pb_txn t = mk(id, PB_CLASS_OK, 100, 100);
+        assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t), PB_OK);
+    }
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    struct pb_journal_stats st;
+    pb_journal_stats(j, &st);
+    assert_int_equal(st.written, 4);
+    assert_int_equal(st.dropped, 1);
+    assert_int_equal(st.episodes, 0);
+    assert_int_equal(atomic_load(&sl.failing), 0);
+    struct rows *rs = read_rows(j, NULL);
+    assert_int_equal(rs->n, 4);
+    assert_int_equal(rs->r[2].txn_seq, 4);
+    free(rs);
+    assert_int_equal(pb_journal_close(j), PB_OK);
+}
+
 /* The same with a real kernel error: RLIMIT_FSIZE makes write() fail with EFBIG (SQLite:
  * SQLITE_IOERR_WRITE), in a child so the limit touches nothing else. */
 static int child_rlimit(const char *path)
@@ -1070,6 +1104,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disk_full_keeps_everything_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_overflow_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_gives_up_on_a_dead_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_record_is_skipped_not_retried_forever, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_real_write_error_rlimit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
