@@ -100,11 +100,6 @@ int pb_journal_schema_version(void)
 
 static const char *const actions[] = {"refund", "void", "recharge", "none"};
 
-static const char *class_str(enum pb_class c)
-{
-    return pb_class_name(c);
-}
-
 static const char *severity_str(enum pb_class c)
 {
     return pb_severity_name(pb_class_severity(c));
@@ -118,19 +113,12 @@ static enum pb_severity severity_from_name(const char *name)
     return PB_SEV_NONE;
 }
 
-static int lookup(const char *const *table, size_t n, const char *name)
-{
-    if (!name)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(table[i], name) == 0)
-            return (int)i;
-    return -1;
-}
-
 bool pb_journal_action_valid(const char *action)
 {
-    return lookup(actions, sizeof actions / sizeof actions[0], action) >= 0;
+    for (size_t i = 0; action && i < sizeof actions / sizeof actions[0]; i++)
+        if (strcmp(actions[i], action) == 0)
+            return true;
+    return false;
 }
 
 /* ---- the queue ----------------------------------------------------------------------- */
@@ -416,14 +404,14 @@ static int start_run(struct pb_journal *j)
     if (rc != PB_OK)
         return rc;
     sqlite3_stmt *s = NULL;
-    char sql_sev[200];
-    snprintf(sql_sev, sizeof sql_sev,
-             "UPDATE transactions SET state = 'closed', class = '%s', severity = '%s',"
-             " detail = ?1 WHERE state = 'pending'",
-             class_str(PB_CLASS_IN_DOUBT), severity_str(PB_CLASS_IN_DOUBT));
-    if (sqlite3_prepare_v2(j->db, sql_sev, -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(j->db,
+                           "UPDATE transactions SET state = 'closed', class = ?1, severity = ?2,"
+                           " detail = ?3 WHERE state = 'pending'",
+                           -1, &s, NULL) != SQLITE_OK)
         goto fail;
-    sqlite3_bind_text(s, 1, "bridge restarted before the outcome was known", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, pb_class_name(PB_CLASS_IN_DOUBT), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, severity_str(PB_CLASS_IN_DOUBT), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, "bridge restarted before the outcome was known", -1, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         goto fail;
     j->in_doubt_at_open = (unsigned)sqlite3_changes(j->db);
@@ -568,7 +556,7 @@ static int write_upsert(struct pb_journal *j, const struct rec *r, bool closed)
     sqlite3_bind_text(s, 4, pb_txn_name(t->type), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, closed ? "closed" : "pending", -1, SQLITE_STATIC);
     if (closed && t->cls != PB_CLASS_NONE) {
-        sqlite3_bind_text(s, 6, class_str(t->cls), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 6, pb_class_name(t->cls), -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 7, severity_str(t->cls), -1, SQLITE_STATIC);
     }
     bind_i64_if(s, 8, t->has_requested, t->requested);
@@ -613,7 +601,7 @@ static int write_reclassify(struct pb_journal *j, const struct rec *r)
     sqlite3_stmt *s = j->st[ST_RECLASSIFY];
     sqlite3_bind_int64(s, 1, j->run_id);
     sqlite3_bind_int64(s, 2, (int64_t)t->id);
-    sqlite3_bind_text(s, 3, class_str(t->cls), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, pb_class_name(t->cls), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, severity_str(t->cls), -1, SQLITE_STATIC);
     bind_i64_if(s, 5, t->related_id != 0, (int64_t)t->related_id);
     char detail[sizeof t->detail];
@@ -1297,7 +1285,7 @@ int pb_journal_foreach(struct pb_journal *j, const struct pb_journal_filter *f,
     bind_i64_if(s, 1, f->run_id != 0, f->run_id);
     sqlite3_bind_int(s, 2, f->by_class);
     if (f->by_class && f->cls != PB_CLASS_NONE)
-        sqlite3_bind_text(s, 3, class_str(f->cls), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, pb_class_name(f->cls), -1, SQLITE_STATIC);
     bind_i64_if(s, 5, f->since_utc_us != 0, f->since_utc_us);
     bind_i64_if(s, 6, f->until_utc_us != 0, f->until_utc_us);
     sqlite3_bind_int(s, 7, (int)f->resolved);
