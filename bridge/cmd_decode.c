@@ -1,6 +1,10 @@
-/* `posbridge decode`: protocol bytes (hex on the command line, a raw file, or stdin)
- * through the same deframer and decoder the live bridge uses, printed one line per
- * frame, control byte or garbage run, for people or as JSON Lines.
+/* `posbridge decode`: recorded protocol bytes (a pcapng capture, hex on the command
+ * line, a raw file, or stdin) through the same deframer and decoder the live bridge
+ * uses, printed one line per frame, control byte, garbage run or capture event, for
+ * people or as JSON Lines.
+ *
+ * A capture keeps one deframer per direction, as the live bridge does, so offsets are
+ * stream offsets within that direction.
  *
  * Card data: only decoded (masked) fields are printed; garbage runs are reported by
  * offset and length, never by content, since a cut frame may hold a PAN. */
@@ -12,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include <jansson.h>
 
+#include "capture.h"
 #include "commands.h"
 #include "money.h"
 #include "msg.h"
@@ -22,29 +28,40 @@
 #include "protocol.h"
 
 struct decode_opts {
-    const struct pb_protocol *proto;
-    enum pb_dir dir;
-    const char *hex; /* --hex TEXT */
-    const char *raw; /* --raw FILE */
+    const struct pb_protocol *proto; /* --protocol; NULL: from the capture's link type */
+    enum pb_dir dir;                 /* --dir; for bytes whose direction is not recorded */
+    const char *hex;                 /* --hex TEXT */
+    const char *raw;                 /* --raw FILE */
+    const char *capture;             /* CAPTURE.pcapng */
     bool json;
 };
 
 struct decode_run {
     const struct decode_opts *opts;
-    uint64_t malformed;
+    const struct pb_protocol *proto;
+    struct pb_deframer *d[3]; /* per direction: ECR, PT, unknown */
+    enum pb_dir dir;          /* direction of the bytes being fed */
+    bool have_time;           /* reading a capture: utc_us is the current packet's time */
+    int64_t utc_us;
+    uint64_t malformed, events, cut_packets;
+    bool warned_link; /* said once that --protocol overrides the link type */
 };
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: posbridge decode --protocol NAME [--dir ecr|pt] [--json]\n"
+            "usage: posbridge decode [--protocol NAME] [--dir ecr|pt] [--json] CAPTURE.pcapng\n"
+            "       posbridge decode --protocol NAME [--dir ecr|pt] [--json]\n"
             "                        [--hex \"HEX\" | --raw FILE]   (default: read stdin)\n"
             "\n"
-            "Decodes recorded protocol bytes, one line per frame, control byte or garbage run.\n"
+            "Decodes recorded protocol bytes, one line per frame, control byte or garbage run\n"
+            "(and per event of a capture).\n"
             "\n"
-            "  -p, --protocol NAME  protocol on the line: %s\n"
+            "  -p, --protocol NAME  protocol on the line: %s;\n"
+            "                       required but for a capture, whose link type names it\n"
             "  -d, --dir ecr|pt     who sent the bytes: ecr (register) or pt (terminal);\n"
-            "                       unknown when absent, the decoder then infers it\n"
+            "                       unknown when absent, the decoder then infers it. A\n"
+            "                       capture records the direction of each packet itself\n"
             "  -x, --hex HEX        bytes as hex digits; spaces and colons between bytes\n"
             "  -r, --raw FILE       bytes from a binary file\n"
             "  -j, --json           JSON Lines: one object per frame, keys absent when the\n"
@@ -52,10 +69,13 @@ static void usage(FILE *out)
             "  -h, --help           this text\n"
             "\n"
             "A summary (frames, control bytes, garbage bytes, checksum errors) goes to stderr.\n"
-            "Bad checksums are data: they are printed and the exit status stays 0.\n"
-            "Exit status: 0 decoded, 64 usage, 65 bad hex, 66 unreadable input, 74 I/O error.\n"
+            "Bad checksums are data: they are printed and the exit status stays 0, as it does\n"
+            "for a capture cut short by a crash or power loss (a warning says so).\n"
+            "Exit status: 0 decoded, 64 usage, 65 bad hex or malformed capture, 66 unreadable\n"
+            "input, 74 I/O error.\n"
             "\n"
-            "example:\n"
+            "examples:\n"
+            "  posbridge decode lane3.pcapng\n"
             "  posbridge decode --protocol concert --hex \\\n"
             "    \"02 30 31 30 30 30 30 31 32 35 30 31 31 30 39 37 38 20 20 20 20 20 20 20 20 20\n"
             "     20 41 30 31 30 42 30 31 30 03 01\"\n"
@@ -146,6 +166,29 @@ static void json_set_str(json_t *o, const char *key, const char *value)
         json_object_set_new(o, key, json_string(value));
 }
 
+static void json_emit(json_t *o)
+{
+    json_dumpf(o, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(o);
+}
+
+/* "2026-11-22T01:57:18.123456Z " for capture input, "" otherwise. */
+static void time_prefix(const struct decode_run *run, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (!run->have_time)
+        return;
+    int64_t us = run->utc_us < 0 ? 0 : run->utc_us;
+    time_t sec = (time_t)(us / 1000000);
+    struct tm tm;
+    if (!gmtime_r(&sec, &tm))
+        return;
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, cap, "%s.%06dZ ", date, (int)(us % 1000000));
+}
+
 static void print_json(const struct decode_run *run, const struct pb_frame *f,
                        const struct pos_msg *m)
 {
@@ -154,53 +197,59 @@ static void print_json(const struct decode_run *run, const struct pb_frame *f,
         return;
     json_object_set_new(o, "offset", json_integer((json_int_t)f->offset));
     json_object_set_new(o, "length", json_integer(f->length));
-    json_object_set_new(o, "protocol", json_string(run->opts->proto->name));
+    json_object_set_new(o, "protocol", json_string(run->proto->name));
+    if (run->have_time)
+        json_object_set_new(o, "utc_us", json_integer(run->utc_us));
     if (!m) {
+        if (run->dir != PB_DIR_UNKNOWN)
+            json_set_str(o, "dir", pb_dir_name(run->dir));
         json_object_set_new(o, "kind", json_string("garbage"));
-    } else {
-        if (m->dir != PB_DIR_UNKNOWN)
-            json_set_str(o, "dir", pb_dir_name(m->dir));
-        json_set_str(o, "kind", pb_kind_name(m->kind));
-        if (m->txn != PB_TXN_NONE)
-            json_set_str(o, "txn_type", pb_txn_name(m->txn));
-        if (m->flags & PB_F_AMOUNT)
-            json_object_set_new(o, "amount", json_integer(m->amount));
-        if (m->flags & PB_F_CURRENCY)
-            json_object_set_new(o, "currency", json_integer(m->currency));
-        if (m->flags & PB_F_AMOUNT_DUE)
-            json_object_set_new(o, "amount_due", json_integer(m->amount_due));
-        if (m->flags & PB_F_PARTIAL)
-            json_object_set_new(o, "partial", json_true());
-        if (m->result != PB_RESULT_NONE)
-            json_set_str(o, "result", pb_result_name(m->result));
-        if (m->flags & PB_F_RESULT_CODE)
-            json_object_set_new(o, "result_code", json_integer(m->result_code));
-        json_set_str(o, "result_text", m->result_text);
-        if (f->type == PB_FRAME_DATA)
-            json_object_set_new(o, "checksum_ok", json_boolean(m->checksum_ok));
-        json_set_str(o, "pos_id", m->pos_id);
-        json_set_str(o, "terminal_id", m->terminal_id);
-        json_set_str(o, "trace", m->trace);
-        json_set_str(o, "receipt", m->receipt);
-        json_set_str(o, "reference", m->reference);
-        json_set_str(o, "auth_code", m->auth_code);
-        json_set_str(o, "pan", m->pan); /* masked by the decoder */
-        if (m->flags & PB_F_TRACK_DATA)
-            json_object_set_new(o, "track_data", json_string("masked"));
-        json_set_str(o, "text", m->text);
-        if (m->flags & PB_F_MALFORMED)
-            json_object_set_new(o, "malformed", json_true());
+        json_emit(o);
+        return;
     }
-    json_dumpf(o, stdout, JSON_COMPACT);
-    fputc('\n', stdout);
-    json_decref(o);
+    if (m->dir != PB_DIR_UNKNOWN)
+        json_set_str(o, "dir", pb_dir_name(m->dir));
+    json_set_str(o, "kind", pb_kind_name(m->kind));
+    if (m->txn != PB_TXN_NONE)
+        json_set_str(o, "txn_type", pb_txn_name(m->txn));
+    if (m->flags & PB_F_AMOUNT)
+        json_object_set_new(o, "amount", json_integer(m->amount));
+    if (m->flags & PB_F_CURRENCY)
+        json_object_set_new(o, "currency", json_integer(m->currency));
+    if (m->flags & PB_F_AMOUNT_DUE)
+        json_object_set_new(o, "amount_due", json_integer(m->amount_due));
+    if (m->flags & PB_F_PARTIAL)
+        json_object_set_new(o, "partial", json_true());
+    if (m->result != PB_RESULT_NONE)
+        json_set_str(o, "result", pb_result_name(m->result));
+    if (m->flags & PB_F_RESULT_CODE)
+        json_object_set_new(o, "result_code", json_integer(m->result_code));
+    json_set_str(o, "result_text", m->result_text);
+    if (f->type == PB_FRAME_DATA)
+        json_object_set_new(o, "checksum_ok", json_boolean(m->checksum_ok));
+    json_set_str(o, "pos_id", m->pos_id);
+    json_set_str(o, "terminal_id", m->terminal_id);
+    json_set_str(o, "trace", m->trace);
+    json_set_str(o, "receipt", m->receipt);
+    json_set_str(o, "reference", m->reference);
+    json_set_str(o, "auth_code", m->auth_code);
+    json_set_str(o, "pan", m->pan); /* masked by the decoder */
+    if (m->flags & PB_F_TRACK_DATA)
+        json_object_set_new(o, "track_data", json_string("masked"));
+    json_set_str(o, "text", m->text);
+    if (m->flags & PB_F_MALFORMED)
+        json_object_set_new(o, "malformed", json_true());
+    json_emit(o);
 }
 
-static void print_human(const struct pb_frame *f, const struct pos_msg *m)
+static void print_human(const struct decode_run *run, const struct pb_frame *f,
+                        const struct pos_msg *m)
 {
+    char when[64];
+    time_prefix(run, when, sizeof when);
     if (!m) {
-        printf("%10" PRIu64 " %4" PRIu32 "  garbage, %" PRIu32 " byte%s skipped\n", f->offset,
-               f->length, f->length, f->length == 1 ? "" : "s");
+        printf("%s%10" PRIu64 " %4" PRIu32 "  %-3s garbage, %" PRIu32 " byte%s skipped\n", when,
+               f->offset, f->length, pb_dir_name(run->dir), f->length, f->length == 1 ? "" : "s");
         return;
     }
     char line[512];
@@ -209,7 +258,7 @@ static void print_human(const struct pb_frame *f, const struct pos_msg *m)
     while (n > 0 && line[n - 1] == ' ')
         line[--n] = '\0'; /* the format pads its columns */
     /* pb_msg_format flags a bad checksum itself; say so for good ones too. */
-    printf("%10" PRIu64 " %4" PRIu32 "  %s%s\n", f->offset, f->length, line,
+    printf("%s%10" PRIu64 " %4" PRIu32 "  %s%s\n", when, f->offset, f->length, line,
            f->type == PB_FRAME_DATA && m->checksum_ok ? " checksum=ok" : "");
 }
 
@@ -219,7 +268,7 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     struct pos_msg m;
     const struct pos_msg *mp = NULL;
     if (f->type != PB_FRAME_GARBAGE) {
-        run->opts->proto->decode(f, run->opts->dir, &m);
+        run->proto->decode(f, run->dir, &m);
         if (m.flags & PB_F_MALFORMED)
             run->malformed++;
         mp = &m;
@@ -227,22 +276,140 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     if (run->opts->json)
         print_json(run, f, mp);
     else
-        print_human(f, mp);
+        print_human(run, f, mp);
+}
+
+/* A capture event (port lost, port back, bridge restart): its comment, printable only. */
+static void print_event(struct decode_run *run, const char *comment)
+{
+    char text[256];
+    pb_copy_printable(text, sizeof text, (const uint8_t *)comment, strlen(comment));
+    run->events++;
+    if (run->opts->json) {
+        json_t *o = json_object();
+        if (!o)
+            return;
+        if (run->proto)
+            json_object_set_new(o, "protocol", json_string(run->proto->name));
+        json_object_set_new(o, "utc_us", json_integer(run->utc_us));
+        json_object_set_new(o, "kind", json_string("event"));
+        json_set_str(o, "text", text);
+        json_emit(o);
+        return;
+    }
+    char when[64];
+    time_prefix(run, when, sizeof when);
+    printf("%s%10s %4s  event: %s\n", when, "-", "-", text);
 }
 
 /* ---- input ----------------------------------------------------------------------------- */
 
-static int decode_stream(struct pb_deframer *d, struct decode_run *run, FILE *in, const char *name)
+static int dir_index(enum pb_dir dir)
+{
+    return dir == PB_DIR_ECR ? 0 : dir == PB_DIR_PT ? 1 : 2;
+}
+
+/* Feeds bytes spoken by dir to that direction's deframer, made on first use. */
+static int feed(struct decode_run *run, enum pb_dir dir, const uint8_t *buf, size_t len)
+{
+    struct pb_deframer **d = &run->d[dir_index(dir)];
+    if (!*d) {
+        int err = pb_deframer_new(run->proto, d);
+        if (err != PB_OK) {
+            fprintf(stderr, "posbridge decode: %s\n", pb_strerror(err));
+            return EX_SOFTWARE;
+        }
+    }
+    run->dir = dir;
+    pb_deframer_feed(*d, buf, len, on_frame, run);
+    return 0;
+}
+
+static void flush_dir(struct decode_run *run, enum pb_dir dir)
+{
+    struct pb_deframer *d = run->d[dir_index(dir)];
+    if (!d)
+        return;
+    run->dir = dir;
+    pb_deframer_flush(d, on_frame, run);
+}
+
+static int decode_stream(struct decode_run *run, FILE *in, const char *name)
 {
     uint8_t buf[4096];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        pb_deframer_feed(d, buf, n, on_frame, run);
-    if (ferror(in)) {
+    int rc = 0;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        rc = feed(run, run->opts->dir, buf, n);
+    if (rc == 0 && ferror(in)) {
         fprintf(stderr, "posbridge decode: reading %s: %s\n", name, strerror(errno));
-        return EX_IOERR;
+        rc = EX_IOERR;
     }
-    return 0;
+    return rc;
+}
+
+/* Picks the protocol of a capture's packet by its link type, unless --protocol said. */
+static int capture_protocol(struct decode_run *run, uint16_t link_type)
+{
+    if (run->proto) {
+        if (link_type != run->proto->link_type && link_type != PB_CAPTURE_LINKTYPE_NONE &&
+            !run->warned_link) {
+            fprintf(stderr,
+                    "posbridge decode: warning: capture link type %u, decoding as %s as asked\n",
+                    (unsigned)link_type, run->proto->name);
+            run->warned_link = true;
+        }
+        return 0;
+    }
+    for (const struct pb_protocol *const *p = pb_protocol_list(); *p; p++)
+        if ((*p)->link_type == link_type) {
+            run->proto = *p;
+            return 0;
+        }
+    fprintf(stderr,
+            "posbridge decode: the capture's link type %u names no protocol; give --protocol "
+            "(one of: %s)\n",
+            (unsigned)link_type, pb_protocol_names());
+    return EX_USAGE;
+}
+
+static int decode_capture(struct decode_run *run, const char *path)
+{
+    struct pb_capture_reader *r = NULL;
+    int err = pb_capture_reader_open(path, &r);
+    if (err != PB_OK) {
+        fprintf(stderr, "posbridge decode: cannot open capture '%s': %s\n", path,
+                err == PB_ERR_NOMEM ? pb_strerror(err) : strerror(errno));
+        return err == PB_ERR_NOMEM ? EX_OSERR : EX_NOINPUT;
+    }
+    int rc = 0;
+    struct pb_capture_record rec;
+    while (rc == 0 && (err = pb_capture_read(r, &rec)) == 1) {
+        run->have_time = true;
+        run->utc_us = rec.utc_us;
+        if (rec.comment)
+            print_event(run, rec.comment);
+        if (rec.is_event || rec.len == 0)
+            continue;
+        if ((rc = capture_protocol(run, rec.link_type)) != 0)
+            break;
+        enum pb_dir dir = rec.dir != PB_DIR_UNKNOWN ? rec.dir : run->opts->dir;
+        rc = feed(run, dir, rec.data, rec.len);
+        if (rec.len < rec.orig_len) {
+            /* The capture kept only part of this packet: no frame can span the gap. */
+            run->cut_packets++;
+            flush_dir(run, dir);
+        }
+    }
+    if (rc == 0 && err == PB_ERR_TRUNCATED) {
+        fprintf(stderr, "posbridge decode: warning: %s: %s (decoded what came before)\n", path,
+                pb_capture_reader_error(r));
+    } else if (rc == 0 && err < 0) {
+        fprintf(stderr, "posbridge decode: %s: %s\n", path, pb_capture_reader_error(r));
+        rc = err == PB_ERR_IO ? EX_IOERR : err == PB_ERR_NOMEM ? EX_OSERR : EX_DATAERR;
+    }
+    pb_capture_reader_close(r);
+    return rc;
 }
 
 static int parse_args(int argc, char **argv, struct decode_opts *o)
@@ -296,17 +463,19 @@ static int parse_args(int argc, char **argv, struct decode_opts *o)
             return EX_USAGE;
         }
     }
+    if (optind < argc)
+        o->capture = argv[optind++];
     if (optind < argc) {
-        fprintf(stderr,
-                "posbridge decode: unexpected argument '%s' (use --raw FILE for a file, "
-                "--hex for hex text)\n",
+        fprintf(stderr, "posbridge decode: unexpected argument '%s' (one capture at a time)\n",
                 argv[optind]);
         return EX_USAGE;
     }
-    if (o->hex && o->raw) {
-        fprintf(stderr, "posbridge decode: give --hex or --raw, not both\n");
+    if (!!o->hex + !!o->raw + !!o->capture > 1) {
+        fprintf(stderr, "posbridge decode: give one input: a capture, --hex or --raw\n");
         return EX_USAGE;
     }
+    if (!proto_name && o->capture)
+        return 0; /* the capture's link type names it */
     if (!proto_name) {
         fprintf(stderr, "posbridge decode: --protocol is required (one of: %s)\n",
                 pb_protocol_names());
@@ -328,43 +497,54 @@ int cmd_decode(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
 
-    struct decode_run run = {.opts = &opts};
-    struct pb_deframer *d = NULL;
+    struct decode_run run = {.opts = &opts, .proto = opts.proto};
     uint8_t *bytes = NULL;
     FILE *in = NULL;
-    int err = pb_deframer_new(opts.proto, &d);
-    if (err != PB_OK) {
-        fprintf(stderr, "posbridge decode: %s\n", pb_strerror(err));
-        rc = EX_SOFTWARE;
-        goto out;
-    }
-    if (opts.hex) {
+    if (opts.capture) {
+        rc = decode_capture(&run, opts.capture);
+    } else if (opts.hex) {
         size_t len = 0;
-        if ((rc = parse_hex(opts.hex, &bytes, &len)) != 0)
-            goto out;
-        pb_deframer_feed(d, bytes, len, on_frame, &run);
+        if ((rc = parse_hex(opts.hex, &bytes, &len)) == 0)
+            rc = feed(&run, opts.dir, bytes, len);
     } else if (opts.raw) {
         in = fopen(opts.raw, "rb");
         if (!in) {
             fprintf(stderr, "posbridge decode: cannot open '%s': %s\n", opts.raw, strerror(errno));
             rc = EX_NOINPUT;
-            goto out;
+        } else {
+            rc = decode_stream(&run, in, opts.raw);
         }
-        if ((rc = decode_stream(d, &run, in, opts.raw)) != 0)
-            goto out;
-    } else if ((rc = decode_stream(d, &run, stdin, "stdin")) != 0) {
-        goto out;
+    } else {
+        rc = decode_stream(&run, stdin, "stdin");
     }
-    pb_deframer_flush(d, on_frame, &run);
+    if (rc == EX_NOINPUT || rc == EX_USAGE || rc == EX_OSERR || rc == EX_SOFTWARE)
+        goto out; /* nothing was decoded */
 
-    const struct pb_deframer_stats *s = pb_deframer_stats(d);
+    /* Whatever is still buffered is reported, even after a read error part way. */
+    struct pb_deframer_stats sum = {0};
+    for (int i = 0; i < 3; i++) {
+        static const enum pb_dir dirs[3] = {PB_DIR_ECR, PB_DIR_PT, PB_DIR_UNKNOWN};
+        flush_dir(&run, dirs[i]);
+        if (!run.d[i])
+            continue;
+        const struct pb_deframer_stats *s = pb_deframer_stats(run.d[i]);
+        sum.bytes += s->bytes;
+        sum.frames += s->frames;
+        sum.controls += s->controls;
+        sum.garbage_bytes += s->garbage_bytes;
+        sum.checksum_errors += s->checksum_errors;
+    }
     fprintf(stderr,
             "posbridge decode: %" PRIu64 " bytes: %" PRIu64 " frame%s, %" PRIu64
             " control byte%s, %" PRIu64 " garbage byte%s, %" PRIu64 " checksum error%s, %" PRIu64
-            " malformed\n",
-            s->bytes, s->frames, s->frames == 1 ? "" : "s", s->controls,
-            s->controls == 1 ? "" : "s", s->garbage_bytes, s->garbage_bytes == 1 ? "" : "s",
-            s->checksum_errors, s->checksum_errors == 1 ? "" : "s", run.malformed);
+            " malformed",
+            sum.bytes, sum.frames, sum.frames == 1 ? "" : "s", sum.controls,
+            sum.controls == 1 ? "" : "s", sum.garbage_bytes, sum.garbage_bytes == 1 ? "" : "s",
+            sum.checksum_errors, sum.checksum_errors == 1 ? "" : "s", run.malformed);
+    if (opts.capture)
+        fprintf(stderr, ", %" PRIu64 " event%s, %" PRIu64 " cut packet%s", run.events,
+                run.events == 1 ? "" : "s", run.cut_packets, run.cut_packets == 1 ? "" : "s");
+    fputc('\n', stderr);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "posbridge decode: writing output: %s\n", strerror(errno));
         rc = EX_IOERR;
@@ -373,6 +553,7 @@ out:
     if (in)
         fclose(in);
     free(bytes);
-    pb_deframer_free(d);
+    for (int i = 0; i < 3; i++)
+        pb_deframer_free(run.d[i]);
     return rc;
 }

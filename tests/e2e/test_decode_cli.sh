@@ -148,8 +148,8 @@ expect_rc 64 dec -p concert --dir sideways --hex "$REQ"
 has "$tmp/err" "ecr or pt"
 expect_rc 64 dec -p concert --frobnicate
 has "$tmp/err" "--frobnicate"
-expect_rc 64 dec -p concert stray.bin
-has "$tmp/err" "stray.bin"
+expect_rc 64 dec -p concert one.pcapng two.pcapng
+has "$tmp/err" "two.pcapng"
 expect_rc 64 dec -p concert --hex "$REQ" --raw "$tmp/bytes"
 expect_rc 64 dec -p concert --hex
 
@@ -166,11 +166,92 @@ has "$tmp/err" "'z' is not a hex digit"
 # Unreadable input: 66.
 expect_rc 66 dec -p concert --raw "$tmp/does-not-exist"
 has "$tmp/err" "does-not-exist"
+expect_rc 66 dec "$tmp/no-such-capture.pcapng"
+has "$tmp/err" "no-such-capture.pcapng"
 if [ "$(id -u)" -ne 0 ]; then
     cp "$tmp/bytes" "$tmp/locked"
     chmod 000 "$tmp/locked"
     expect_rc 66 dec -p concert --raw "$tmp/locked"
 fi
+
+# Captures (pcapng, docs/CAPTURE.md), written here by an independent writer: one
+# deframer per direction, so a request split around a terminal byte still decodes.
+cat >"$tmp/mkpcap.py" <<'EOF'
+import struct, sys
+from functools import reduce
+def wrap(p):
+    body = p + b"\x03"
+    return b"\x02" + body + bytes([reduce(lambda a, c: a ^ c, body, 0)])
+def block(t, body):
+    body += b"\0" * (-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack("<II", t, n) + body + struct.pack("<I", n)
+def opt(code, val):
+    return struct.pack("<HH", code, len(val)) + val + b"\0" * (-len(val) % 4)
+def epb(us, data, flags=None, comment=None):
+    opts = b""
+    if comment:
+        opts += opt(1, comment.encode())
+    if flags is not None:
+        opts += opt(2, struct.pack("<I", flags))
+    if opts:
+        opts += struct.pack("<HH", 0, 0)
+    body = struct.pack("<IIIII", 0, us >> 32, us & 0xFFFFFFFF, len(data), len(data))
+    return block(6, body + data + b"\0" * (-len(data) % 4) + opts)
+link, out = int(sys.argv[1]), sys.argv[2]
+req = wrap(b"0100001250110978          A010B010")
+ans = wrap(b"0100000125019780000000000")
+ECR, PT = 1, 2  # epb_flags: inbound = register -> terminal
+t0 = 1763776638000000  # 2025-11-22T01:57:18Z
+pkts = [(ECR, b"\x05"), (PT, b"\x06"), (ECR, req[:20]), (PT, b"\x06"), (ECR, req[20:]),
+        (ECR, b"\x04"), (None, "port lost"), (PT, b"\x05"), (ECR, b"\x06"), (PT, ans[:10]),
+        (PT, ans[10:]), (ECR, b"\x06"), (PT, b"\x04")]
+f = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+f += block(1, struct.pack("<HHI", link, 0, 0))
+for i, (d, x) in enumerate(pkts):
+    f += epb(t0 + i * 1500, b"", comment=x) if d is None else epb(t0 + i * 1500, x, flags=d)
+open(out, "wb").write(f)
+EOF
+python3 "$tmp/mkpcap.py" 148 "$tmp/lane.pcapng"
+expect_rc 0 dec "$tmp/lane.pcapng"
+grep -qE '^2025-11-22T01:57:18\.006000Z +1 +37  ecr request +purchase +12.50 EUR' "$tmp/out" ||
+    die "capture: request line"
+grep -qE '^2025-11-22T01:57:18\.015000Z +3 +28  pt  result .*approved\(0\)' "$tmp/out" ||
+    die "capture: answer line"
+has "$tmp/out" "event: port lost"
+[ "$(wc -l <"$tmp/out")" -eq 11 ] || die "capture: $(wc -l <"$tmp/out") lines, wanted 11"
+has "$tmp/err" "2 frames"
+has "$tmp/err" "8 control bytes"
+has "$tmp/err" "0 garbage bytes"
+has "$tmp/err" "1 event"
+expect_rc 0 dec --json "$tmp/lane.pcapng"
+python3 - "$tmp/out" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+req = [o for o in lines if o["kind"] == "request"][0]
+assert req["dir"] == "ecr" and req["offset"] == 1 and req["utc_us"] == 1763776638006000, req
+ev = [o for o in lines if o["kind"] == "event"][0]
+assert ev["text"] == "port lost" and "offset" not in ev, ev
+acks = [o for o in lines if o["kind"] == "ack"]
+assert [a["dir"] for a in acks] == ["pt", "pt", "ecr", "ecr"], acks
+assert all(o["protocol"] == "concert" for o in lines), lines
+EOF
+checks=$((checks + 1))
+# A link type that names no protocol needs --protocol.
+python3 "$tmp/mkpcap.py" 149 "$tmp/unknown.pcapng"
+expect_rc 64 dec "$tmp/unknown.pcapng"
+has "$tmp/err" "--protocol"
+expect_rc 0 dec -p concert "$tmp/unknown.pcapng"
+has "$tmp/err" "2 frames"
+# A capture cut short (power loss): what came before is decoded, with a warning.
+size=$(stat -c %s "$tmp/lane.pcapng")
+head -c $((size - 6)) "$tmp/lane.pcapng" >"$tmp/cut.pcapng"
+expect_rc 0 dec "$tmp/cut.pcapng"
+has "$tmp/err" "warning"
+has "$tmp/out" "pt  result"
+# Not a capture at all: 65.
+printf 'not a capture at all, just text\n' >"$tmp/text.pcapng"
+expect_rc 65 dec "$tmp/text.pcapng"
 
 # ZVT, once its decoder is registered: the completion vector of PROTOCOLS.md.
 rc=0
