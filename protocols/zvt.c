@@ -657,6 +657,7 @@ static int body_prefix(const struct zvt_cmd *c, const uint8_t *d, size_t n, stru
             return PB_ERR_TRUNCATED;
         if (m) {
             set_result_code(m, d[0]);
+            m->result = PB_RESULT_NONE; /* a status, not an outcome */
             const char *t = status_text(d[0]);
             if (t)
                 snprintf(m->text, sizeof m->text, "%s", t);
@@ -766,6 +767,10 @@ static int zvt_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg 
     r = walk_bmps(&w, d + start, a.avail - start);
     if (r != PB_OK)
         return malformed(out, r);
+    /* The status or abort byte is what these messages are about; a BMP 27 inside them
+     * must not turn an abort into an approval. */
+    if (c->body == ZVT_BODY_INTERMEDIATE || c->body == ZVT_BODY_ABORT)
+        body_prefix(c, d, a.avail, out, &start);
     if (w.unknown_tag >= 0)
         note_unknown_bmp(out, (unsigned)w.unknown_tag, a.hdr + start + w.stop);
     return PB_OK;
@@ -1148,6 +1153,29 @@ static void redact_field(struct bmp_walk *w, const struct zvt_bmp *row, uint8_t 
         blank(v, n);
 }
 
+/* Redacts one unstuffed APDU in place; lengths and 0x10 count unchanged. */
+static void redact_apdu(uint8_t *apdu, size_t n)
+{
+    struct apdu a;
+    apdu_parse(apdu, n, &a);
+    const struct zvt_cmd *c = cmd_find(a.cmd);
+    if (!c || a.hdr == 0)
+        return; /* 80/84 and commands we do not model: no known card data layout */
+    uint8_t *d = apdu + a.hdr;
+    size_t start;
+    if (body_prefix(c, d, a.avail, NULL, &start) == PB_OK && start != SIZE_MAX &&
+        start < a.avail) {
+        struct bmp_walk w = {.sens = redact_field, .mut = d, .base = start};
+        walk_bmps(&w, d + start, a.avail - start);
+        /* What could not be parsed may hold card data: blank it. */
+        if (w.stop < a.avail - start)
+            blank(d + start + w.stop, a.avail - start - w.stop);
+    }
+    size_t end = a.hdr + a.avail; /* bytes past LEN were not parsed either */
+    if (end < n)
+        blank(apdu + end, n - end);
+}
+
 static size_t zvt_redact(uint8_t *wire, size_t len)
 {
     if (!wire || len < 6 || wire[0] != PB_DLE || wire[1] != PB_STX)
@@ -1172,6 +1200,22 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
     size_t etx = i;
 
     uint8_t *apdu = malloc(n);
+    size_t dles = 0;
+    if (apdu) {
+        for (size_t k = 2, o = 0; k < etx; k++) {
+            apdu[o++] = wire[k];
+            if (wire[k] == PB_DLE)
+                k++;
+        }
+        dles = count_dle(apdu, n);
+        redact_apdu(apdu, n);
+        /* Every rewrite keeps its 0x10 count (see above); should one ever not, the frame
+         * would change length: fall back to blanking in place rather than risk it. */
+        if (count_dle(apdu, n) != dles) {
+            free(apdu);
+            apdu = NULL;
+        }
+    }
     if (!apdu) {
         /* No memory to rebuild the frame: blank every body byte but the DLE pairs, so no
          * card data reaches disk; the frame stays delimited, its CRC no longer matches. */
@@ -1186,35 +1230,16 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
         }
         return changed;
     }
-    for (size_t k = 2, o = 0; k < etx; k++) {
-        apdu[o++] = wire[k];
+    /* The CRC the original contents had, to carry a wire CRC error over unchanged. */
+    uint16_t old_crc = 0;
+    for (size_t k = 2; k < etx; k++) {
+        old_crc = pb_crc16_kermit(old_crc, &wire[k], 1);
         if (wire[k] == PB_DLE)
             k++;
     }
     static const uint8_t etx_byte = PB_ETX;
-    uint16_t old_crc = pb_crc16_kermit(pb_crc16_kermit(0, apdu, n), &etx_byte, 1);
+    old_crc = pb_crc16_kermit(old_crc, &etx_byte, 1);
     uint16_t wire_crc = (uint16_t)(wire[etx + 2] | wire[etx + 3] << 8);
-
-    struct apdu a;
-    apdu_parse(apdu, n, &a);
-    const struct zvt_cmd *c = cmd_find(a.cmd);
-    uint8_t cls = (uint8_t)(a.cmd >> 8);
-    if (c && cls != ZVT_CLASS_ACK && cls != ZVT_CLASS_NEG && a.hdr > 0) {
-        uint8_t *d = apdu + a.hdr;
-        size_t start;
-        size_t end = a.hdr + a.avail; /* unparsed tail (LEN shorter than data) follows */
-        if (body_prefix(c, d, a.avail, NULL, &start) != PB_OK) {
-            start = SIZE_MAX;
-        } else if (start != SIZE_MAX && start < a.avail) {
-            struct bmp_walk w = {.sens = redact_field, .mut = d, .base = start};
-            walk_bmps(&w, d + start, a.avail - start);
-            /* What could not be parsed may hold card data: blank it. */
-            if (w.stop < a.avail - start)
-                blank(d + start + w.stop, a.avail - start - w.stop);
-        }
-        if (end < n)
-            blank(apdu + end, n - end);
-    }
 
     /* Rewrite the body; the 0x10 count is unchanged, so every byte lands in place. */
     size_t changed = 0;

@@ -706,6 +706,9 @@ static void test_result_code_mapping(void **state)
         {"06 1E 01 6C", PB_KIND_ABORT, PB_RESULT_ABORTED, 0x6C},
         {"06 1E 01 05", PB_KIND_ABORT, PB_RESULT_DECLINED, 0x05},
         {"06 1E 01 00", PB_KIND_ABORT, PB_RESULT_ABORTED, 0x00},
+        /* A BMP 27 inside an abort or a status does not override its own byte. */
+        {"06 1E 03 05 27 00", PB_KIND_ABORT, PB_RESULT_DECLINED, 0x05},
+        {"04 FF 04 0A 00 27 00", PB_KIND_INTERMEDIATE, PB_RESULT_NONE, 0x0A},
         {"84 83 00", PB_KIND_REFUSED, PB_RESULT_NOT_PROCESSED, 0x83},
         {"84 9C 00", PB_KIND_REFUSED, PB_RESULT_NOT_PROCESSED, 0x9C},
     };
