@@ -354,8 +354,7 @@ static int capture_protocol(struct decode_run *run, uint16_t link_type)
     if (run->proto) {
         if (link_type != run->proto->link_type && link_type != PB_CAPTURE_LINKTYPE_NONE &&
             !run->warned_link) {
-            fprintf(stderr,
-                    "posbridge decode: warning: capture link type %u, decoding as %s as asked\n",
+            fprintf(stderr, "posbridge decode: warning: capture link type %u, decoding it as %s\n",
                     (unsigned)link_type, run->proto->name);
             run->warned_link = true;
         }

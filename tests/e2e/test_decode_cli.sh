@@ -188,7 +188,7 @@ def block(t, body):
     return struct.pack("<II", t, n) + body + struct.pack("<I", n)
 def opt(code, val):
     return struct.pack("<HH", code, len(val)) + val + b"\0" * (-len(val) % 4)
-def epb(us, data, flags=None, comment=None):
+def epb(us, data, flags=None, comment=None, orig=None):
     opts = b""
     if comment:
         opts += opt(1, comment.encode())
@@ -196,9 +196,11 @@ def epb(us, data, flags=None, comment=None):
         opts += opt(2, struct.pack("<I", flags))
     if opts:
         opts += struct.pack("<HH", 0, 0)
-    body = struct.pack("<IIIII", 0, us >> 32, us & 0xFFFFFFFF, len(data), len(data))
+    orig = len(data) if orig is None else orig
+    body = struct.pack("<IIIII", 0, us >> 32, us & 0xFFFFFFFF, len(data), orig)
     return block(6, body + data + b"\0" * (-len(data) % 4) + opts)
 link, out = int(sys.argv[1]), sys.argv[2]
+cut = len(sys.argv) > 3  # the first part of the answer was cut by a snap length
 req = wrap(b"0100001250110978          A010B010")
 ans = wrap(b"0100000125019780000000000")
 ECR, PT = 1, 2  # epb_flags: inbound = register -> terminal
@@ -209,7 +211,9 @@ pkts = [(ECR, b"\x05"), (PT, b"\x06"), (ECR, req[:20]), (PT, b"\x06"), (ECR, req
 f = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
 f += block(1, struct.pack("<HHI", link, 0, 0))
 for i, (d, x) in enumerate(pkts):
-    f += epb(t0 + i * 1500, b"", comment=x) if d is None else epb(t0 + i * 1500, x, flags=d)
+    orig = len(x) + 5 if cut and d == PT and len(x) == 10 else None
+    f += (epb(t0 + i * 1500, b"", comment=x) if d is None
+          else epb(t0 + i * 1500, x, flags=d, orig=orig))
 open(out, "wb").write(f)
 EOF
 python3 "$tmp/mkpcap.py" 148 "$tmp/lane.pcapng"
@@ -243,6 +247,13 @@ expect_rc 64 dec "$tmp/unknown.pcapng"
 has "$tmp/err" "--protocol"
 expect_rc 0 dec -p concert "$tmp/unknown.pcapng"
 has "$tmp/err" "2 frames"
+# A packet the capture kept only part of: no frame is stitched across the gap.
+python3 "$tmp/mkpcap.py" 148 "$tmp/snap.pcapng" cut
+expect_rc 0 dec "$tmp/snap.pcapng"
+has "$tmp/err" "1 frame,"
+has "$tmp/err" "1 cut packet"
+hasnt "$tmp/out" "pt  result"
+has "$tmp/out" "pt  garbage, 10 bytes skipped"
 # A capture cut short (power loss): what came before is decoded, with a warning.
 size=$(stat -c %s "$tmp/lane.pcapng")
 head -c $((size - 6)) "$tmp/lane.pcapng" >"$tmp/cut.pcapng"
