@@ -543,13 +543,6 @@ static int write_upsert(struct pb_journal *j, const struct rec *r, bool closed)
 {
     const struct pb_txn *t = &r->u.t.txn;
     sqlite3_stmt *s = j->st[ST_UPSERT];
-    /* Copied strings may arrive unterminated from a buggy producer: bound them. */
-    char buf[PB_REF_MAX];
-#define BIND_REF(i, field)                                                                     \
-    do {                                                                                       \
-        copy_str(buf, sizeof buf, t->field);                                                   \
-        bind_text(s, (i), buf);                                                                \
-    } while (0)
     sqlite3_bind_int64(s, 1, j->run_id);
     sqlite3_bind_int64(s, 2, (int64_t)t->id);
     sqlite3_bind_text(s, 3, r->u.t.protocol, -1, SQLITE_STATIC);
@@ -567,15 +560,14 @@ static int write_upsert(struct pb_journal *j, const struct rec *r, bool closed)
     if (t->result != PB_RESULT_NONE)
         sqlite3_bind_text(s, 13, pb_result_name(t->result), -1, SQLITE_STATIC);
     bind_i64_if(s, 14, t->result_code >= 0, t->result_code);
-    BIND_REF(15, result_text);
-    BIND_REF(16, pos_id);
-    BIND_REF(17, terminal_id);
-    BIND_REF(18, trace);
-    BIND_REF(19, receipt);
-    BIND_REF(20, reference);
-    BIND_REF(21, auth_code);
-    BIND_REF(22, pan);
-#undef BIND_REF
+    bind_text(s, 15, t->result_text);
+    bind_text(s, 16, t->pos_id);
+    bind_text(s, 17, t->terminal_id);
+    bind_text(s, 18, t->trace);
+    bind_text(s, 19, t->receipt);
+    bind_text(s, 20, t->reference);
+    bind_text(s, 21, t->auth_code);
+    bind_text(s, 22, t->pan);
     bind_i64_if(s, 23, t->started.utc_us != 0, t->started.utc_us);
     bind_i64_if(s, 24, closed && t->ended.utc_us != 0, t->ended.utc_us);
     bind_i64_if(s, 25, t->latency_us >= 0, t->latency_us);
@@ -584,9 +576,7 @@ static int write_upsert(struct pb_journal *j, const struct rec *r, bool closed)
     sqlite3_bind_int64(s, 28, t->checksum_errors);
     sqlite3_bind_int64(s, 29, t->intermediates);
     bind_i64_if(s, 30, t->related_id != 0, (int64_t)t->related_id);
-    char detail[sizeof t->detail];
-    copy_str(detail, sizeof detail, t->detail);
-    bind_text(s, 31, detail);
+    bind_text(s, 31, t->detail);
     int rc = step_done(s);
     if (rc != SQLITE_OK)
         return rc;
@@ -604,9 +594,7 @@ static int write_reclassify(struct pb_journal *j, const struct rec *r)
     sqlite3_bind_text(s, 3, pb_class_name(t->cls), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, severity_str(t->cls), -1, SQLITE_STATIC);
     bind_i64_if(s, 5, t->related_id != 0, (int64_t)t->related_id);
-    char detail[sizeof t->detail];
-    copy_str(detail, sizeof detail, t->detail);
-    bind_text(s, 6, detail);
+    bind_text(s, 6, t->detail);
     int rc = step_done(s);
     if (rc != SQLITE_OK)
         return rc;
@@ -1082,7 +1070,14 @@ int pb_journal_submit(struct pb_journal *j, enum pb_txn_event ev, const struct p
     r->type = REC_TXN;
     r->u.t.ev = ev;
     r->u.t.txn = *t;
-    r->u.t.txn.protocol = NULL;
+    struct pb_txn *c = &r->u.t.txn;
+    c->protocol = NULL;
+    /* A producer bug must not make the writer read past a field: terminate them all. */
+    char *const strs[] = {c->result_text, c->pos_id,    c->terminal_id, c->trace,
+                          c->receipt,     c->reference, c->auth_code,   c->pan};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        strs[i][PB_REF_MAX - 1] = '\0';
+    c->detail[sizeof c->detail - 1] = '\0';
     copy_str(r->u.t.protocol, sizeof r->u.t.protocol, t->protocol ? t->protocol : "?");
     return enqueue(j, r);
 }

@@ -361,6 +361,9 @@ static void test_closed_without_opened_inserts(void **state)
     t.result = PB_RESULT_DECLINED;
     t.result_code = 5;
     snprintf(t.result_text, sizeof t.result_text, "05");
+    /* Unterminated text fields from a buggy producer are cut to their size. */
+    memset(t.reference, 'R', sizeof t.reference);
+    memset(t.detail, 'D', sizeof t.detail);
     assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t), PB_OK);
     assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
     struct rows *rs = read_rows(j, NULL);
@@ -371,8 +374,14 @@ static void test_closed_without_opened_inserts(void **state)
     assert_int_equal(rs->r[0].result, PB_RESULT_DECLINED);
     assert_int_equal(rs->r[0].result_code, 5);
     assert_string_equal(rs->r[0].result_text, "05");
+    assert_int_equal(strlen(rs->r[0].reference), PB_REF_MAX - 1);
+    assert_int_equal(strlen(rs->r[0].detail), sizeof rs->r[0].detail - 1);
+    assert_string_equal(rs->r[0].auth_code, "");
     free(rs);
     pb_journal_close(j);
+    assert_int_equal(q_int(f->db, "SELECT length(reference) FROM transactions"), PB_REF_MAX - 1);
+    assert_int_equal(q_int(f->db, "SELECT length(detail) FROM transactions"),
+                     sizeof t.detail - 1);
 }
 
 static void test_reclassified(void **state)
