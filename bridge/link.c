@@ -477,10 +477,19 @@ const char *pb_link_path(const struct pb_link *l)
     return l ? l->path : "";
 }
 
-static void went_away(struct pb_link *l, const char *what, int e)
+/* Maps a failed read/write (errno e, or e == 0 for a read of 0 bytes) to the link's
+ * codes; a port that went away closes the link. */
+static ssize_t io_failed(struct pb_link *l, const char *what, int e)
 {
-    pb_warn("link %s: port lost (%s: %s)", l->spec, what, e ? strerror(e) : "end of file");
-    do_close(l);
+    if (e == EAGAIN || e == EWOULDBLOCK)
+        return PB_ERR_AGAIN;
+    if (e == 0 || errno_gone(e)) {
+        pb_warn("link %s: port lost (%s: %s)", l->spec, what, e ? strerror(e) : "end of file");
+        do_close(l);
+        return PB_ERR_CLOSED;
+    }
+    pb_warn("link %s: %s: %s", l->spec, what, strerror(e));
+    return PB_ERR_IO;
 }
 
 ssize_t pb_link_read(struct pb_link *l, void *buf, size_t cap)
@@ -489,26 +498,12 @@ ssize_t pb_link_read(struct pb_link *l, void *buf, size_t cap)
         return PB_ERR_INVAL;
     if (!l->up)
         return PB_ERR_CLOSED;
-    for (;;) {
-        ssize_t n = read(l->fd, buf, cap);
-        if (n > 0)
-            return n;
-        if (n == 0) { /* VMIN=1: 0 is hang-up, never "no data" */
-            went_away(l, "read", 0);
-            return PB_ERR_CLOSED;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return PB_ERR_AGAIN;
-        int e = errno;
-        if (errno_gone(e)) {
-            went_away(l, "read", e);
-            return PB_ERR_CLOSED;
-        }
-        pb_warn("link %s: read: %s", l->spec, strerror(e));
-        return PB_ERR_IO;
-    }
+    ssize_t n;
+    while ((n = read(l->fd, buf, cap)) < 0 && errno == EINTR)
+        ;
+    if (n > 0)
+        return n;
+    return io_failed(l, "read", n == 0 ? 0 : errno); /* VMIN=1: 0 bytes is hang-up */
 }
 
 ssize_t pb_link_write(struct pb_link *l, const void *buf, size_t len)
@@ -519,22 +514,10 @@ ssize_t pb_link_write(struct pb_link *l, const void *buf, size_t len)
         return PB_ERR_CLOSED;
     if (len == 0)
         return 0;
-    for (;;) {
-        ssize_t n = write(l->fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return PB_ERR_AGAIN;
-        int e = errno;
-        if (errno_gone(e)) {
-            went_away(l, "write", e);
-            return PB_ERR_CLOSED;
-        }
-        pb_warn("link %s: write: %s", l->spec, strerror(e));
-        return PB_ERR_IO;
-    }
+    ssize_t n;
+    while ((n = write(l->fd, buf, len)) < 0 && errno == EINTR)
+        ;
+    return n >= 0 ? n : io_failed(l, "write", errno);
 }
 
 int pb_link_reopen(struct pb_link *l)
