@@ -12,6 +12,7 @@
 
 #include "money.h"
 #include "pb_error.h"
+#include "protocol.h"
 
 #define LINE_MAX_CHARS 1024
 #define WORDS_MAX 64
@@ -42,6 +43,14 @@ enum pb_txn_type sim_action_txn(enum sim_action a)
         PB_TXN_END_OF_DAY, PB_TXN_REGISTRATION, PB_TXN_LOGOFF,
     };
     return (unsigned)a < SIM_ACT__COUNT ? map[a] : PB_TXN_NONE;
+}
+
+bool sim_action_supported(const struct pb_protocol *p, enum sim_action a)
+{
+    if (p && strcmp(p->name, "concert") == 0)
+        return a == SIM_ACT_SALE || a == SIM_ACT_REFUND || a == SIM_ACT_VOID ||
+               a == SIM_ACT_STATUS;
+    return (unsigned)a < SIM_ACT__COUNT;
 }
 
 static int action_from_word(const char *w)

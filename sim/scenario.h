@@ -8,6 +8,7 @@
  *   sim_scenario_step()      step i (0-based); step->index is its 1-based number
  *   sim_scenario_faults()    global faults ("fault ..." lines) with their triggers
  *   sim_action_name()        "sale", "refund", ...
+ *   sim_action_supported()   does the protocol play this action?
  *
  * One file drives both sides: the register takes each step's action, amount, pause,
  * timeout and ecr- faults; the terminal takes the step's terminal faults; `possim run`
@@ -89,6 +90,10 @@ const struct sim_step *sim_scenario_step(const struct sim_scenario *s, size_t i)
 const struct sim_fault *sim_scenario_faults(const struct sim_scenario *s, size_t *n);
 
 const char *sim_action_name(enum sim_action a);
+/* Is the action played on this protocol? (Concert E has no end of day, registration or
+ * log-off: both sides skip those steps, so step numbers stay in lock-step.) */
+struct pb_protocol;
+bool sim_action_supported(const struct pb_protocol *p, enum sim_action a);
 /* pb_txn_type the action asks for (SIM_ACT_SALE -> PB_TXN_PURCHASE, ...). */
 enum pb_txn_type sim_action_txn(enum sim_action a);
 

@@ -1,0 +1,924 @@
+/* The simulated register. One step machine per protocol over a shared step loop:
+ *
+ * Concert (PROTOCOLS.md 1): ENQ, wait ACK (ENQ up to 3 tries); request, wait ACK
+ * (repeated on NAK or silence, 3 tries); EOT. Then wait for the PT's ENQ until the
+ * give-up time, ACK it, take the answer (NAK a bad LRC), ACK, and the PT's EOT ends it.
+ * An ENQ from the PT at any other time is answered too: a late or duplicate answer.
+ *
+ * ZVT (PROTOCOLS.md 2): command, wait ACK (2 repeats), wait 80 00 00 within T3; then
+ * ACK every PT frame and answer each PT message with 80 00 00 until 06 0F or 06 1E. At
+ * the give-up time (or an ecr-abort fault) send 06 B0 and stop waiting; PT messages that
+ * still come are acknowledged and reported as late. */
+#include "register.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "money.h"
+#include "pb_error.h"
+
+#define FRAME_MAX 1200
+#define MAX_TRIES 3
+
+enum {
+    ZVT_ACCEPTED = 0x8000,
+    ZVT_INTERMEDIATE = 0x04FF,
+    ZVT_STATUS_INFO = 0x040F,
+    ZVT_COMPLETION = 0x060F,
+    ZVT_ABORT = 0x061E,
+    ZVT_ECR_ABORT = 0x06B0,
+    ZVT_CMD_AUTHORISATION = 0x0601,
+    ZVT_CMD_REFUND = 0x0631,
+    ZVT_CMD_REVERSAL = 0x0630,
+    ZVT_CMD_STATUS = 0x0501,
+    ZVT_CMD_END_OF_DAY = 0x0650,
+    ZVT_CMD_REGISTRATION = 0x0600,
+    ZVT_CMD_LOGOFF = 0x0602,
+};
+
+enum state {
+    R_GAP,           /* between steps */
+    R_DONE,
+    RC_ENQ_SENT,
+    RC_REQ_SENT,
+    RC_STATUS_EOT,   /* status probe: ACK came, EOT sent */
+    RC_WAIT_PT_ENQ,
+    RC_WAIT_ANSWER,
+    RC_WAIT_PT_EOT,
+    RZ_CMD_SENT,
+    RZ_WAIT_ACCEPT,
+    RZ_MASTER,
+};
+
+struct sim_register {
+    struct sim_register_config cfg;
+    bool zvt;
+    struct sim_rng *rng;
+    struct sim_wire *wire;
+    sim_outcome_cb cb;
+    void *cb_ctx;
+    const struct sim_settings *set;
+    uint16_t currency;
+
+    enum state state;
+    int64_t deadline;    /* state timer, -1 none */
+    int64_t give_up_at;  /* -1 none */
+    int64_t abort_at;    /* ecr-abort fault, -1 none */
+    unsigned tries;
+    bool started;
+
+    size_t next_step;
+    const struct sim_step *step;
+    struct sim_plan plan;
+    unsigned tx_frames, rx_frames, rx_attempt;
+    bool rx_last_ok;
+    int64_t sent_at;
+
+    struct sim_outcome cur;     /* the step being played */
+    bool has_cur;
+    struct sim_outcome prev;    /* played, not yet reported (late answers still count) */
+    bool has_prev;
+    bool gave_up_last;
+
+    /* Concert: an answer the PT pushes outside our own exchange */
+    bool unsolicited;
+    enum state resume;
+    int64_t resume_deadline;
+
+    uint8_t tx[FRAME_MAX];
+    size_t tx_len;
+    unsigned tx_nth;
+
+    /* receipts of approved sales by step, for "void of N" */
+    struct {
+        unsigned step;
+        char receipt[PB_REF_MAX];
+        int64_t amount;
+    } sales[256];
+    unsigned n_sales;
+};
+
+/* ---- small helpers -------------------------------------------------------------------- */
+
+static void set_timer(struct sim_register *r, enum state s, int64_t now, uint32_t ms)
+{
+    r->state = s;
+    r->deadline = now + (int64_t)ms * 1000;
+}
+
+static uint32_t step_timeout(const struct sim_register *r)
+{
+    return r->step && r->step->timeout_ms ? r->step->timeout_ms : r->cfg.timeout_ms;
+}
+
+static enum pb_class believe(const struct sim_register *r, const struct sim_outcome *o,
+                             const struct pos_msg *ans)
+{
+    (void)r;
+    (void)ans;
+    if (o->transport_failed && o->answers == 0)
+        return PB_CLASS_PROTOCOL_ERROR;
+    if (o->answers == 0)
+        return PB_CLASS_IN_DOUBT;
+    if (o->result != PB_RESULT_APPROVED)
+        return o->late ? PB_CLASS_IN_DOUBT : PB_CLASS_DECLINED;
+    if (o->late)
+        return PB_CLASS_LATE_APPROVAL;
+    if (o->answers > 1)
+        return PB_CLASS_DUPLICATE;
+    return o->belief; /* set from the answer's content when it came */
+}
+
+/* Content checks on one approved answer (DISCREPANCIES.md order). */
+static enum pb_class content_class(const struct sim_register *r, const struct pos_msg *a,
+                                   const struct sim_outcome *o, enum pb_txn_type asked)
+{
+    if (a->txn != PB_TXN_NONE && asked != PB_TXN_NONE && a->txn != asked &&
+        o->action != SIM_ACT_STATUS && o->action != SIM_ACT_END_OF_DAY)
+        return PB_CLASS_TYPE_MISMATCH;
+    if ((a->flags & PB_F_CURRENCY) && a->currency && a->currency != r->currency)
+        return PB_CLASS_CURRENCY_MISMATCH;
+    if (!r->zvt && a->pos_id[0] && strcmp(a->pos_id, r->set->pos_id) != 0)
+        return PB_CLASS_REFERENCE_MISMATCH;
+    if (!o->has_requested || !o->has_charged || o->action == SIM_ACT_VOID)
+        return PB_CLASS_OK;
+    if (o->charged > o->requested)
+        return PB_CLASS_OVERCHARGE;
+    if (o->charged < o->requested)
+        return o->partial ? PB_CLASS_PARTIAL_APPROVAL : PB_CLASS_UNDERCHARGE;
+    return PB_CLASS_OK;
+}
+
+static void report(struct sim_register *r, struct sim_outcome *o)
+{
+    o->belief = believe(r, o, NULL);
+    if (o->result == PB_RESULT_APPROVED && o->action == SIM_ACT_SALE &&
+        r->n_sales < sizeof r->sales / sizeof r->sales[0]) {
+        r->sales[r->n_sales].step = o->index;
+        memcpy(r->sales[r->n_sales].receipt, o->receipt, PB_REF_MAX);
+        r->sales[r->n_sales].amount = o->charged;
+        r->n_sales++;
+    }
+    if (r->cb)
+        r->cb(o, r->cb_ctx);
+}
+
+static void flush_prev(struct sim_register *r)
+{
+    if (r->has_prev) {
+        r->has_prev = false;
+        report(r, &r->prev);
+    }
+}
+
+/* The outcome a late or unsolicited answer belongs to. */
+static struct sim_outcome *answer_owner(struct sim_register *r)
+{
+    if (r->has_cur && (r->cur.accepted || r->cur.answers > 0))
+        return &r->cur;
+    if (r->has_prev)
+        return &r->prev;
+    return r->has_cur ? &r->cur : NULL;
+}
+
+static void record_answer(struct sim_register *r, struct sim_outcome *o, const struct pos_msg *a,
+                          int64_t now)
+{
+    bool after_give_up = o->gave_up;
+    o->answers++;
+    if (o->answers == 1) {
+        o->result = a->result;
+        o->code = (a->flags & PB_F_RESULT_CODE) ? a->result_code : -1;
+        if (a->flags & PB_F_AMOUNT) {
+            o->has_charged = true;
+            o->charged = a->result == PB_RESULT_APPROVED ? a->amount : 0;
+        }
+        o->answer_currency = (a->flags & PB_F_CURRENCY) ? a->currency : 0;
+        o->partial = (a->flags & PB_F_PARTIAL) ||
+                     ((a->flags & PB_F_AMOUNT_DUE) && a->amount_due > 0);
+        memcpy(o->receipt, a->receipt, PB_REF_MAX);
+        memcpy(o->trace, a->trace, PB_REF_MAX);
+        o->latency_us = r->sent_at ? now - r->sent_at : -1;
+        o->late = after_give_up;
+        if (a->result == PB_RESULT_APPROVED)
+            o->belief = content_class(r, a, o, sim_action_txn(o->action));
+    } else if (after_give_up) {
+        o->late = true;
+    }
+}
+
+/* ---- step loop ------------------------------------------------------------------------ */
+
+static void start_step(struct sim_register *r, int64_t now);
+
+static void end_step(struct sim_register *r, int64_t now)
+{
+    r->give_up_at = -1;
+    r->abort_at = -1;
+    if (r->has_cur) {
+        flush_prev(r);
+        r->prev = r->cur;
+        r->has_prev = true;
+        r->has_cur = false;
+        r->gave_up_last = r->prev.gave_up;
+    }
+    sim_wire_set_plan(r->wire, NULL);
+    const struct sim_step *next = sim_scenario_step(r->cfg.scenario, r->next_step);
+    uint32_t wait = r->set->gap_ms + (next ? next->pause_ms : 0);
+    if (!next) {
+        uint32_t linger = r->cfg.linger_ms ? r->cfg.linger_ms
+                                           : (r->gave_up_last ? r->cfg.ack_timeout_ms : 300);
+        wait = linger;
+    }
+    set_timer(r, R_GAP, now, wait);
+}
+
+static void build_request(struct sim_register *r, struct pos_msg *m)
+{
+    const struct sim_step *s = r->step;
+    pb_msg_init(m);
+    m->proto = r->cfg.proto;
+    m->dir = PB_DIR_ECR;
+    m->kind = PB_KIND_REQUEST;
+    m->txn = sim_action_txn(s->action);
+    if (s->has_amount) {
+        m->flags |= PB_F_AMOUNT;
+        m->amount = s->amount;
+    }
+    m->flags |= PB_F_CURRENCY;
+    m->currency = r->currency;
+    if (r->zvt) {
+        static const uint32_t cmds[SIM_ACT__COUNT] = {
+            ZVT_CMD_AUTHORISATION, ZVT_CMD_REFUND, ZVT_CMD_REVERSAL, ZVT_CMD_STATUS,
+            ZVT_CMD_END_OF_DAY, ZVT_CMD_REGISTRATION, ZVT_CMD_LOGOFF,
+        };
+        m->cmd = cmds[s->action];
+        if (s->action != SIM_ACT_SALE && s->action != SIM_ACT_REFUND)
+            m->flags &= ~(uint32_t)(PB_F_AMOUNT | PB_F_CURRENCY);
+        if (s->action == SIM_ACT_REGISTRATION) {
+            m->flags |= PB_F_CURRENCY;
+            m->currency = r->currency;
+        }
+    } else {
+        memcpy(m->pos_id, r->set->pos_id, sizeof r->set->pos_id);
+        snprintf(m->text, sizeof m->text, "answer=1 mode=1");
+    }
+    if (s->action == SIM_ACT_VOID && !r->zvt) {
+        /* Concert cancellations need an amount even when no sale is known */
+        m->flags |= PB_F_AMOUNT;
+        m->amount = 0;
+    }
+    if (s->action == SIM_ACT_VOID) {
+        /* the receipt of the sale to void: step N's, or the last approved sale's */
+        for (unsigned i = r->n_sales; i-- > 0;) {
+            if (s->void_of && r->sales[i].step != s->void_of)
+                continue;
+            memcpy(m->receipt, r->sales[i].receipt, PB_REF_MAX);
+            if (!r->zvt) {
+                /* Concert cancellations carry the amount, not a receipt */
+                m->receipt[0] = '\0';
+                m->flags |= PB_F_AMOUNT;
+                m->amount = r->sales[i].amount;
+            }
+            r->cur.requested = r->sales[i].amount;
+            r->cur.has_requested = true;
+            break;
+        }
+    }
+}
+
+static void transmit(struct sim_register *r, int64_t now, bool first)
+{
+    if (first) {
+        r->tx_nth = ++r->tx_frames;
+        r->tries = 0;
+    }
+    r->tries++;
+    if (r->tx_len)
+        sim_wire_send_frame(r->wire, r->tx, r->tx_len, r->tx_nth, r->tries, 0, now);
+}
+
+static int encode(struct sim_register *r, const struct pos_msg *m)
+{
+    int n = r->cfg.proto->encode(m, r->tx, sizeof r->tx);
+    if (n < 0) {
+        pb_error("register: cannot encode %s %s: %s", pb_kind_name(m->kind),
+                 pb_txn_name(m->txn), pb_strerror(n));
+        r->tx_len = 0;
+        return n;
+    }
+    r->tx_len = (size_t)n;
+    return n;
+}
+
+/* Sends a ZVT 80 00 00 for a PT message (unless the ecr-no-app-ack fault says not). */
+static void zvt_app_ack(struct sim_register *r, int64_t now)
+{
+    if (sim_plan_find(&r->plan, SIM_FAULT_NO_APP_ACK))
+        return;
+    struct pos_msg m;
+    pb_msg_init(&m);
+    m.proto = r->cfg.proto;
+    m.dir = PB_DIR_ECR;
+    m.kind = PB_KIND_APP_ACK;
+    m.cmd = ZVT_ACCEPTED;
+    if (encode(r, &m) > 0)
+        transmit(r, now, true);
+}
+
+static void send_request(struct sim_register *r, int64_t now)
+{
+    struct pos_msg m;
+    build_request(r, &m);
+    if (encode(r, &m) < 0) {
+        r->cur.transport_failed = true;
+        end_step(r, now);
+        return;
+    }
+    r->sent_at = now;
+    transmit(r, now, true);
+    set_timer(r, r->zvt ? RZ_CMD_SENT : RC_REQ_SENT, now, r->cfg.ack_timeout_ms);
+    const struct sim_fault *ab = sim_plan_find(&r->plan, SIM_FAULT_ECR_ABORT);
+    if (ab)
+        r->abort_at = now + (int64_t)ab->ms * 1000;
+}
+
+static void concert_enq(struct sim_register *r, int64_t now, bool first)
+{
+    if (first)
+        r->tries = 0;
+    r->tries++;
+    sim_wire_send_control(r->wire, PB_ENQ, now);
+    set_timer(r, RC_ENQ_SENT, now, r->cfg.ack_timeout_ms);
+}
+
+static void start_step(struct sim_register *r, int64_t now)
+{
+    const struct sim_scenario *sc = r->cfg.scenario;
+    for (;;) {
+        r->step = sim_scenario_step(sc, r->next_step);
+        if (!r->step) {
+            flush_prev(r);
+            r->state = R_DONE;
+            r->deadline = -1;
+            return;
+        }
+        r->next_step++;
+        if (sim_action_supported(r->cfg.proto, r->step->action))
+            break;
+        struct sim_outcome o;
+        memset(&o, 0, sizeof o);
+        o.index = r->step->index;
+        o.line = r->step->line;
+        o.action = r->step->action;
+        o.skipped = true;
+        o.code = -1;
+        o.latency_us = -1;
+        o.expect = r->step->expect;
+        flush_prev(r);
+        if (r->cb)
+            r->cb(&o, r->cb_ctx);
+    }
+    const struct sim_step *s = r->step;
+    memset(&r->cur, 0, sizeof r->cur);
+    r->has_cur = true;
+    r->cur.index = s->index;
+    r->cur.line = s->line;
+    r->cur.action = s->action;
+    r->cur.has_requested = s->has_amount;
+    r->cur.requested = s->amount;
+    r->cur.currency = r->currency;
+    r->cur.code = -1;
+    r->cur.latency_us = -1;
+    r->cur.expect = s->expect;
+    r->cur.belief = PB_CLASS_OK;
+    sim_plan_clear(&r->plan);
+    for (size_t i = 0; i < s->n_faults; i++)
+        if (s->faults[i].side == SIM_SIDE_ECR && sim_fault_fires(&s->faults[i], s->index, r->rng))
+            sim_plan_add(&r->plan, &s->faults[i]);
+    size_t ng = 0;
+    const struct sim_fault *g = sim_scenario_faults(sc, &ng);
+    sim_plan_select(&r->plan, g, ng, SIM_SIDE_ECR, s->index, r->rng);
+    sim_plan_select(&r->plan, r->cfg.faults, r->cfg.n_faults, SIM_SIDE_ECR, s->index, r->rng);
+    sim_wire_set_plan(r->wire, &r->plan);
+    r->tx_frames = r->rx_frames = r->rx_attempt = 0;
+    r->rx_last_ok = true;
+    r->sent_at = 0;
+    r->give_up_at = -1;
+    r->abort_at = -1;
+    pb_debug("register: step %u: %s", s->index, sim_action_name(s->action));
+    if (r->zvt)
+        send_request(r, now);
+    else
+        concert_enq(r, now, true);
+}
+
+/* ---- giving up ------------------------------------------------------------------------ */
+
+static void give_up(struct sim_register *r, int64_t now, const char *why)
+{
+    pb_info("register: transaction %u: %s", r->cur.index, why);
+    r->cur.gave_up = true;
+    r->give_up_at = -1;
+    r->abort_at = -1;
+    if (r->zvt && r->cur.accepted) {
+        /* ZVT: tell the PT to stop (06 B0); what still comes is late. */
+        struct pos_msg m;
+        pb_msg_init(&m);
+        m.proto = r->cfg.proto;
+        m.dir = PB_DIR_ECR;
+        m.kind = PB_KIND_ABORT;
+        m.cmd = ZVT_ECR_ABORT;
+        if (encode(r, &m) > 0)
+            transmit(r, now, true);
+    }
+    end_step(r, now);
+}
+
+/* ---- Concert -------------------------------------------------------------------------- */
+
+static void concert_unsolicited_enq(struct sim_register *r, int64_t now)
+{
+    /* The PT wants the line outside our exchange: a late or duplicate answer. */
+    r->unsolicited = true;
+    r->resume = r->state;
+    r->resume_deadline = r->deadline;
+    sim_wire_send_control(r->wire, PB_ACK, now);
+    r->rx_attempt = 0;
+    set_timer(r, RC_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
+}
+
+static void concert_after_answer(struct sim_register *r, int64_t now)
+{
+    if (r->unsolicited) {
+        r->unsolicited = false;
+        if (r->resume == RC_ENQ_SENT && r->has_cur && !r->cur.accepted) {
+            concert_enq(r, now, true); /* our own step starts over */
+        } else if (r->resume == RC_WAIT_PT_ENQ) {
+            r->state = RC_WAIT_PT_ENQ;
+            r->deadline = r->give_up_at;
+        } else {
+            r->state = r->resume;
+            r->deadline = r->resume_deadline < now ? now : r->resume_deadline;
+        }
+        return;
+    }
+    end_step(r, now);
+}
+
+static void concert_control(struct sim_register *r, uint8_t b, int64_t now)
+{
+    switch (r->state) {
+    case RC_ENQ_SENT:
+        if (b == PB_ACK) {
+            if (r->step->action == SIM_ACT_STATUS) {
+                /* liveness probe: ENQ, ACK, EOT */
+                sim_wire_send_control(r->wire, PB_EOT, now);
+                r->cur.accepted = true;
+                r->cur.answers = 1;
+                r->cur.result = PB_RESULT_APPROVED;
+                end_step(r, now);
+            } else {
+                send_request(r, now);
+            }
+        } else if (b == PB_ENQ) {
+            concert_unsolicited_enq(r, now);
+        } else if (b == PB_NAK) {
+            if (r->tries >= MAX_TRIES) {
+                r->cur.transport_failed = true;
+                end_step(r, now);
+            } else {
+                concert_enq(r, now, false);
+            }
+        }
+        break;
+    case RC_REQ_SENT:
+        if (b == PB_ACK) {
+            sim_wire_send_control(r->wire, PB_EOT, now);
+            r->cur.accepted = true;
+            r->give_up_at = now + (int64_t)step_timeout(r) * 1000;
+            r->state = RC_WAIT_PT_ENQ;
+            r->deadline = r->give_up_at;
+        } else if (b == PB_NAK) {
+            if (r->tries >= MAX_TRIES) {
+                sim_wire_send_control(r->wire, PB_EOT, now);
+                r->cur.transport_failed = true;
+                end_step(r, now);
+            } else {
+                transmit(r, now, false);
+                set_timer(r, RC_REQ_SENT, now, r->cfg.ack_timeout_ms);
+            }
+        }
+        break;
+    case RC_WAIT_PT_ENQ:
+        if (b == PB_ENQ) {
+            sim_wire_send_control(r->wire, PB_ACK, now);
+            r->rx_attempt = 0;
+            set_timer(r, RC_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
+        }
+        break;
+    case RC_WAIT_PT_EOT:
+        if (b == PB_EOT)
+            concert_after_answer(r, now);
+        else if (b == PB_ENQ) /* EOT lost and a new answer starts */
+            concert_unsolicited_enq(r, now);
+        break;
+    case RC_WAIT_ANSWER:
+        if (b == PB_EOT) /* the PT gave up sending */
+            concert_after_answer(r, now);
+        break;
+    case R_GAP:
+    case R_DONE:
+        if (b == PB_ENQ)
+            concert_unsolicited_enq(r, now);
+        break;
+    default:
+        break;
+    }
+}
+
+static void concert_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
+{
+    if (r->state != RC_WAIT_ANSWER) {
+        pb_debug("register: frame outside an answer exchange ignored");
+        return;
+    }
+    if (r->rx_attempt == 0 || r->rx_last_ok)
+        r->rx_frames++;
+    r->rx_attempt++;
+    if (!f->checksum_ok || sim_plan_naks(&r->plan, r->rx_frames, r->rx_attempt)) {
+        r->rx_last_ok = false;
+        sim_wire_send_control(r->wire, PB_NAK, now);
+        set_timer(r, RC_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
+        return;
+    }
+    r->rx_last_ok = true;
+    if (sim_plan_withholds_ack(&r->plan, r->rx_frames, r->rx_attempt)) {
+        r->rx_last_ok = false;
+        set_timer(r, RC_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
+        return;
+    }
+    struct pos_msg m;
+    int d = r->cfg.proto->decode(f, PB_DIR_PT, &m);
+    sim_wire_send_control(r->wire, PB_ACK, now);
+    if (d >= 0 && m.kind == PB_KIND_RESULT) {
+        struct sim_outcome *o = r->unsolicited ? answer_owner(r) : &r->cur;
+        if (o)
+            record_answer(r, o, &m, now);
+    }
+    set_timer(r, RC_WAIT_PT_EOT, now, r->cfg.ack_timeout_ms);
+}
+
+static void concert_timer(struct sim_register *r, int64_t now)
+{
+    switch (r->state) {
+    case RC_ENQ_SENT:
+        if (r->tries >= MAX_TRIES) {
+            pb_warn("register: transaction %u: terminal does not answer ENQ", r->cur.index);
+            r->cur.transport_failed = true;
+            end_step(r, now);
+        } else {
+            concert_enq(r, now, false);
+        }
+        break;
+    case RC_REQ_SENT:
+        if (r->tries >= MAX_TRIES) {
+            sim_wire_send_control(r->wire, PB_EOT, now);
+            r->cur.transport_failed = true;
+            end_step(r, now);
+        } else {
+            transmit(r, now, false);
+            set_timer(r, RC_REQ_SENT, now, r->cfg.ack_timeout_ms);
+        }
+        break;
+    case RC_WAIT_PT_ENQ:
+        give_up(r, now, "no answer from the terminal; giving up");
+        break;
+    case RC_WAIT_ANSWER:
+    case RC_WAIT_PT_EOT:
+        if (r->unsolicited) {
+            concert_after_answer(r, now);
+        } else if (r->cur.answers > 0) {
+            end_step(r, now);
+        } else if (r->give_up_at >= 0 && now < r->give_up_at) {
+            r->state = RC_WAIT_PT_ENQ; /* the PT may try again */
+            r->deadline = r->give_up_at;
+        } else {
+            give_up(r, now, "answer never completed; giving up");
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- ZVT ------------------------------------------------------------------------------ */
+
+static void zvt_control(struct sim_register *r, uint8_t b, int64_t now)
+{
+    if (b == PB_NAK) {
+        /* NAK of our last frame: repeat it (at most twice more) */
+        if (r->tx_len && r->tries < MAX_TRIES) {
+            transmit(r, now, false);
+            if (r->state == RZ_CMD_SENT)
+                set_timer(r, RZ_CMD_SENT, now, r->cfg.ack_timeout_ms);
+        } else if (r->state == RZ_CMD_SENT) {
+            r->cur.transport_failed = true;
+            end_step(r, now);
+        }
+        return;
+    }
+    if (b == PB_ACK && r->state == RZ_CMD_SENT) {
+        /* T3: the PT's 80 00 00 must follow */
+        set_timer(r, RZ_WAIT_ACCEPT, now, r->cfg.ack_timeout_ms);
+    }
+}
+
+static void zvt_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
+{
+    if (r->rx_attempt == 0 || r->rx_last_ok) {
+        r->rx_frames++;
+        r->rx_attempt = 0;
+    }
+    r->rx_attempt++;
+    if (!f->checksum_ok || sim_plan_naks(&r->plan, r->rx_frames, r->rx_attempt)) {
+        r->rx_last_ok = false;
+        sim_wire_send_control(r->wire, PB_NAK, now);
+        return;
+    }
+    if (sim_plan_withholds_ack(&r->plan, r->rx_frames, r->rx_attempt)) {
+        r->rx_last_ok = false;
+        return;
+    }
+    r->rx_last_ok = true;
+    sim_wire_send_control(r->wire, PB_ACK, now);
+    struct pos_msg m;
+    if (r->cfg.proto->decode(f, PB_DIR_PT, &m) < 0)
+        return;
+    bool ours = r->state == RZ_WAIT_ACCEPT || r->state == RZ_MASTER || r->state == RZ_CMD_SENT;
+    struct sim_outcome *o = ours ? &r->cur : answer_owner(r);
+    switch (m.kind) {
+    case PB_KIND_ACCEPTED:
+        if (ours) {
+            r->cur.accepted = true;
+            r->state = RZ_MASTER;
+            r->give_up_at = now + (int64_t)step_timeout(r) * 1000;
+            r->deadline = r->give_up_at;
+        }
+        break;
+    case PB_KIND_REFUSED:
+        if (ours) {
+            r->cur.answers = 1;
+            r->cur.result = m.result != PB_RESULT_NONE ? m.result : PB_RESULT_NOT_PROCESSED;
+            r->cur.code = (m.flags & PB_F_RESULT_CODE) ? m.result_code : -1;
+            end_step(r, now);
+        }
+        break;
+    case PB_KIND_INTERMEDIATE:
+        zvt_app_ack(r, now);
+        if (ours && r->state == RZ_MASTER) {
+            /* an intermediate status proves the PT alive: the wait starts again */
+            r->give_up_at = now + (int64_t)step_timeout(r) * 1000;
+            r->deadline = r->give_up_at;
+        }
+        break;
+    case PB_KIND_RESULT:
+        zvt_app_ack(r, now);
+        if (o)
+            record_answer(r, o, &m, now);
+        break;
+    case PB_KIND_COMPLETION:
+    case PB_KIND_ABORT:
+        zvt_app_ack(r, now);
+        if (m.kind == PB_KIND_ABORT && o && o->answers == 0) {
+            o->answers = 1;
+            o->result = m.result != PB_RESULT_NONE && m.result != PB_RESULT_APPROVED
+                            ? m.result
+                            : PB_RESULT_ABORTED;
+            o->code = (m.flags & PB_F_RESULT_CODE) ? m.result_code : -1;
+            o->late = o->gave_up;
+        } else if (o && o->answers == 0 && o->action != SIM_ACT_SALE &&
+                   o->action != SIM_ACT_REFUND && o->action != SIM_ACT_VOID) {
+            /* registration, log-off, status, end of day: completion is the answer */
+            o->answers = 1;
+            o->result = PB_RESULT_APPROVED;
+        }
+        if (ours)
+            end_step(r, now);
+        break;
+    default:
+        if (ours && r->state == RZ_MASTER)
+            zvt_app_ack(r, now);
+        break;
+    }
+    /* Log-off: 80 00 00 is the whole answer. */
+    if (ours && m.kind == PB_KIND_ACCEPTED && r->step->action == SIM_ACT_LOGOFF) {
+        r->cur.answers = 1;
+        r->cur.result = PB_RESULT_APPROVED;
+        end_step(r, now);
+    }
+}
+
+static void zvt_timer(struct sim_register *r, int64_t now)
+{
+    switch (r->state) {
+    case RZ_CMD_SENT:
+        if (r->tries >= MAX_TRIES) {
+            r->cur.transport_failed = true;
+            end_step(r, now);
+        } else {
+            transmit(r, now, false);
+            set_timer(r, RZ_CMD_SENT, now, r->cfg.ack_timeout_ms);
+        }
+        break;
+    case RZ_WAIT_ACCEPT:
+        r->cur.accepted = true; /* ACKed at transport level: it may be running */
+        give_up(r, now, "no 80 00 00 within T3; giving up");
+        break;
+    case RZ_MASTER:
+        give_up(r, now, "no result from the terminal; aborting");
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- public --------------------------------------------------------------------------- */
+
+int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng,
+                     sim_write_fn write, void *ctx, sim_outcome_cb cb, void *cb_ctx,
+                     struct sim_register **out)
+{
+    if (!out)
+        return PB_ERR_INVAL;
+    *out = NULL;
+    if (!cfg || !cfg->proto || !cfg->scenario || !rng || !write)
+        return PB_ERR_INVAL;
+    bool zvt = strcmp(cfg->proto->name, "zvt") == 0;
+    if (!zvt && strcmp(cfg->proto->name, "concert") != 0)
+        return PB_ERR_UNSUPPORTED;
+    struct sim_register *r = calloc(1, sizeof *r);
+    if (!r)
+        return PB_ERR_NOMEM;
+    r->cfg = *cfg;
+    r->zvt = zvt;
+    r->rng = rng;
+    r->cb = cb;
+    r->cb_ctx = cb_ctx;
+    r->set = sim_scenario_settings(cfg->scenario);
+    r->currency = r->set->currency;
+    if (!r->cfg.timeout_ms)
+        r->cfg.timeout_ms = r->set->timeout_ms;
+    if (!r->cfg.ack_timeout_ms)
+        r->cfg.ack_timeout_ms = r->set->ack_timeout_ms;
+    int e = sim_wire_new(cfg->proto, rng, write, ctx, &r->wire);
+    if (e < 0) {
+        free(r);
+        return e;
+    }
+    if (cfg->pace_baud)
+        sim_wire_set_pace(r->wire, cfg->pace_baud, cfg->pace_bits);
+    r->state = R_GAP;
+    r->deadline = -1;
+    r->give_up_at = -1;
+    r->abort_at = -1;
+    *out = r;
+    return PB_OK;
+}
+
+void sim_register_free(struct sim_register *r)
+{
+    if (!r)
+        return;
+    sim_wire_free(r->wire);
+    free(r);
+}
+
+bool sim_register_done(const struct sim_register *r)
+{
+    return r->state == R_DONE && sim_wire_idle(r->wire);
+}
+
+int64_t sim_register_next_deadline(const struct sim_register *r)
+{
+    if (!r->started)
+        return 0;
+    int64_t d = r->deadline;
+    if (r->abort_at >= 0 && (d < 0 || r->abort_at < d))
+        d = r->abort_at;
+    int64_t w = sim_wire_next_deadline(r->wire);
+    if (w >= 0 && (d < 0 || w < d))
+        d = w;
+    return d;
+}
+
+struct feed_ctx {
+    struct sim_register *r;
+    int64_t now;
+};
+
+static void on_frame(const struct pb_frame *f, void *ctx)
+{
+    struct feed_ctx *c = ctx;
+    struct sim_register *r = c->r;
+    if (f->type == PB_FRAME_GARBAGE)
+        return;
+    if (f->type == PB_FRAME_CONTROL) {
+        if (r->zvt)
+            zvt_control(r, f->control, c->now);
+        else
+            concert_control(r, f->control, c->now);
+        return;
+    }
+    if (r->zvt)
+        zvt_frame(r, f, c->now);
+    else
+        concert_frame(r, f, c->now);
+}
+
+void sim_register_input(struct sim_register *r, const uint8_t *buf, size_t len, int64_t now)
+{
+    struct feed_ctx c = {r, now};
+    sim_wire_feed(r->wire, buf, len, on_frame, &c, now);
+}
+
+int sim_register_tick(struct sim_register *r, int64_t now)
+{
+    if (!r->started) {
+        r->started = true;
+        start_step(r, now);
+    }
+    for (int guard = 0; guard < 16; guard++) {
+        if (r->abort_at >= 0 && r->abort_at <= now && r->has_cur) {
+            r->abort_at = -1;
+            r->cur.accepted = true;
+            give_up(r, now, "register aborts (ecr-abort)");
+            continue;
+        }
+        if (r->deadline < 0 || r->deadline > now)
+            break;
+        r->deadline = -1;
+        if (r->state == R_GAP)
+            start_step(r, now);
+        else if (r->zvt)
+            zvt_timer(r, now);
+        else
+            concert_timer(r, now);
+    }
+    return sim_wire_flush(r->wire, now);
+}
+
+/* ---- reports -------------------------------------------------------------------------- */
+
+int sim_outcome_format(const struct sim_outcome *o, char *buf, size_t cap)
+{
+    char req[PB_MONEY_FMT_MAX] = "-", chg[PB_MONEY_FMT_MAX] = "-";
+    if (o->has_requested)
+        pb_money_format(req, sizeof req, o->requested, o->currency);
+    if (o->has_charged)
+        pb_money_format(chg, sizeof chg, o->charged,
+                        o->answer_currency ? o->answer_currency : o->currency);
+    if (o->skipped)
+        return snprintf(buf, cap, "#%-3u %-12s skipped (not in this protocol)", o->index,
+                        sim_action_name(o->action));
+    char code[16] = "";
+    if (o->code >= 0)
+        snprintf(code, sizeof code, " code=%02X", (unsigned)o->code & 0xFF);
+    char exp[64] = "";
+    if (o->expect.cls != PB_CLASS_NONE)
+        snprintf(exp, sizeof exp, " expect=%s", pb_class_name(o->expect.cls));
+    return snprintf(buf, cap, "#%-3u %-12s requested=%-14s charged=%-14s result=%s%s%s%s%s "
+                              "class=%s%s",
+                    o->index, sim_action_name(o->action), req, chg,
+                    o->answers ? pb_result_name(o->result) : "no_answer", code,
+                    o->gave_up ? " gave_up" : "", o->late ? " late" : "",
+                    o->answers > 1 ? " twice" : "", pb_class_name(o->belief), exp);
+}
+
+int sim_outcome_json(const struct sim_outcome *o, const char *protocol, char *buf, size_t cap)
+{
+    char req[32] = "null", chg[32] = "null";
+    if (o->has_requested)
+        snprintf(req, sizeof req, "%lld", (long long)o->requested);
+    if (o->has_charged)
+        snprintf(chg, sizeof chg, "%lld", (long long)o->charged);
+    return snprintf(buf, cap,
+                    "{\"transaction\":%u,\"line\":%u,\"protocol\":\"%s\",\"action\":\"%s\","
+                    "\"skipped\":%s,\"requested\":%s,\"charged\":%s,\"currency\":%u,"
+                    "\"answer_currency\":%u,\"result\":\"%s\",\"code\":%d,\"answers\":%u,"
+                    "\"accepted\":%s,\"gave_up\":%s,\"late\":%s,\"partial\":%s,"
+                    "\"receipt\":\"%s\",\"trace\":\"%s\",\"latency_us\":%lld,"
+                    "\"class\":\"%s\",\"expect\":%s%s%s}",
+                    o->index, o->line, protocol ? protocol : "", sim_action_name(o->action),
+                    o->skipped ? "true" : "false", req, chg, o->currency, o->answer_currency,
+                    o->answers ? pb_result_name(o->result) : "no_answer", (int)o->code,
+                    o->answers, o->accepted ? "true" : "false", o->gave_up ? "true" : "false",
+                    o->late ? "true" : "false", o->partial ? "true" : "false", o->receipt,
+                    o->trace, (long long)o->latency_us,
+                    o->skipped ? "skipped" : pb_class_name(o->belief),
+                    o->expect.cls != PB_CLASS_NONE ? "\"" : "",
+                    o->expect.cls != PB_CLASS_NONE ? pb_class_name(o->expect.cls) : "null",
+                    o->expect.cls != PB_CLASS_NONE ? "\"" : "");
+}

@@ -1,0 +1,994 @@
+/* The simulated terminal. Two line disciplines over one transaction core:
+ *
+ * Concert (PROTOCOLS.md 1): the ECR's ENQ is ACKed; the request frame is ACKed (NAKed on
+ * a bad LRC); the ECR's EOT ends its turn. With the result ready the PT sends ENQ, waits
+ * for ACK (ENQ repeated up to 3 times), sends the answer, waits for ACK (the answer is
+ * repeated on NAK or silence, 3 tries in all), and ends with EOT. ENQ then EOT with no
+ * frame is a liveness probe: it is the `status` step.
+ *
+ * ZVT (PROTOCOLS.md 2): every frame is acknowledged with ACK (NAK on a bad CRC). The
+ * command is accepted with 80 00 00; then the PT is master and sends 04 FF intermediate
+ * status, 04 0F status information (the result) and 06 0F completion or 06 1E abort,
+ * each repeated on NAK or a missing ACK (at most twice more), each answered by the ECR
+ * with 80 00 00 before the next.
+ *
+ * Transaction N takes its faults from scenario step N (and the global faults that fire
+ * for N); the plan is built when the request first arrives, before it is ACKed, so a
+ * NAK fault can hit the request itself. */
+#include "terminal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pb_error.h"
+
+#define FRAME_MAX 1200      /* largest frame this terminal sends or remembers */
+#define MAX_TRIES 3         /* Concert: 3 tries; ZVT: a frame plus at most 2 repeats */
+#define BATCH_MAX 512       /* receipts remembered for voids */
+#define ZVT_MSGS_MAX 8
+
+/* ZVT commands and status codes this terminal speaks (PROTOCOLS.md 2; Wireshark
+ * packet-zvt.c names). */
+enum {
+    ZVT_ACCEPTED = 0x8000,
+    ZVT_REFUSED = 0x8400,
+    ZVT_INTERMEDIATE = 0x04FF,
+    ZVT_STATUS_INFO = 0x040F,
+    ZVT_COMPLETION = 0x060F,
+    ZVT_ABORT = 0x061E,
+    ZVT_ECR_ABORT = 0x06B0,
+    ZVT_INSERT_CARD = 0x0A,       /* 04 FF status "insert card" */
+    ZVT_RC_ABORT = 0x6C,          /* result code: abort via timeout or abort key */
+    ZVT_RC_ALREADY_REVERSED = 0xB4,
+    ZVT_RC_REVERSAL_NOT_POSSIBLE = 0xB5,
+    ZVT_RC_FUNCTION_NOT_POSSIBLE = 0x83,
+};
+
+/* Concert answer status bytes (PROTOCOLS.md 1): '0' approved, '7' rejected, '9' not
+ * processed. The codec maps them from pb_result. */
+
+/* A masked card number for full Concert answers and ZVT BMP 22: never a clear PAN. */
+static const char SIM_PAN[] = "497010******0014";
+
+enum state {
+    T_IDLE,
+    C_ENQ_ACKED,   /* ECR owns the line; its request or EOT comes next */
+    C_WAIT_EOT,    /* request ACKed; the ECR's EOT comes next */
+    C_PROCESS,     /* card, PIN, authorisation: timer until the answer */
+    C_ENQ_SENT,    /* we want the line: ENQ sent, ACK awaited */
+    C_ANSWER_SENT, /* answer sent, ACK awaited */
+    Z_PROCESS,     /* timer until the next PT message */
+    Z_MSG_SENT,    /* PT message sent, transport ACK awaited */
+    Z_WAIT_APP_ACK,/* ACKed; the ECR's 80 00 00 awaited */
+    T_DEAD,        /* power cycle: deaf and mute until the deadline */
+};
+
+struct zmsg {
+    uint32_t cmd;
+    bool app_ack;     /* the ECR answers it with 80 00 00 */
+    uint32_t wait_ms; /* time before it is sent */
+};
+
+struct batch_entry {
+    unsigned receipt;
+    enum pb_txn_type type;
+    int64_t amount;
+    bool voided;
+};
+
+struct sim_terminal {
+    struct sim_terminal_config cfg;
+    bool zvt;
+    struct sim_rng *rng;
+    struct sim_wire *wire;
+    struct sim_terminal_stats st;
+
+    enum state state;
+    int64_t deadline; /* -1 none */
+    unsigned tries;   /* transmissions of the current outgoing frame / ENQ */
+
+    /* transaction in progress */
+    unsigned txn_no;        /* number of the current/last transaction */
+    size_t next_step;       /* scenario step index the next transaction takes */
+    bool in_txn;
+    const struct sim_step *step;
+    struct sim_plan plan;
+    struct pos_msg req;
+    enum pb_txn_type type;
+    int64_t charged;
+    bool partial;
+    enum pb_result result;
+    int32_t code;
+    unsigned answers_left;  /* Concert: answers still to send (duplicate: 2) */
+    unsigned req_arrivals;  /* arrivals of the request frame (approve-repeat) */
+    unsigned rx_frames, tx_frames;
+    unsigned rx_attempt;    /* arrivals of the current rx frame */
+    bool rx_last_accepted;
+    uint8_t rx_last[FRAME_MAX];
+    size_t rx_last_len;
+    bool power_cycled;
+    bool ignore_abort;
+    unsigned receipt_no, trace_no;
+    int64_t void_amount;
+
+    /* outgoing frame kept for repeats */
+    uint8_t tx[FRAME_MAX];
+    size_t tx_len;
+    unsigned tx_nth;
+
+    /* ZVT message script of the transaction */
+    struct zmsg zq[ZVT_MSGS_MAX];
+    unsigned zq_len, zq_pos;
+
+    struct batch_entry batch[BATCH_MAX];
+    unsigned n_batch;
+};
+
+/* ---- configuration -------------------------------------------------------------------- */
+
+static const struct sim_settings *settings(const struct sim_terminal *t)
+{
+    return t->cfg.scenario ? sim_scenario_settings(t->cfg.scenario) : NULL;
+}
+
+static uint32_t ack_ms(const struct sim_terminal *t)
+{
+    return t->cfg.ack_timeout_ms;
+}
+
+int sim_terminal_new(const struct sim_terminal_config *cfg, struct sim_rng *rng,
+                     sim_write_fn write, void *ctx, struct sim_terminal **out)
+{
+    if (!out)
+        return PB_ERR_INVAL;
+    *out = NULL;
+    if (!cfg || !cfg->proto || !rng || !write)
+        return PB_ERR_INVAL;
+    bool zvt = strcmp(cfg->proto->name, "zvt") == 0;
+    if (!zvt && strcmp(cfg->proto->name, "concert") != 0)
+        return PB_ERR_UNSUPPORTED;
+    struct sim_terminal *t = calloc(1, sizeof *t);
+    if (!t)
+        return PB_ERR_NOMEM;
+    t->cfg = *cfg;
+    t->zvt = zvt;
+    t->rng = rng;
+    const struct sim_settings *s = settings(t);
+    if (!t->cfg.currency)
+        t->cfg.currency = s ? s->currency : 978;
+    if (!t->cfg.ack_timeout_ms)
+        t->cfg.ack_timeout_ms = s ? s->ack_timeout_ms : 2000;
+    if (!t->cfg.think_ms)
+        t->cfg.think_ms = s ? s->think_ms : 50;
+    int r = sim_wire_new(cfg->proto, rng, write, ctx, &t->wire);
+    if (r < 0) {
+        free(t);
+        return r;
+    }
+    if (cfg->pace_baud)
+        sim_wire_set_pace(t->wire, cfg->pace_baud, cfg->pace_bits);
+    t->state = T_IDLE;
+    t->deadline = -1;
+    *out = t;
+    return PB_OK;
+}
+
+void sim_terminal_free(struct sim_terminal *t)
+{
+    if (!t)
+        return;
+    sim_wire_free(t->wire);
+    free(t);
+}
+
+const struct sim_terminal_stats *sim_terminal_stats(const struct sim_terminal *t)
+{
+    return &t->st;
+}
+
+int64_t sim_terminal_next_deadline(const struct sim_terminal *t)
+{
+    int64_t a = t->deadline, b = sim_wire_next_deadline(t->wire);
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+static void set_timer(struct sim_terminal *t, enum state s, int64_t now, uint32_t ms)
+{
+    t->state = s;
+    t->deadline = now + (int64_t)ms * 1000;
+}
+
+static void go_idle(struct sim_terminal *t)
+{
+    t->state = T_IDLE;
+    t->deadline = -1;
+    t->in_txn = false;
+    sim_wire_set_plan(t->wire, NULL);
+}
+
+/* ---- transactions --------------------------------------------------------------------- */
+
+static const struct sim_fault *fault(const struct sim_terminal *t, enum sim_fault_kind k)
+{
+    return sim_plan_find(&t->plan, k);
+}
+
+/* Takes the next scenario step that this protocol plays, and builds the fault plan of
+ * transaction txn_no + 1. Called once per transaction, when its request first arrives. */
+static void begin_txn(struct sim_terminal *t)
+{
+    t->txn_no++;
+    t->st.transactions++;
+    t->in_txn = true;
+    t->step = NULL;
+    const struct sim_scenario *sc = t->cfg.scenario;
+    while (sc && t->next_step < sim_scenario_count(sc)) {
+        const struct sim_step *s = sim_scenario_step(sc, t->next_step++);
+        if (sim_action_supported(t->cfg.proto, s->action)) {
+            t->step = s;
+            break;
+        }
+    }
+    /* The step's number is the transaction number both sides agree on. */
+    unsigned n = t->step ? t->step->index : t->txn_no;
+    sim_plan_clear(&t->plan);
+    if (t->step)
+        for (size_t i = 0; i < t->step->n_faults; i++)
+            if (t->step->faults[i].side == SIM_SIDE_PT &&
+                sim_fault_fires(&t->step->faults[i], n, t->rng))
+                sim_plan_add(&t->plan, &t->step->faults[i]);
+    size_t ng = 0;
+    const struct sim_fault *g = sc ? sim_scenario_faults(sc, &ng) : NULL;
+    sim_plan_select(&t->plan, g, ng, SIM_SIDE_PT, n, t->rng);
+    sim_plan_select(&t->plan, t->cfg.faults, t->cfg.n_faults, SIM_SIDE_PT, n, t->rng);
+    sim_wire_set_plan(t->wire, &t->plan);
+    t->rx_frames = 0;
+    t->tx_frames = 0;
+    t->rx_attempt = 0;
+    t->rx_last_len = 0;
+    t->rx_last_accepted = false;
+    t->req_arrivals = 0;
+    t->power_cycled = false;
+    pb_msg_init(&t->req);
+    if (t->plan.n) {
+        char buf[96];
+        for (unsigned i = 0; i < t->plan.n; i++) {
+            sim_fault_format(&t->plan.f[i], t->cfg.currency, buf, sizeof buf);
+            pb_info("terminal: transaction %u: fault %s", n, buf);
+        }
+    }
+}
+
+static struct batch_entry *find_receipt(struct sim_terminal *t, unsigned receipt)
+{
+    for (unsigned i = t->n_batch; i-- > 0;)
+        if (t->batch[i].receipt == receipt)
+            return &t->batch[i];
+    return NULL;
+}
+
+/* Decides the outcome of the request in t->req: result, code and charged amount. */
+static void decide(struct sim_terminal *t)
+{
+    const struct sim_fault *f;
+    t->type = t->req.txn;
+    t->result = PB_RESULT_APPROVED;
+    t->code = 0;
+    t->partial = false;
+    int64_t requested = (t->req.flags & PB_F_AMOUNT) ? t->req.amount : 0;
+    t->charged = requested;
+    if (t->type == PB_TXN_PURCHASE || t->type == PB_TXN_REFUND || t->type == PB_TXN_PREAUTH)
+        t->charged = sim_plan_charged(&t->plan, requested, &t->partial);
+    if (t->type == PB_TXN_VOID) {
+        /* ZVT voids name a receipt (BMP 87); Concert cancellations name an amount. */
+        struct batch_entry *e = NULL;
+        if (t->req.receipt[0])
+            e = find_receipt(t, (unsigned)strtoul(t->req.receipt, NULL, 10));
+        else
+            for (unsigned i = t->n_batch; i-- > 0 && !e;)
+                if (t->batch[i].type == PB_TXN_PURCHASE && !t->batch[i].voided &&
+                    (!requested || t->batch[i].amount == requested))
+                    e = &t->batch[i];
+        if (!e || e->type != PB_TXN_PURCHASE) {
+            t->result = PB_RESULT_DECLINED;
+            t->code = ZVT_RC_REVERSAL_NOT_POSSIBLE;
+        } else if (e->voided) {
+            t->result = PB_RESULT_DECLINED;
+            t->code = ZVT_RC_ALREADY_REVERSED;
+        } else {
+            t->charged = e->amount;
+            t->void_amount = e->amount;
+            e->voided = true;
+        }
+    }
+    if ((f = fault(t, SIM_FAULT_DECLINE)) != NULL) {
+        t->result = PB_RESULT_DECLINED;
+        t->code = f->code;
+    }
+    if ((f = fault(t, SIM_FAULT_ABORT)) != NULL) {
+        t->result = PB_RESULT_ABORTED;
+        t->code = f->code;
+    }
+    t->answers_left = fault(t, SIM_FAULT_DUPLICATE) ? 2 : 1;
+    if (fault(t, SIM_FAULT_APPROVE_REPEAT) && t->req_arrivals > 1)
+        t->answers_left += t->req_arrivals - 1;
+    t->ignore_abort = fault(t, SIM_FAULT_DELAY) || fault(t, SIM_FAULT_POWER_CYCLE);
+}
+
+/* Books the outcome into the batch; returns the receipt number given. */
+static void book(struct sim_terminal *t)
+{
+    bool financial = t->type == PB_TXN_PURCHASE || t->type == PB_TXN_REFUND ||
+                     t->type == PB_TXN_VOID || t->type == PB_TXN_PREAUTH;
+    if (!financial)
+        return;
+    t->trace_no = ++t->st.trace;
+    t->receipt_no = ++t->st.receipt;
+    if (t->result == PB_RESULT_APPROVED) {
+        t->st.approved++;
+        t->st.batch_count++;
+        if (t->type == PB_TXN_PURCHASE)
+            t->st.total += t->charged;
+        else if (t->type == PB_TXN_REFUND)
+            t->st.total -= t->charged;
+        else if (t->type == PB_TXN_VOID) {
+            t->st.total -= t->void_amount;
+            t->st.voided++;
+        }
+        if (t->n_batch == BATCH_MAX) {
+            memmove(t->batch, t->batch + 1, (BATCH_MAX - 1) * sizeof t->batch[0]);
+            t->n_batch--;
+        }
+        t->batch[t->n_batch++] = (struct batch_entry){t->receipt_no, t->type, t->charged, false};
+    } else if (t->result == PB_RESULT_DECLINED) {
+        t->st.declined++;
+    } else {
+        t->st.aborted++;
+    }
+}
+
+/* The result message for the current transaction, with content faults applied. */
+static void build_result(struct sim_terminal *t, struct pos_msg *m)
+{
+    const struct sim_fault *f;
+    pb_msg_init(m);
+    m->proto = t->cfg.proto;
+    m->dir = PB_DIR_PT;
+    m->kind = PB_KIND_RESULT;
+    m->cmd = t->zvt ? ZVT_STATUS_INFO : 0;
+    m->txn = t->type;
+    m->result = t->result;
+    /* Concert has no "aborted" status: '9' not processed says it (PROTOCOLS.md 1). */
+    if (!t->zvt && m->result == PB_RESULT_ABORTED)
+        m->result = PB_RESULT_NOT_PROCESSED;
+    if ((f = fault(t, SIM_FAULT_TYPE)) != NULL)
+        m->txn = (enum pb_txn_type)f->txn_type;
+    m->flags |= PB_F_AMOUNT | PB_F_CURRENCY;
+    m->amount = t->type == PB_TXN_END_OF_DAY ? (t->st.total < 0 ? -t->st.total : t->st.total)
+                                             : t->charged;
+    m->currency = (t->req.flags & PB_F_CURRENCY) && t->req.currency ? t->req.currency
+                                                                       : t->cfg.currency;
+    if ((f = fault(t, SIM_FAULT_CURRENCY)) != NULL)
+        m->currency = (uint16_t)f->code;
+    if (t->partial) {
+        m->flags |= PB_F_PARTIAL | PB_F_AMOUNT_DUE;
+        int64_t req = (t->req.flags & PB_F_AMOUNT) ? t->req.amount : 0;
+        m->amount_due = req > t->charged ? req - t->charged : 0;
+    }
+    if (t->zvt) {
+        m->flags |= PB_F_RESULT_CODE;
+        m->result_code = t->code;
+        snprintf(m->result_text, sizeof m->result_text, "%02X", (unsigned)t->code & 0xFF);
+        snprintf(m->terminal_id, sizeof m->terminal_id, "%s",
+                 settings(t) ? settings(t)->terminal_id : "52500001");
+        snprintf(m->trace, sizeof m->trace, "%06u", t->trace_no % 1000000);
+        snprintf(m->receipt, sizeof m->receipt, "%04u", t->receipt_no % 10000);
+        if (t->result == PB_RESULT_APPROVED && t->type == PB_TXN_PURCHASE)
+            snprintf(m->pan, sizeof m->pan, "%s", SIM_PAN);
+    } else {
+        memcpy(m->pos_id, t->req.pos_id, sizeof m->pos_id);
+        memcpy(m->reference, t->req.reference, sizeof m->reference);
+        /* The register asked for a full answer ('1'), or a short one. */
+        bool full = strstr(t->req.text, "answer=0") == NULL;
+        snprintf(m->text, sizeof m->text, "format=%s mode=1", full ? "full" : "short");
+        if (full)
+            snprintf(m->pan, sizeof m->pan, "%s", SIM_PAN);
+    }
+    if ((f = fault(t, SIM_FAULT_POS_ID)) != NULL)
+        snprintf(m->pos_id, sizeof m->pos_id, "%s", f->text);
+    if ((f = fault(t, SIM_FAULT_REFERENCE)) != NULL) {
+        snprintf(m->reference, sizeof m->reference, "%s", f->text);
+        if (t->zvt)
+            snprintf(m->receipt, sizeof m->receipt, "%.4s", f->text);
+    }
+}
+
+/* ---- sending -------------------------------------------------------------------------- */
+
+static int encode(struct sim_terminal *t, const struct pos_msg *m)
+{
+    int n = t->cfg.proto->encode(m, t->tx, sizeof t->tx);
+    if (n < 0) {
+        pb_error("terminal: cannot encode %s %s: %s", pb_kind_name(m->kind),
+                 pb_txn_name(m->txn), pb_strerror(n));
+        t->tx_len = 0;
+        return n;
+    }
+    t->tx_len = (size_t)n;
+    return n;
+}
+
+/* Sends the frame in t->tx (first transmission or a repeat). cut: drop-link. */
+static void transmit(struct sim_terminal *t, int64_t now, bool first)
+{
+    if (first) {
+        t->tx_nth = ++t->tx_frames;
+        t->tries = 0;
+    } else {
+        t->st.repeats_sent++;
+    }
+    t->tries++;
+    if (t->tx_len == 0)
+        return;
+    size_t cut = 0;
+    const struct sim_fault *d = fault(t, SIM_FAULT_DROP_LINK);
+    bool is_result = t->zvt ? (t->tx_len > 4 && t->tx[2] == 0x04 && t->tx[3] == 0x0F)
+                            : t->tx_len > 3;
+    if (d && is_result) {
+        cut = d->bytes ? d->bytes : t->tx_len / 2;
+        if (cut == 0)
+            cut = 1;
+    }
+    sim_wire_send_frame(t->wire, t->tx, t->tx_len, t->tx_nth, t->tries, cut, now);
+    if (cut) {
+        /* The line dies mid-frame: what was queued still leaves (it is on the wire), then
+         * nothing in either direction until the line is back. */
+        sim_wire_flush(t->wire, INT64_MAX);
+        sim_wire_cut(t->wire, now + (int64_t)d->ms * 1000);
+        pb_info("terminal: transaction %u: link dropped after %zu bytes of the result",
+                t->txn_no, cut);
+        t->st.unanswered++;
+        go_idle(t);
+    }
+}
+
+static void send_control(struct sim_terminal *t, uint8_t b, int64_t now)
+{
+    if (b == PB_NAK)
+        t->st.naks_sent++;
+    sim_wire_send_control(t->wire, b, now);
+}
+
+/* ---- power cycle ---------------------------------------------------------------------- */
+
+/* After taking the request: deaf and mute for the fault's time. */
+static bool maybe_power_cycle(struct sim_terminal *t, int64_t now)
+{
+    const struct sim_fault *f = fault(t, SIM_FAULT_POWER_CYCLE);
+    if (!f || t->power_cycled)
+        return false;
+    t->power_cycled = true;
+    sim_wire_cut(t->wire, now + (int64_t)f->ms * 1000);
+    set_timer(t, T_DEAD, now, f->ms);
+    pb_info("terminal: transaction %u: power cycle for %u ms", t->txn_no, f->ms);
+    return true;
+}
+
+static void start_answer(struct sim_terminal *t, int64_t now);
+static void zvt_next(struct sim_terminal *t, int64_t now);
+
+static void after_reboot(struct sim_terminal *t, int64_t now)
+{
+    const struct sim_fault *f = fault(t, SIM_FAULT_POWER_CYCLE);
+    if (f && f->late) {
+        /* It had the result before the power went: it reports it now. */
+        if (t->zvt) {
+            /* skip the remaining intermediates: straight to the result */
+            while (t->zq_pos < t->zq_len && t->zq[t->zq_pos].cmd == ZVT_INTERMEDIATE)
+                t->zq_pos++;
+            zvt_next(t, now);
+        } else {
+            start_answer(t, now);
+        }
+        return;
+    }
+    static const char banner[] = "\r\nSIMULATED TERMINAL BOOT v1.0\r\nREADY\r\n";
+    sim_wire_send_raw(t->wire, (const uint8_t *)banner, sizeof banner - 1, now);
+    t->st.unanswered++;
+    go_idle(t);
+}
+
+/* ---- Concert -------------------------------------------------------------------------- */
+
+static void concert_send_enq(struct sim_terminal *t, int64_t now, bool first)
+{
+    if (first)
+        t->tries = 0;
+    t->tries++;
+    send_control(t, PB_ENQ, now);
+    set_timer(t, C_ENQ_SENT, now, ack_ms(t));
+}
+
+static void start_answer(struct sim_terminal *t, int64_t now)
+{
+    if (t->zvt) {
+        zvt_next(t, now);
+        return;
+    }
+    concert_send_enq(t, now, true);
+}
+
+static void concert_processing(struct sim_terminal *t, int64_t now)
+{
+    decide(t);
+    if (fault(t, SIM_FAULT_NO_ANSWER)) {
+        pb_info("terminal: transaction %u: no answer", t->txn_no);
+        t->st.unanswered++;
+        go_idle(t);
+        return;
+    }
+    const struct sim_fault *d = fault(t, SIM_FAULT_DELAY);
+    uint32_t ms = t->cfg.think_ms + (d ? d->ms : 0);
+    set_timer(t, C_PROCESS, now, ms);
+    book(t);
+    struct pos_msg m;
+    build_result(t, &m);
+    encode(t, &m);
+    if (maybe_power_cycle(t, now))
+        return;
+}
+
+/* A data frame from the register while the terminal is idle or owns nothing. */
+static void concert_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t now)
+{
+    if (t->state != C_ENQ_ACKED && t->state != T_IDLE) {
+        pb_debug("terminal: frame ignored while busy");
+        return;
+    }
+    bool repeat = t->in_txn && t->rx_frames > 0 && t->state == C_ENQ_ACKED;
+    if (!repeat)
+        begin_txn(t);
+    if (!repeat) {
+        t->rx_frames = 1;
+        t->rx_attempt = 0;
+    }
+    t->rx_attempt++;
+    t->req_arrivals++;
+    if (!f->checksum_ok || sim_plan_naks(&t->plan, 1, t->rx_attempt)) {
+        send_control(t, PB_NAK, now);
+        t->rx_last_accepted = false;
+        set_timer(t, C_ENQ_ACKED, now, ack_ms(t));
+        if (t->rx_attempt >= MAX_TRIES) {
+            /* The ECR gives up after 3 tries; so do we. */
+            go_idle(t);
+        }
+        return;
+    }
+    struct pos_msg m;
+    if (t->cfg.proto->decode(f, PB_DIR_ECR, &m) < 0 || m.kind != PB_KIND_REQUEST) {
+        send_control(t, PB_NAK, now);
+        set_timer(t, C_ENQ_ACKED, now, ack_ms(t));
+        return;
+    }
+    t->req = m;
+    if (sim_plan_withholds_ack(&t->plan, 1, t->rx_attempt)) {
+        t->rx_last_accepted = true;
+        set_timer(t, C_ENQ_ACKED, now, ack_ms(t) * 2);
+        return;
+    }
+    send_control(t, PB_ACK, now);
+    t->rx_last_accepted = true;
+    set_timer(t, C_WAIT_EOT, now, ack_ms(t));
+}
+
+static void concert_control(struct sim_terminal *t, uint8_t b, int64_t now)
+{
+    switch (t->state) {
+    case T_IDLE:
+        if (b == PB_ENQ) {
+            send_control(t, PB_ACK, now);
+            set_timer(t, C_ENQ_ACKED, now, ack_ms(t));
+        }
+        break;
+    case C_ENQ_ACKED:
+        if (b == PB_EOT) {
+            if (t->in_txn && t->rx_last_accepted) {
+                /* withheld ACK, then the ECR ended: take the request as it stands */
+                concert_processing(t, now);
+            } else if (t->in_txn) {
+                go_idle(t); /* NAKed to the end: nothing was taken */
+            } else {
+                /* ENQ, ACK, EOT with no frame: liveness probe, the `status` step */
+                begin_txn(t);
+                go_idle(t);
+            }
+        } else if (b == PB_ENQ) {
+            send_control(t, PB_ACK, now);
+            set_timer(t, C_ENQ_ACKED, now, ack_ms(t));
+        }
+        break;
+    case C_WAIT_EOT:
+        if (b == PB_EOT)
+            concert_processing(t, now);
+        else if (b == PB_ENQ) { /* the ECR missed our ACK and starts over */
+            send_control(t, PB_ACK, now);
+            set_timer(t, C_ENQ_ACKED, now, ack_ms(t));
+        }
+        break;
+    case C_ENQ_SENT:
+        if (b == PB_ACK) {
+            transmit(t, now, true);
+            if (t->state == C_ENQ_SENT)
+                set_timer(t, C_ANSWER_SENT, now, ack_ms(t));
+        } else if (b == PB_NAK || b == PB_EOT) {
+            concert_send_enq(t, now, false);
+        }
+        break;
+    case C_ANSWER_SENT:
+        if (b == PB_ACK) {
+            send_control(t, PB_EOT, now);
+            if (--t->answers_left > 0) {
+                /* duplicate: the same answer once more, a fresh exchange */
+                set_timer(t, C_PROCESS, now, t->cfg.think_ms);
+            } else {
+                go_idle(t);
+            }
+        } else if (b == PB_NAK) {
+            if (t->tries >= MAX_TRIES) {
+                send_control(t, PB_EOT, now);
+                go_idle(t);
+            } else {
+                transmit(t, now, false);
+                set_timer(t, C_ANSWER_SENT, now, ack_ms(t));
+            }
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void concert_timer(struct sim_terminal *t, int64_t now)
+{
+    switch (t->state) {
+    case C_ENQ_ACKED:
+        if (t->in_txn && t->rx_last_accepted)
+            concert_processing(t, now); /* EOT lost: proceed with the request taken */
+        else
+            go_idle(t);
+        break;
+    case C_WAIT_EOT:
+        concert_processing(t, now); /* EOT lost: the request was taken anyway */
+        break;
+    case C_PROCESS:
+        start_answer(t, now);
+        break;
+    case C_ENQ_SENT:
+        if (t->tries >= MAX_TRIES) {
+            pb_warn("terminal: transaction %u: register never took the answer", t->txn_no);
+            go_idle(t);
+        } else {
+            concert_send_enq(t, now, false);
+        }
+        break;
+    case C_ANSWER_SENT:
+        if (t->tries >= MAX_TRIES) {
+            send_control(t, PB_EOT, now);
+            go_idle(t);
+        } else {
+            transmit(t, now, false);
+            set_timer(t, C_ANSWER_SENT, now, ack_ms(t));
+        }
+        break;
+    default:
+        go_idle(t);
+        break;
+    }
+}
+
+/* ---- ZVT ------------------------------------------------------------------------------ */
+
+static void zq_add(struct sim_terminal *t, uint32_t cmd, bool app_ack, uint32_t wait_ms)
+{
+    if (t->zq_len < ZVT_MSGS_MAX)
+        t->zq[t->zq_len++] = (struct zmsg){cmd, app_ack, wait_ms};
+}
+
+/* The PT's script for the command in t->req. */
+static void zvt_script(struct sim_terminal *t)
+{
+    t->zq_len = t->zq_pos = 0;
+    const struct sim_fault *d = fault(t, SIM_FAULT_DELAY);
+    uint32_t think = t->cfg.think_ms + (d ? d->ms : 0);
+    zq_add(t, ZVT_ACCEPTED, false, 0);
+    switch (t->type) {
+    case PB_TXN_REGISTRATION:
+        zq_add(t, ZVT_COMPLETION, true, 0);
+        return;
+    case PB_TXN_LOGOFF:
+        return;
+    case PB_TXN_PURCHASE:
+    case PB_TXN_REFUND:
+    case PB_TXN_PREAUTH:
+        zq_add(t, ZVT_INTERMEDIATE, true, 0);
+        break;
+    default:
+        break;
+    }
+    if (fault(t, SIM_FAULT_NO_ANSWER))
+        return;
+    if (t->result == PB_RESULT_ABORTED) {
+        zq_add(t, ZVT_ABORT, true, think);
+        return;
+    }
+    for (unsigned i = 0; i < t->answers_left; i++)
+        zq_add(t, ZVT_STATUS_INFO, true, i == 0 ? think : 0);
+    if (t->result == PB_RESULT_DECLINED)
+        zq_add(t, ZVT_ABORT, true, 0);
+    else
+        zq_add(t, ZVT_COMPLETION, true, 0);
+}
+
+static void zvt_build(struct sim_terminal *t, const struct zmsg *z, struct pos_msg *m)
+{
+    pb_msg_init(m);
+    m->proto = t->cfg.proto;
+    m->dir = PB_DIR_PT;
+    m->cmd = z->cmd;
+    switch (z->cmd) {
+    case ZVT_ACCEPTED:
+        m->kind = PB_KIND_ACCEPTED;
+        break;
+    case ZVT_INTERMEDIATE:
+        m->kind = PB_KIND_INTERMEDIATE;
+        m->flags |= PB_F_RESULT_CODE;
+        m->result_code = ZVT_INSERT_CARD;
+        break;
+    case ZVT_STATUS_INFO:
+        build_result(t, m);
+        break;
+    case ZVT_COMPLETION:
+        m->kind = PB_KIND_COMPLETION;
+        m->txn = t->type;
+        break;
+    case ZVT_ABORT:
+        m->kind = PB_KIND_ABORT;
+        m->txn = t->type;
+        m->result = t->result == PB_RESULT_APPROVED ? PB_RESULT_ABORTED : t->result;
+        m->flags |= PB_F_RESULT_CODE;
+        m->result_code = t->code ? t->code : ZVT_RC_ABORT;
+        snprintf(m->result_text, sizeof m->result_text, "%02X", (unsigned)m->result_code);
+        break;
+    default:
+        m->kind = PB_KIND_OTHER;
+        break;
+    }
+}
+
+/* Sends the next message of the script, after its wait, or ends the transaction. */
+static void zvt_next(struct sim_terminal *t, int64_t now)
+{
+    if (t->zq_pos >= t->zq_len) {
+        if (fault(t, SIM_FAULT_NO_ANSWER)) {
+            pb_info("terminal: transaction %u: no answer", t->txn_no);
+            t->st.unanswered++;
+        }
+        go_idle(t);
+        return;
+    }
+    struct zmsg *z = &t->zq[t->zq_pos];
+    if (z->wait_ms) {
+        uint32_t w = z->wait_ms;
+        z->wait_ms = 0;
+        set_timer(t, Z_PROCESS, now, w);
+        return;
+    }
+    if (z->cmd == ZVT_STATUS_INFO && t->receipt_no == 0)
+        book(t);
+    struct pos_msg m;
+    zvt_build(t, z, &m);
+    if (encode(t, &m) < 0) {
+        t->zq_pos++;
+        zvt_next(t, now);
+        return;
+    }
+    transmit(t, now, true);
+    if (t->in_txn)
+        set_timer(t, Z_MSG_SENT, now, ack_ms(t));
+}
+
+static void zvt_sent_ok(struct sim_terminal *t, int64_t now)
+{
+    struct zmsg *z = &t->zq[t->zq_pos];
+    if (z->app_ack) {
+        set_timer(t, Z_WAIT_APP_ACK, now, ack_ms(t));
+        return;
+    }
+    t->zq_pos++;
+    if (z->cmd == ZVT_ACCEPTED && maybe_power_cycle(t, now))
+        return;
+    zvt_next(t, now);
+}
+
+static void zvt_take_command(struct sim_terminal *t, const struct pos_msg *m, int64_t now)
+{
+    t->req = *m;
+    t->receipt_no = 0;
+    decide(t);
+    if (m->kind != PB_KIND_REQUEST) {
+        /* A command this terminal does not know: refused (84 83, function not possible). */
+        struct pos_msg r;
+        pb_msg_init(&r);
+        r.proto = t->cfg.proto;
+        r.dir = PB_DIR_PT;
+        r.kind = PB_KIND_REFUSED;
+        r.cmd = ZVT_REFUSED | ZVT_RC_FUNCTION_NOT_POSSIBLE;
+        r.flags |= PB_F_RESULT_CODE;
+        r.result_code = ZVT_RC_FUNCTION_NOT_POSSIBLE;
+        r.result = PB_RESULT_NOT_PROCESSED;
+        t->zq_len = t->zq_pos = 0;
+        if (encode(t, &r) >= 0)
+            transmit(t, now, true);
+        go_idle(t);
+        return;
+    }
+    zvt_script(t);
+    zvt_next(t, now);
+}
+
+static void zvt_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t now)
+{
+    bool idle = t->state == T_IDLE;
+    /* A frame after one we did not take (NAK, or no ACK) is its transport repeat. */
+    bool repeat = t->in_txn && t->rx_frames > 0 && !t->rx_last_accepted;
+    if (idle && !t->in_txn)
+        begin_txn(t);
+    if (!repeat) {
+        t->rx_frames++;
+        t->rx_attempt = 0;
+    }
+    t->rx_attempt++;
+    if (idle)
+        t->req_arrivals++;
+    bool nak = !f->checksum_ok || sim_plan_naks(&t->plan, t->rx_frames, t->rx_attempt);
+    if (nak || sim_plan_withholds_ack(&t->plan, t->rx_frames, t->rx_attempt)) {
+        t->rx_last_accepted = false;
+        if (nak)
+            send_control(t, PB_NAK, now);
+        if (idle && t->rx_attempt >= MAX_TRIES)
+            go_idle(t); /* the ECR's last try: it gives up, and so do we */
+        return;
+    }
+    send_control(t, PB_ACK, now);
+    t->rx_last_accepted = true;
+    struct pos_msg m;
+    t->cfg.proto->decode(f, PB_DIR_ECR, &m);
+    if (idle) {
+        zvt_take_command(t, &m, now);
+        return;
+    }
+    if (m.kind == PB_KIND_APP_ACK || m.cmd == ZVT_ACCEPTED) {
+        if (t->state == Z_WAIT_APP_ACK) {
+            t->zq_pos++;
+            zvt_next(t, now);
+        }
+        return;
+    }
+    if (m.cmd == ZVT_ECR_ABORT || (m.kind == PB_KIND_ABORT && m.dir != PB_DIR_PT)) {
+        if (t->ignore_abort) {
+            pb_info("terminal: transaction %u: register aborted; the late result still "
+                    "comes", t->txn_no);
+            return;
+        }
+        t->result = PB_RESULT_ABORTED;
+        t->code = ZVT_RC_ABORT;
+        t->zq_len = t->zq_pos = 0;
+        zq_add(t, ZVT_ABORT, true, 0);
+        t->st.aborted++;
+        zvt_next(t, now);
+        return;
+    }
+    pb_debug("terminal: %s ignored while busy", pb_kind_name(m.kind));
+}
+
+static void zvt_control(struct sim_terminal *t, uint8_t b, int64_t now)
+{
+    if (t->state != Z_MSG_SENT)
+        return;
+    if (b == PB_ACK) {
+        zvt_sent_ok(t, now);
+    } else if (b == PB_NAK) {
+        t->st.naks_received++;
+        if (t->tries >= MAX_TRIES) {
+            pb_warn("terminal: transaction %u: frame NAKed %u times, giving up", t->txn_no,
+                    t->tries);
+            go_idle(t);
+        } else {
+            transmit(t, now, false);
+            set_timer(t, Z_MSG_SENT, now, ack_ms(t));
+        }
+    }
+}
+
+static void zvt_timer(struct sim_terminal *t, int64_t now)
+{
+    switch (t->state) {
+    case Z_PROCESS:
+        zvt_next(t, now);
+        break;
+    case Z_MSG_SENT:
+        if (t->tries >= MAX_TRIES) {
+            go_idle(t);
+        } else {
+            transmit(t, now, false);
+            set_timer(t, Z_MSG_SENT, now, ack_ms(t));
+        }
+        break;
+    case Z_WAIT_APP_ACK:
+        /* No 80 00 00 from the ECR within T3: carry on with the script. */
+        t->zq_pos++;
+        zvt_next(t, now);
+        break;
+    default:
+        go_idle(t);
+        break;
+    }
+}
+
+/* ---- input and timers ----------------------------------------------------------------- */
+
+struct feed_ctx {
+    struct sim_terminal *t;
+    int64_t now;
+};
+
+static void on_frame(const struct pb_frame *f, void *ctx)
+{
+    struct feed_ctx *c = ctx;
+    struct sim_terminal *t = c->t;
+    if (t->state == T_DEAD)
+        return;
+    if (f->type == PB_FRAME_GARBAGE)
+        return;
+    if (f->type == PB_FRAME_CONTROL) {
+        if (f->control == PB_NAK && !t->zvt)
+            t->st.naks_received++;
+        if (t->zvt)
+            zvt_control(t, f->control, c->now);
+        else
+            concert_control(t, f->control, c->now);
+        return;
+    }
+    if (t->zvt)
+        zvt_frame(t, f, c->now);
+    else
+        concert_frame(t, f, c->now);
+}
+
+void sim_terminal_input(struct sim_terminal *t, const uint8_t *buf, size_t len, int64_t now)
+{
+    if (t->state == T_DEAD)
+        return;
+    struct feed_ctx c = {t, now};
+    sim_wire_feed(t->wire, buf, len, on_frame, &c, now);
+}
+
+int sim_terminal_tick(struct sim_terminal *t, int64_t now)
+{
+    for (int guard = 0; guard < 16 && t->deadline >= 0 && t->deadline <= now; guard++) {
+        t->deadline = -1;
+        if (t->state == T_DEAD)
+            after_reboot(t, now);
+        else if (t->zvt)
+            zvt_timer(t, now);
+        else
+            concert_timer(t, now);
+    }
+    return sim_wire_flush(t->wire, now);
+}
