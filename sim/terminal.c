@@ -847,8 +847,18 @@ static void zvt_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t 
     bool idle = t->state == T_IDLE;
     /* A frame after one we did not take (NAK, or no ACK) is its transport repeat. */
     bool repeat = t->in_txn && t->rx_frames > 0 && !t->rx_last_accepted;
-    if (idle && !t->in_txn)
+    if (idle && !t->in_txn) {
+        /* Only a command opens a transaction: an abort (06 B0) or 80 00 00 arriving
+         * after we finished is acknowledged and dropped. */
+        struct pos_msg pre;
+        if (f->checksum_ok && t->cfg.proto->decode(f, PB_DIR_ECR, &pre) >= 0 &&
+            pre.kind != PB_KIND_REQUEST) {
+            send_control(t, PB_ACK, now);
+            pb_debug("terminal: %s outside a transaction ignored", pb_kind_name(pre.kind));
+            return;
+        }
         begin_txn(t);
+    }
     if (!repeat) {
         t->rx_frames++;
         t->rx_attempt = 0;

@@ -276,7 +276,7 @@ static void test_zvt_faults(void **state)
                                       "timeout 3s\n"
                                       "sale 10.00 decline 05        expect declined\n"
                                       "sale 20.00 charge +1.00      expect overcharge charged=21.00\n"
-                                      "sale 20.00 partial 15.00     expect partial_approval charged=15.00\n"
+                                      "sale 20.00 partial 15.00     expect undercharge charged=15.00\n"
                                       "sale 5.00  no-answer         expect in_doubt\n"
                                       "sale 6.00  nak 1 times 2     expect ok\n"
                                       "sale 7.00  currency USD      expect currency_mismatch\n"
