@@ -76,6 +76,29 @@ static int broken_frame(const uint8_t *buf, size_t len, size_t stop, struct pb_f
     return (int)j;
 }
 
+/* Reads the two CRC bytes after DLE ETX, low byte first; `stuffed`: a 0x10 is doubled.
+ * Returns 1 and sets *crc, *used; 0 when more bytes are needed; -1 when the bytes are no
+ * stuffed CRC (a single 0x10 followed by something else). */
+static int read_crc(const uint8_t *p, size_t n, bool stuffed, uint16_t *crc, size_t *used)
+{
+    uint8_t v[2];
+    size_t o = 0;
+    for (int k = 0; k < 2; k++) {
+        if (o >= n)
+            return 0;
+        v[k] = p[o++];
+        if (stuffed && v[k] == PB_DLE) {
+            if (o >= n)
+                return 0;
+            if (p[o++] != PB_DLE)
+                return -1;
+        }
+    }
+    *crc = (uint16_t)(v[0] | v[1] << 8);
+    *used = o;
+    return 1;
+}
+
 static int zvt_scan(const uint8_t *buf, size_t len, size_t *resume, struct pb_frame *out)
 {
     if (len == 0)
@@ -146,10 +169,27 @@ static int zvt_scan(const uint8_t *buf, size_t len, size_t *resume, struct pb_fr
     uint16_t crc = pb_crc16_kermit(0, out->payload, n);
     crc = pb_crc16_kermit(crc, &etx_byte, 1);
     uint16_t wire = (uint16_t)(buf[etx + 2] | (buf[etx + 3] << 8));
+    size_t end = etx + 4;
+    bool ok = crc == wire;
+    if (!ok && (buf[etx + 2] == PB_DLE || buf[etx + 3] == PB_DLE)) {
+        /* PROTOCOLS.md marks "CRC not stuffed" [?]: a peer that doubles a 0x10 in the CRC
+         * too is accepted when that reading, and only that one, matches. */
+        uint16_t v;
+        size_t used;
+        int r = read_crc(buf + etx + 2, len - etx - 2, true, &v, &used);
+        if (r == 0) {
+            *resume = etx;
+            return 0;
+        }
+        if (r > 0 && v == crc) {
+            ok = true;
+            end = etx + 2 + used;
+        }
+    }
     out->type = PB_FRAME_DATA;
     out->payload_len = n;
-    out->checksum_ok = crc == wire;
-    return (int)(etx + 4);
+    out->checksum_ok = ok;
+    return (int)end;
 }
 
 /* ---- field helpers -------------------------------------------------------------------- */
@@ -1195,9 +1235,16 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
         i++;
         n++;
     }
-    if (i + 4 != len || n == 0)
+    if (i + 4 > len || n == 0)
         return 0;
     size_t etx = i;
+    /* The CRC as the scanner accepts it: plain, or with a 0x10 doubled [?]. */
+    uint16_t wire_crc;
+    size_t crc_used;
+    bool crc_stuffed = len - etx - 2 != 2;
+    if (read_crc(wire + etx + 2, len - etx - 2, crc_stuffed, &wire_crc, &crc_used) != 1 ||
+        crc_used != len - etx - 2)
+        return 0;
 
     uint8_t *apdu = malloc(n);
     size_t dles = 0;
@@ -1239,7 +1286,6 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
     }
     static const uint8_t etx_byte = PB_ETX;
     old_crc = pb_crc16_kermit(old_crc, &etx_byte, 1);
-    uint16_t wire_crc = (uint16_t)(wire[etx + 2] | wire[etx + 3] << 8);
 
     /* Rewrite the body; the 0x10 count is unchanged, so every byte lands in place. */
     size_t changed = 0;
@@ -1254,10 +1300,22 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
      * a good one stays good. */
     uint16_t crc = pb_crc16_kermit(pb_crc16_kermit(0, apdu, n), &etx_byte, 1);
     crc ^= (uint16_t)(old_crc ^ wire_crc);
-    changed += wire[etx + 2] != (uint8_t)(crc & 0xFF);
-    changed += wire[etx + 3] != (uint8_t)(crc >> 8);
-    wire[etx + 2] = (uint8_t)(crc & 0xFF);
-    wire[etx + 3] = (uint8_t)(crc >> 8);
+    uint8_t out[4];
+    size_t on = 0;
+    for (int k = 0; k < 2; k++) {
+        uint8_t v = k == 0 ? (uint8_t)(crc & 0xFF) : (uint8_t)(crc >> 8);
+        out[on++] = v;
+        if (crc_stuffed && v == PB_DLE)
+            out[on++] = PB_DLE;
+    }
+    /* A doubled-CRC frame whose new CRC needs a different number of bytes keeps its old
+     * CRC bytes: the length wins, the frame then reads as a checksum error. */
+    if (on == crc_used) {
+        for (size_t k = 0; k < on; k++) {
+            changed += wire[etx + 2 + k] != out[k];
+            wire[etx + 2 + k] = out[k];
+        }
+    }
     memset(apdu, 0, n);
     free(apdu);
     return changed;

@@ -358,6 +358,52 @@ static void test_bad_crc_still_delimited(void **state)
     assert_int_equal(m.kind, PB_KIND_REQUEST); /* contents still reported */
 }
 
+/* PROTOCOLS.md: "Implementations do not stuff the CRC bytes [?]". Both forms are read: a
+ * CRC byte 0x10 sent once (the rule) or doubled (a peer that stuffs the CRC too). */
+static void test_crc_byte_0x10_plain_or_doubled(void **state)
+{
+    (void)state;
+    uint8_t apdu[10] = {0x06, 0x01, 0x07, 0x04, 0, 0, 0, 0, 0, 0};
+    uint8_t etx = 0x03;
+    uint16_t crc = 0;
+    unsigned amount;
+    for (amount = 1; amount < 10000; amount++) {
+        apdu[8] = (uint8_t)((amount / 1000) << 4 | (amount / 100) % 10);
+        apdu[9] = (uint8_t)(((amount / 10) % 10) << 4 | amount % 10);
+        crc = pb_crc16_kermit(pb_crc16_kermit(0, apdu, 10), &etx, 1);
+        if ((crc & 0xFF) == 0x10 && (crc >> 8) != 0x10 && apdu[8] != 0x10 && apdu[9] != 0x10)
+            break;
+    }
+    assert_true(amount < 10000);
+    uint8_t w[64];
+    size_t n = frame_apdu(apdu, 10, w, sizeof w); /* plain: ... 10 03 10 hi */
+    assert_int_equal(w[n - 2], 0x10);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_ECR, &m), PB_OK);
+    assert_true(m.checksum_ok);
+    assert_int_equal(m.amount, amount);
+    /* Doubled: ... 10 03 10 10 hi, one byte longer, also good, whole or byte-wise. */
+    uint8_t d[64];
+    memcpy(d, w, n - 1);
+    d[n - 1] = 0x10;
+    d[n] = w[n - 1];
+    d[n + 1] = 0x06; /* the next item: an ACK */
+    struct sink s;
+    struct pb_deframer_stats st, st1;
+    deframe(d, n + 2, 0, &s, &st);
+    assert_int_equal(s.n, 2);
+    assert_true(s.it[0].checksum_ok);
+    assert_int_equal(s.it[0].length, n + 1);
+    assert_int_equal(s.it[1].type, PB_FRAME_CONTROL);
+    deframe(d, n + 2, 1, &s, &st1);
+    assert_memory_equal(&st, &st1, sizeof st);
+    assert_int_equal(st.garbage_bytes, 0);
+    /* Redaction keeps the doubled form and its validity. */
+    assert_int_equal(Z->redact(d, n + 1), 0);
+    assert_int_equal(decode_wire(d, n + 1, PB_DIR_ECR, &m), PB_OK);
+    assert_true(m.checksum_ok);
+}
+
 static void test_garbage_before_and_between(void **state)
 {
     (void)state;
@@ -1100,6 +1146,7 @@ int main(void)
         cmocka_unit_test(test_empty_input),
         cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_bad_crc_still_delimited),
+        cmocka_unit_test(test_crc_byte_0x10_plain_or_doubled),
         cmocka_unit_test(test_garbage_before_and_between),
         cmocka_unit_test(test_frame_broken_by_new_frame),
         cmocka_unit_test(test_byte_at_a_time_equals_whole),

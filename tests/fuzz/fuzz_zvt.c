@@ -48,12 +48,15 @@ static void check_msg(const struct pos_msg *m)
     pb_msg_format(m, line, sizeof line);
 }
 
-/* Scans exactly one frame from w and decodes it. */
-static int rescan(struct ctx *c, const uint8_t *w, size_t n, struct pos_msg *m)
+/* Scans exactly one frame from w and decodes it. w has room for one byte more: a frame
+ * with a bad CRC containing 0x10 needs to see the next byte before it ends (the scanner
+ * also accepts a doubled 0x10 in the CRC), so a neutral byte follows it. */
+static int rescan(struct ctx *c, uint8_t *w, size_t n, struct pos_msg *m)
 {
     size_t resume = 0;
     memset(c->frame, 0, offsetof(struct pb_frame, payload));
-    int r = Z->scan(w, n, &resume, c->frame);
+    w[n] = 0x00;
+    int r = Z->scan(w, n + 1, &resume, c->frame);
     CHECK(r == (int)n);
     CHECK(c->frame->type != PB_FRAME_GARBAGE);
     c->frame->length = (uint32_t)n;
@@ -141,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t chunk = 1 + (data[0] & 0x1F);
     if ((data[0] & 0x1F) == 0x1F)
         chunk = size; /* whole buffer at once */
-    c.scratch = malloc(PB_ZVT_FRAME_MAX);
+    c.scratch = malloc(PB_ZVT_FRAME_MAX + 1);
     c.frame = malloc(sizeof *c.frame);
     struct pb_deframer *d = NULL;
     CHECK(c.scratch && c.frame);
