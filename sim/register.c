@@ -151,16 +151,21 @@ static enum pb_class content_class(const struct sim_register *r, const struct po
     return PB_CLASS_OK;
 }
 
-static void report(struct sim_register *r, struct sim_outcome *o)
+/* Remembers an approved sale so that a later "void" can name it. */
+static void remember_sale(struct sim_register *r, const struct sim_outcome *o)
 {
-    o->belief = believe(r, o, NULL);
-    if (o->result == PB_RESULT_APPROVED && o->action == SIM_ACT_SALE &&
+    if (o->result == PB_RESULT_APPROVED && o->action == SIM_ACT_SALE && o->answers > 0 &&
         r->n_sales < sizeof r->sales / sizeof r->sales[0]) {
         r->sales[r->n_sales].step = o->index;
         memcpy(r->sales[r->n_sales].receipt, o->receipt, PB_REF_MAX);
-        r->sales[r->n_sales].amount = o->charged;
+        r->sales[r->n_sales].amount = o->has_charged ? o->charged : o->requested;
         r->n_sales++;
     }
+}
+
+static void report(struct sim_register *r, struct sim_outcome *o)
+{
+    o->belief = believe(r, o, NULL);
     if (r->cb)
         r->cb(o, r->cb_ctx);
 }
@@ -221,6 +226,7 @@ static void end_step(struct sim_register *r, int64_t now)
         flush_prev(r);
         r->prev = r->cur;
         r->has_prev = true;
+        remember_sale(r, &r->prev);
         r->has_cur = false;
         r->gave_up_last = r->prev.gave_up;
     }
