@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# End-to-end checks of possim: help, version, exit codes, scenario errors, and a terminal
+# and a register as two processes over a pty for Concert and ZVT. Processes are stopped
+# by their saved PID.
+set -euo pipefail
+
+: "${POSSIM:?set POSSIM to the possim binary}"
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+checks=0
+die() {
+    echo "test_possim_cli: FAIL: $*" >&2
+    exit 1
+}
+expect_rc() { # expect_rc CODE CMD...: stdout/stderr kept in $tmp/out, $tmp/err
+    local want=$1
+    shift
+    local rc=0
+    "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+    [ "$rc" -eq "$want" ] || {
+        cat "$tmp/out" "$tmp/err" >&2
+        die "exit $rc, wanted $want: $*"
+    }
+    checks=$((checks + 1))
+}
+has() { # has FILE TEXT
+    grep -qF -- "$2" "$1" || {
+        cat "$1" >&2
+        die "'$2' not in $(basename "$1")"
+    }
+    checks=$((checks + 1))
+}
+
+# ---- help, version, usage errors ------------------------------------------------------
+expect_rc 0 "$POSSIM" --help
+has "$tmp/out" "possim terminal --port pty:/tmp/pt"
+expect_rc 0 "$POSSIM" --version
+has "$tmp/out" "possim "
+expect_rc 0 "$POSSIM" terminal --help
+has "$tmp/out" "--fault SPEC"
+expect_rc 0 "$POSSIM" register --help
+has "$tmp/out" "--sale AMOUNT"
+expect_rc 64 "$POSSIM"
+expect_rc 64 "$POSSIM" fly
+expect_rc 64 "$POSSIM" register --protocol zvt --sale 1.00
+has "$tmp/err" "--port is required"
+expect_rc 64 "$POSSIM" register --port /nonexistent --protocol zvt
+has "$tmp/err" "nothing to do"
+expect_rc 64 "$POSSIM" terminal --port pty:$tmp/x --protocol pax
+has "$tmp/err" "unknown protocol 'pax'"
+expect_rc 64 "$POSSIM" terminal --port pty:$tmp/x --protocol zvt --fault 'chrage +1'
+has "$tmp/err" "<command line>:2:7: unknown fault 'chrage'"
+expect_rc 64 "$POSSIM" register --port pty:$tmp/x --protocol zvt --sale 1.234
+has "$tmp/err" "bad amount '1.234'"
+expect_rc 64 "$POSSIM" register --port pty:$tmp/x --protocol zvt --sale 1 --seed -3
+has "$tmp/err" "--seed"
+
+# ---- scenario errors: file:line:col and exit 65 ----------------------------------------
+printf 'protocol zvt\n\nsale 12.50 chrage +1.00\n' >"$tmp/bad.scn"
+expect_rc 65 "$POSSIM" register --port pty:$tmp/x --scenario "$tmp/bad.scn"
+has "$tmp/err" "$tmp/bad.scn:3:12: unknown word 'chrage'"
+expect_rc 66 "$POSSIM" register --port pty:$tmp/x --scenario "$tmp/missing.scn"
+
+# ---- a terminal and a register over a pty, per protocol --------------------------------
+lane() { # lane PROTOCOL
+    local proto=$1 port="$tmp/pt-$1"
+    cat >"$tmp/$proto.scn" <<SCN
+protocol $proto
+seed 42
+timeout 1s
+ack-timeout 500ms
+sale 12.50                  expect ok charged=12.50
+sale 20.00 charge +1.00     expect overcharge charged=21.00
+sale 9.99  decline 05       expect declined
+sale 5.00  no-answer        expect in_doubt
+sale 1.00                   expect ok
+SCN
+    "$POSSIM" terminal --port "pty:$port" --scenario "$tmp/$proto.scn" \
+        >"$tmp/term-$proto.out" 2>"$tmp/term-$proto.err" &
+    local tpid=$!
+    pids+=("$tpid")
+    for _ in $(seq 100); do [ -e "$port" ] && break; sleep 0.05; done
+    [ -e "$port" ] || die "$proto terminal made no pty at $port"
+    expect_rc 0 "$POSSIM" register --port "$port" --scenario "$tmp/$proto.scn" --json --check
+    [ "$(grep -c '"transaction"' "$tmp/out")" -eq 5 ] || die "$proto: want 5 JSON lines"
+    checks=$((checks + 1))
+    has "$tmp/out" '"transaction":2,"line":6,"protocol":"'"$proto"'","action":"sale"'
+    has "$tmp/out" '"charged":2100'
+    has "$tmp/out" '"class":"in_doubt","expect":"in_doubt"'
+    has "$tmp/err" "seed 42"
+    kill "$tpid"
+    wait "$tpid" || true
+    has "$tmp/term-$proto.err" "seed 42"
+    has "$tmp/term-$proto.err" "5 transactions: 3 approved, 1 declined"
+}
+lane concert
+lane zvt
+
+# ---- --sale with a --fault terminal, human output --------------------------------------
+port="$tmp/pt-sale"
+"$POSSIM" terminal --port "pty:$port" --protocol zvt --fault 'charge +0.50 every 2' --seed 7 \
+    2>"$tmp/term.err" &
+tpid=$!
+pids+=("$tpid")
+for _ in $(seq 100); do [ -e "$port" ] && break; sleep 0.05; done
+expect_rc 0 "$POSSIM" register --port "$port" --protocol zvt --sale 3.00 --sale 4.00 --timeout 2
+has "$tmp/out" "#1   sale         requested=3.00 EUR"
+has "$tmp/out" "charged=4.50 EUR"
+has "$tmp/out" "class=overcharge"
+kill "$tpid"
+wait "$tpid" || true
+
+echo "test_possim_cli: $checks checks passed"
