@@ -32,11 +32,14 @@
 #define MAX_TEXT (64 * 1024)
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
 }
 
 struct opts {
@@ -45,6 +48,7 @@ struct opts {
     const char *scenario;
     const char *line;
     const char *currency;
+    const char *record;
     bool has_seed;
     uint64_t seed;
     bool pace;
@@ -94,9 +98,12 @@ static void usage_terminal(FILE *out)
             "      --currency CODE    default currency of answers (EUR)\n"
             "      --think DUR        card-and-PIN time before the result (50ms)\n"
             "      --ack-timeout DUR  ACK / T3 timer (2s)\n"
+            "  -r, --record FILE      write every byte the terminal sends to FILE (raw)\n"
             "  -v, --verbose / -q, --quiet\n"
             "  -h, --help / -V, --version\n\n"
-            "Runs until SIGINT or SIGTERM, then prints the terminal's batch totals.\n\n"
+            "Runs until SIGINT or SIGTERM, then prints the terminal's batch totals.\n"
+            "SIGHUP reads the scenario file again: edit a 'fault' line to flip a fault on a\n"
+            "live lane; it applies from the next transaction.\n\n"
             "example:\n"
             "  possim terminal --port pty:/tmp/pt --protocol concert --fault 'no-answer at 2'\n");
 }
@@ -123,6 +130,7 @@ static void usage_register(FILE *out)
             "  -l, --line SETTINGS    line settings\n"
             "      --currency CODE    currency of --sale amounts (EUR)\n"
             "  -j, --json             one JSON object per transaction on stdout\n"
+            "  -r, --record FILE      write every byte the register sends to FILE (raw)\n"
             "      --check            exit 1 when a believed class differs from the scenario's\n"
             "                         expectation\n"
             "  -v, --verbose / -q, --quiet\n"
@@ -165,6 +173,9 @@ static int parse_cli_duration(const char *opt, const char *v, uint32_t *ms, bool
 
 struct side {
     struct pb_link *link;
+    FILE *rec;                 /* --record: every byte this side writes */
+    const char *scenario_path; /* for SIGHUP reload (terminal) */
+    struct sim_scenario **sc;
     bool is_terminal;
     struct sim_terminal *term;
     struct sim_register *reg;
@@ -175,7 +186,36 @@ static ssize_t link_write(void *ctx, const uint8_t *buf, size_t len)
     struct side *s = ctx;
     if (!pb_link_is_up(s->link))
         return PB_ERR_CLOSED;
-    return pb_link_write(s->link, buf, len);
+    ssize_t n = pb_link_write(s->link, buf, len);
+    if (n > 0 && s->rec) {
+        fwrite(buf, 1, (size_t)n, s->rec);
+        fflush(s->rec);
+    }
+    return n;
+}
+
+/* SIGHUP: read the scenario again and hand it to the live terminal; a file with errors
+ * leaves the running scenario in place. */
+static void reload(struct side *s)
+{
+    reload_requested = 0;
+    if (!s->is_terminal || !s->scenario_path) {
+        pb_warn("SIGHUP: nothing to reload (no --scenario)");
+        return;
+    }
+    struct sim_scenario *n = NULL;
+    char err[512];
+    if (sim_scenario_load(s->scenario_path, &n, err, sizeof err) != PB_OK) {
+        pb_error("reload refused, keeping the running scenario: %s", err);
+        return;
+    }
+    sim_terminal_set_scenario(s->term, n);
+    sim_scenario_free(*s->sc);
+    *s->sc = n;
+    size_t nf = 0;
+    sim_scenario_faults(n, &nf);
+    pb_info("reloaded %s: %zu steps, %zu global faults, from the next transaction",
+            s->scenario_path, sim_scenario_count(n), nf);
 }
 
 static int run_loop(struct side *s)
@@ -183,6 +223,8 @@ static int run_loop(struct side *s)
     uint8_t buf[4096];
     int64_t next_reopen = 0;
     while (!stop_requested) {
+        if (reload_requested)
+            reload(s);
         int64_t now = sim_clock_now_us();
         if (s->is_terminal)
             sim_terminal_tick(s->term, now);
@@ -331,6 +373,7 @@ static int cmd(int argc, char **argv, bool terminal)
         {"void", no_argument, NULL, O_VOID},
         {"status", no_argument, NULL, O_STATUS},
         {"json", no_argument, NULL, 'j'},
+        {"record", required_argument, NULL, 'r'},
         {"check", no_argument, NULL, O_CHECK},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
@@ -343,7 +386,7 @@ static int cmd(int argc, char **argv, bool terminal)
     size_t faults_len = 0;
     int c, ret = EX_USAGE;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:P:s:f:l:t:jvqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:P:s:f:l:t:r:jvqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'p': o.port = optarg; break;
         case 'P': o.protocol = optarg; break;
@@ -405,6 +448,7 @@ static int cmd(int argc, char **argv, bool terminal)
             o.n_actions++;
             break;
         case 'j': o.json = true; break;
+        case 'r': o.record = optarg; break;
         case O_CHECK: o.check = true; break;
         case 'v': o.verbose = true; break;
         case 'q': o.quiet = true; break;
@@ -500,7 +544,12 @@ static int cmd(int argc, char **argv, bool terminal)
     struct sim_rng rng;
     sim_rng_seed(&rng, seed);
 
-    struct side side = {.is_terminal = terminal};
+    struct side side = {.is_terminal = terminal, .scenario_path = o.scenario, .sc = &sc};
+    if (o.record && !(side.rec = fopen(o.record, "wb"))) {
+        fprintf(stderr, "possim: --record %s: %s\n", o.record, strerror(errno));
+        ret = EX_CANTCREAT;
+        goto out_sc;
+    }
     int lr = pb_link_open(o.port, &line, &side.link);
     if (lr == PB_ERR_IO && !o.line && (line.data_bits != 8 || line.parity != 'N')) {
         /* A pty refuses some 7-bit/parity settings (TESTING.md: ptys are 8N1 anyway):
@@ -528,6 +577,7 @@ static int cmd(int argc, char **argv, bool terminal)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     struct report_ctx rc = {.json = o.json, .protocol = proto->name};
@@ -577,6 +627,8 @@ static int cmd(int argc, char **argv, bool terminal)
     }
 out_link:
     pb_link_close(side.link);
+    if (side.rec)
+        fclose(side.rec);
 out_sc:
     sim_scenario_free(sc);
 out:

@@ -188,6 +188,15 @@ const struct sim_terminal_stats *sim_terminal_stats(const struct sim_terminal *t
     return &t->st;
 }
 
+void sim_terminal_set_scenario(struct sim_terminal *t, const struct sim_scenario *s)
+{
+    t->cfg.scenario = s;
+    /* t->plan is a copy: the transaction in flight is not affected. t->step pointed into
+     * the old scenario; only the current transaction used it, and it is not read after
+     * the plan is built. */
+    t->step = NULL;
+}
+
 int64_t sim_terminal_next_deadline(const struct sim_terminal *t)
 {
     int64_t a = t->deadline, b = sim_wire_next_deadline(t->wire);

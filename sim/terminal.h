@@ -5,6 +5,7 @@
  *   sim_terminal_tick()       run timers and write what is due at `now`
  *   sim_terminal_next_deadline()  when tick() next has work; -1 when idle
  *   sim_terminal_stats()      its batch: counts, trace/receipt numbers, totals
+ *   sim_terminal_set_scenario()  reload faults and steps on a live terminal
  *
  * Event-driven and clock-free: every call takes `now` (sim_clock_now_us() in the CLI),
  * so a test can drive it with its own time. Bytes leave only through the write callback.
@@ -54,5 +55,10 @@ void sim_terminal_input(struct sim_terminal *t, const uint8_t *buf, size_t len, 
 int sim_terminal_tick(struct sim_terminal *t, int64_t now);
 int64_t sim_terminal_next_deadline(const struct sim_terminal *t);
 const struct sim_terminal_stats *sim_terminal_stats(const struct sim_terminal *t);
+/* Swaps the scenario while running (a technician flips a fault on a live lane): the
+ * transaction in progress keeps its faults; the next takes its step and global faults
+ * from s, counting on from the same step number. The caller keeps s alive and frees the
+ * old one after this returns. */
+void sim_terminal_set_scenario(struct sim_terminal *t, const struct sim_scenario *s);
 
 #endif

@@ -117,4 +117,61 @@ has "$tmp/out" "class=overcharge"
 kill "$tpid"
 wait "$tpid" || true
 
+# ---- same seed, same bytes: two process runs, the terminal's bytes recorded -------------
+cat >"$tmp/rand.scn" <<'SCN'
+protocol zvt
+timeout 1s
+fault chance 50% charge +5%
+fault chance 50% noise 3
+fault latency 5ms 4ms
+sale 1.00
+sale 2.00
+sale 3.00 decline chance 50%
+sale 4.00
+sale 5.00
+SCN
+for run in 1 2 3; do
+    seed=42
+    [ "$run" = 3 ] && seed=43
+    port="$tmp/pt-rand$run"
+    "$POSSIM" terminal --port "pty:$port" --scenario "$tmp/rand.scn" --seed $seed \
+        --record "$tmp/rec$run" 2>/dev/null &
+    tpid=$!
+    pids+=("$tpid")
+    for _ in $(seq 100); do [ -e "$port" ] && break; sleep 0.05; done
+    expect_rc 0 "$POSSIM" register --port "$port" --scenario "$tmp/rand.scn" --seed $seed
+    kill "$tpid"
+    wait "$tpid" || true
+done
+[ -s "$tmp/rec1" ] || die "nothing recorded"
+cmp "$tmp/rec1" "$tmp/rec2" || die "same seed, different terminal bytes"
+checks=$((checks + 1))
+if cmp -s "$tmp/rec1" "$tmp/rec3"; then die "seeds 42 and 43 wrote the same bytes"; fi
+checks=$((checks + 1))
+
+# ---- SIGHUP: flip a fault on a live terminal -------------------------------------------
+printf 'protocol concert\n' >"$tmp/live.scn"
+port="$tmp/pt-live"
+"$POSSIM" terminal --port "pty:$port" --scenario "$tmp/live.scn" 2>"$tmp/live.err" &
+tpid=$!
+pids+=("$tpid")
+for _ in $(seq 100); do [ -e "$port" ] && break; sleep 0.05; done
+expect_rc 0 "$POSSIM" register --port "$port" --protocol concert --sale 2.00 --timeout 2
+has "$tmp/out" "class=ok"
+printf 'protocol concert\nfault charge +1.00\n' >"$tmp/live.scn"
+kill -HUP "$tpid"
+for _ in $(seq 100); do grep -q reloaded "$tmp/live.err" && break; sleep 0.05; done
+has "$tmp/live.err" "1 global faults"
+expect_rc 0 "$POSSIM" register --port "$port" --protocol concert --sale 2.00 --timeout 2
+has "$tmp/out" "charged=3.00 EUR"
+has "$tmp/out" "class=overcharge"
+printf 'protocol concert\nfault chrage\n' >"$tmp/live.scn"
+kill -HUP "$tpid"
+for _ in $(seq 100); do grep -q "reload refused" "$tmp/live.err" && break; sleep 0.05; done
+has "$tmp/live.err" "live.scn:2:7: unknown fault 'chrage'"
+expect_rc 0 "$POSSIM" register --port "$port" --protocol concert --sale 2.00 --timeout 2
+has "$tmp/out" "class=overcharge"
+kill "$tpid"
+wait "$tpid" || true
+
 echo "test_possim_cli: $checks checks passed"
