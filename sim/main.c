@@ -70,7 +70,8 @@ static void usage_main(FILE *out)
             "with injected faults, so discrepancy handling can be tested without hardware.\n\n"
             "commands:\n"
             "  terminal   play a payment terminal (Concert or ZVT) on a port\n"
-            "  register   play a cash register that drives transactions on a port\n\n"
+            "  register   play a cash register that drives transactions on a port\n"
+            "  lint       check scenario files and summarise them (exit 65 on an error)\n\n"
             "examples:\n"
             "  possim terminal --port pty:/tmp/pt --protocol zvt --fault 'charge +1.00 every 3'\n"
             "  possim register --port /tmp/pt --protocol zvt --sale 12.50 --sale 3.00\n"
@@ -637,6 +638,46 @@ out:
     return ret;
 }
 
+/* possim lint FILE...: parse each scenario, print a summary or the first error. */
+static int cmd_lint(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: possim lint SCENARIO...\n\n"
+                "Checks scenario files without playing them: prints one summary line per\n"
+                "file, or the first error as file:line:col: message (exit 65).\n");
+        return argc < 2 ? EX_USAGE : 0;
+    }
+    int ret = 0;
+    for (int i = 1; i < argc; i++) {
+        struct sim_scenario *sc = NULL;
+        char err[512];
+        int r = sim_scenario_load(argv[i], &sc, err, sizeof err);
+        if (r < 0) {
+            fprintf(stderr, "%s\n", err);
+            if (r == PB_ERR_SYNTAX)
+                ret = EX_DATAERR;
+            else if (!ret)
+                ret = EX_NOINPUT;
+            continue;
+        }
+        const struct sim_settings *st = sim_scenario_settings(sc);
+        size_t nf = 0, expects = 0, faults = 0;
+        sim_scenario_faults(sc, &nf);
+        for (size_t k = 0; k < sim_scenario_count(sc); k++) {
+            const struct sim_step *stp = sim_scenario_step(sc, k);
+            expects += stp->expect.cls != PB_CLASS_NONE;
+            faults += stp->n_faults;
+        }
+        printf("%s: protocol %s, %zu transactions (%zu with expectations), %zu faults on "
+               "transactions, %zu fault lines\n",
+               argv[i], st->protocol[0] ? st->protocol : "(from --protocol)",
+               sim_scenario_count(sc), expects, faults, nf);
+        sim_scenario_free(sc);
+    }
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -656,7 +697,9 @@ int main(int argc, char **argv)
         return cmd(argc - 1, argv + 1, true);
     if (strcmp(c, "register") == 0)
         return cmd(argc - 1, argv + 1, false);
-    fprintf(stderr, "possim: unknown command '%s' (terminal or register)\n", c);
+    if (strcmp(c, "lint") == 0)
+        return cmd_lint(argc - 1, argv + 1);
+    fprintf(stderr, "possim: unknown command '%s' (terminal, register or lint)\n", c);
     usage_main(stderr);
     return EX_USAGE;
 }

@@ -68,6 +68,27 @@ expect_rc 65 "$POSSIM" register --port pty:$tmp/x --scenario "$tmp/bad.scn"
 has "$tmp/err" "$tmp/bad.scn:3:12: unknown word 'chrage'"
 expect_rc 66 "$POSSIM" register --port pty:$tmp/x --scenario "$tmp/missing.scn"
 
+# ---- lint: the library and every example in docs/SCENARIOS.md parse ------------------
+expect_rc 0 "$POSSIM" lint captures/scenarios/*.scn
+[ "$(grep -c ': protocol ' "$tmp/out")" -ge 20 ] || die "lint summarised too few files"
+checks=$((checks + 1))
+expect_rc 65 "$POSSIM" lint "$tmp/bad.scn"
+has "$tmp/err" "bad.scn:3:12:"
+# each fenced block of the doc that starts with a setting or a transaction is a scenario
+awk -v dir="$tmp" '
+    /^```/ { if (inb) { close(f); inb = 0 } else { inb = 1; n++; f = dir "/doc" n ".scn"; first = 1 } next }
+    inb { print > f }
+' docs/SCENARIOS.md
+docs=0
+for f in "$tmp"/doc*.scn; do
+    head -1 "$f" | grep -Eq '^(#|protocol|sale|currency|lane|fault|  *sale)' || continue
+    grep -q 'file:line:col\|^lane3.scn' "$f" && continue
+    expect_rc 0 "$POSSIM" lint "$f"
+    docs=$((docs + 1))
+done
+[ "$docs" -ge 5 ] || die "only $docs doc examples linted"
+echo "test_possim_cli: $docs examples of docs/SCENARIOS.md lint clean"
+
 # ---- a terminal and a register over a pty, per protocol --------------------------------
 lane() { # lane PROTOCOL
     local proto=$1 port="$tmp/pt-$1"
