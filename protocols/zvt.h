@@ -13,7 +13,15 @@
  *  - 04 FF intermediate status: the status byte goes to result_code/result_text (result
  *    stays NONE) and a known status gets a text.
  *  - Fields pos_msg has no place for (password, BMP 02, 19, 0C, 0D, 2A, 88, 8A, ...) are
- *    parsed and skipped; encode writes password 00 00 00 where a command needs one. */
+ *    parsed and skipped; encode writes password 00 00 00 where a command needs one.
+ *  - scan: a frame broken by a bad DLE pair (or longer than any APDU) is returned as one
+ *    garbage run up to the next DLE STX, never as PB_ERR_FRAMING, so its body bytes are
+ *    not rescanned as ACK/NAK. A CRC byte 0x10 is read plain (the rule) or doubled (when
+ *    only that reading matches); a frame with a bad CRC containing 0x10 therefore ends
+ *    only when the next byte is seen (or as garbage at pb_deframer_flush).
+ *  - redact: keeps the number of 0x10 bytes in every rewritten field so the stuffed frame
+ *    keeps its length; the masked region may thus show how many of its bytes were 0x10,
+ *    not where. Unparsed bytes after an unknown BMP are blanked; a bad CRC stays bad. */
 #ifndef PB_ZVT_H
 #define PB_ZVT_H
 
