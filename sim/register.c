@@ -302,8 +302,20 @@ static void transmit(struct sim_register *r, int64_t now, bool first)
         r->tries = 0;
     }
     r->tries++;
-    if (r->tx_len)
-        sim_wire_send_frame(r->wire, r->tx, r->tx_len, r->tx_nth, r->tries, 0, now);
+    if (!r->tx_len)
+        return;
+    /* ecr-drop-link: the register's cable is pulled halfway through its request. */
+    const struct sim_fault *d = sim_plan_find(&r->plan, SIM_FAULT_DROP_LINK);
+    size_t cut = 0;
+    if (d && r->tx_nth == 1 && r->tries == 1)
+        cut = d->bytes ? d->bytes : (r->tx_len / 2 ? r->tx_len / 2 : 1);
+    sim_wire_send_frame(r->wire, r->tx, r->tx_len, r->tx_nth, r->tries, cut, now);
+    if (cut) {
+        sim_wire_flush(r->wire, INT64_MAX);
+        sim_wire_cut(r->wire, now + (int64_t)d->ms * 1000);
+        pb_info("register: transaction %u: link dropped after %zu bytes of the request",
+                r->cur.index, cut);
+    }
 }
 
 static int encode(struct sim_register *r, const struct pos_msg *m)
