@@ -200,22 +200,21 @@ static bool parse_hex_code(const char *s, int32_t *out)
     for (size_t i = 0; i < n; i++) {
         if (!isxdigit((unsigned char)s[i]))
             return false;
-        v = v * 16 + (isdigit((unsigned char)s[i]) ? s[i] - '0'
-                                                   : tolower((unsigned char)s[i]) - 'a' + 10);
+        v = v * 16 +
+            (isdigit((unsigned char)s[i]) ? s[i] - '0' : tolower((unsigned char)s[i]) - 'a' + 10);
     }
     *out = v;
     return true;
 }
 
-#define FAIL(w, m)                                                                             \
-    do {                                                                                       \
-        err->word = (w);                                                                       \
-        err->msg = (m);                                                                        \
-        return PB_ERR_SYNTAX;                                                                  \
+#define FAIL(w, m)                                                                                 \
+    do {                                                                                           \
+        err->word = (w);                                                                           \
+        err->msg = (m);                                                                            \
+        return PB_ERR_SYNTAX;                                                                      \
     } while (0)
 
-int sim_trigger_parse(int argc, char *const *argv, struct sim_fault *f,
-                      struct sim_parse_error *err)
+int sim_trigger_parse(int argc, char *const *argv, struct sim_fault *f, struct sim_parse_error *err)
 {
     if (argc < 1)
         return 0;
@@ -586,8 +585,8 @@ int sim_plan_add(struct sim_plan *p, const struct sim_fault *f)
     return PB_OK;
 }
 
-void sim_plan_select(struct sim_plan *p, const struct sim_fault *list, size_t n,
-                     enum sim_side side, unsigned txn, struct sim_rng *rng)
+void sim_plan_select(struct sim_plan *p, const struct sim_fault *list, size_t n, enum sim_side side,
+                     unsigned txn, struct sim_rng *rng)
 {
     for (size_t i = 0; i < n; i++) {
         if (list[i].side != side)
@@ -638,8 +637,8 @@ int64_t sim_plan_charged(const struct sim_plan *p, int64_t requested, bool *part
     }
     const struct sim_fault *pa = sim_plan_find(p, SIM_FAULT_PARTIAL);
     if (pa) {
-        int64_t part = pa->mode == SIM_CHARGE_SET ? pa->amount
-                                                  : scale_bp(v, pa->basis_points - 10000);
+        int64_t part =
+            pa->mode == SIM_CHARGE_SET ? pa->amount : scale_bp(v, pa->basis_points - 10000);
         if (part < v)
             v = part;
         if (partial)
@@ -658,8 +657,7 @@ static const struct sim_fault *find_nth(const struct sim_plan *p, enum sim_fault
 }
 
 size_t sim_plan_mangle(const struct sim_plan *p, struct sim_rng *rng, unsigned nth,
-                       unsigned attempt, const uint8_t *in, size_t len, uint8_t *out,
-                       size_t cap)
+                       unsigned attempt, const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
     size_t n = len < cap ? len : cap;
     memcpy(out, in, n);

@@ -39,18 +39,18 @@ enum sim_fault_kind {
     SIM_FAULT_REFERENCE,      /* reference TEXT: answer with a foreign reference/receipt */
     SIM_FAULT_TYPE,           /* type refund|purchase|...: answer with another type */
     /* transport faults: either side (prefix ecr- for the register) */
-    SIM_FAULT_NAK,            /* nak [N] [times K]: NAK the Nth frame received, K times */
-    SIM_FAULT_WITHHOLD_ACK,   /* withhold-ack [N] [times K]: stay silent instead of ACK */
-    SIM_FAULT_BAD_CHECKSUM,   /* bad-checksum [N] [times K]: corrupt the Nth frame sent */
-    SIM_FAULT_DROP_BYTE,      /* drop-byte [N]: lose one byte of the Nth frame sent */
-    SIM_FAULT_INSERT_BYTE,    /* insert-byte [N]: one stray byte inside the Nth frame */
-    SIM_FAULT_FLIP_BIT,       /* flip-bit [N]: one bit of the Nth frame sent */
-    SIM_FAULT_SLICE,          /* slice SIZE [DUR]: write in SIZE-byte pieces, DUR apart */
-    SIM_FAULT_LATENCY,        /* latency DUR [JITTER]: every write is late by DUR +- JITTER */
-    SIM_FAULT_NOISE,          /* noise [BYTES]: stray bytes (0x80..0xFE) before each frame */
+    SIM_FAULT_NAK,          /* nak [N] [times K]: NAK the Nth frame received, K times */
+    SIM_FAULT_WITHHOLD_ACK, /* withhold-ack [N] [times K]: stay silent instead of ACK */
+    SIM_FAULT_BAD_CHECKSUM, /* bad-checksum [N] [times K]: corrupt the Nth frame sent */
+    SIM_FAULT_DROP_BYTE,    /* drop-byte [N]: lose one byte of the Nth frame sent */
+    SIM_FAULT_INSERT_BYTE,  /* insert-byte [N]: one stray byte inside the Nth frame */
+    SIM_FAULT_FLIP_BIT,     /* flip-bit [N]: one bit of the Nth frame sent */
+    SIM_FAULT_SLICE,        /* slice SIZE [DUR]: write in SIZE-byte pieces, DUR apart */
+    SIM_FAULT_LATENCY,      /* latency DUR [JITTER]: every write is late by DUR +- JITTER */
+    SIM_FAULT_NOISE,        /* noise [BYTES]: stray bytes (0x80..0xFE) before each frame */
     /* register only */
-    SIM_FAULT_ECR_ABORT,      /* ecr-abort DUR: the register aborts DUR after its request */
-    SIM_FAULT_NO_APP_ACK,     /* ecr-no-app-ack: ZVT register never sends 80 00 00 */
+    SIM_FAULT_ECR_ABORT,  /* ecr-abort DUR: the register aborts DUR after its request */
+    SIM_FAULT_NO_APP_ACK, /* ecr-no-app-ack: ZVT register never sends 80 00 00 */
     SIM_FAULT__COUNT
 };
 
@@ -69,20 +69,20 @@ struct sim_fault {
     enum sim_fault_kind kind;
     enum sim_side side;
     enum sim_trigger trigger;
-    uint32_t trigger_n;    /* AT / EVERY */
-    uint32_t ppm;          /* CHANCE, parts per million */
+    uint32_t trigger_n;        /* AT / EVERY */
+    uint32_t ppm;              /* CHANCE, parts per million */
     enum sim_charge_mode mode; /* CHARGE, PARTIAL */
-    int64_t amount;        /* CHARGE/PARTIAL: minor units (SET or DELTA) */
-    int32_t basis_points;  /* CHARGE/PARTIAL PERCENT: 1% = 100 */
-    int32_t code;          /* DECLINE/ABORT result code; CURRENCY numeric */
-    uint32_t nth;          /* transport faults: which frame in the transaction, from 1 */
-    uint32_t times;        /* NAK/WITHHOLD/BAD_CHECKSUM: how many transmissions */
-    uint32_t bytes;        /* DROP_LINK (0 = half the frame), SLICE size, NOISE count */
-    uint32_t ms;           /* DELAY, POWER_CYCLE silence, SLICE gap, LATENCY, ECR_ABORT */
-    uint32_t jitter_ms;    /* LATENCY */
-    bool late;             /* POWER_CYCLE: report the result after reboot (else a banner) */
-    int txn_type;          /* TYPE: enum pb_txn_type */
-    char text[PB_REF_MAX]; /* POS_ID, REFERENCE */
+    int64_t amount;            /* CHARGE/PARTIAL: minor units (SET or DELTA) */
+    int32_t basis_points;      /* CHARGE/PARTIAL PERCENT: 1% = 100 */
+    int32_t code;              /* DECLINE/ABORT result code; CURRENCY numeric */
+    uint32_t nth;              /* transport faults: which frame in the transaction, from 1 */
+    uint32_t times;            /* NAK/WITHHOLD/BAD_CHECKSUM: how many transmissions */
+    uint32_t bytes;            /* DROP_LINK (0 = half the frame), SLICE size, NOISE count */
+    uint32_t ms;               /* DELAY, POWER_CYCLE silence, SLICE gap, LATENCY, ECR_ABORT */
+    uint32_t jitter_ms;        /* LATENCY */
+    bool late;                 /* POWER_CYCLE: report the result after reboot (else a banner) */
+    int txn_type;              /* TYPE: enum pb_txn_type */
+    char text[PB_REF_MAX];     /* POS_ID, REFERENCE */
 };
 
 /* Parse error detail: which word (index into argv) and why. */
@@ -130,8 +130,8 @@ void sim_plan_clear(struct sim_plan *p);
 int sim_plan_add(struct sim_plan *p, const struct sim_fault *f);
 /* Adds, for transaction txn, every fault of list[0..n) that belongs to side and fires.
  * Faults are tried in list order (determinism). */
-void sim_plan_select(struct sim_plan *p, const struct sim_fault *list, size_t n,
-                     enum sim_side side, unsigned txn, struct sim_rng *rng);
+void sim_plan_select(struct sim_plan *p, const struct sim_fault *list, size_t n, enum sim_side side,
+                     unsigned txn, struct sim_rng *rng);
 /* First fault of kind k in the plan, or NULL. */
 const struct sim_fault *sim_plan_find(const struct sim_plan *p, enum sim_fault_kind k);
 
@@ -145,8 +145,7 @@ int64_t sim_plan_charged(const struct sim_plan *p, int64_t requested, bool *part
  * last byte(s) of every frame this simulator speaks (Concert LRC, ZVT CRC), so corrupting
  * the last byte breaks the checksum and nothing else. */
 size_t sim_plan_mangle(const struct sim_plan *p, struct sim_rng *rng, unsigned nth,
-                       unsigned attempt, const uint8_t *in, size_t len, uint8_t *out,
-                       size_t cap);
+                       unsigned attempt, const uint8_t *in, size_t len, uint8_t *out, size_t cap);
 
 /* Should the nth data frame received (from 1), on its attempt-th arrival, be NAKed /
  * left without ACK? */

@@ -56,7 +56,7 @@ struct opts {
     bool check;
     bool verbose, quiet;
     uint32_t timeout_ms, ack_timeout_ms, think_ms, linger_ms;
-    char *text;        /* scenario text built from --sale/--refund/--fault */
+    char *text; /* scenario text built from --sale/--refund/--fault */
     size_t text_len;
     unsigned n_actions;
     unsigned n_fault_args;
@@ -354,8 +354,19 @@ static int load_scenario(struct opts *o, struct sim_scenario **out)
 static int cmd(int argc, char **argv, bool terminal)
 {
     struct opts o = {0};
-    enum { O_SEED = 256, O_PACE, O_CURRENCY, O_THINK, O_ACK, O_SALE, O_REFUND, O_VOID, O_STATUS,
-           O_LINGER, O_CHECK };
+    enum {
+        O_SEED = 256,
+        O_PACE,
+        O_CURRENCY,
+        O_THINK,
+        O_ACK,
+        O_SALE,
+        O_REFUND,
+        O_VOID,
+        O_STATUS,
+        O_LINGER,
+        O_CHECK
+    };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
         {"protocol", required_argument, NULL, 'P'},
@@ -389,10 +400,18 @@ static int cmd(int argc, char **argv, bool terminal)
     optind = 1;
     while ((c = getopt_long(argc, argv, "p:P:s:f:l:t:r:jvqhV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'p': o.port = optarg; break;
-        case 'P': o.protocol = optarg; break;
-        case 's': o.scenario = optarg; break;
-        case 'l': o.line = optarg; break;
+        case 'p':
+            o.port = optarg;
+            break;
+        case 'P':
+            o.protocol = optarg;
+            break;
+        case 's':
+            o.scenario = optarg;
+            break;
+        case 'l':
+            o.line = optarg;
+            break;
         case 'f': {
             size_t need = strlen(optarg) + 8;
             char *n = realloc(faults, faults_len + need + 1);
@@ -415,8 +434,12 @@ static int cmd(int argc, char **argv, bool terminal)
             o.seed = v;
             break;
         }
-        case O_PACE: o.pace = true; break;
-        case O_CURRENCY: o.currency = optarg; break;
+        case O_PACE:
+            o.pace = true;
+            break;
+        case O_CURRENCY:
+            o.currency = optarg;
+            break;
         case O_THINK:
             if (parse_cli_duration("--think", optarg, &o.think_ms, false) < 0)
                 goto out;
@@ -442,17 +465,30 @@ static int cmd(int argc, char **argv, bool terminal)
                                 "--sale and the like belong to `possim register`\n");
                 goto out;
             }
-            if (append_text(&o, c == O_SALE ? "sale" : c == O_REFUND ? "refund"
-                                : c == O_VOID ? "void" : "status",
+            if (append_text(&o,
+                            c == O_SALE     ? "sale"
+                            : c == O_REFUND ? "refund"
+                            : c == O_VOID   ? "void"
+                                            : "status",
                             (c == O_SALE || c == O_REFUND) ? optarg : "") < 0)
                 goto out;
             o.n_actions++;
             break;
-        case 'j': o.json = true; break;
-        case 'r': o.record = optarg; break;
-        case O_CHECK: o.check = true; break;
-        case 'v': o.verbose = true; break;
-        case 'q': o.quiet = true; break;
+        case 'j':
+            o.json = true;
+            break;
+        case 'r':
+            o.record = optarg;
+            break;
+        case O_CHECK:
+            o.check = true;
+            break;
+        case 'v':
+            o.verbose = true;
+            break;
+        case 'q':
+            o.quiet = true;
+            break;
         case 'h':
             (terminal ? usage_terminal : usage_register)(stdout);
             ret = 0;
@@ -479,8 +515,7 @@ static int cmd(int argc, char **argv, bool terminal)
                         "FILE\n");
         goto out;
     }
-    pb_log_set_sink(PB_LOG_STDERR, terminal ? "possim terminal" : "possim register", NULL,
-                    NULL);
+    pb_log_set_sink(PB_LOG_STDERR, terminal ? "possim terminal" : "possim register", NULL, NULL);
     pb_log_set_level(o.verbose ? PB_LOG_DEBUG : o.quiet ? PB_LOG_WARN : PB_LOG_INFO);
 
     /* The scenario: a file, or one built from --fault and --sale (faults first). */
@@ -584,9 +619,13 @@ static int cmd(int argc, char **argv, bool terminal)
     struct report_ctx rc = {.json = o.json, .protocol = proto->name};
     if (terminal) {
         struct sim_terminal_config cfg = {
-            .proto = proto, .scenario = sc, .currency = currency,
-            .ack_timeout_ms = o.ack_timeout_ms, .think_ms = o.think_ms,
-            .pace_baud = o.pace ? line.baud : 0, .pace_bits = bits,
+            .proto = proto,
+            .scenario = sc,
+            .currency = currency,
+            .ack_timeout_ms = o.ack_timeout_ms,
+            .think_ms = o.think_ms,
+            .pace_baud = o.pace ? line.baud : 0,
+            .pace_bits = bits,
         };
         int r = sim_terminal_new(&cfg, &rng, link_write, &side, &side.term);
         if (r < 0) {
@@ -606,9 +645,13 @@ static int cmd(int argc, char **argv, bool terminal)
         sim_terminal_free(side.term);
     } else {
         struct sim_register_config cfg = {
-            .proto = proto, .scenario = sc, .timeout_ms = o.timeout_ms,
-            .ack_timeout_ms = o.ack_timeout_ms, .linger_ms = o.linger_ms,
-            .pace_baud = o.pace ? line.baud : 0, .pace_bits = bits,
+            .proto = proto,
+            .scenario = sc,
+            .timeout_ms = o.timeout_ms,
+            .ack_timeout_ms = o.ack_timeout_ms,
+            .linger_ms = o.linger_ms,
+            .pace_baud = o.pace ? line.baud : 0,
+            .pace_bits = bits,
         };
         int r = sim_register_new(&cfg, &rng, link_write, &side, on_outcome, &rc, &side.reg);
         if (r < 0) {
@@ -621,8 +664,10 @@ static int cmd(int argc, char **argv, bool terminal)
         if (ret == 0 && stop_requested)
             ret = EX_TEMPFAIL;
         if (ret == 0 && o.check && rc.mismatches) {
-            fprintf(stderr, "possim register: %u of %u transactions differ from the "
-                            "scenario's expectation\n", rc.mismatches, rc.count);
+            fprintf(stderr,
+                    "possim register: %u of %u transactions differ from the "
+                    "scenario's expectation\n",
+                    rc.mismatches, rc.count);
             ret = 1;
         }
     }

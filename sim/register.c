@@ -39,11 +39,11 @@ enum {
 };
 
 enum state {
-    R_GAP,           /* between steps */
+    R_GAP, /* between steps */
     R_DONE,
     RC_ENQ_SENT,
     RC_REQ_SENT,
-    RC_STATUS_EOT,   /* status probe: ACK came, EOT sent */
+    RC_STATUS_EOT, /* status probe: ACK came, EOT sent */
     RC_WAIT_PT_ENQ,
     RC_WAIT_ANSWER,
     RC_WAIT_PT_EOT,
@@ -63,9 +63,9 @@ struct sim_register {
     uint16_t currency;
 
     enum state state;
-    int64_t deadline;    /* state timer, -1 none */
-    int64_t give_up_at;  /* -1 none */
-    int64_t abort_at;    /* ecr-abort fault, -1 none */
+    int64_t deadline;   /* state timer, -1 none */
+    int64_t give_up_at; /* -1 none */
+    int64_t abort_at;   /* ecr-abort fault, -1 none */
     unsigned tries;
     bool started;
 
@@ -76,9 +76,9 @@ struct sim_register {
     bool rx_last_ok;
     int64_t sent_at;
 
-    struct sim_outcome cur;     /* the step being played */
+    struct sim_outcome cur; /* the step being played */
     bool has_cur;
-    struct sim_outcome prev;    /* played, not yet reported (late answers still count) */
+    struct sim_outcome prev; /* played, not yet reported (late answers still count) */
     bool has_prev;
     bool gave_up_last;
 
@@ -201,8 +201,8 @@ static void record_answer(struct sim_register *r, struct sim_outcome *o, const s
             o->charged = a->result == PB_RESULT_APPROVED ? a->amount : 0;
         }
         o->answer_currency = (a->flags & PB_F_CURRENCY) ? a->currency : 0;
-        o->partial = (a->flags & PB_F_PARTIAL) ||
-                     ((a->flags & PB_F_AMOUNT_DUE) && a->amount_due > 0);
+        o->partial =
+            (a->flags & PB_F_PARTIAL) || ((a->flags & PB_F_AMOUNT_DUE) && a->amount_due > 0);
         memcpy(o->receipt, a->receipt, PB_REF_MAX);
         memcpy(o->trace, a->trace, PB_REF_MAX);
         o->latency_us = r->sent_at ? now - r->sent_at : -1;
@@ -234,8 +234,8 @@ static void end_step(struct sim_register *r, int64_t now)
     const struct sim_step *next = sim_scenario_step(r->cfg.scenario, r->next_step);
     uint32_t wait = r->set->gap_ms + (next ? next->pause_ms : 0);
     if (!next) {
-        uint32_t linger = r->cfg.linger_ms ? r->cfg.linger_ms
-                                           : (r->gave_up_last ? r->cfg.ack_timeout_ms : 300);
+        uint32_t linger =
+            r->cfg.linger_ms ? r->cfg.linger_ms : (r->gave_up_last ? r->cfg.ack_timeout_ms : 300);
         wait = linger;
     }
     set_timer(r, R_GAP, now, wait);
@@ -257,8 +257,8 @@ static void build_request(struct sim_register *r, struct pos_msg *m)
     m->currency = r->currency;
     if (r->zvt) {
         static const uint32_t cmds[SIM_ACT__COUNT] = {
-            ZVT_CMD_AUTHORISATION, ZVT_CMD_REFUND, ZVT_CMD_REVERSAL, ZVT_CMD_STATUS,
-            ZVT_CMD_END_OF_DAY, ZVT_CMD_REGISTRATION, ZVT_CMD_LOGOFF,
+            ZVT_CMD_AUTHORISATION, ZVT_CMD_REFUND,       ZVT_CMD_REVERSAL, ZVT_CMD_STATUS,
+            ZVT_CMD_END_OF_DAY,    ZVT_CMD_REGISTRATION, ZVT_CMD_LOGOFF,
         };
         m->cmd = cmds[s->action];
         if (s->action != SIM_ACT_SALE && s->action != SIM_ACT_REFUND)
@@ -322,8 +322,8 @@ static int encode(struct sim_register *r, const struct pos_msg *m)
 {
     int n = r->cfg.proto->encode(m, r->tx, sizeof r->tx);
     if (n < 0) {
-        pb_error("register: cannot encode %s %s: %s", pb_kind_name(m->kind),
-                 pb_txn_name(m->txn), pb_strerror(n));
+        pb_error("register: cannot encode %s %s: %s", pb_kind_name(m->kind), pb_txn_name(m->txn),
+                 pb_strerror(n));
         r->tx_len = 0;
         return n;
     }
@@ -765,9 +765,8 @@ static void zvt_timer(struct sim_register *r, int64_t now)
 
 /* ---- public --------------------------------------------------------------------------- */
 
-int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng,
-                     sim_write_fn write, void *ctx, sim_outcome_cb cb, void *cb_ctx,
-                     struct sim_register **out)
+int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng, sim_write_fn write,
+                     void *ctx, sim_outcome_cb cb, void *cb_ctx, struct sim_register **out)
 {
     if (!out)
         return PB_ERR_INVAL;
@@ -907,8 +906,9 @@ int sim_outcome_format(const struct sim_outcome *o, char *buf, size_t cap)
     char exp[64] = "";
     if (o->expect.cls != PB_CLASS_NONE)
         snprintf(exp, sizeof exp, " expect=%s", pb_class_name(o->expect.cls));
-    return snprintf(buf, cap, "#%-3u %-12s requested=%-14s charged=%-14s result=%s%s%s%s%s "
-                              "class=%s%s",
+    return snprintf(buf, cap,
+                    "#%-3u %-12s requested=%-14s charged=%-14s result=%s%s%s%s%s "
+                    "class=%s%s",
                     o->index, sim_action_name(o->action), req, chg,
                     o->answers ? pb_result_name(o->result) : "no_answer", code,
                     o->gave_up ? " gave_up" : "", o->late ? " late" : "",
@@ -931,11 +931,10 @@ int sim_outcome_json(const struct sim_outcome *o, const char *protocol, char *bu
                     "\"class\":\"%s\",\"expect\":%s%s%s}",
                     o->index, o->line, protocol ? protocol : "", sim_action_name(o->action),
                     o->skipped ? "true" : "false", req, chg, o->currency, o->answer_currency,
-                    o->answers ? pb_result_name(o->result) : "no_answer", (int)o->code,
-                    o->answers, o->accepted ? "true" : "false", o->gave_up ? "true" : "false",
-                    o->late ? "true" : "false", o->partial ? "true" : "false", o->receipt,
-                    o->trace, (long long)o->latency_us,
-                    o->skipped ? "skipped" : pb_class_name(o->belief),
+                    o->answers ? pb_result_name(o->result) : "no_answer", (int)o->code, o->answers,
+                    o->accepted ? "true" : "false", o->gave_up ? "true" : "false",
+                    o->late ? "true" : "false", o->partial ? "true" : "false", o->receipt, o->trace,
+                    (long long)o->latency_us, o->skipped ? "skipped" : pb_class_name(o->belief),
                     o->expect.cls != PB_CLASS_NONE ? "\"" : "",
                     o->expect.cls != PB_CLASS_NONE ? pb_class_name(o->expect.cls) : "null",
                     o->expect.cls != PB_CLASS_NONE ? "\"" : "");

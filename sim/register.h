@@ -30,37 +30,37 @@ struct sim_register_config {
     const struct sim_scenario *scenario; /* the steps to play (required) */
     const struct sim_fault *faults;      /* extra global faults (ecr- side), may be NULL */
     size_t n_faults;
-    uint32_t timeout_ms;                 /* 0: the scenario's */
-    uint32_t ack_timeout_ms;             /* 0: the scenario's */
-    uint32_t linger_ms;                  /* listen this long after the last step for late
-                                            answers; 0: ack timeout when the last step gave
-                                            up, else none */
+    uint32_t timeout_ms;     /* 0: the scenario's */
+    uint32_t ack_timeout_ms; /* 0: the scenario's */
+    uint32_t linger_ms;      /* listen this long after the last step for late
+                                answers; 0: ack timeout when the last step gave
+                                up, else none */
     unsigned pace_baud, pace_bits;
 };
 
 struct sim_outcome {
-    unsigned index;          /* step number (transaction N) */
-    unsigned line;           /* scenario line */
+    unsigned index; /* step number (transaction N) */
+    unsigned line;  /* scenario line */
     enum sim_action action;
-    bool skipped;            /* not played on this protocol */
+    bool skipped; /* not played on this protocol */
     bool has_requested;
     int64_t requested;
-    uint16_t currency;       /* the register's currency */
+    uint16_t currency; /* the register's currency */
     bool has_charged;
     int64_t charged;
     uint16_t answer_currency;
-    enum pb_result result;   /* NONE: no answer */
-    int32_t code;            /* result code, -1 none */
-    unsigned answers;        /* results received (2 = duplicate) */
-    bool accepted;           /* the terminal took the request (ACK / 80 00 00) */
-    bool gave_up;            /* the register stopped waiting (timeout or ecr-abort) */
-    bool late;               /* a result came after the register gave up */
-    bool partial;            /* the answer carried a partial marker or amount due */
-    bool transport_failed;   /* retries exhausted before the request was taken */
-    enum pb_class belief;    /* the class the register believes */
+    enum pb_result result; /* NONE: no answer */
+    int32_t code;          /* result code, -1 none */
+    unsigned answers;      /* results received (2 = duplicate) */
+    bool accepted;         /* the terminal took the request (ACK / 80 00 00) */
+    bool gave_up;          /* the register stopped waiting (timeout or ecr-abort) */
+    bool late;             /* a result came after the register gave up */
+    bool partial;          /* the answer carried a partial marker or amount due */
+    bool transport_failed; /* retries exhausted before the request was taken */
+    enum pb_class belief;  /* the class the register believes */
     char receipt[PB_REF_MAX];
     char trace[PB_REF_MAX];
-    int64_t latency_us;      /* request -> first result, -1 none */
+    int64_t latency_us;       /* request -> first result, -1 none */
     struct sim_expect expect; /* the scenario's expectation, copied */
 };
 
@@ -68,9 +68,8 @@ typedef void (*sim_outcome_cb)(const struct sim_outcome *o, void *ctx);
 
 struct sim_register;
 
-int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng,
-                     sim_write_fn write, void *ctx, sim_outcome_cb cb, void *cb_ctx,
-                     struct sim_register **out);
+int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng, sim_write_fn write,
+                     void *ctx, sim_outcome_cb cb, void *cb_ctx, struct sim_register **out);
 void sim_register_free(struct sim_register *r);
 void sim_register_input(struct sim_register *r, const uint8_t *buf, size_t len, int64_t now);
 int sim_register_tick(struct sim_register *r, int64_t now);

@@ -80,8 +80,8 @@ uint64_t sim_rng_seed_auto(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^
-                 ((uint64_t)getpid() << 32);
+    uint64_t x =
+        (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
     /* Keep printed seeds short enough to retype: 32 bits. */
     return splitmix64(&x) & 0xFFFFFFFFull;
 }

@@ -39,7 +39,7 @@ const char *sim_action_name(enum sim_action a)
 enum pb_txn_type sim_action_txn(enum sim_action a)
 {
     static const enum pb_txn_type map[SIM_ACT__COUNT] = {
-        PB_TXN_PURCHASE, PB_TXN_REFUND, PB_TXN_VOID, PB_TXN_STATUS,
+        PB_TXN_PURCHASE,   PB_TXN_REFUND,       PB_TXN_VOID,   PB_TXN_STATUS,
         PB_TXN_END_OF_DAY, PB_TXN_REGISTRATION, PB_TXN_LOGOFF,
     };
     return (unsigned)a < SIM_ACT__COUNT ? map[a] : PB_TXN_NONE;
@@ -48,8 +48,7 @@ enum pb_txn_type sim_action_txn(enum sim_action a)
 bool sim_action_supported(const struct pb_protocol *p, enum sim_action a)
 {
     if (p && strcmp(p->name, "concert") == 0)
-        return a == SIM_ACT_SALE || a == SIM_ACT_REFUND || a == SIM_ACT_VOID ||
-               a == SIM_ACT_STATUS;
+        return a == SIM_ACT_SALE || a == SIM_ACT_REFUND || a == SIM_ACT_VOID || a == SIM_ACT_STATUS;
     return (unsigned)a < SIM_ACT__COUNT;
 }
 
@@ -83,11 +82,11 @@ struct parser {
     char buf[LINE_MAX_CHARS + 1];
     int argc;
     char *argv[WORDS_MAX];
-    int col[WORDS_MAX];   /* 1-based column of each word */
+    int col[WORDS_MAX]; /* 1-based column of each word */
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, int word,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, int word, const char *fmt,
+                                                      ...)
 {
     int col = word >= 0 && word < p->argc ? p->col[word] : 1;
     if (word >= p->argc && p->argc > 0) /* "missing X": point just past the last word */
@@ -111,8 +110,9 @@ static int parse_amount(struct parser *p, int w, int64_t *out)
     const struct pb_currency *c = pb_currency_by_numeric(cur);
     if (r == PB_OK)
         return fail(p, w, "amount '%s' must be more than 0 and at most 12 digits", p->argv[w]);
-    return fail(p, w, "bad amount '%s': expected a number such as 12.50 with at most %u "
-                      "decimals for %s",
+    return fail(p, w,
+                "bad amount '%s': expected a number such as 12.50 with at most %u "
+                "decimals for %s",
                 p->argv[w], pb_currency_exponent(cur), c ? c->alpha : "this currency");
 }
 
@@ -166,8 +166,8 @@ static int split(struct parser *p)
             p->argc = 0;
             p->col[0] = (int)(q - p->buf) + 1;
             p->argc = 0;
-            int n = snprintf(p->err, p->errcap, "%s:%u:%d: unexpected control byte 0x%02X",
-                             p->name, p->line, (int)(q - p->buf) + 1, u);
+            int n = snprintf(p->err, p->errcap, "%s:%u:%d: unexpected control byte 0x%02X", p->name,
+                             p->line, (int)(q - p->buf) + 1, u);
             (void)n;
             return PB_ERR_SYNTAX;
         }
@@ -234,8 +234,7 @@ static int parse_setting(struct parser *p, bool *handled)
         }
         w += n;
         if (w < p->argc)
-            return fail(p, w, "unexpected '%s' after the fault (one fault per line)",
-                        p->argv[w]);
+            return fail(p, w, "unexpected '%s' after the fault (one fault per line)", p->argv[w]);
         p->s->faults[p->s->n_faults++] = f;
         return PB_OK;
     }
@@ -243,8 +242,7 @@ static int parse_setting(struct parser *p, bool *handled)
         if (p->argc < 2)
             return fail(p, 1, "'protocol' needs a name: concert or zvt");
         if (strcmp(p->argv[1], "concert") != 0 && strcmp(p->argv[1], "zvt") != 0)
-            return fail(p, 1, "unknown protocol '%s': possim plays concert or zvt",
-                        p->argv[1]);
+            return fail(p, 1, "unknown protocol '%s': possim plays concert or zvt", p->argv[1]);
         snprintf(st->protocol, sizeof st->protocol, "%s", p->argv[1]);
     } else if (strcmp(k, "currency") == 0) {
         if (p->argc < 2)
@@ -257,8 +255,10 @@ static int parse_setting(struct parser *p, bool *handled)
                  parse_uint_word(p, 1, 999, &v) == PB_OK && v > 0)
             st->currency = (uint16_t)v;
         else
-            return fail(p, 1, "unknown currency '%s': use ISO 4217 letters (EUR) or "
-                              "3 digits (978)", p->argv[1]);
+            return fail(p, 1,
+                        "unknown currency '%s': use ISO 4217 letters (EUR) or "
+                        "3 digits (978)",
+                        p->argv[1]);
     } else if (strcmp(k, "seed") == 0) {
         if ((r = parse_uint_word(p, 1, UINT64_MAX, &st->seed)) < 0)
             return r;
@@ -351,16 +351,18 @@ static int parse_step_words(struct parser *p, int w, struct sim_step *st)
                 return fail(p, w, "this transaction already has an 'expect'");
             p->expect_seen = true;
             if (w + 1 >= p->argc)
-                return fail(p, w + 1, "'expect' needs a class: ok, declined, overcharge, "
-                                      "undercharge, partial_approval, duplicate, in_doubt, "
-                                      "late_approval, currency_mismatch, reference_mismatch, "
-                                      "type_mismatch, protocol_error, voided");
+                return fail(p, w + 1,
+                            "'expect' needs a class: ok, declined, overcharge, "
+                            "undercharge, partial_approval, duplicate, in_doubt, "
+                            "late_approval, currency_mismatch, reference_mismatch, "
+                            "type_mismatch, protocol_error, voided");
             int c = pb_class_from_name(p->argv[w + 1]);
             if (c <= PB_CLASS_NONE)
-                return fail(p, w + 1, "unknown class '%s': expected ok, declined, overcharge, "
-                                      "undercharge, partial_approval, duplicate, in_doubt, "
-                                      "late_approval, currency_mismatch, reference_mismatch, "
-                                      "type_mismatch, protocol_error or voided",
+                return fail(p, w + 1,
+                            "unknown class '%s': expected ok, declined, overcharge, "
+                            "undercharge, partial_approval, duplicate, in_doubt, "
+                            "late_approval, currency_mismatch, reference_mismatch, "
+                            "type_mismatch, protocol_error or voided",
                             p->argv[w + 1]);
             st->expect.cls = (enum pb_class)c;
             w += 2;
@@ -394,12 +396,14 @@ static int parse_step_words(struct parser *p, int w, struct sim_step *st)
         if (n < 0)
             return fail(p, w + e.word, "%s", e.msg);
         if (n == 0)
-            return fail(p, w, "unknown word '%s': expected a fault (charge, decline, "
-                              "no-answer, ...), timeout, pause or expect",
+            return fail(p, w,
+                        "unknown word '%s': expected a fault (charge, decline, "
+                        "no-answer, ...), timeout, pause or expect",
                         k);
         if (f.trigger == SIM_TRIG_AT || f.trigger == SIM_TRIG_EVERY)
-            return fail(p, w + n - 2, "'at' and 'every' belong on 'fault' lines; a fault "
-                                      "written on a transaction applies to it");
+            return fail(p, w + n - 2,
+                        "'at' and 'every' belong on 'fault' lines; a fault "
+                        "written on a transaction applies to it");
         if (st->n_faults >= SIM_STEP_FAULTS_MAX)
             return fail(p, w, "too many faults on one transaction (at most %d)",
                         SIM_STEP_FAULTS_MAX);
@@ -433,8 +437,7 @@ static int parse_step(struct parser *p, int action)
     int w = 1;
     if (action == SIM_ACT_SALE || action == SIM_ACT_REFUND) {
         if (w >= p->argc)
-            return fail(p, w, "'%s' needs an amount, such as %s 12.50", p->argv[0],
-                        p->argv[0]);
+            return fail(p, w, "'%s' needs an amount, such as %s 12.50", p->argv[0], p->argv[0]);
         int r = parse_amount(p, w, &st->amount);
         if (r < 0)
             return r;
@@ -470,27 +473,27 @@ static int parse_line(struct parser *p, bool indented)
     if (a >= 0)
         return parse_step(p, a);
     static const char *const settings[] = {
-        "protocol", "currency", "seed", "timeout", "ack-timeout", "think", "gap", "pos",
-        "terminal-id", "fault",
+        "protocol", "currency", "seed", "timeout",     "ack-timeout",
+        "think",    "gap",      "pos",  "terminal-id", "fault",
     };
     for (size_t i = 0; p->s->n_steps > 0 && i < sizeof settings / sizeof settings[0]; i++)
         if (strcmp(settings[i], p->argv[0]) == 0)
-            return fail(p, 0, "setting '%s' must come before the first transaction",
-                        p->argv[0]);
+            return fail(p, 0, "setting '%s' must come before the first transaction", p->argv[0]);
     bool handled = false;
     if (p->s->n_steps == 0) {
         r = parse_setting(p, &handled);
         if (r < 0 || handled)
             return r;
     }
-    return fail(p, 0, "unknown action '%s': expected sale, refund, void, status, end-of-day, "
-                      "registration, logoff, or a setting (protocol, currency, seed, timeout, "
-                      "ack-timeout, think, gap, pos, terminal-id, fault)",
+    return fail(p, 0,
+                "unknown action '%s': expected sale, refund, void, status, end-of-day, "
+                "registration, logoff, or a setting (protocol, currency, seed, timeout, "
+                "ack-timeout, think, gap, pos, terminal-id, fault)",
                 p->argv[0]);
 }
 
-int sim_scenario_parse(const char *name, const char *text, size_t len,
-                       struct sim_scenario **out, char *err, size_t errcap)
+int sim_scenario_parse(const char *name, const char *text, size_t len, struct sim_scenario **out,
+                       char *err, size_t errcap)
 {
     static char dummy[8];
     if (!err || errcap == 0) {
@@ -531,15 +534,14 @@ int sim_scenario_parse(const char *name, const char *text, size_t len,
             end++;
         size_t n = end - pos;
         if (n > LINE_MAX_CHARS) {
-            snprintf(err, errcap, "%s:%u:%d: line too long (at most %d characters)", name,
-                     p->line, LINE_MAX_CHARS + 1, LINE_MAX_CHARS);
+            snprintf(err, errcap, "%s:%u:%d: line too long (at most %d characters)", name, p->line,
+                     LINE_MAX_CHARS + 1, LINE_MAX_CHARS);
             r = PB_ERR_SYNTAX;
             break;
         }
         if (memchr(text + pos, '\0', n)) {
             size_t at = (size_t)((const char *)memchr(text + pos, '\0', n) - (text + pos));
-            snprintf(err, errcap, "%s:%u:%zu: unexpected control byte 0x00", name, p->line,
-                     at + 1);
+            snprintf(err, errcap, "%s:%u:%zu: unexpected control byte 0x00", name, p->line, at + 1);
             r = PB_ERR_SYNTAX;
             break;
         }

@@ -39,7 +39,7 @@ enum sim_action {
 #define SIM_SCENARIO_FAULTS_MAX 32
 
 struct sim_expect {
-    enum pb_class cls;   /* PB_CLASS_NONE when the step states no expectation */
+    enum pb_class cls; /* PB_CLASS_NONE when the step states no expectation */
     bool has_charged;
     int64_t charged;
     bool has_due;
@@ -47,22 +47,22 @@ struct sim_expect {
 };
 
 struct sim_step {
-    unsigned index;          /* 1-based transaction number */
-    unsigned line;           /* source line of the action word */
+    unsigned index; /* 1-based transaction number */
+    unsigned line;  /* source line of the action word */
     enum sim_action action;
     bool has_amount;
-    int64_t amount;          /* minor units of the scenario currency */
-    unsigned void_of;        /* VOID: step whose receipt to void; 0 = last approved sale */
-    uint32_t pause_ms;       /* register waits this long before sending the step */
-    uint32_t timeout_ms;     /* register's give-up time for this step; 0 = the global one */
+    int64_t amount;      /* minor units of the scenario currency */
+    unsigned void_of;    /* VOID: step whose receipt to void; 0 = last approved sale */
+    uint32_t pause_ms;   /* register waits this long before sending the step */
+    uint32_t timeout_ms; /* register's give-up time for this step; 0 = the global one */
     size_t n_faults;
     struct sim_fault faults[SIM_STEP_FAULTS_MAX]; /* both sides; see fault->side */
     struct sim_expect expect;
 };
 
 struct sim_settings {
-    char protocol[16];       /* "" when the file names none (the command line decides) */
-    uint16_t currency;       /* ISO numeric; default 978 EUR */
+    char protocol[16]; /* "" when the file names none (the command line decides) */
+    uint16_t currency; /* ISO numeric; default 978 EUR */
     bool has_seed;
     uint64_t seed;
     uint32_t timeout_ms;     /* register gives up waiting for a result; default 10 s */
@@ -78,8 +78,8 @@ struct sim_scenario;
 /* name is used in error messages (a path, or "<command line>"). On failure returns
  * PB_ERR_SYNTAX (or PB_ERR_NOMEM), *out = NULL, and err holds one line
  * "name:line:col: message". */
-int sim_scenario_parse(const char *name, const char *text, size_t len,
-                       struct sim_scenario **out, char *err, size_t errcap);
+int sim_scenario_parse(const char *name, const char *text, size_t len, struct sim_scenario **out,
+                       char *err, size_t errcap);
 /* PB_ERR_NOTFOUND / PB_ERR_IO when the file cannot be read (err says why). */
 int sim_scenario_load(const char *path, struct sim_scenario **out, char *err, size_t errcap);
 void sim_scenario_free(struct sim_scenario *s);

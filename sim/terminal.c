@@ -24,9 +24,9 @@
 #include "log.h"
 #include "pb_error.h"
 
-#define FRAME_MAX 1200      /* largest frame this terminal sends or remembers */
-#define MAX_TRIES 3         /* Concert: 3 tries; ZVT: a frame plus at most 2 repeats */
-#define BATCH_MAX 512       /* receipts remembered for voids */
+#define FRAME_MAX 1200 /* largest frame this terminal sends or remembers */
+#define MAX_TRIES 3    /* Concert: 3 tries; ZVT: a frame plus at most 2 repeats */
+#define BATCH_MAX 512  /* receipts remembered for voids */
 #define ZVT_MSGS_MAX 8
 
 /* ZVT commands and status codes this terminal speaks (PROTOCOLS.md 2; Wireshark
@@ -39,8 +39,8 @@ enum {
     ZVT_COMPLETION = 0x060F,
     ZVT_ABORT = 0x061E,
     ZVT_ECR_ABORT = 0x06B0,
-    ZVT_INSERT_CARD = 0x0A,       /* 04 FF status "insert card" */
-    ZVT_RC_ABORT = 0x6C,          /* result code: abort via timeout or abort key */
+    ZVT_INSERT_CARD = 0x0A, /* 04 FF status "insert card" */
+    ZVT_RC_ABORT = 0x6C,    /* result code: abort via timeout or abort key */
     ZVT_RC_ALREADY_REVERSED = 0xB4,
     ZVT_RC_REVERSAL_NOT_POSSIBLE = 0xB5,
     ZVT_RC_FUNCTION_NOT_POSSIBLE = 0x83,
@@ -54,15 +54,15 @@ static const char SIM_PAN[] = "497010******0014";
 
 enum state {
     T_IDLE,
-    C_ENQ_ACKED,   /* ECR owns the line; its request or EOT comes next */
-    C_WAIT_EOT,    /* request ACKed; the ECR's EOT comes next */
-    C_PROCESS,     /* card, PIN, authorisation: timer until the answer */
-    C_ENQ_SENT,    /* we want the line: ENQ sent, ACK awaited */
-    C_ANSWER_SENT, /* answer sent, ACK awaited */
-    Z_PROCESS,     /* timer until the next PT message */
-    Z_MSG_SENT,    /* PT message sent, transport ACK awaited */
-    Z_WAIT_APP_ACK,/* ACKed; the ECR's 80 00 00 awaited */
-    T_DEAD,        /* power cycle: deaf and mute until the deadline */
+    C_ENQ_ACKED,    /* ECR owns the line; its request or EOT comes next */
+    C_WAIT_EOT,     /* request ACKed; the ECR's EOT comes next */
+    C_PROCESS,      /* card, PIN, authorisation: timer until the answer */
+    C_ENQ_SENT,     /* we want the line: ENQ sent, ACK awaited */
+    C_ANSWER_SENT,  /* answer sent, ACK awaited */
+    Z_PROCESS,      /* timer until the next PT message */
+    Z_MSG_SENT,     /* PT message sent, transport ACK awaited */
+    Z_WAIT_APP_ACK, /* ACKed; the ECR's 80 00 00 awaited */
+    T_DEAD,         /* power cycle: deaf and mute until the deadline */
 };
 
 struct zmsg {
@@ -90,8 +90,8 @@ struct sim_terminal {
     unsigned tries;   /* transmissions of the current outgoing frame / ENQ */
 
     /* transaction in progress */
-    unsigned txn_no;        /* number of the current/last transaction */
-    size_t next_step;       /* scenario step index the next transaction takes */
+    unsigned txn_no;  /* number of the current/last transaction */
+    size_t next_step; /* scenario step index the next transaction takes */
     bool in_txn;
     const struct sim_step *step;
     struct sim_plan plan;
@@ -101,10 +101,10 @@ struct sim_terminal {
     bool partial;
     enum pb_result result;
     int32_t code;
-    unsigned answers_left;  /* Concert: answers still to send (duplicate: 2) */
-    unsigned req_arrivals;  /* arrivals of the request frame (approve-repeat) */
+    unsigned answers_left; /* Concert: answers still to send (duplicate: 2) */
+    unsigned req_arrivals; /* arrivals of the request frame (approve-repeat) */
     unsigned rx_frames, tx_frames;
-    unsigned rx_attempt;    /* arrivals of the current rx frame */
+    unsigned rx_attempt; /* arrivals of the current rx frame */
     bool rx_last_accepted;
     uint8_t rx_last[FRAME_MAX];
     size_t rx_last_len;
@@ -138,8 +138,8 @@ static uint32_t ack_ms(const struct sim_terminal *t)
     return t->cfg.ack_timeout_ms;
 }
 
-int sim_terminal_new(const struct sim_terminal_config *cfg, struct sim_rng *rng,
-                     sim_write_fn write, void *ctx, struct sim_terminal **out)
+int sim_terminal_new(const struct sim_terminal_config *cfg, struct sim_rng *rng, sim_write_fn write,
+                     void *ctx, struct sim_terminal **out)
 {
     if (!out)
         return PB_ERR_INVAL;
@@ -379,10 +379,10 @@ static void build_result(struct sim_terminal *t, struct pos_msg *m)
     if ((f = fault(t, SIM_FAULT_TYPE)) != NULL)
         m->txn = (enum pb_txn_type)f->txn_type;
     m->flags |= PB_F_AMOUNT | PB_F_CURRENCY;
-    m->amount = t->type == PB_TXN_END_OF_DAY ? (t->st.total < 0 ? -t->st.total : t->st.total)
-                                             : t->charged;
-    m->currency = (t->req.flags & PB_F_CURRENCY) && t->req.currency ? t->req.currency
-                                                                       : t->cfg.currency;
+    m->amount =
+        t->type == PB_TXN_END_OF_DAY ? (t->st.total < 0 ? -t->st.total : t->st.total) : t->charged;
+    m->currency =
+        (t->req.flags & PB_F_CURRENCY) && t->req.currency ? t->req.currency : t->cfg.currency;
     if ((f = fault(t, SIM_FAULT_CURRENCY)) != NULL)
         m->currency = (uint16_t)f->code;
     if (t->partial) {
@@ -424,8 +424,8 @@ static int encode(struct sim_terminal *t, const struct pos_msg *m)
 {
     int n = t->cfg.proto->encode(m, t->tx, sizeof t->tx);
     if (n < 0) {
-        pb_error("terminal: cannot encode %s %s: %s", pb_kind_name(m->kind),
-                 pb_txn_name(m->txn), pb_strerror(n));
+        pb_error("terminal: cannot encode %s %s: %s", pb_kind_name(m->kind), pb_txn_name(m->txn),
+                 pb_strerror(n));
         t->tx_len = 0;
         return n;
     }
@@ -447,8 +447,8 @@ static void transmit(struct sim_terminal *t, int64_t now, bool first)
         return;
     size_t cut = 0;
     const struct sim_fault *d = fault(t, SIM_FAULT_DROP_LINK);
-    bool is_result = t->zvt ? (t->tx_len > 4 && t->tx[2] == 0x04 && t->tx[3] == 0x0F)
-                            : t->tx_len > 3;
+    bool is_result =
+        t->zvt ? (t->tx_len > 4 && t->tx[2] == 0x04 && t->tx[3] == 0x0F) : t->tx_len > 3;
     if (d && is_result) {
         cut = d->bytes ? d->bytes : t->tx_len / 2;
         if (cut == 0)
@@ -460,8 +460,8 @@ static void transmit(struct sim_terminal *t, int64_t now, bool first)
          * nothing in either direction until the line is back. */
         sim_wire_flush(t->wire, INT64_MAX);
         sim_wire_cut(t->wire, now + (int64_t)d->ms * 1000);
-        pb_info("terminal: transaction %u: link dropped after %zu bytes of the result",
-                t->txn_no, cut);
+        pb_info("terminal: transaction %u: link dropped after %zu bytes of the result", t->txn_no,
+                cut);
         t->st.unanswered++;
         go_idle(t);
     }
@@ -902,7 +902,8 @@ static void zvt_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t 
     if (m.cmd == ZVT_ECR_ABORT || (m.kind == PB_KIND_ABORT && m.dir != PB_DIR_PT)) {
         if (t->ignore_abort) {
             pb_info("terminal: transaction %u: register aborted; the late result still "
-                    "comes", t->txn_no);
+                    "comes",
+                    t->txn_no);
             return;
         }
         t->result = PB_RESULT_ABORTED;

@@ -24,31 +24,31 @@
 #include "wire.h"
 
 struct sim_terminal_config {
-    const struct pb_protocol *proto;    /* concert or zvt */
+    const struct pb_protocol *proto;     /* concert or zvt */
     const struct sim_scenario *scenario; /* NULL: no steps, only `faults` */
-    const struct sim_fault *faults;     /* extra global faults (--fault), may be NULL */
+    const struct sim_fault *faults;      /* extra global faults (--fault), may be NULL */
     size_t n_faults;
-    uint16_t currency;                  /* 0: the scenario's (or EUR) */
-    uint32_t ack_timeout_ms;            /* 0: the scenario's (or 2 s) */
-    uint32_t think_ms;                  /* 0: the scenario's (or 50 ms) */
-    unsigned pace_baud;                 /* 0: no pacing */
-    unsigned pace_bits;                 /* bits per byte on the line (10 for 8N1) */
+    uint16_t currency;       /* 0: the scenario's (or EUR) */
+    uint32_t ack_timeout_ms; /* 0: the scenario's (or 2 s) */
+    uint32_t think_ms;       /* 0: the scenario's (or 50 ms) */
+    unsigned pace_baud;      /* 0: no pacing */
+    unsigned pace_bits;      /* bits per byte on the line (10 for 8N1) */
 };
 
 struct sim_terminal_stats {
     unsigned transactions; /* requests taken */
     unsigned approved, declined, aborted, unanswered, voided;
     unsigned naks_sent, naks_received, repeats_sent;
-    unsigned trace;        /* last trace number used */
-    unsigned receipt;      /* last receipt number used */
-    int64_t total;         /* batch total since the last end of day, minor units */
-    unsigned batch_count;  /* approved financial transactions in the batch */
+    unsigned trace;       /* last trace number used */
+    unsigned receipt;     /* last receipt number used */
+    int64_t total;        /* batch total since the last end of day, minor units */
+    unsigned batch_count; /* approved financial transactions in the batch */
 };
 
 struct sim_terminal;
 
-int sim_terminal_new(const struct sim_terminal_config *cfg, struct sim_rng *rng,
-                     sim_write_fn write, void *ctx, struct sim_terminal **out);
+int sim_terminal_new(const struct sim_terminal_config *cfg, struct sim_rng *rng, sim_write_fn write,
+                     void *ctx, struct sim_terminal **out);
 void sim_terminal_free(struct sim_terminal *t);
 void sim_terminal_input(struct sim_terminal *t, const uint8_t *buf, size_t len, int64_t now);
 /* Returns PB_OK, or PB_ERR_CLOSED when a write found the port gone. */

@@ -25,16 +25,16 @@ struct sim_wire {
     const struct sim_plan *plan;
     unsigned baud, bits;
     struct chunk *head, *tail;
-    int64_t last_at;    /* due time of the last queued chunk */
-    int64_t line_free;  /* pacing: when the line has sent everything queued */
-    int64_t cut_until;  /* line dead before this time */
+    int64_t last_at;   /* due time of the last queued chunk */
+    int64_t line_free; /* pacing: when the line has sent everything queued */
+    int64_t cut_until; /* line dead before this time */
     uint64_t bytes_out;
-    bool feeding;       /* inside pb_deframer_feed: a reset must wait until it returns */
+    bool feeding; /* inside pb_deframer_feed: a reset must wait until it returns */
     bool reset_pending;
 };
 
-int sim_wire_new(const struct pb_protocol *p, struct sim_rng *rng, sim_write_fn write,
-                 void *ctx, struct sim_wire **out)
+int sim_wire_new(const struct pb_protocol *p, struct sim_rng *rng, sim_write_fn write, void *ctx,
+                 struct sim_wire **out)
 {
     if (!out)
         return PB_ERR_INVAL;
@@ -91,8 +91,8 @@ void sim_wire_set_pace(struct sim_wire *w, unsigned baud, unsigned bits_per_byte
     w->bits = bits_per_byte ? bits_per_byte : 10;
 }
 
-void sim_wire_feed(struct sim_wire *w, const uint8_t *buf, size_t len, pb_frame_cb cb,
-                   void *ctx, int64_t now)
+void sim_wire_feed(struct sim_wire *w, const uint8_t *buf, size_t len, pb_frame_cb cb, void *ctx,
+                   int64_t now)
 {
     if (sim_wire_is_cut(w, now))
         return;
@@ -162,8 +162,7 @@ static int64_t latency_at(struct sim_wire *w, int64_t now)
         return now;
     int64_t d = (int64_t)lat->ms * 1000;
     if (lat->jitter_ms)
-        d += sim_rng_range(w->rng, -(int64_t)lat->jitter_ms * 1000,
-                           (int64_t)lat->jitter_ms * 1000);
+        d += sim_rng_range(w->rng, -(int64_t)lat->jitter_ms * 1000, (int64_t)lat->jitter_ms * 1000);
     return now + (d > 0 ? d : 0);
 }
 

@@ -31,8 +31,8 @@ typedef ssize_t (*sim_write_fn)(void *ctx, const uint8_t *buf, size_t len);
 
 struct sim_wire;
 
-int sim_wire_new(const struct pb_protocol *p, struct sim_rng *rng, sim_write_fn write,
-                 void *ctx, struct sim_wire **out);
+int sim_wire_new(const struct pb_protocol *p, struct sim_rng *rng, sim_write_fn write, void *ctx,
+                 struct sim_wire **out);
 void sim_wire_free(struct sim_wire *w);
 
 void sim_wire_set_plan(struct sim_wire *w, const struct sim_plan *plan);
@@ -40,8 +40,8 @@ void sim_wire_set_plan(struct sim_wire *w, const struct sim_plan *plan);
 void sim_wire_set_pace(struct sim_wire *w, unsigned baud, unsigned bits_per_byte);
 
 /* Bytes read while the line is cut are dropped and not fed. */
-void sim_wire_feed(struct sim_wire *w, const uint8_t *buf, size_t len, pb_frame_cb cb,
-                   void *ctx, int64_t now);
+void sim_wire_feed(struct sim_wire *w, const uint8_t *buf, size_t len, pb_frame_cb cb, void *ctx,
+                   int64_t now);
 
 /* nth: frame number in the transaction (from 1); attempt: transmission (from 1).
  * cut_after: when > 0, only the first cut_after bytes leave (drop-link); 0 = all. */

@@ -108,12 +108,24 @@ static void test_parse_errors_name_the_word(void **state)
         const char *spec;
         int word;
     } bad[] = {
-        {"charge", 0},          {"charge 1.234", 1},   {"charge +5", -1},
-        {"charge 10%", 1},      {"delay 5", 1},        {"delay", 0},
-        {"decline zz", -1},     {"currency XYZ", 1},   {"pos 7", 1},
-        {"nak 0", 1},           {"nak times", 1},      {"slice 0", 1},
-        {"ecr-decline", 0},     {"type nothing", 1},   {"noise 1000", 1},
-        {"latency 5ms every 0", 3}, {"abort chance 200%", 2}, {"nak at", 1},
+        {"charge", 0},
+        {"charge 1.234", 1},
+        {"charge +5", -1},
+        {"charge 10%", 1},
+        {"delay 5", 1},
+        {"delay", 0},
+        {"decline zz", -1},
+        {"currency XYZ", 1},
+        {"pos 7", 1},
+        {"nak 0", 1},
+        {"nak times", 1},
+        {"slice 0", 1},
+        {"ecr-decline", 0},
+        {"type nothing", 1},
+        {"noise 1000", 1},
+        {"latency 5ms every 0", 3},
+        {"abort chance 200%", 2},
+        {"nak at", 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct sim_fault f;

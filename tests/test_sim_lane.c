@@ -71,8 +71,7 @@ struct lane {
     struct sim_rng rng_t, rng_r;
 };
 
-static void watch_feed(struct watch *w, enum pb_dir dir, const uint8_t *b, size_t n,
-                       int64_t now);
+static void watch_feed(struct watch *w, enum pb_dir dir, const uint8_t *b, size_t n, int64_t now);
 
 static ssize_t term_write(void *ctx, const uint8_t *b, size_t n)
 {
@@ -189,8 +188,8 @@ static struct sim_scenario *scenario(const char *text)
 }
 
 /* Plays a scenario between the two engines on a virtual clock. */
-static void run_lane_w(struct lane *l, const struct pb_protocol *p,
-                       const struct sim_scenario *s, uint64_t seed, bool watch)
+static void run_lane_w(struct lane *l, const struct pb_protocol *p, const struct sim_scenario *s,
+                       uint64_t seed, bool watch)
 {
     memset(l, 0, sizeof *l);
     if (watch) {
@@ -213,8 +212,7 @@ static void run_lane_w(struct lane *l, const struct pb_protocol *p,
     struct sim_terminal_config tc = {.proto = p, .scenario = s};
     struct sim_register_config rc = {.proto = p, .scenario = s};
     assert_int_equal(sim_terminal_new(&tc, &l->rng_t, term_write, l, &l->t), PB_OK);
-    assert_int_equal(sim_register_new(&rc, &l->rng_r, reg_write, l, on_outcome, l, &l->r),
-                     PB_OK);
+    assert_int_equal(sim_register_new(&rc, &l->rng_r, reg_write, l, on_outcome, l, &l->r), PB_OK);
     int guard = 0;
     for (; guard < 200000; guard++) {
         sim_register_tick(l->r, l->now);
@@ -296,8 +294,8 @@ static bool known_gap(const char *path, unsigned line, enum pb_class says, bool 
             known_gaps[i].line != line)
             continue;
         if (report_fixed) {
-            print_message("%s:%u: known tracker gap now passes; remove it from known_gaps\n",
-                          path, line);
+            print_message("%s:%u: known tracker gap now passes; remove it from known_gaps\n", path,
+                          line);
             return true;
         }
         if (says == known_gaps[i].tracker_says) {
@@ -312,8 +310,8 @@ static bool known_gap(const char *path, unsigned line, enum pb_class says, bool 
  * order onto the transactions the tracker opened on a request; answers with no request
  * (a duplicate's second approval) count for the step they relate to. Returns the number
  * of disagreements, printed. */
-static int check_tracker(struct lane *l, const struct pb_protocol *p,
-                         const struct sim_scenario *s, const char *name)
+static int check_tracker(struct lane *l, const struct pb_protocol *p, const struct sim_scenario *s,
+                         const char *name)
 {
     struct watch *w = l->w;
     int bad = 0;
@@ -326,8 +324,7 @@ static int check_tracker(struct lane *l, const struct pb_protocol *p,
         while (ti < w->n_txn && w->txn[ti].synthetic)
             ti++;
         if (ti >= w->n_txn) {
-            print_error("%s:%u: no transaction recorded for step %u\n", name, st->line,
-                        st->index);
+            print_error("%s:%u: no transaction recorded for step %u\n", name, st->line, st->index);
             bad++;
             continue;
         }
@@ -347,8 +344,8 @@ static int check_tracker(struct lane *l, const struct pb_protocol *p,
         }
         if (st->expect.has_charged && w->txn[me].has_charged &&
             w->txn[me].charged != st->expect.charged && w->txn[me].cls != PB_CLASS_VOIDED) {
-            print_error("%s:%u: step %u: tracker says charged %lld, scenario expects %lld\n",
-                        name, st->line, st->index, (long long)w->txn[me].charged,
+            print_error("%s:%u: step %u: tracker says charged %lld, scenario expects %lld\n", name,
+                        st->line, st->index, (long long)w->txn[me].charged,
                         (long long)st->expect.charged);
             bad++;
         }
@@ -390,8 +387,8 @@ static void check_expectations(struct lane *l, const struct sim_scenario *s)
             bad++;
         }
         if (o->expect.has_charged && o->has_charged && o->expect.charged != o->charged) {
-            print_error("step %u: charged %lld, expected %lld\n", o->index,
-                        (long long)o->charged, (long long)o->expect.charged);
+            print_error("step %u: charged %lld, expected %lld\n", o->index, (long long)o->charged,
+                        (long long)o->expect.charged);
             bad++;
         }
     }
@@ -428,35 +425,36 @@ static void test_concert_sale_ok(void **state)
 static void test_concert_faults(void **state)
 {
     const struct pb_protocol *p = proto_or_skip("concert");
-    struct sim_scenario *s = scenario("protocol concert\n"
-                                      "timeout 3s\n"
-                                      "sale 10.00 decline           expect declined\n"
-                                      "sale 20.00 charge +1.00      expect overcharge charged=21.00\n"
-                                      "sale 20.00 charge -10%       expect undercharge charged=18.00\n"
-                                      "sale 5.00  no-answer         expect in_doubt\n"
-                                      "sale 6.00  nak 1 times 2     expect ok\n"
-                                      "sale 7.00  currency USD      expect currency_mismatch\n"
-                                      "sale 8.00  pos 07            expect reference_mismatch\n"
-                                      "sale 9.00  duplicate         expect duplicate\n"
-                                      "sale 4.00  delay 4s          expect late_approval\n"
-                                      "sale 3.00  pause 2s bad-checksum 1 times 1 expect ok\n"
-                                      "sale 2.00  abort             expect declined\n"
-                                      "end-of-day\n"
-                                      "sale 1.50  ecr-nak 1 times 1 expect ok\n"
-                                      "sale 1.00  slice 3 2ms latency 20ms 10ms noise 4 expect ok\n"
-                                      "sale 1.25  withhold-ack      expect ok\n"
-                                      "sale 1.75  drop-link 10      expect in_doubt\n"
-                                      "sale 2.25  pause 3s power-cycle 1s late expect ok\n"
-                                      "sale 2.50  power-cycle 1s    expect in_doubt\n"
-                                      "status                       expect ok\n"
-                                      "sale 30.00                   expect ok\n"
-                                      "void                         expect ok\n");
+    struct sim_scenario *s =
+        scenario("protocol concert\n"
+                 "timeout 3s\n"
+                 "sale 10.00 decline           expect declined\n"
+                 "sale 20.00 charge +1.00      expect overcharge charged=21.00\n"
+                 "sale 20.00 charge -10%       expect undercharge charged=18.00\n"
+                 "sale 5.00  no-answer         expect in_doubt\n"
+                 "sale 6.00  nak 1 times 2     expect ok\n"
+                 "sale 7.00  currency USD      expect currency_mismatch\n"
+                 "sale 8.00  pos 07            expect reference_mismatch\n"
+                 "sale 9.00  duplicate         expect duplicate\n"
+                 "sale 4.00  delay 4s          expect late_approval\n"
+                 "sale 3.00  pause 2s bad-checksum 1 times 1 expect ok\n"
+                 "sale 2.00  abort             expect declined\n"
+                 "end-of-day\n"
+                 "sale 1.50  ecr-nak 1 times 1 expect ok\n"
+                 "sale 1.00  slice 3 2ms latency 20ms 10ms noise 4 expect ok\n"
+                 "sale 1.25  withhold-ack      expect ok\n"
+                 "sale 1.75  drop-link 10      expect in_doubt\n"
+                 "sale 2.25  pause 3s power-cycle 1s late expect ok\n"
+                 "sale 2.50  power-cycle 1s    expect in_doubt\n"
+                 "status                       expect ok\n"
+                 "sale 30.00                   expect ok\n"
+                 "void                         expect ok\n");
     static struct lane l;
     run_lane(&l, p, s, 7);
     check_expectations(&l, s);
-    assert_true(outcome(&l, 3)->gave_up);      /* no-answer: the register gave up */
-    assert_true(outcome(&l, 8)->late);         /* delay 4s > timeout 3s */
-    assert_true(outcome(&l, 11)->skipped);     /* no end of day in Concert E */
+    assert_true(outcome(&l, 3)->gave_up);  /* no-answer: the register gave up */
+    assert_true(outcome(&l, 8)->late);     /* delay 4s > timeout 3s */
+    assert_true(outcome(&l, 11)->skipped); /* no end of day in Concert E */
     const struct sim_terminal_stats *ts = sim_terminal_stats(l.t);
     assert_true(ts->naks_sent >= 2);
     assert_true(ts->naks_received >= 2);
@@ -486,27 +484,28 @@ static void test_zvt_sale_ok(void **state)
 static void test_zvt_faults(void **state)
 {
     const struct pb_protocol *p = proto_or_skip("zvt");
-    struct sim_scenario *s = scenario("protocol zvt\n"
-                                      "timeout 3s\n"
-                                      "sale 10.00 decline 05        expect declined\n"
-                                      "sale 20.00 charge +1.00      expect overcharge charged=21.00\n"
-                                      "sale 20.00 partial 15.00     expect undercharge charged=15.00\n"
-                                      "sale 5.00  no-answer         expect in_doubt\n"
-                                      "sale 6.00  nak 1 times 2     expect ok\n"
-                                      "sale 7.00  currency USD      expect currency_mismatch\n"
-                                      "sale 9.00  duplicate         expect duplicate\n"
-                                      "sale 4.00  delay 4s          expect late_approval\n"
-                                      "sale 3.00  pause 2s bad-checksum 3 expect ok\n"
-                                      "sale 2.00  abort             expect declined\n"
-                                      "sale 1.50  ecr-nak 2         expect ok\n"
-                                      "sale 1.00  slice 2 1ms latency 10ms 5ms noise 2 expect ok\n"
-                                      "sale 8.00  ecr-abort 10ms no-answer expect in_doubt\n"
-                                      "status                       expect ok\n"
-                                      "refund 1.00                  expect ok\n"
-                                      "sale 30.00                   expect ok\n"
-                                      "void                         expect ok\n"
-                                      "end-of-day                   expect ok\n"
-                                      "logoff                       expect ok\n");
+    struct sim_scenario *s =
+        scenario("protocol zvt\n"
+                 "timeout 3s\n"
+                 "sale 10.00 decline 05        expect declined\n"
+                 "sale 20.00 charge +1.00      expect overcharge charged=21.00\n"
+                 "sale 20.00 partial 15.00     expect undercharge charged=15.00\n"
+                 "sale 5.00  no-answer         expect in_doubt\n"
+                 "sale 6.00  nak 1 times 2     expect ok\n"
+                 "sale 7.00  currency USD      expect currency_mismatch\n"
+                 "sale 9.00  duplicate         expect duplicate\n"
+                 "sale 4.00  delay 4s          expect late_approval\n"
+                 "sale 3.00  pause 2s bad-checksum 3 expect ok\n"
+                 "sale 2.00  abort             expect declined\n"
+                 "sale 1.50  ecr-nak 2         expect ok\n"
+                 "sale 1.00  slice 2 1ms latency 10ms 5ms noise 2 expect ok\n"
+                 "sale 8.00  ecr-abort 10ms no-answer expect in_doubt\n"
+                 "status                       expect ok\n"
+                 "refund 1.00                  expect ok\n"
+                 "sale 30.00                   expect ok\n"
+                 "void                         expect ok\n"
+                 "end-of-day                   expect ok\n"
+                 "logoff                       expect ok\n");
     static struct lane l;
     run_lane(&l, p, s, 11);
     check_expectations(&l, s);

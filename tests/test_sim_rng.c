@@ -76,10 +76,8 @@ static void test_chance_edges(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_vector),
-        cmocka_unit_test(test_same_seed_same_stream),
-        cmocka_unit_test(test_seed_zero_is_not_stuck),
-        cmocka_unit_test(test_below_and_range),
+        cmocka_unit_test(test_known_vector),           cmocka_unit_test(test_same_seed_same_stream),
+        cmocka_unit_test(test_seed_zero_is_not_stuck), cmocka_unit_test(test_below_and_range),
         cmocka_unit_test(test_chance_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

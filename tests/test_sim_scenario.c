@@ -170,8 +170,7 @@ static void test_bad_inputs(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct sim_scenario *s = (struct sim_scenario *)1;
         char err[512];
-        int r = sim_scenario_parse("t.scn", bad[i].text, strlen(bad[i].text), &s, err,
-                                   sizeof err);
+        int r = sim_scenario_parse("t.scn", bad[i].text, strlen(bad[i].text), &s, err, sizeof err);
         if (r != PB_ERR_SYNTAX)
             fail_msg("case %zu (%s) parsed", i, bad[i].text);
         assert_null(s);
@@ -221,10 +220,8 @@ static void test_load_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_scenario),
-        cmocka_unit_test(test_blocks_and_defaults),
-        cmocka_unit_test(test_bad_inputs),
-        cmocka_unit_test(test_nul_and_long_lines),
+        cmocka_unit_test(test_valid_scenario), cmocka_unit_test(test_blocks_and_defaults),
+        cmocka_unit_test(test_bad_inputs),     cmocka_unit_test(test_nul_and_long_lines),
         cmocka_unit_test(test_load_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
