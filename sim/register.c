@@ -178,6 +178,14 @@ static void flush_prev(struct sim_register *r)
     }
 }
 
+/* The terminal took this step's request: answers from now on are this step's, so the
+ * step before can be reported. */
+static void mark_accepted(struct sim_register *r)
+{
+    r->cur.accepted = true;
+    flush_prev(r);
+}
+
 /* The outcome a late or unsolicited answer belongs to. */
 static struct sim_outcome *answer_owner(struct sim_register *r)
 {
@@ -494,7 +502,7 @@ static void concert_control(struct sim_register *r, uint8_t b, int64_t now)
             if (r->step->action == SIM_ACT_STATUS) {
                 /* liveness probe: ENQ, ACK, EOT */
                 sim_wire_send_control(r->wire, PB_EOT, now);
-                r->cur.accepted = true;
+                mark_accepted(r);
                 r->cur.answers = 1;
                 r->cur.result = PB_RESULT_APPROVED;
                 end_step(r, now);
@@ -515,7 +523,7 @@ static void concert_control(struct sim_register *r, uint8_t b, int64_t now)
     case RC_REQ_SENT:
         if (b == PB_ACK) {
             sim_wire_send_control(r->wire, PB_EOT, now);
-            r->cur.accepted = true;
+            mark_accepted(r);
             r->give_up_at = now + (int64_t)step_timeout(r) * 1000;
             r->state = RC_WAIT_PT_ENQ;
             r->deadline = r->give_up_at;
@@ -680,7 +688,7 @@ static void zvt_frame(struct sim_register *r, const struct pb_frame *f, int64_t 
     switch (m.kind) {
     case PB_KIND_ACCEPTED:
         if (ours) {
-            r->cur.accepted = true;
+            mark_accepted(r);
             r->state = RZ_MASTER;
             r->give_up_at = now + (int64_t)step_timeout(r) * 1000;
             r->deadline = r->give_up_at;
@@ -752,7 +760,7 @@ static void zvt_timer(struct sim_register *r, int64_t now)
         }
         break;
     case RZ_WAIT_ACCEPT:
-        r->cur.accepted = true; /* ACKed at transport level: it may be running */
+        mark_accepted(r); /* ACKed at transport level: it may be running */
         give_up(r, now, "no 80 00 00 within T3; giving up");
         break;
     case RZ_MASTER:
@@ -870,7 +878,7 @@ int sim_register_tick(struct sim_register *r, int64_t now)
     for (int guard = 0; guard < 16; guard++) {
         if (r->abort_at >= 0 && r->abort_at <= now && r->has_cur) {
             r->abort_at = -1;
-            r->cur.accepted = true;
+            mark_accepted(r);
             give_up(r, now, "register aborts (ecr-abort)");
             continue;
         }

@@ -11,8 +11,8 @@
  * request repeated on NAK up to 3 tries, EOT, then the PT's ENQ and answer; ZVT: command,
  * ACK and 80 00 00 within T3, 80 00 00 for every PT message until 06 0F / 06 1E, and
  * abort 06 B0 when it gives up). It reports, per step, what it believes happened; the
- * report of step N is made when step N+1 starts (or at the end), so an answer that
- * arrives after the register gave up is part of it (late). */
+ * report of step N is made when the terminal takes step N+1's request (or at the end),
+ * so an answer that arrives after the register gave up is part of it (late). */
 #ifndef SIM_REGISTER_H
 #define SIM_REGISTER_H
 
