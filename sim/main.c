@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "fault.h"
+#include "lane.h"
 #include "link.h"
 #include "log.h"
 #include "money.h"
@@ -71,7 +72,9 @@ static void usage_main(FILE *out)
             "commands:\n"
             "  terminal   play a payment terminal (Concert or ZVT) on a port\n"
             "  register   play a cash register that drives transactions on a port\n"
-            "  lint       check scenario files and summarise them (exit 65 on an error)\n\n"
+            "  lint       check scenario files and summarise them (exit 65 on an error)\n"
+            "  play       play scenarios offline: register and terminal in one process on a\n"
+            "             virtual clock, posbridge's tracker watching; compare expectations\n\n"
             "examples:\n"
             "  possim terminal --port pty:/tmp/pt --protocol zvt --fault 'charge +1.00 every 3'\n"
             "  possim register --port /tmp/pt --protocol zvt --sale 12.50 --sale 3.00\n"
@@ -731,6 +734,146 @@ static int cmd_lint(int argc, char **argv)
     return ret;
 }
 
+/* possim play SCENARIO...: a virtual lane per file, and a table of what was expected,
+ * what posbridge's tracker recorded, and what the register believed. */
+static int cmd_play(int argc, char **argv)
+{
+    enum { O_SEED = 256 };
+    static const struct option longopts[] = {
+        {"seed", required_argument, NULL, O_SEED}, {"protocol", required_argument, NULL, 'P'},
+        {"json", no_argument, NULL, 'j'},          {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    bool json = false, quiet = false, has_seed = false;
+    uint64_t seed = 0;
+    const char *pname = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "P:jqh", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_SEED: {
+            char *end;
+            errno = 0;
+            seed = strtoull(optarg, &end, 10);
+            if (errno || *end || !*optarg || optarg[0] == '-') {
+                fprintf(stderr, "possim play: --seed: '%s' is not a whole number\n", optarg);
+                return EX_USAGE;
+            }
+            has_seed = true;
+            break;
+        }
+        case 'P':
+            pname = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            printf("usage: possim play [--seed N] [--protocol NAME] [--json] [-q] SCENARIO...\n\n"
+                   "Plays each scenario with possim's register and terminal in one process on a\n"
+                   "virtual clock (timeouts take no real time) while posbridge's tracker watches\n"
+                   "the line, and prints per transaction what was expected, what the tracker\n"
+                   "recorded, and what the register believed. Exit 1 when an expectation\n"
+                   "fails, 65 on a scenario error.\n\n"
+                   "example:\n  possim play captures/scenarios/zvt-bad-day.scn\n");
+            return 0;
+        default:
+            return EX_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "possim play: give one or more scenario files\n");
+        return EX_USAGE;
+    }
+    pb_log_set_sink(PB_LOG_STDERR, "possim play", NULL, NULL);
+    pb_log_set_level(PB_LOG_WARN);
+    int ret = 0;
+    unsigned total = 0, failed = 0;
+    for (int i = optind; i < argc; i++) {
+        struct sim_scenario *sc = NULL;
+        char err[512];
+        int r = sim_scenario_load(argv[i], &sc, err, sizeof err);
+        if (r < 0) {
+            fprintf(stderr, "%s\n", err);
+            ret = r == PB_ERR_SYNTAX ? EX_DATAERR : EX_NOINPUT;
+            continue;
+        }
+        const struct sim_settings *st = sim_scenario_settings(sc);
+        const char *name = pname ? pname : st->protocol;
+        const struct pb_protocol *p = name[0] ? pb_protocol_find(name) : NULL;
+        if (!p) {
+            fprintf(stderr, "%s: no protocol (write 'protocol concert|zvt' or give --protocol)\n",
+                    argv[i]);
+            sim_scenario_free(sc);
+            ret = EX_USAGE;
+            continue;
+        }
+        uint64_t sd = has_seed ? seed : st->has_seed ? st->seed : 1;
+        struct sim_lane_config cfg = {.proto = p, .scenario = sc, .seed = sd, .watch = true};
+        struct sim_lane_result *res = NULL;
+        r = sim_lane_play(&cfg, &res);
+        if (r < 0) {
+            fprintf(stderr, "%s: %s\n", argv[i], pb_strerror(r));
+            sim_scenario_free(sc);
+            ret = EX_SOFTWARE;
+            continue;
+        }
+        if (!json && !quiet)
+            printf("%s (%s, seed %llu)\n  %-4s %-5s %-12s %-12s %-19s %-19s %-19s\n", argv[i],
+                   p->name, (unsigned long long)sd, "#", "line", "action", "requested", "expected",
+                   "posbridge", "register");
+        for (size_t k = 0; k < res->n_steps; k++) {
+            const struct sim_lane_step *ls = &res->steps[k];
+            const struct sim_step *stp = ls->step;
+            char req[PB_MONEY_FMT_MAX] = "-";
+            if (stp->has_amount)
+                pb_money_format(req, sizeof req, stp->amount, PB_CURRENCY_NONE);
+            const char *exp = stp->expect.cls ? pb_class_name(stp->expect.cls) : "-";
+            char trk[48];
+            if (!ls->on_wire)
+                snprintf(trk, sizeof trk, "(not on wire)");
+            else if (!ls->has_txn)
+                snprintf(trk, sizeof trk, "(none)");
+            else if (ls->related_cls != PB_CLASS_NONE)
+                snprintf(trk, sizeof trk, "%s+%s", pb_class_name(ls->cls),
+                         pb_class_name(ls->related_cls));
+            else
+                snprintf(trk, sizeof trk, "%s", pb_class_name(ls->cls));
+            const char *bel = !ls->has_reg      ? "-"
+                              : ls->reg.skipped ? "skipped"
+                                                : pb_class_name(ls->reg.belief);
+            total += stp->expect.cls != PB_CLASS_NONE;
+            failed += !ls->matches;
+            if (json) {
+                printf("{\"file\":\"%s\",\"transaction\":%u,\"line\":%u,\"action\":\"%s\","
+                       "\"expected\":\"%s\",\"posbridge\":\"%s\",\"register\":\"%s\","
+                       "\"pass\":%s}\n",
+                       argv[i], stp->index, stp->line, sim_action_name(stp->action), exp, trk, bel,
+                       ls->matches ? "true" : "false");
+            } else if (!quiet || !ls->matches) {
+                printf("  %-4u %-5u %-12s %-12s %-19s %-19s %-19s%s\n", stp->index, stp->line,
+                       sim_action_name(stp->action), req, exp, trk, bel,
+                       ls->matches ? "" : "  MISMATCH");
+            }
+        }
+        if (!json && !quiet)
+            printf("  %u mismatches; %.1f s of line time, %llu bytes from the terminal, %llu "
+                   "from the register\n",
+                   res->mismatches, (double)res->virtual_us / 1e6,
+                   (unsigned long long)res->bytes_pt, (unsigned long long)res->bytes_ecr);
+        if (res->mismatches && !ret)
+            ret = 1;
+        sim_lane_result_free(res);
+        sim_scenario_free(sc);
+    }
+    if (!json)
+        fprintf(stderr, "possim play: %u expectations, %u failed\n", total, failed);
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -752,7 +895,9 @@ int main(int argc, char **argv)
         return cmd(argc - 1, argv + 1, false);
     if (strcmp(c, "lint") == 0)
         return cmd_lint(argc - 1, argv + 1);
-    fprintf(stderr, "possim: unknown command '%s' (terminal, register or lint)\n", c);
+    if (strcmp(c, "play") == 0)
+        return cmd_play(argc - 1, argv + 1);
+    fprintf(stderr, "possim: unknown command '%s' (terminal, register, lint or play)\n", c);
     usage_main(stderr);
     return EX_USAGE;
 }

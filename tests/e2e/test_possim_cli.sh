@@ -89,6 +89,18 @@ done
 [ "$docs" -ge 5 ] || die "only $docs doc examples linted"
 echo "test_possim_cli: $docs examples of docs/SCENARIOS.md lint clean"
 
+# ---- play: offline lanes with posbridge's tracker watching ------------------------------
+expect_rc 0 "$POSSIM" play captures/scenarios/concert-overcharge.scn captures/scenarios/zvt-in_doubt.scn
+has "$tmp/out" "overcharge          overcharge          overcharge"
+has "$tmp/out" "0 mismatches"
+has "$tmp/err" "possim play: 9 expectations, 0 failed"
+printf 'protocol zvt\nsale 5.00 charge +1.00 expect ok\n' >"$tmp/wrong.scn"
+expect_rc 1 "$POSSIM" play "$tmp/wrong.scn"
+has "$tmp/out" "MISMATCH"
+expect_rc 1 "$POSSIM" play --json "$tmp/wrong.scn"
+has "$tmp/out" '"expected":"ok","posbridge":"overcharge","register":"overcharge","pass":false'
+expect_rc 65 "$POSSIM" play "$tmp/bad.scn"
+
 # ---- a terminal and a register over a pty, per protocol --------------------------------
 lane() { # lane PROTOCOL
     local proto=$1 port="$tmp/pt-$1"
