@@ -615,6 +615,15 @@ static int cmd(int argc, char **argv, bool terminal)
         ret = lr == PB_ERR_SYNTAX ? EX_USAGE : EX_UNAVAILABLE;
         goto out_sc;
     }
+    if (lr == PB_ERR_AGAIN && !terminal) {
+        /* A register with no terminal to talk to would only time out step after step. */
+        fprintf(stderr, "possim register: port '%s' is not there (start the terminal first)\n",
+                o.port);
+        ret = EX_UNAVAILABLE;
+        goto out_link;
+    }
+    if (lr == PB_ERR_AGAIN)
+        pb_warn("port %s is not there yet; waiting for it", o.port);
     if (terminal)
         fprintf(stderr, "possim terminal: %s on %s\n", proto->name, pb_link_path(side.link));
     unsigned bits = 1 + line.data_bits + (line.parity != 'N') + line.stop_bits;

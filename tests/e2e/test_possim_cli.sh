@@ -67,6 +67,8 @@ printf 'protocol zvt\n\nsale 12.50 chrage +1.00\n' >"$tmp/bad.scn"
 expect_rc 65 "$POSSIM" register --port pty:$tmp/x --scenario "$tmp/bad.scn"
 has "$tmp/err" "$tmp/bad.scn:3:12: unknown word 'chrage'"
 expect_rc 66 "$POSSIM" register --port pty:$tmp/x --scenario "$tmp/missing.scn"
+expect_rc 69 "$POSSIM" register --port "$tmp/no-such-port" --protocol zvt --sale 1.00
+has "$tmp/err" "is not there"
 
 # ---- lint: the library and every example in docs/SCENARIOS.md parse ------------------
 expect_rc 0 "$POSSIM" lint captures/scenarios/*.scn
