@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "capture.h"
 #include "fault.h"
 #include "lane.h"
 #include "link.h"
@@ -21,6 +22,7 @@
 #include "pb_error.h"
 #include "protocol.h"
 #include "register.h"
+#include "replay.h"
 #include "rng.h"
 #include "scenario.h"
 #include "terminal.h"
@@ -74,7 +76,8 @@ static void usage_main(FILE *out)
             "  register   play a cash register that drives transactions on a port\n"
             "  lint       check scenario files and summarise them (exit 65 on an error)\n"
             "  play       play scenarios offline: register and terminal in one process on a\n"
-            "             virtual clock, posbridge's tracker watching; compare expectations\n\n"
+            "             virtual clock, posbridge's tracker watching; compare expectations\n"
+            "  replay     play one side of a recorded capture (pcapng) back on a port\n\n"
             "examples:\n"
             "  possim terminal --port pty:/tmp/pt --protocol zvt --fault 'charge +1.00 every 3'\n"
             "  possim register --port /tmp/pt --protocol zvt --sale 12.50 --sale 3.00\n"
@@ -743,22 +746,32 @@ static int cmd_lint(int argc, char **argv)
     return ret;
 }
 
+/* The virtual lane's bytes into a capture: UTC is a fixed base plus the virtual time. */
+static void capture_tap(void *ctx, enum pb_dir from, const uint8_t *b, size_t n, int64_t now)
+{
+    pb_capture_chunk(ctx, from, 1767225600000000ll + now, b, n);
+}
+
 /* possim play SCENARIO...: a virtual lane per file, and a table of what was expected,
  * what posbridge's tracker recorded, and what the register believed. */
 static int cmd_play(int argc, char **argv)
 {
     enum { O_SEED = 256 };
     static const struct option longopts[] = {
-        {"seed", required_argument, NULL, O_SEED}, {"protocol", required_argument, NULL, 'P'},
-        {"json", no_argument, NULL, 'j'},          {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"seed", required_argument, NULL, O_SEED},
+        {"protocol", required_argument, NULL, 'P'},
+        {"capture", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     bool json = false, quiet = false, has_seed = false;
     uint64_t seed = 0;
-    const char *pname = NULL;
+    const char *pname = NULL, *capture = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "P:jqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "P:c:jqh", longopts, NULL)) != -1) {
         switch (c) {
         case O_SEED: {
             char *end;
@@ -774,6 +787,9 @@ static int cmd_play(int argc, char **argv)
         case 'P':
             pname = optarg;
             break;
+        case 'c':
+            capture = optarg;
+            break;
         case 'j':
             json = true;
             break;
@@ -781,13 +797,17 @@ static int cmd_play(int argc, char **argv)
             quiet = true;
             break;
         case 'h':
-            printf("usage: possim play [--seed N] [--protocol NAME] [--json] [-q] SCENARIO...\n\n"
-                   "Plays each scenario with possim's register and terminal in one process on a\n"
-                   "virtual clock (timeouts take no real time) while posbridge's tracker watches\n"
-                   "the line, and prints per transaction what was expected, what the tracker\n"
-                   "recorded, and what the register believed. Exit 1 when an expectation\n"
-                   "fails, 65 on a scenario error.\n\n"
-                   "example:\n  possim play captures/scenarios/zvt-bad-day.scn\n");
+            printf(
+                "usage: possim play [--seed N] [--protocol NAME] [--capture FILE] [--json] [-q]\n"
+                "                   SCENARIO...\n\n"
+                "Plays each scenario with possim's register and terminal in one process on a\n"
+                "virtual clock (timeouts take no real time) while posbridge's tracker watches\n"
+                "the line, and prints per transaction what was expected, what the tracker\n"
+                "recorded, and what the register believed. Exit 1 when an expectation\n"
+                "fails, 65 on a scenario error. --capture FILE writes the lane's bytes as a\n"
+                "pcapng capture (one scenario only) that Wireshark, `posbridge decode` and\n"
+                "`possim replay` read.\n\n"
+                "example:\n  possim play captures/scenarios/zvt-bad-day.scn\n");
             return 0;
         default:
             return EX_USAGE;
@@ -795,6 +815,10 @@ static int cmd_play(int argc, char **argv)
     }
     if (optind >= argc) {
         fprintf(stderr, "possim play: give one or more scenario files\n");
+        return EX_USAGE;
+    }
+    if (capture && argc - optind != 1) {
+        fprintf(stderr, "possim play: --capture takes one scenario\n");
         return EX_USAGE;
     }
     pb_log_set_sink(PB_LOG_STDERR, "possim play", NULL, NULL);
@@ -822,8 +846,23 @@ static int cmd_play(int argc, char **argv)
         }
         uint64_t sd = has_seed ? seed : st->has_seed ? st->seed : 1;
         struct sim_lane_config cfg = {.proto = p, .scenario = sc, .seed = sd, .watch = true};
+        struct pb_capture *cap = NULL;
+        if (capture) {
+            r = pb_capture_open(capture, (uint16_t)p->link_type, NULL, &cap);
+            if (r < 0) {
+                fprintf(stderr, "possim play: --capture %s: %s\n", capture, pb_strerror(r));
+                sim_scenario_free(sc);
+                return EX_CANTCREAT;
+            }
+            cfg.tap = capture_tap;
+            cfg.tap_ctx = cap;
+        }
         struct sim_lane_result *res = NULL;
         r = sim_lane_play(&cfg, &res);
+        if (cap && pb_capture_close(cap) < 0) {
+            fprintf(stderr, "possim play: --capture %s: write failed\n", capture);
+            ret = EX_IOERR;
+        }
         if (r < 0) {
             fprintf(stderr, "%s: %s\n", argv[i], pb_strerror(r));
             sim_scenario_free(sc);
@@ -883,6 +922,165 @@ static int cmd_play(int argc, char **argv)
     return ret;
 }
 
+static ssize_t fd_link_write(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct pb_link *l = ctx;
+    if (!pb_link_is_up(l))
+        return PB_ERR_CLOSED;
+    return pb_link_write(l, buf, len);
+}
+
+/* possim replay CAPTURE --side terminal|register --port PORT */
+static int cmd_replay(int argc, char **argv)
+{
+    enum { O_SPEED = 256, O_OPEN, O_WAIT };
+    static const struct option longopts[] = {
+        {"side", required_argument, NULL, 's'},
+        {"port", required_argument, NULL, 'p'},
+        {"line", required_argument, NULL, 'l'},
+        {"speed", required_argument, NULL, O_SPEED},
+        {"open-loop", no_argument, NULL, O_OPEN},
+        {"wait", required_argument, NULL, O_WAIT},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct sim_replay_opts o = {.side = PB_DIR_UNKNOWN};
+    const char *port = NULL, *ltext = "9600,8N1";
+    bool verbose = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:p:l:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (strcmp(optarg, "terminal") == 0)
+                o.side = PB_DIR_PT;
+            else if (strcmp(optarg, "register") == 0)
+                o.side = PB_DIR_ECR;
+            else {
+                fprintf(stderr, "possim replay: --side is terminal or register, not '%s'\n",
+                        optarg);
+                return EX_USAGE;
+            }
+            break;
+        case 'p':
+            port = optarg;
+            break;
+        case 'l':
+            ltext = optarg;
+            break;
+        case O_SPEED: {
+            uint32_t ms; /* reuse the duration parser: "2" -> "2s" -> 2000 = 2x */
+            char buf[40];
+            snprintf(buf, sizeof buf, "%ss", optarg);
+            if (sim_duration_parse(buf, &ms) != PB_OK || ms == 0 || ms > 1000000) {
+                fprintf(stderr,
+                        "possim replay: --speed: '%s' is not a factor such as 2 or "
+                        "0.5\n",
+                        optarg);
+                return EX_USAGE;
+            }
+            o.speed_milli = ms;
+            break;
+        }
+        case O_OPEN:
+            o.open_loop = true;
+            break;
+        case O_WAIT:
+            if (parse_cli_duration("--wait", optarg, &o.wait_ms, true) < 0)
+                return EX_USAGE;
+            break;
+        case 'v':
+            verbose = true;
+            break;
+        case 'h':
+            printf(
+                "usage: possim replay CAPTURE --side terminal|register --port PORT\n"
+                "                     [--speed N] [--open-loop] [--wait DUR] [--line SETTINGS]\n\n"
+                "Plays the bytes one side sent in a recorded capture (pcapng) back on a port,\n"
+                "so a field problem can be replayed against a live register or terminal.\n"
+                "Each recorded chunk waits until the live peer has sent as many bytes as the\n"
+                "recorded peer had, then keeps its recorded gap (divided by --speed); after\n"
+                "--wait (10s) it goes anyway. --open-loop keeps recorded offsets instead.\n\n"
+                "example:\n"
+                "  possim replay lane3.pcapng --side terminal --port pty:/tmp/pt\n");
+            return 0;
+        default:
+            return EX_USAGE;
+        }
+    }
+    if (optind + 1 != argc || !port || o.side == PB_DIR_UNKNOWN) {
+        fprintf(stderr, "usage: possim replay CAPTURE --side terminal|register --port PORT\n");
+        return EX_USAGE;
+    }
+    pb_log_set_sink(PB_LOG_STDERR, "possim replay", NULL, NULL);
+    pb_log_set_level(verbose ? PB_LOG_DEBUG : PB_LOG_INFO);
+    struct pb_line line;
+    const char *lerr = NULL;
+    if (pb_line_parse(ltext, &line, &lerr) != PB_OK) {
+        fprintf(stderr, "possim replay: --line '%s': %s\n", ltext, lerr ? lerr : "bad");
+        return EX_USAGE;
+    }
+    struct pb_link *link = NULL;
+    int lr = pb_link_open(port, &line, &link);
+    if (lr != PB_OK) {
+        fprintf(stderr, "possim replay: cannot open port '%s': %s\n", port, pb_strerror(lr));
+        pb_link_close(link);
+        return lr == PB_ERR_SYNTAX ? EX_USAGE : EX_UNAVAILABLE;
+    }
+    struct sim_replay *rp = NULL;
+    char err[512];
+    int r = sim_replay_load(argv[optind], &o, fd_link_write, link, &rp, err, sizeof err);
+    if (r < 0) {
+        fprintf(stderr, "possim replay: %s\n", err);
+        pb_link_close(link);
+        return r == PB_ERR_NOTFOUND ? EX_NOINPUT : EX_DATAERR;
+    }
+    fprintf(stderr, "possim replay: %u chunks of the %s side on %s\n",
+            sim_replay_stats(rp)->chunks_total, o.side == PB_DIR_PT ? "terminal" : "register",
+            pb_link_path(link));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    uint8_t buf[4096];
+    while (!stop_requested && !sim_replay_done(rp)) {
+        int64_t now = sim_clock_now_us();
+        if (sim_replay_tick(rp, now) == PB_ERR_CLOSED)
+            pb_warn("port %s went away", port);
+        if (sim_replay_done(rp))
+            break;
+        int64_t dl = sim_replay_next_deadline(rp);
+        now = sim_clock_now_us();
+        int timeout = dl < 0 ? 1000 : dl <= now ? 0 : (int)((dl - now + 999) / 1000);
+        int fd = pb_link_fd(link);
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (fd < 0) {
+            if (pb_link_reopen(link) != PB_OK)
+                poll(NULL, 0, 100);
+            continue;
+        }
+        if (poll(&pf, 1, timeout) <= 0)
+            continue;
+        ssize_t n;
+        while ((n = pb_link_read(link, buf, sizeof buf)) > 0)
+            sim_replay_input(rp, buf, (size_t)n, sim_clock_now_us());
+    }
+    /* Let the last bytes drain and the peer answer before the pty goes. */
+    poll(NULL, 0, 200);
+    const struct sim_replay_stats *st = sim_replay_stats(rp);
+    fprintf(stderr,
+            "possim replay: sent %u of %u chunks (%llu bytes), received %llu bytes, "
+            "%u stalls\n",
+            st->chunks_sent, st->chunks_total, (unsigned long long)st->bytes_sent,
+            (unsigned long long)st->bytes_received, st->stalls);
+    int ret = stop_requested ? EX_TEMPFAIL : 0;
+    sim_replay_free(rp);
+    pb_link_close(link);
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -906,7 +1104,9 @@ int main(int argc, char **argv)
         return cmd_lint(argc - 1, argv + 1);
     if (strcmp(c, "play") == 0)
         return cmd_play(argc - 1, argv + 1);
-    fprintf(stderr, "possim: unknown command '%s' (terminal, register, lint or play)\n", c);
+    if (strcmp(c, "replay") == 0)
+        return cmd_replay(argc - 1, argv + 1);
+    fprintf(stderr, "possim: unknown command '%s' (terminal, register, lint, play or replay)\n", c);
     usage_main(stderr);
     return EX_USAGE;
 }

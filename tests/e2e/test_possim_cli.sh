@@ -103,6 +103,36 @@ expect_rc 1 "$POSSIM" play --json "$tmp/wrong.scn"
 has "$tmp/out" '"expected":"ok","posbridge":"overcharge","register":"overcharge","pass":false'
 expect_rc 65 "$POSSIM" play "$tmp/bad.scn"
 
+# ---- play --capture, then replay the terminal's side to a live register ----------------
+printf 'protocol zvt\ntimeout 1s\nsale 12.50 expect ok\nsale 20.00 charge +1.00 expect overcharge\nsale 9.99 decline expect declined\n' >"$tmp/rec.scn"
+expect_rc 0 "$POSSIM" play --capture "$tmp/rec.pcapng" "$tmp/rec.scn"
+[ -s "$tmp/rec.pcapng" ] || die "no capture written"
+checks=$((checks + 1))
+if [ -n "${POSBRIDGE:-}" ] && [ -x "${POSBRIDGE:-}" ]; then
+    # posbridge's own decoder reads the capture possim wrote
+    expect_rc 0 "$POSBRIDGE" decode "$tmp/rec.pcapng"
+    has "$tmp/out" "21.00"
+fi
+if command -v tshark >/dev/null 2>&1; then
+    # Wireshark's own ZVT dissector, an independent decoder, reads the terminal's answers
+    tshark -o 'uat:user_dlts:"User 0 (DLT=147)","zvt","0","","0",""' -r "$tmp/rec.pcapng" \
+        -T fields -e zvt.control_field -e zvt.amount -e zvt.result_code \
+        >"$tmp/tshark.out" 2>/dev/null || die "tshark could not read the capture"
+    has "$tmp/tshark.out" "0x040f	2100	0x00"
+    has "$tmp/tshark.out" "0x0601	2000"
+fi
+port="$tmp/pt-replay"
+"$POSSIM" replay "$tmp/rec.pcapng" --side terminal --port "pty:$port" 2>"$tmp/replay.err" &
+rpid=$!
+pids+=("$rpid")
+for _ in $(seq 100); do [ -e "$port" ] && break; sleep 0.05; done
+expect_rc 0 "$POSSIM" register --port "$port" --scenario "$tmp/rec.scn" --check
+has "$tmp/out" "class=overcharge expect=overcharge"
+wait "$rpid" || die "possim replay failed"
+has "$tmp/replay.err" "0 stalls"
+expect_rc 64 "$POSSIM" replay "$tmp/rec.pcapng" --side middle --port "pty:$tmp/r2"
+expect_rc 66 "$POSSIM" replay "$tmp/none.pcapng" --side terminal --port "pty:$tmp/r2"
+
 # ---- a terminal and a register over a pty, per protocol --------------------------------
 lane() { # lane PROTOCOL
     local proto=$1 port="$tmp/pt-$1"
