@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -52,6 +53,7 @@ struct opts {
     const char *line;
     const char *currency;
     const char *record;
+    const char *capture;
     bool has_seed;
     uint64_t seed;
     bool pace;
@@ -106,6 +108,7 @@ static void usage_terminal(FILE *out)
             "      --think DUR        card-and-PIN time before the result (50ms)\n"
             "      --ack-timeout DUR  ACK / T3 timer (2s)\n"
             "  -r, --record FILE      write every byte the terminal sends to FILE (raw)\n"
+            "  -c, --capture FILE     record both directions of the line as pcapng\n"
             "  -v, --verbose / -q, --quiet\n"
             "  -h, --help / -V, --version\n\n"
             "Runs until SIGINT or SIGTERM, then prints the terminal's batch totals.\n"
@@ -138,6 +141,7 @@ static void usage_register(FILE *out)
             "      --currency CODE    currency of --sale amounts (EUR)\n"
             "  -j, --json             one JSON object per transaction on stdout\n"
             "  -r, --record FILE      write every byte the register sends to FILE (raw)\n"
+            "  -c, --capture FILE     record both directions of the line as pcapng\n"
             "      --check            exit 1 when a believed class differs from the scenario's\n"
             "                         expectation\n"
             "  -v, --verbose / -q, --quiet\n"
@@ -181,12 +185,20 @@ static int parse_cli_duration(const char *opt, const char *v, uint32_t *ms, bool
 struct side {
     struct pb_link *link;
     FILE *rec;                 /* --record: every byte this side writes */
+    struct pb_capture *cap;    /* --capture: both directions as pcapng */
     const char *scenario_path; /* for SIGHUP reload (terminal) */
     struct sim_scenario **sc;
     bool is_terminal;
     struct sim_terminal *term;
     struct sim_register *reg;
 };
+
+static int64_t utc_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static ssize_t link_write(void *ctx, const uint8_t *buf, size_t len)
 {
@@ -198,6 +210,9 @@ static ssize_t link_write(void *ctx, const uint8_t *buf, size_t len)
         fwrite(buf, 1, (size_t)n, s->rec);
         fflush(s->rec);
     }
+    if (n > 0 && s->cap)
+        pb_capture_chunk(s->cap, s->is_terminal ? PB_DIR_PT : PB_DIR_ECR, utc_now_us(), buf,
+                         (size_t)n);
     return n;
 }
 
@@ -276,6 +291,9 @@ static int run_loop(struct side *s)
                 break;
             }
             int64_t t = sim_clock_now_us();
+            if (s->cap)
+                pb_capture_chunk(s->cap, s->is_terminal ? PB_DIR_ECR : PB_DIR_PT, utc_now_us(), buf,
+                                 (size_t)n);
             if (s->is_terminal)
                 sim_terminal_input(s->term, buf, (size_t)n, t);
             else
@@ -392,6 +410,7 @@ static int cmd(int argc, char **argv, bool terminal)
         {"status", no_argument, NULL, O_STATUS},
         {"json", no_argument, NULL, 'j'},
         {"record", required_argument, NULL, 'r'},
+        {"capture", required_argument, NULL, 'c'},
         {"check", no_argument, NULL, O_CHECK},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
@@ -404,7 +423,7 @@ static int cmd(int argc, char **argv, bool terminal)
     size_t faults_len = 0;
     int c, ret = EX_USAGE;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:P:s:f:l:t:r:jvqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:P:s:f:l:t:r:c:jvqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
             o.port = optarg;
@@ -485,6 +504,9 @@ static int cmd(int argc, char **argv, bool terminal)
             break;
         case 'r':
             o.record = optarg;
+            break;
+        case 'c':
+            o.capture = optarg;
             break;
         case O_CHECK:
             o.check = true;
@@ -587,6 +609,14 @@ static int cmd(int argc, char **argv, bool terminal)
     sim_rng_seed(&rng, seed);
 
     struct side side = {.is_terminal = terminal, .scenario_path = o.scenario, .sc = &sc};
+    if (o.capture) {
+        int cr = pb_capture_open(o.capture, (uint16_t)proto->link_type, NULL, &side.cap);
+        if (cr < 0) {
+            fprintf(stderr, "possim: --capture %s: %s\n", o.capture, pb_strerror(cr));
+            ret = EX_CANTCREAT;
+            goto out_sc;
+        }
+    }
     if (o.record && !(side.rec = fopen(o.record, "wb"))) {
         fprintf(stderr, "possim: --record %s: %s\n", o.record, strerror(errno));
         ret = EX_CANTCREAT;
@@ -698,6 +728,8 @@ out_link:
     pb_link_close(side.link);
     if (side.rec)
         fclose(side.rec);
+    if (side.cap && pb_capture_close(side.cap) < 0 && !ret)
+        ret = EX_IOERR;
 out_sc:
     sim_scenario_free(sc);
 out:
@@ -917,6 +949,7 @@ static int cmd_play(int argc, char **argv)
         sim_lane_result_free(res);
         sim_scenario_free(sc);
     }
+    fflush(stdout);
     if (!json)
         fprintf(stderr, "possim play: %u expectations, %u failed\n", total, failed);
     return ret;

@@ -239,4 +239,20 @@ has "$tmp/out" "class=overcharge"
 kill "$tpid"
 wait "$tpid" || true
 
+# ---- terminal --capture: both directions of a live lane as pcapng ------------------------
+port="$tmp/pt-cap"
+"$POSSIM" terminal --port "pty:$port" --protocol concert --capture "$tmp/live.pcapng" \
+    2>/dev/null &
+tpid=$!
+pids+=("$tpid")
+for _ in $(seq 100); do [ -e "$port" ] && break; sleep 0.05; done
+expect_rc 0 "$POSSIM" register --port "$port" --protocol concert --sale 7.25 --timeout 2
+kill "$tpid"
+wait "$tpid" || true
+if [ -n "${POSBRIDGE:-}" ] && [ -x "${POSBRIDGE:-}" ]; then
+    expect_rc 0 "$POSBRIDGE" decode "$tmp/live.pcapng"
+    has "$tmp/out" "ecr request      purchase     7.25 EUR"
+    has "$tmp/out" "pt  result       -            7.25 EUR approved"
+fi
+
 echo "test_possim_cli: $checks checks passed"
