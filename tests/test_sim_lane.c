@@ -49,6 +49,8 @@ static void tap(void *ctx, enum pb_dir from, const uint8_t *b, size_t n, int64_t
     }
 }
 
+static void ecr_tap(void *ctx, enum pb_dir from, const uint8_t *b, size_t n, int64_t now);
+
 static void quiet_log(enum pb_log_level lv, const char *msg, void *ctx)
 {
     (void)lv;
@@ -322,6 +324,114 @@ static void test_zvt_faults(void **state)
     sim_scenario_free(s);
 }
 
+/* ---- register rules on their own ------------------------------------------------------ */
+
+struct bytes {
+    uint8_t b[4096];
+    size_t n;
+};
+
+static ssize_t to_bytes(void *ctx, const uint8_t *b, size_t n)
+{
+    struct bytes *o = ctx;
+    for (size_t i = 0; i < n && o->n < sizeof o->b; i++)
+        o->b[o->n++] = b[i];
+    return (ssize_t)n;
+}
+
+static void ecr_tap(void *ctx, enum pb_dir from, const uint8_t *b, size_t n, int64_t now)
+{
+    (void)now;
+    if (from == PB_DIR_ECR)
+        to_bytes(ctx, b, n);
+}
+
+static void keep_outcome(const struct sim_outcome *o, void *ctx)
+{
+    *(struct sim_outcome *)ctx = *o;
+}
+
+/* Runs a register with nobody on the line until it is done. */
+static void lonely_register(const char *name, struct bytes *out, struct sim_outcome *o)
+{
+    const struct pb_protocol *p = proto_or_skip(name);
+    struct sim_scenario *s = scenario("ack-timeout 1s\nsale 1.00\n");
+    struct sim_rng rng;
+    sim_rng_seed(&rng, 1);
+    struct sim_register *r;
+    struct sim_register_config rc = {.proto = p, .scenario = s};
+    memset(out, 0, sizeof *out);
+    assert_int_equal(sim_register_new(&rc, &rng, to_bytes, out, keep_outcome, o, &r), PB_OK);
+    int64_t now = 0;
+    for (int i = 0; i < 1000 && !sim_register_done(r); i++) {
+        sim_register_tick(r, now);
+        int64_t d = sim_register_next_deadline(r);
+        if (d < 0)
+            break;
+        now = d > now ? d : now;
+    }
+    assert_true(sim_register_done(r));
+    /* 3 tries of one second each, then the step gives up: about 3 s of line time */
+    assert_true(now >= 3000000 && now < 5000000);
+    sim_register_free(r);
+    sim_scenario_free(s);
+}
+
+static void test_concert_register_enq_three_tries(void **state)
+{
+    struct bytes out;
+    struct sim_outcome o;
+    lonely_register("concert", &out, &o);
+    assert_int_equal(out.n, 3); /* ENQ, ENQ, ENQ: no ACK, no request */
+    for (size_t i = 0; i < out.n; i++)
+        assert_int_equal(out.b[i], PB_ENQ);
+    assert_true(o.transport_failed);
+    assert_int_equal(o.belief, PB_CLASS_PROTOCOL_ERROR);
+}
+
+static void test_zvt_register_command_three_tries(void **state)
+{
+    struct bytes out;
+    struct sim_outcome o;
+    lonely_register("zvt", &out, &o);
+    /* the same command frame three times: sent, then repeated twice without an ACK */
+    assert_true(out.n % 3 == 0 && out.n > 0);
+    size_t one = out.n / 3;
+    assert_memory_equal(out.b, out.b + one, one);
+    assert_memory_equal(out.b, out.b + 2 * one, one);
+    assert_int_equal(out.b[0], PB_DLE);
+    assert_int_equal(out.b[2], 0x06); /* 06 01 authorisation */
+    assert_int_equal(out.b[3], 0x01);
+    assert_int_equal(o.belief, PB_CLASS_PROTOCOL_ERROR);
+}
+
+/* A ZVT register that gives up sends abort 06 B0 (and the terminal then still owes it
+ * nothing: no-answer). */
+static void test_zvt_register_aborts_on_give_up(void **state)
+{
+    const struct pb_protocol *p = proto_or_skip("zvt");
+    struct sim_scenario *s = scenario("timeout 2s\nsale 5.00 no-answer\n");
+    static struct run l;
+    play(&l, p, s, 1, false);
+    assert_true(outcome(&l, 0)->gave_up);
+    done(&l);
+    /* the register's bytes: look for DLE STX 06 B0 */
+    struct sim_lane_config c = {.proto = p, .scenario = s, .seed = 1};
+    static struct bytes ecr;
+    memset(&ecr, 0, sizeof ecr);
+    c.tap = ecr_tap;
+    c.tap_ctx = &ecr;
+    struct sim_lane_result *res;
+    assert_int_equal(sim_lane_play(&c, &res), PB_OK);
+    bool found = false;
+    for (size_t i = 0; i + 3 < ecr.n; i++)
+        found |= ecr.b[i] == PB_DLE && ecr.b[i + 1] == PB_STX && ecr.b[i + 2] == 0x06 &&
+                 ecr.b[i + 3] == 0xB0;
+    assert_true(found);
+    sim_lane_result_free(res);
+    sim_scenario_free(s);
+}
+
 /* ---- determinism ---------------------------------------------------------------------- */
 
 static void determinism(const char *name, const char *text)
@@ -544,6 +654,9 @@ int main(void)
         cmocka_unit_test(test_concert_faults),
         cmocka_unit_test(test_zvt_sale_ok),
         cmocka_unit_test(test_zvt_faults),
+        cmocka_unit_test(test_concert_register_enq_three_tries),
+        cmocka_unit_test(test_zvt_register_command_three_tries),
+        cmocka_unit_test(test_zvt_register_aborts_on_give_up),
         cmocka_unit_test(test_same_seed_same_bytes_concert),
         cmocka_unit_test(test_same_seed_same_bytes_zvt),
         cmocka_unit_test(test_pty_concert),
