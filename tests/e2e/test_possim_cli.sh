@@ -145,7 +145,8 @@ sale 12.50                  expect ok charged=12.50
 sale 20.00 charge +1.00     expect overcharge charged=21.00
 sale 9.99  decline 05       expect declined
 sale 5.00  no-answer        expect in_doubt
-sale 1.00                   expect ok
+sale 1.00                   expect voided
+void                        expect ok
 SCN
     "$POSSIM" terminal --port "pty:$port" --scenario "$tmp/$proto.scn" \
         >"$tmp/term-$proto.out" 2>"$tmp/term-$proto.err" &
@@ -154,7 +155,7 @@ SCN
     for _ in $(seq 100); do [ -e "$port" ] && break; sleep 0.05; done
     [ -e "$port" ] || die "$proto terminal made no pty at $port"
     expect_rc 0 "$POSSIM" register --port "$port" --scenario "$tmp/$proto.scn" --json --check
-    [ "$(grep -c '"transaction"' "$tmp/out")" -eq 5 ] || die "$proto: want 5 JSON lines"
+    [ "$(grep -c '"transaction"' "$tmp/out")" -eq 6 ] || die "$proto: want 6 JSON lines"
     checks=$((checks + 1))
     has "$tmp/out" '"transaction":2,"line":6,"protocol":"'"$proto"'","action":"sale"'
     has "$tmp/out" '"charged":2100'
@@ -163,7 +164,8 @@ SCN
     kill "$tpid"
     wait "$tpid" || true
     has "$tmp/term-$proto.err" "seed 42"
-    has "$tmp/term-$proto.err" "5 transactions: 3 approved, 1 declined"
+    has "$tmp/term-$proto.err" "6 transactions: 4 approved, 1 declined"
+    has "$tmp/term-$proto.err" "1 voided; batch total 33.50 EUR"
 }
 lane concert
 lane zvt
