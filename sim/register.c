@@ -113,11 +113,9 @@ static uint32_t step_timeout(const struct sim_register *r)
     return r->step && r->step->timeout_ms ? r->step->timeout_ms : r->cfg.timeout_ms;
 }
 
-static enum pb_class believe(const struct sim_register *r, const struct sim_outcome *o,
-                             const struct pos_msg *ans)
+/* The class the register believes, from what it saw of this step. */
+static enum pb_class believe(const struct sim_outcome *o)
 {
-    (void)r;
-    (void)ans;
     if (o->transport_failed && o->answers == 0)
         return PB_CLASS_PROTOCOL_ERROR;
     if (o->answers == 0)
@@ -165,7 +163,7 @@ static void remember_sale(struct sim_register *r, const struct sim_outcome *o)
 
 static void report(struct sim_register *r, struct sim_outcome *o)
 {
-    o->belief = believe(r, o, NULL);
+    o->belief = believe(o);
     if (r->cb)
         r->cb(o, r->cb_ctx);
 }

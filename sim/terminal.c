@@ -106,8 +106,6 @@ struct sim_terminal {
     unsigned rx_frames, tx_frames;
     unsigned rx_attempt; /* arrivals of the current rx frame */
     bool rx_last_accepted;
-    uint8_t rx_last[FRAME_MAX];
-    size_t rx_last_len;
     bool power_cycled;
     bool ignore_abort;
     unsigned receipt_no, trace_no;
@@ -260,7 +258,6 @@ static void begin_txn(struct sim_terminal *t)
     t->rx_frames = 0;
     t->tx_frames = 0;
     t->rx_attempt = 0;
-    t->rx_last_len = 0;
     t->rx_last_accepted = false;
     t->req_arrivals = 0;
     t->power_cycled = false;
