@@ -318,8 +318,7 @@ static void on_outcome(const struct sim_outcome *o, void *ctx)
     rc->count++;
     /* The register never learns that a later void closed a sale as voided. */
     bool voided_ok = o->expect.cls == PB_CLASS_VOIDED && o->belief == PB_CLASS_OK;
-    if (!o->skipped && o->expect.cls != PB_CLASS_NONE && o->expect.cls != o->belief &&
-        !voided_ok)
+    if (!o->skipped && o->expect.cls != PB_CLASS_NONE && o->expect.cls != o->belief && !voided_ok)
         rc->mismatches++;
     if (rc->json)
         sim_outcome_json(o, rc->protocol, line, sizeof line);

@@ -732,6 +732,9 @@ static void zvt_frame(struct sim_register *r, const struct pb_frame *f, int64_t 
         if (ours)
             end_step(r, now);
         break;
+    case PB_KIND_PRINT:
+        zvt_app_ack(r, now); /* every PT message gets its 80 00 00, late ones too */
+        break;
     default:
         if (ours && r->state == RZ_MASTER)
             zvt_app_ack(r, now);

@@ -278,6 +278,10 @@ static int parse_setting(struct parser *p, bool *handled)
         if (strlen(v) != 2 || !isdigit((unsigned char)v[0]) || !isdigit((unsigned char)v[1]))
             return fail(p, 1, "POS number is two digits, such as 01");
         memcpy(st->pos_id, v, 3);
+    } else if (strcmp(k, "receipt") == 0) {
+        if (p->argc < 2 || (strcmp(p->argv[1], "on") != 0 && strcmp(p->argv[1], "off") != 0))
+            return fail(p, 1, "'receipt' is on or off");
+        st->receipt = p->argv[1][1] == 'n';
     } else if (strcmp(k, "terminal-id") == 0) {
         if (p->argc < 2)
             return fail(p, 1, "'terminal-id' needs 8 digits");
@@ -473,8 +477,8 @@ static int parse_line(struct parser *p, bool indented)
     if (a >= 0)
         return parse_step(p, a);
     static const char *const settings[] = {
-        "protocol", "currency", "seed", "timeout",     "ack-timeout",
-        "think",    "gap",      "pos",  "terminal-id", "fault",
+        "protocol", "currency", "seed",        "timeout", "ack-timeout", "think",
+        "gap",      "pos",      "terminal-id", "fault",   "receipt",
     };
     for (size_t i = 0; p->s->n_steps > 0 && i < sizeof settings / sizeof settings[0]; i++)
         if (strcmp(settings[i], p->argv[0]) == 0)
@@ -488,7 +492,7 @@ static int parse_line(struct parser *p, bool indented)
     return fail(p, 0,
                 "unknown action '%s': expected sale, refund, void, status, end-of-day, "
                 "registration, logoff, or a setting (protocol, currency, seed, timeout, "
-                "ack-timeout, think, gap, pos, terminal-id, fault)",
+                "ack-timeout, think, gap, pos, terminal-id, receipt, fault)",
                 p->argv[0]);
 }
 

@@ -71,6 +71,7 @@ struct sim_settings {
     uint32_t gap_ms;         /* register's pause between transactions; default 20 ms */
     char pos_id[3];          /* Concert POS number; default "01" */
     char terminal_id[9];     /* ZVT terminal id (8 digits); default "52500001" */
+    bool receipt;            /* ZVT terminal prints its receipt to the ECR (06 D1 lines) */
 };
 
 struct sim_scenario;

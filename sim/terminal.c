@@ -22,12 +22,14 @@
 #include <string.h>
 
 #include "log.h"
+#include "money.h"
 #include "pb_error.h"
 
 #define FRAME_MAX 1200 /* largest frame this terminal sends or remembers */
 #define MAX_TRIES 3    /* Concert: 3 tries; ZVT: a frame plus at most 2 repeats */
 #define BATCH_MAX 512  /* receipts remembered for voids */
-#define ZVT_MSGS_MAX 8
+#define ZVT_MSGS_MAX 16
+#define RECEIPT_LINES 4
 
 /* ZVT commands and status codes this terminal speaks (PROTOCOLS.md 2; Wireshark
  * packet-zvt.c names). */
@@ -39,6 +41,7 @@ enum {
     ZVT_COMPLETION = 0x060F,
     ZVT_ABORT = 0x061E,
     ZVT_ECR_ABORT = 0x06B0,
+    ZVT_PRINT_LINE = 0x06D1,
     ZVT_INSERT_CARD = 0x0A, /* 04 FF status "insert card" */
     ZVT_RC_ABORT = 0x6C,    /* result code: abort via timeout or abort key */
     ZVT_RC_ALREADY_REVERSED = 0xB4,
@@ -735,6 +738,11 @@ static void zvt_script(struct sim_terminal *t)
     }
     for (unsigned i = 0; i < t->answers_left; i++)
         zq_add(t, ZVT_STATUS_INFO, true, i == 0 ? think : 0);
+    /* The ECR prints the receipt: 06 D1 lines between status information and
+     * completion, each answered with 80 00 00 (setting `receipt on`). */
+    if (settings(t) && settings(t)->receipt && t->type != PB_TXN_STATUS)
+        for (unsigned i = 0; i < RECEIPT_LINES; i++)
+            zq_add(t, ZVT_PRINT_LINE, true, 0);
     if (t->result == PB_RESULT_DECLINED)
         zq_add(t, ZVT_ABORT, true, 0);
     else
@@ -759,6 +767,33 @@ static void zvt_build(struct sim_terminal *t, const struct zmsg *z, struct pos_m
     case ZVT_STATUS_INFO:
         build_result(t, m);
         break;
+    case ZVT_PRINT_LINE: {
+        /* which line of the receipt: the position in the script after the result */
+        unsigned line = 0;
+        for (unsigned i = 0; i < t->zq_pos; i++)
+            line += t->zq[i].cmd == ZVT_PRINT_LINE;
+        char amount[PB_MONEY_FMT_MAX];
+        pb_money_format(amount, sizeof amount, t->charged, t->cfg.currency);
+        m->kind = PB_KIND_PRINT;
+        switch (line) {
+        case 0:
+            snprintf(m->text, sizeof m->text, "POSSIM TERMINAL %s",
+                     settings(t) ? settings(t)->terminal_id : "");
+            break;
+        case 1:
+            snprintf(m->text, sizeof m->text, "%s %s", pb_txn_name(t->type), amount);
+            break;
+        case 2:
+            snprintf(m->text, sizeof m->text, "TRACE %06u RECEIPT %04u", t->trace_no % 1000000,
+                     t->receipt_no % 10000);
+            break;
+        default:
+            snprintf(m->text, sizeof m->text, "%s",
+                     t->result == PB_RESULT_APPROVED ? "APPROVED" : "DECLINED");
+            break;
+        }
+        break;
+    }
     case ZVT_COMPLETION:
         m->kind = PB_KIND_COMPLETION;
         m->txn = t->type;

@@ -146,7 +146,7 @@ static const struct {
     {"zvt-voided.scn", 4, PB_CLASS_OK,
      "ZVT reversal: take_result() overwrites the void's BMP 87 (receipt voided) with the "
      "reversal's own receipt, so apply_void() never matches the sale"},
-    {"zvt-bad-day.scn", 15, PB_CLASS_OK,
+    {"zvt-bad-day.scn", 16, PB_CLASS_OK,
      "ZVT reversal: the void's receipt is overwritten by its result's receipt"},
     {"zvt_faults", 21, PB_CLASS_PROTOCOL_ERROR,
      "ZVT log-off (06 02): 80 00 00 is the whole answer, the tracker waits for a 06 0F"},
