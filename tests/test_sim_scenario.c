@@ -120,6 +120,10 @@ static void test_blocks_and_defaults(void **state)
     assert_int_equal(sim_scenario_count(s), 0);
     assert_int_equal(sim_scenario_settings(s)->timeout_ms, 10000);
     assert_string_equal(sim_scenario_settings(s)->pos_id, "01");
+    assert_false(sim_scenario_settings(s)->receipt);
+    sim_scenario_free(s);
+    s = parse_ok("receipt on\n");
+    assert_true(sim_scenario_settings(s)->receipt);
     sim_scenario_free(s);
 }
 
@@ -152,6 +156,8 @@ static void test_bad_inputs(void **state)
         {"currency XXX\n", "t.scn:1:10: unknown currency 'XXX'"},
         {"seed forty\n", "t.scn:1:6: expected a whole number"},
         {"pos 1\n", "t.scn:1:5: POS number is two digits"},
+        {"receipt yes\n", "t.scn:1:9: 'receipt' is on or off"},
+        {"sale 1.00\nreceipt on\n", "t.scn:2:1: setting 'receipt' must come before"},
         {"terminal-id 123\n", "t.scn:1:13: terminal id is 8 digits"},
         {"fault\n", "t.scn:1:7: 'fault' needs a fault"},
         {"fault every 3\n", "t.scn:1:15: a fault must follow the trigger"},
