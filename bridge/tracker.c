@@ -53,6 +53,15 @@ struct pb_tracker {
     int64_t register_deadline;
     int64_t deadline; /* mono us of the phase timer, -1 none */
     unsigned consecutive_naks;
+    /* The frame a transport ACK/NAK answers: the last frame of the other side. */
+    enum pb_kind last_frame[2];
+
+    /* The last answer the terminal sent, until the register acknowledged it: a copy
+     * sent again after a NAK or a missing ACK is a repeat, not a second charge. */
+    struct pos_msg last_result;
+    bool last_result_unacked;
+    uint64_t last_result_txn;
+    int64_t last_result_mono;
 
     /* requests seen since the last closed approval (for the duplicate window rule) */
     uint64_t requests_seen;
@@ -329,8 +338,10 @@ static void apply_void(struct pb_tracker *tr, struct pb_txn *v)
         if (s->cls == PB_CLASS_VOIDED || s->cls == PB_CLASS_DECLINED)
             continue;
         bool match;
-        if (v->receipt[0] && s->receipt[0])
-            match = strcmp(v->receipt, s->receipt) == 0;
+        /* The void names the sale's receipt in its request; its own answer brings a
+         * new receipt number of its own. */
+        if (tr->req.receipt[0] && s->receipt[0])
+            match = strcmp(tr->req.receipt, s->receipt) == 0;
         else
             match = v->has_requested && s->has_charged && s->charged == v->requested;
         if (!match)
@@ -352,7 +363,7 @@ static void close_cur(struct pb_tracker *tr, enum pb_class cls, enum gave_up g,
     t->cls = cls;
     t->ended = *now;
     if (t->type == PB_TXN_VOID && cls == PB_CLASS_OK)
-        apply_void(tr, t);
+        apply_void(tr, t); /* before reset_open(): it reads the request */
     emit(tr, PB_TXN_CLOSED, t);
     hist_push(tr, t, g, now->mono_us);
     if (t->result == PB_RESULT_APPROVED)
@@ -532,6 +543,7 @@ static void on_request(struct pb_tracker *tr, const struct pos_msg *m, const str
         }
     }
     tr->requests_seen++;
+    tr->last_result_unacked = false; /* a new request: the register took the last answer */
     reset_open(tr);
     struct pb_txn *t = &tr->cur;
     t->id = tr->next_id++;
@@ -559,8 +571,37 @@ static void on_request(struct pb_tracker *tr, const struct pos_msg *m, const str
     emit(tr, PB_TXN_OPENED, t);
 }
 
+static bool same_result(const struct pos_msg *a, const struct pos_msg *b)
+{
+    return a->result == b->result && a->amount == b->amount &&
+           (a->flags & PB_F_AMOUNT) == (b->flags & PB_F_AMOUNT) && a->currency == b->currency &&
+           strcmp(a->result_text, b->result_text) == 0 && strcmp(a->trace, b->trace) == 0 &&
+           strcmp(a->receipt, b->receipt) == 0 && strcmp(a->pos_id, b->pos_id) == 0 &&
+           strcmp(a->reference, b->reference) == 0;
+}
+
+/* The terminal sent the answer the register has not acknowledged yet, again. */
+static bool is_result_repeat(struct pb_tracker *tr, const struct pos_msg *m, int64_t now)
+{
+    int64_t window = ms_to_us(tr->cfg.accept_timeout_ms) * (tr->rules.max_repeats + 2);
+    return tr->last_result_unacked && now - tr->last_result_mono <= window &&
+           same_result(&tr->last_result, m);
+}
+
 static void on_result(struct pb_tracker *tr, const struct pos_msg *m, const struct pb_time *now)
 {
+    if (is_result_repeat(tr, m, now->mono_us)) {
+        if (tr->phase != PH_IDLE && tr->cur.id == tr->last_result_txn) {
+            tr->cur.repeats++;
+            add_evidence(&tr->cur, m);
+        }
+        tr->last_result_mono = now->mono_us;
+        return;
+    }
+    tr->last_result = *m;
+    tr->last_result_unacked = true;
+    tr->last_result_mono = now->mono_us;
+    tr->last_result_txn = tr->phase != PH_IDLE ? tr->cur.id : tr->next_id;
     if (tr->phase == PH_IDLE) {
         orphan_result(tr, m, now);
         return;
@@ -694,6 +735,8 @@ void pb_tracker_msg(struct pb_tracker *tr, const struct pos_msg *m, const struct
             add_evidence(&tr->cur, m);
         return;
     }
+    if (m->kind != PB_KIND_ACK && m->kind != PB_KIND_NAK && m->dir <= PB_DIR_PT)
+        tr->last_frame[m->dir] = m->kind;
     switch (m->kind) {
     case PB_KIND_REQUEST:
         if (m->dir != PB_DIR_PT)
@@ -705,6 +748,12 @@ void pb_tracker_msg(struct pb_tracker *tr, const struct pos_msg *m, const struct
             tr->req_acked = true;
             tr->deadline = now->mono_us + ms_to_us(tr->cfg.response_timeout_ms);
             add_evidence(&tr->cur, m);
+            /* ZVT log-off (06 02) is answered by the acceptance alone. */
+            if (tr->cur.type == PB_TXN_LOGOFF) {
+                tr->cur.result = PB_RESULT_APPROVED;
+                tr->has_result = true;
+                close_on_result(tr, now, false, PB_TXN_NONE);
+            }
         }
         break;
     case PB_KIND_REFUSED:
@@ -733,7 +782,9 @@ void pb_tracker_msg(struct pb_tracker *tr, const struct pos_msg *m, const struct
             tr->cur.naks++;
             tr->consecutive_naks++;
             add_evidence(&tr->cur, m);
-            if (tr->consecutive_naks > tr->rules.max_repeats + 1 && !tr->has_result) {
+            /* The first try and max_repeats repeats all refused. */
+            if (tr->consecutive_naks >= tr->rules.max_repeats + 1 && !tr->has_result &&
+                m->dir == PB_DIR_PT) {
                 set_detail(&tr->cur, "%u NAKs in a row: retries exhausted",
                            tr->consecutive_naks);
                 close_cur(tr, PB_CLASS_PROTOCOL_ERROR, GAVE_UP_TIMEOUT, now);
@@ -743,13 +794,19 @@ void pb_tracker_msg(struct pb_tracker *tr, const struct pos_msg *m, const struct
     case PB_KIND_ACK:
         tr->consecutive_naks = 0;
         /* Concert has no application acceptance: the terminal's ACK of the request
-         * frame is it. */
-        if (tr->phase == PH_REQUESTED && m->dir == PB_DIR_PT && !tr->rules.has_accept) {
+         * frame is it (not its ACK of an ENQ, which comes before any request). */
+        if (tr->phase == PH_REQUESTED && m->dir == PB_DIR_PT && !tr->rules.has_accept &&
+            tr->last_frame[PB_DIR_ECR] == PB_KIND_REQUEST) {
             tr->req_acked = true;
             tr->phase = PH_ACCEPTED;
         }
+        if (m->dir == PB_DIR_ECR && tr->last_frame[PB_DIR_PT] == PB_KIND_RESULT)
+            tr->last_result_unacked = false;
         break;
     case PB_KIND_APP_ACK:
+        if (m->dir == PB_DIR_ECR)
+            tr->last_result_unacked = false;
+        break;
     case PB_KIND_ENQ:
     case PB_KIND_EOT:
     case PB_KIND_OTHER:

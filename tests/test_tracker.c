@@ -220,6 +220,7 @@ static void test_duplicate_second_approval(void **state)
     request(&l, PB_TXN_PURCHASE, 1250);
     request(&l, PB_TXN_PURCHASE, 1250); /* repeated because the ACK was withheld */
     send(&l, result(PB_RESULT_APPROVED, 1250));
+    send(&l, msg(PB_DIR_ECR, PB_KIND_ACK)); /* the register took the answer */
     advance(&l, 5000);
     send(&l, result(PB_RESULT_APPROVED, 1250)); /* the terminal charged it again */
     assert_int_equal(count_closed(&l.rec), 2);
@@ -232,6 +233,27 @@ static void test_duplicate_second_approval(void **state)
     pb_tracker_free(l.tr);
 }
 
+static void test_answer_repeated_after_nak_is_not_a_duplicate(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &answer_final, NULL);
+    request(&l, PB_TXN_PURCHASE, 1250);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
+    send(&l, result(PB_RESULT_APPROVED, 1250));
+    send(&l, msg(PB_DIR_ECR, PB_KIND_NAK)); /* the register did not get it right */
+    send(&l, result(PB_RESULT_APPROVED, 1250));
+    advance(&l, 3000); /* the register's ACK got lost: the terminal tries once more */
+    send(&l, result(PB_RESULT_APPROVED, 1250));
+    send(&l, msg(PB_DIR_ECR, PB_KIND_ACK));
+    assert_int_equal(count_closed(&l.rec), 1);
+    assert_int_equal(final_of(&l.rec, 1)->cls, PB_CLASS_OK);
+    /* a different answer is no repeat */
+    send(&l, result(PB_RESULT_APPROVED, 999));
+    assert_int_equal(count_closed(&l.rec), 2);
+    pb_tracker_free(l.tr);
+}
+
 static void test_duplicate_window_and_new_request(void **state)
 {
     (void)state;
@@ -240,6 +262,7 @@ static void test_duplicate_window_and_new_request(void **state)
     lane_init(&l, &answer_final, &c);
     request(&l, PB_TXN_PURCHASE, 1250);
     send(&l, result(PB_RESULT_APPROVED, 1250));
+    send(&l, msg(PB_DIR_ECR, PB_KIND_ACK));
     advance(&l, 20000); /* outside the window: not a duplicate but still unsolicited */
     send(&l, result(PB_RESULT_APPROVED, 1250));
     assert_int_equal(final_of(&l.rec, 2)->cls, PB_CLASS_PROTOCOL_ERROR);
@@ -387,12 +410,14 @@ static void test_nak_storm_and_bad_checksum(void **state)
     struct lane l;
     lane_init(&l, &answer_final, NULL);
     request(&l, PB_TXN_PURCHASE, 1000);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 2; i++)
         send(&l, msg(PB_DIR_PT, PB_KIND_NAK));
+    assert_non_null(pb_tracker_current(l.tr)); /* two repeats are still allowed */
+    send(&l, msg(PB_DIR_PT, PB_KIND_NAK));
     const struct pb_txn *t = final_of(&l.rec, 1);
     assert_non_null(t);
     assert_int_equal(t->cls, PB_CLASS_PROTOCOL_ERROR);
-    assert_int_equal(t->naks, 4);
+    assert_int_equal(t->naks, 3);
     /* an answer with a bad checksum is not believed; the repeat is */
     request(&l, PB_TXN_PURCHASE, 1000);
     send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
@@ -483,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_undercharge_as_partial_by_config),
         cmocka_unit_test(test_repeat_after_nak_is_not_a_request),
         cmocka_unit_test(test_duplicate_second_approval),
+        cmocka_unit_test(test_answer_repeated_after_nak_is_not_a_duplicate),
         cmocka_unit_test(test_duplicate_window_and_new_request),
         cmocka_unit_test(test_in_doubt_by_silence_then_late),
         cmocka_unit_test(test_zvt_like_flow_and_completion),
