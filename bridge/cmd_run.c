@@ -1,10 +1,800 @@
+/* posbridge run: the relay loop.
+ *
+ * Event-driven on poll(2): the two ports, a signalfd, and one timeout that is the
+ * earliest of the tracker's deadline and the reopen time of a lost port; with no
+ * transaction open and both ports up the timeout is infinite, so an idle lane costs no
+ * wake-ups. Bytes read from one side are written to the other before any other work
+ * (DESIGN.md decision 1); what cannot be written at once waits in a bounded queue
+ * drained on POLLOUT, in order. Decoding, capture, journal and alerts come after. */
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "capture.h"
 #include "commands.h"
+#include "journal.h"
+#include "pipeline.h"
+#include "link.h"
+#include "log.h"
+#include "pb_error.h"
+#include "protocol.h"
+
+#define OUTQ_MAX (1u << 20) /* bytes waiting for a slow port before we must drop */
+#define READ_CHUNK 65536
+
+#ifndef PB_VERSION_STRING
+#define PB_VERSION_STRING "0.1.0"
+#endif
+
+struct run_opts {
+    const char *config;
+    char *register_spec, *terminal_spec;
+    char *register_line, *terminal_line;
+    char *protocol;
+    char *journal;
+    bool no_journal;
+    char *capture;
+    uint64_t capture_max_size;
+    unsigned capture_files;
+    bool capture_clear;
+    char *events;
+    char *on_discrepancy;
+    uint32_t alert_timeout_ms;
+    uint32_t shutdown_wait_ms;
+    struct pb_tracker_config tracker;
+    enum pb_log_level log_level;
+    bool syslog;
+    bool quiet;
+};
+
+enum opt_id {
+    O_CONFIG = 256, O_REGISTER, O_TERMINAL, O_REGISTER_LINE, O_TERMINAL_LINE, O_PROTOCOL,
+    O_JOURNAL, O_NO_JOURNAL, O_CAPTURE, O_CAPTURE_MAX, O_CAPTURE_FILES, O_CAPTURE_CLEAR,
+    O_EVENTS, O_ON_DISCREPANCY, O_ALERT_TIMEOUT, O_SHUTDOWN_WAIT, O_ACCEPT_TIMEOUT,
+    O_RESPONSE_TIMEOUT, O_COMPLETION_TIMEOUT, O_REGISTER_TIMEOUT, O_DUPLICATE_WINDOW,
+    O_UNDERCHARGE_PARTIAL, O_LOG_LEVEL, O_SYSLOG, O_QUIET, O_HELP,
+};
+
+static const struct option long_opts[] = {
+    {"config", required_argument, NULL, O_CONFIG},
+    {"register", required_argument, NULL, O_REGISTER},
+    {"terminal", required_argument, NULL, O_TERMINAL},
+    {"register-line", required_argument, NULL, O_REGISTER_LINE},
+    {"terminal-line", required_argument, NULL, O_TERMINAL_LINE},
+    {"protocol", required_argument, NULL, O_PROTOCOL},
+    {"journal", required_argument, NULL, O_JOURNAL},
+    {"no-journal", no_argument, NULL, O_NO_JOURNAL},
+    {"capture", required_argument, NULL, O_CAPTURE},
+    {"capture-max-size", required_argument, NULL, O_CAPTURE_MAX},
+    {"capture-files", required_argument, NULL, O_CAPTURE_FILES},
+    {"capture-clear", no_argument, NULL, O_CAPTURE_CLEAR},
+    {"events", required_argument, NULL, O_EVENTS},
+    {"on-discrepancy", required_argument, NULL, O_ON_DISCREPANCY},
+    {"alert-timeout", required_argument, NULL, O_ALERT_TIMEOUT},
+    {"shutdown-wait", required_argument, NULL, O_SHUTDOWN_WAIT},
+    {"accept-timeout", required_argument, NULL, O_ACCEPT_TIMEOUT},
+    {"response-timeout", required_argument, NULL, O_RESPONSE_TIMEOUT},
+    {"completion-timeout", required_argument, NULL, O_COMPLETION_TIMEOUT},
+    {"register-timeout", required_argument, NULL, O_REGISTER_TIMEOUT},
+    {"duplicate-window", required_argument, NULL, O_DUPLICATE_WINDOW},
+    {"undercharge-is-partial", no_argument, NULL, O_UNDERCHARGE_PARTIAL},
+    {"log-level", required_argument, NULL, O_LOG_LEVEL},
+    {"syslog", no_argument, NULL, O_SYSLOG},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: posbridge run --register PORT --terminal PORT --protocol NAME [OPTIONS]\n"
+        "\n"
+        "Relays every byte between a cash register and a card terminal unchanged, decodes\n"
+        "the payment protocol, and records each transaction and its discrepancies.\n"
+        "\n"
+        "ports (PORT):\n"
+        "  /dev/ttyUSB0, /dev/ttyACM0   a serial device (libserialport)\n"
+        "  /dev/pts/7                   an existing pseudo-terminal\n"
+        "  pty:PATH                     create a pty and symlink PATH to it, for register\n"
+        "                               software on this PC (it opens PATH)\n"
+        "  PORT@9600,7E1                line settings inside the spec\n"
+        "\n"
+        "options:\n"
+        "  --protocol NAME          %s|none (none: relay and capture only)\n"
+        "  --register-line L        register side line, e.g. 9600,7E1 (default: protocol's)\n"
+        "  --terminal-line L        terminal side line, e.g. 9600,8N2\n"
+        "  --journal FILE           SQLite journal (default $XDG_STATE_HOME/posbridge/journal.db,\n"
+        "                           /var/lib/posbridge/journal.db as root)\n"
+        "  --no-journal             keep no journal\n"
+        "  --capture FILE           pcapng capture of every chunk (card data masked)\n"
+        "  --capture-max-size N     rotate the capture at N bytes (K, M, G suffixes)\n"
+        "  --capture-files N        rotated captures to keep (default 5)\n"
+        "  --capture-clear          do NOT mask card data in the capture (PCI scope!)\n"
+        "  --events FILE|-          one JSON object per closed transaction\n"
+        "  --on-discrepancy PROG    run PROG (no shell) per discrepancy; details in POSBRIDGE_*\n"
+        "                           environment variables and as JSON on its stdin\n"
+        "  --alert-timeout S        time limit for PROG in seconds (default 10)\n"
+        "  --shutdown-wait S        on SIGTERM, wait up to S seconds for the transaction in\n"
+        "                           flight (default 10)\n"
+        "  --accept-timeout MS, --response-timeout MS, --completion-timeout MS\n"
+        "                           override the protocol's timers\n"
+        "  --register-timeout MS    when the register gives up: approvals after it are late\n"
+        "  --duplicate-window MS    equal approvals inside it with no new request are\n"
+        "                           duplicates (default 120000)\n"
+        "  --undercharge-is-partial a smaller approval counts as a partial approval\n"
+        "  --config FILE            INI file with the same keys as the long options\n"
+        "                           (section [bridge]); options given here override it\n"
+        "  --log-level LEVEL        debug|info|warning|error (default info)\n"
+        "  --syslog                 log to syslog instead of stderr\n"
+        "  -q, --quiet              log warnings and errors only\n"
+        "  -h, --help               this text\n"
+        "\n"
+        "signals: SIGHUP reopens the capture; SIGTERM/SIGINT finish the transaction in\n"
+        "flight (bounded by --shutdown-wait), flush, and exit 0.\n"
+        "\n"
+        "example:\n"
+        "  posbridge run --protocol zvt --register pty:/run/posbridge/ecr \\\n"
+        "      --terminal /dev/ttyUSB0 --capture /var/log/posbridge/lane1.pcapng\n",
+        pb_protocol_names());
+}
+
+/* ---- option parsing (shared by the command line and the config file) ----------------- */
+
+static int parse_u32(const char *v, uint32_t *out, uint64_t scale)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-' || n * scale > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)(n * scale);
+    return 0;
+}
+
+static int parse_size(const char *v, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || end == v || v[0] == '-')
+        return -1;
+    uint64_t mul = 1;
+    if (*end == 'K' || *end == 'k')
+        mul = 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1024 * 1024, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1024ull * 1024 * 1024, end++;
+    if (*end || n > UINT64_MAX / mul)
+        return -1;
+    *out = n * mul;
+    return 0;
+}
+
+static void set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = strdup(v);
+}
+
+/* Applies one option. where: "--name" for messages, or NULL when the caller reports
+ * errors itself (the config file). Returns 0 or an exit code. */
+static int apply(struct run_opts *o, int id, const char *v, const char *where)
+{
+    uint32_t u;
+    switch (id) {
+    case O_REGISTER: set_str(&o->register_spec, v); break;
+    case O_TERMINAL: set_str(&o->terminal_spec, v); break;
+    case O_REGISTER_LINE: set_str(&o->register_line, v); break;
+    case O_TERMINAL_LINE: set_str(&o->terminal_line, v); break;
+    case O_PROTOCOL: set_str(&o->protocol, v); break;
+    case O_JOURNAL: set_str(&o->journal, v); break;
+    case O_NO_JOURNAL: o->no_journal = true; break;
+    case O_CAPTURE: set_str(&o->capture, v); break;
+    case O_CAPTURE_CLEAR: o->capture_clear = true; break;
+    case O_EVENTS: set_str(&o->events, v); break;
+    case O_ON_DISCREPANCY: set_str(&o->on_discrepancy, v); break;
+    case O_UNDERCHARGE_PARTIAL: o->tracker.undercharge_is_partial = true; break;
+    case O_SYSLOG: o->syslog = true; break;
+    case 'q': o->quiet = true; break;
+    case O_CAPTURE_MAX:
+        if (parse_size(v, &o->capture_max_size) < 0)
+            goto bad;
+        break;
+    case O_CAPTURE_FILES:
+        if (parse_u32(v, &u, 1) < 0 || u == 0 || u > 1000)
+            goto bad;
+        o->capture_files = u;
+        break;
+    case O_ALERT_TIMEOUT:
+        if (parse_u32(v, &o->alert_timeout_ms, 1000) < 0 || o->alert_timeout_ms == 0)
+            goto bad;
+        break;
+    case O_SHUTDOWN_WAIT:
+        if (parse_u32(v, &o->shutdown_wait_ms, 1000) < 0)
+            goto bad;
+        break;
+    case O_ACCEPT_TIMEOUT:
+        if (parse_u32(v, &o->tracker.accept_timeout_ms, 1) < 0)
+            goto bad;
+        break;
+    case O_RESPONSE_TIMEOUT:
+        if (parse_u32(v, &o->tracker.response_timeout_ms, 1) < 0)
+            goto bad;
+        break;
+    case O_COMPLETION_TIMEOUT:
+        if (parse_u32(v, &o->tracker.completion_timeout_ms, 1) < 0)
+            goto bad;
+        break;
+    case O_REGISTER_TIMEOUT:
+        if (parse_u32(v, &o->tracker.register_timeout_ms, 1) < 0)
+            goto bad;
+        break;
+    case O_DUPLICATE_WINDOW:
+        if (parse_u32(v, &o->tracker.duplicate_window_ms, 1) < 0)
+            goto bad;
+        break;
+    case O_LOG_LEVEL:
+        if (strcmp(v, "debug") == 0)
+            o->log_level = PB_LOG_DEBUG;
+        else if (strcmp(v, "info") == 0)
+            o->log_level = PB_LOG_INFO;
+        else if (strcmp(v, "warning") == 0)
+            o->log_level = PB_LOG_WARN;
+        else if (strcmp(v, "error") == 0)
+            o->log_level = PB_LOG_ERROR;
+        else
+            goto bad;
+        break;
+    default:
+        if (where)
+            fprintf(stderr, "posbridge run: %s: option not allowed here\n", where);
+        return EX_USAGE;
+    }
+    return 0;
+bad:
+    if (where)
+        fprintf(stderr, "posbridge run: %s: invalid value '%s'\n", where, v);
+    return EX_USAGE;
+}
+
+/* Debian's inih passes no line number to the handler; the handler keeps the message
+ * and returns 0, and ini_parse_file() then returns the line of that first error. */
+struct ini_ctx {
+    struct run_opts *o;
+    char msg[256];
+    int rc;
+};
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_ctx *c = user;
+    if (section[0] && strcmp(section, "bridge") != 0) {
+        snprintf(c->msg, sizeof c->msg, "unknown section [%s] (expected [bridge])", section);
+        return 0;
+    }
+    for (const struct option *lo = long_opts; lo->name; lo++) {
+        if (strcmp(lo->name, name) != 0 || lo->val == O_CONFIG || lo->val == 'h')
+            continue;
+        if (lo->has_arg == no_argument) {
+            if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
+                strcmp(value, "0") == 0)
+                return 1;
+            if (strcmp(value, "true") != 0 && strcmp(value, "yes") != 0 &&
+                strcmp(value, "1") != 0) {
+                snprintf(c->msg, sizeof c->msg, "%s takes true or false, not '%s'", name, value);
+                return 0;
+            }
+        }
+        if (apply(c->o, lo->val, value, NULL) != 0) {
+            snprintf(c->msg, sizeof c->msg, "invalid value '%s' for %s", value, name);
+            return 0;
+        }
+        return 1;
+    }
+    snprintf(c->msg, sizeof c->msg, "unknown key '%s'", name);
+    return 0;
+}
+
+static int load_config(struct run_opts *o, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "posbridge run: cannot read config %s: %s\n", path, strerror(errno));
+        return EX_NOINPUT;
+    }
+    struct ini_ctx c = {.o = o};
+    int line = ini_parse_file(f, on_ini, &c);
+    fclose(f);
+    if (line > 0) {
+        fprintf(stderr, "posbridge run: %s:%d: %s\n", path, line,
+                c.msg[0] ? c.msg : "syntax error (expected key = value or [section])");
+        return EX_CONFIG;
+    }
+    if (line < 0) {
+        fprintf(stderr, "posbridge run: %s: cannot parse (out of memory)\n", path);
+        return EX_CONFIG;
+    }
+    return 0;
+}
+
+static void free_opts(struct run_opts *o)
+{
+    free(o->register_spec);
+    free(o->terminal_spec);
+    free(o->register_line);
+    free(o->terminal_line);
+    free(o->protocol);
+    free(o->journal);
+    free(o->capture);
+    free(o->events);
+    free(o->on_discrepancy);
+}
+
+char *pb_default_journal_path(void)
+{
+    char buf[PATH_MAX];
+    const char *state = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    if (geteuid() == 0 && !state)
+        snprintf(buf, sizeof buf, "/var/lib/posbridge/journal.db");
+    else if (state && state[0])
+        snprintf(buf, sizeof buf, "%s/posbridge/journal.db", state);
+    else if (home && home[0])
+        snprintf(buf, sizeof buf, "%s/.local/state/posbridge/journal.db", home);
+    else
+        snprintf(buf, sizeof buf, "posbridge-journal.db");
+    return strdup(buf);
+}
+
+/* ---- the relay ------------------------------------------------------------------------ */
+
+struct port {
+    struct pb_link *link;
+    const char *who; /* "register" / "terminal" */
+    enum pb_dir dir; /* the direction of bytes read from this port */
+    int64_t reopen_at; /* mono us, -1 when up */
+    uint8_t *outq;     /* bytes waiting to be written to this port */
+    size_t outq_len;
+    uint64_t dropped;  /* bytes that could not be forwarded (port down or stuck) */
+};
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static struct pb_time now_time(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct pb_time t = {mono_us(), (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000};
+    return t;
+}
+
+/* Writes as much of the queue as the port takes now. */
+static void drain_outq(struct port *p)
+{
+    while (p->outq_len > 0 && pb_link_is_up(p->link)) {
+        ssize_t n = pb_link_write(p->link, p->outq, p->outq_len);
+        if (n <= 0)
+            return; /* PB_ERR_AGAIN: POLLOUT will call again; CLOSED: read side notices */
+        memmove(p->outq, p->outq + n, p->outq_len - (size_t)n);
+        p->outq_len -= (size_t)n;
+    }
+}
+
+/* Forwards bytes to port p: straight to the port when nothing waits, else queued. */
+static void forward(struct port *p, const uint8_t *buf, size_t len)
+{
+    if (!pb_link_is_up(p->link)) {
+        p->dropped += len;
+        return;
+    }
+    if (p->outq_len == 0) {
+        ssize_t n = pb_link_write(p->link, buf, len);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+        }
+    }
+    if (len == 0)
+        return;
+    if (p->outq_len + len > OUTQ_MAX) {
+        size_t room = OUTQ_MAX - p->outq_len;
+        p->dropped += len - room;
+        pb_error("%s port is not taking bytes: %zu bytes could not be forwarded", p->who,
+                 len - room);
+        len = room;
+    }
+    memcpy(p->outq + p->outq_len, buf, len);
+    p->outq_len += len;
+}
+
+static void port_lost(struct port *p, struct pb_pipeline *lane, const char *why)
+{
+    struct pb_time t = now_time();
+    p->outq_len = 0;
+    p->reopen_at = t.mono_us + (int64_t)pb_link_backoff_ms(p->link) * 1000;
+    pb_pipeline_link(lane, p->dir, false, &t, why);
+}
+
+static void try_reopen(struct port *p, struct pb_pipeline *lane, int64_t now)
+{
+    if (p->reopen_at < 0 || now < p->reopen_at)
+        return;
+    if (pb_link_reopen(p->link) == PB_OK) {
+        p->reopen_at = -1;
+        struct pb_time t = now_time();
+        pb_pipeline_link(lane, p->dir, true, &t, pb_link_name(p->link));
+    } else {
+        p->reopen_at = now + (int64_t)pb_link_backoff_ms(p->link) * 1000;
+    }
+}
+
+static int open_port(struct port *p, const char *spec, const char *line_text,
+                     const struct pb_protocol *proto)
+{
+    struct pb_line line = {9600, 8, 'N', 1};
+    const char *text = line_text ? line_text : (proto ? proto->default_line : "9600,8N1");
+    const char *err = NULL;
+    if (pb_line_parse(text, &line, &err) != PB_OK) {
+        fprintf(stderr, "posbridge run: %s line '%s': %s\n", p->who, text, err ? err : "invalid");
+        return EX_USAGE;
+    }
+    int rc = pb_link_open(spec, &line, &p->link);
+    if (rc == PB_ERR_SYNTAX) {
+        fprintf(stderr, "posbridge run: %s port '%s': invalid port spec\n", p->who, spec);
+        return EX_USAGE;
+    }
+    if (rc != PB_OK && rc != PB_ERR_AGAIN) {
+        fprintf(stderr, "posbridge run: %s port '%s': %s\n", p->who, spec, pb_strerror(rc));
+        return EX_UNAVAILABLE;
+    }
+    p->outq = malloc(OUTQ_MAX);
+    if (!p->outq)
+        return EX_OSERR;
+    if (rc == PB_ERR_AGAIN) {
+        pb_warn("%s port %s is not there yet; retrying", p->who, spec);
+        p->reopen_at = mono_us() + (int64_t)pb_link_backoff_ms(p->link) * 1000;
+    } else {
+        p->reopen_at = -1;
+        if (pb_link_kind(p->link) == PB_LINK_PTY)
+            pb_info("%s side: pseudo-terminal at %s", p->who, pb_link_path(p->link));
+    }
+    return 0;
+}
+
+static void on_journal_state(enum pb_journal_state st, const char *msg, void *ctx)
+{
+    (void)ctx;
+    if (st == PB_JOURNAL_FAILING)
+        pb_error("ALERT journal cannot be written (%s); forwarding continues, records are kept "
+                 "in memory and retried",
+                 msg);
+    else
+        pb_info("journal writable again: %s", msg);
+}
+
+static int open_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* Reads what one port has and forwards it. Returns false when the port was lost. */
+static bool pump(struct port *from, struct port *to, struct pb_pipeline *lane, uint8_t *buf)
+{
+    for (;;) {
+        ssize_t n = pb_link_read(from->link, buf, READ_CHUNK);
+        if (n == PB_ERR_AGAIN)
+            return true;
+        if (n < 0) {
+            port_lost(from, lane, "port closed or removed");
+            return false;
+        }
+        /* Stamp, forward, then everything else. */
+        struct pb_time t = now_time();
+        forward(to, buf, (size_t)n);
+        pb_pipeline_chunk(lane, from->dir, &t, buf, (size_t)n);
+        if ((size_t)n < READ_CHUNK)
+            return true;
+    }
+}
+
+static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto)
+{
+    int rc = 0;
+    struct port reg = {.who = "register", .dir = PB_DIR_ECR, .reopen_at = -1};
+    struct port term = {.who = "terminal", .dir = PB_DIR_PT, .reopen_at = -1};
+    struct pb_journal *journal = NULL;
+    struct pb_capture *capture = NULL;
+    struct pb_pipeline *lane = NULL;
+    FILE *events = NULL;
+    char *journal_path = NULL;
+    uint8_t *buf = NULL;
+    int sfd = -1;
+
+    /* Block the signals before any thread exists (the journal's writer), so they all
+     * arrive through the signalfd and none kills a thread that did not expect it. */
+    sfd = open_signals();
+    if (sfd < 0) {
+        fprintf(stderr, "posbridge run: signalfd: %s\n", strerror(errno));
+        rc = EX_OSERR;
+        goto out;
+    }
+    if (o->on_discrepancy && access(o->on_discrepancy, X_OK) != 0) {
+        fprintf(stderr, "posbridge run: --on-discrepancy %s: not an executable file: %s\n",
+                o->on_discrepancy, strerror(errno));
+        rc = EX_USAGE;
+        goto out;
+    }
+    if ((rc = open_port(&reg, o->register_spec, o->register_line, proto)) != 0)
+        goto out;
+    if ((rc = open_port(&term, o->terminal_spec, o->terminal_line, proto)) != 0)
+        goto out;
+    if (o->events) {
+        events = strcmp(o->events, "-") == 0 ? stdout : fopen(o->events, "a");
+        if (!events) {
+            fprintf(stderr, "posbridge run: cannot open events file %s: %s\n", o->events,
+                    strerror(errno));
+            rc = EX_CANTCREAT;
+            goto out;
+        }
+    }
+    if (o->capture) {
+        struct pb_capture_opts co = PB_CAPTURE_OPTS_DEFAULT;
+        co.max_size = o->capture_max_size;
+        co.max_files = o->capture_files;
+        uint16_t lt = proto ? (uint16_t)proto->link_type : PB_CAPTURE_LINKTYPE_NONE;
+        int r = pb_capture_open(o->capture, lt, &co, &capture);
+        if (r != PB_OK) {
+            fprintf(stderr, "posbridge run: cannot create capture %s: %s\n", o->capture,
+                    pb_strerror(r));
+            rc = EX_CANTCREAT;
+            goto out;
+        }
+        if (o->capture_clear)
+            pb_warn("--capture-clear: card data is written to %s IN CLEAR; this file is now in "
+                    "PCI DSS scope",
+                    o->capture);
+    }
+    if (!o->no_journal) {
+        journal_path = o->journal ? strdup(o->journal) : pb_default_journal_path();
+        struct pb_journal_opts jo = {
+            .on_state = on_journal_state,
+            .version = "posbridge " PB_VERSION_STRING,
+            .protocol = proto ? proto->name : "none",
+            .register_port = o->register_spec,
+            .terminal_port = o->terminal_spec,
+        };
+        int r = journal_path ? pb_journal_open(journal_path, &jo, &journal) : PB_ERR_NOMEM;
+        if (r == PB_ERR_AGAIN) {
+            fprintf(stderr, "posbridge run: journal %s is in use by another bridge\n",
+                    journal_path);
+            rc = EX_TEMPFAIL;
+            goto out;
+        }
+        if (r != PB_OK) {
+            fprintf(stderr, "posbridge run: cannot open journal %s: %s\n",
+                    journal_path ? journal_path : "?", pb_strerror(r));
+            rc = EX_CANTCREAT;
+            goto out;
+        }
+        unsigned n = pb_journal_in_doubt_at_open(journal);
+        if (n)
+            pb_warn("%u transaction(s) were open when the bridge last stopped: now in_doubt", n);
+        pb_info("journal: %s", journal_path);
+    }
+    struct pb_pipeline_opts lo = {
+        .proto = proto,
+        .tracker = o->tracker,
+        .capture = capture,
+        .capture_clear = o->capture_clear,
+        .journal = journal,
+        .events = events,
+        .alert_program = o->on_discrepancy,
+        .alert_timeout_ms = o->alert_timeout_ms,
+    };
+    if (pb_pipeline_new(&lo, &lane) != PB_OK) {
+        rc = EX_OSERR;
+        goto out;
+    }
+    buf = malloc(READ_CHUNK);
+    if (!buf) {
+        rc = EX_OSERR;
+        goto out;
+    }
+    struct pb_time t0 = now_time();
+    pb_pipeline_comment(lane, &t0, "posbridge started");
+    pb_info("bridging %s <-> %s (%s)", o->register_spec, o->terminal_spec,
+            proto ? proto->name : "no decoding");
+
+    int64_t stop_by = -1; /* set by SIGTERM: leave once idle or at this time */
+    for (;;) {
+        int64_t now = mono_us();
+        try_reopen(&reg, lane, now);
+        try_reopen(&term, lane, now);
+        if (stop_by >= 0 && (!pb_pipeline_current(lane) || now >= stop_by))
+            break;
+
+        struct pollfd pfd[3];
+        struct port *ports[2] = {&reg, &term};
+        nfds_t n = 0;
+        pfd[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        int idx[2] = {-1, -1};
+        for (int i = 0; i < 2; i++) {
+            int fd = pb_link_fd(ports[i]->link);
+            if (fd < 0)
+                continue;
+            short ev = POLLIN;
+            if (ports[i]->outq_len)
+                ev |= POLLOUT;
+            idx[i] = (int)n;
+            pfd[n++] = (struct pollfd){.fd = fd, .events = ev};
+        }
+        int64_t deadline = pb_pipeline_next_deadline(lane);
+        for (int i = 0; i < 2; i++)
+            if (ports[i]->reopen_at >= 0 && (deadline < 0 || ports[i]->reopen_at < deadline))
+                deadline = ports[i]->reopen_at;
+        if (stop_by >= 0 && (deadline < 0 || stop_by < deadline))
+            deadline = stop_by;
+        int timeout = -1; /* idle: sleep until something happens */
+        if (deadline >= 0) {
+            int64_t ms = (deadline - now + 999) / 1000;
+            timeout = ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+        }
+        int r = poll(pfd, n, timeout);
+        if (r < 0 && errno != EINTR) {
+            pb_error("poll: %s", strerror(errno));
+            rc = EX_OSERR;
+            break;
+        }
+        for (int i = 0; i < 2 && r > 0; i++) {
+            if (idx[i] < 0)
+                continue;
+            short re = pfd[idx[i]].revents;
+            struct port *p = ports[i], *other = ports[1 - i];
+            if (re & POLLOUT)
+                drain_outq(p);
+            if (re & (POLLIN | POLLHUP | POLLERR))
+                pump(p, other, lane, buf);
+        }
+        if (r > 0 && (pfd[0].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGHUP) {
+                    pb_info("SIGHUP: reopening the capture");
+                    if (capture && pb_capture_reopen(capture) != PB_OK)
+                        pb_error("capture: reopen failed");
+                } else if (stop_by < 0) {
+                    int64_t wait = (int64_t)o->shutdown_wait_ms * 1000;
+                    stop_by = mono_us() + wait;
+                    if (pb_pipeline_current(lane))
+                        pb_info("%s: finishing the transaction in flight (up to %u s)",
+                                strsignal((int)si.ssi_signo), o->shutdown_wait_ms / 1000);
+                } else {
+                    stop_by = 0; /* a second signal: leave now */
+                }
+            }
+        }
+        struct pb_time t = now_time();
+        pb_pipeline_tick(lane, &t);
+    }
+    struct pb_time tend = now_time();
+    pb_pipeline_finish(lane, &tend);
+    pb_pipeline_comment(lane, &tend, "posbridge stopped");
+    const struct pb_pipeline_stats *st = pb_pipeline_stats(lane);
+    pb_info("stopping: %" PRIu64 " transactions, %" PRIu64 " bytes register->terminal, %" PRIu64
+            " bytes terminal->register, %" PRIu64 " bytes not forwardable",
+            st->txns, st->bytes[PB_DIR_ECR], st->bytes[PB_DIR_PT], reg.dropped + term.dropped);
+out:
+    pb_pipeline_free(lane);
+    if (capture)
+        pb_capture_close(capture);
+    if (journal && pb_journal_close(journal) != PB_OK)
+        pb_error("journal: some records could not be written before exit");
+    if (events && events != stdout)
+        fclose(events);
+    else if (events)
+        fflush(events);
+    pb_link_close(reg.link);
+    pb_link_close(term.link);
+    free(reg.outq);
+    free(term.outq);
+    free(buf);
+    free(journal_path);
+    if (sfd >= 0)
+        close(sfd);
+    return rc;
+}
 
 int cmd_run(int argc, char **argv)
 {
-    fprintf(stderr, "posbridge run: not implemented yet\n");
-    return EX_UNAVAILABLE;
+    struct run_opts o = {.capture_files = 5, .alert_timeout_ms = 10000,
+                         .shutdown_wait_ms = 10000, .log_level = PB_LOG_INFO};
+    int rc = 0;
+    /* The config file first, so the command line overrides it. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            o.config = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            o.config = argv[i] + 9;
+    }
+    if (o.config && (rc = load_config(&o, o.config)) != 0)
+        goto out;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "qh", long_opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            goto out;
+        }
+        if (c == '?') {
+            fprintf(stderr, "see `posbridge run --help`\n");
+            rc = EX_USAGE;
+            goto out;
+        }
+        if (c == O_CONFIG)
+            continue;
+        char where[64];
+        snprintf(where, sizeof where, "--%s", long_opts[0].name);
+        for (const struct option *lo = long_opts; lo->name; lo++)
+            if (lo->val == c)
+                snprintf(where, sizeof where, "--%s", lo->name);
+        if ((rc = apply(&o, c, optarg ? optarg : "", where)) != 0)
+            goto out;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "posbridge run: unexpected argument '%s'\n", argv[optind]);
+        rc = EX_USAGE;
+        goto out;
+    }
+    if (!o.register_spec || !o.terminal_spec) {
+        fprintf(stderr, "posbridge run: --register and --terminal are required\n");
+        usage(stderr);
+        rc = EX_USAGE;
+        goto out;
+    }
+    if (!o.protocol) {
+        fprintf(stderr, "posbridge run: --protocol is required (%s|none)\n", pb_protocol_names());
+        rc = EX_USAGE;
+        goto out;
+    }
+    const struct pb_protocol *proto = NULL;
+    if (strcmp(o.protocol, "none") != 0 && !(proto = pb_protocol_find(o.protocol))) {
+        fprintf(stderr, "posbridge run: unknown protocol '%s' (valid: %s|none)\n", o.protocol,
+                pb_protocol_names());
+        rc = EX_USAGE;
+        goto out;
+    }
+    rc = 0;
+    pb_log_set_level(o.quiet ? PB_LOG_WARN : o.log_level);
+    pb_log_set_sink(o.syslog ? PB_LOG_SYSLOG : PB_LOG_STDERR, "posbridge", NULL, NULL);
+    rc = run_bridge(&o, proto);
+out:
+    free_opts(&o);
+    return rc;
 }

@@ -241,10 +241,17 @@ static int termios_kind_open(struct pb_link *l)
     if (fd < 0)
         return -1;
     if (termios_apply(fd, &l->line) < 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
+        /* A pty carries 8 bits and refuses some 7-bit or parity settings (EINVAL);
+         * bytes still pass unchanged, so take 8N1 rather than lose the port. */
+        const struct pb_line eight = {l->line.baud, 8, 'N', l->line.stop_bits};
+        if (errno != EINVAL || termios_apply(fd, &eight) < 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        pb_warn("link %s: the port refuses %u%c%u (a pty?); using 8 bits, no parity", l->spec,
+                l->line.data_bits, l->line.parity, l->line.stop_bits);
     }
     (void)ioctl(fd, TIOCEXCL); /* keep a second program off the port; optional */
     l->fd = fd;

@@ -1,0 +1,500 @@
+#include "pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "journal.h"
+#include "log.h"
+#include "money.h"
+#include "pb_error.h"
+
+/* A chunk read but not yet written to the capture: it waits until every frame it
+ * touches is complete and redacted. */
+struct held {
+    struct held *next;
+    struct pb_time t;
+    uint64_t offset; /* stream offset of data[0] */
+    size_t len;
+    uint8_t data[];
+};
+
+struct side {
+    struct pb_deframer *df;
+    struct held *head, *tail;
+    uint64_t offset;   /* stream offset after the last byte fed */
+    uint64_t consumed; /* stream offset up to which the deframer has decided */
+};
+
+struct pb_pipeline {
+    struct pb_pipeline_opts o;
+    struct pb_tracker *tracker;
+    struct side side[2];
+    struct pb_pipeline_stats stats;
+    enum pb_dir cur_dir;      /* for the frame callback */
+    const struct pb_time *cur_t;
+};
+
+/* ---- time and JSON --------------------------------------------------------------------- */
+
+void pb_format_utc(int64_t utc_us, char *buf, size_t cap)
+{
+    time_t s = (time_t)(utc_us / 1000000);
+    long us = (long)(utc_us % 1000000);
+    if (us < 0) {
+        us += 1000000;
+        s -= 1;
+    }
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+}
+
+static void json_set_str(json_t *o, const char *key, const char *v)
+{
+    if (v && v[0])
+        json_object_set_new(o, key, json_string(v));
+}
+
+char *pb_txn_to_json(const struct pb_txn *t)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    char ts[40];
+    json_object_set_new(o, "id", json_integer((json_int_t)t->id));
+    json_set_str(o, "protocol", t->protocol);
+    json_object_set_new(o, "type", json_string(pb_txn_name(t->type)));
+    json_object_set_new(o, "class", json_string(pb_class_name(t->cls)));
+    json_object_set_new(o, "severity", json_string(pb_severity_name(pb_class_severity(t->cls))));
+    json_object_set_new(o, "discrepancy", json_boolean(pb_class_is_discrepancy(t->cls)));
+    if (pb_class_is_discrepancy(t->cls))
+        json_object_set_new(o, "action", json_string(pb_class_action(t->cls)));
+    if (t->has_requested)
+        json_object_set_new(o, "requested_amount", json_integer(t->requested));
+    if (t->requested_currency)
+        json_object_set_new(o, "requested_currency", json_integer(t->requested_currency));
+    if (t->has_charged)
+        json_object_set_new(o, "charged_amount", json_integer(t->charged));
+    uint16_t ccy = t->currency ? t->currency : t->requested_currency;
+    if (ccy)
+        json_object_set_new(o, "currency", json_integer(ccy));
+    if (t->has_amount_due)
+        json_object_set_new(o, "amount_due", json_integer(t->amount_due));
+    json_object_set_new(o, "result", json_string(pb_result_name(t->result)));
+    if (t->result_code >= 0)
+        json_object_set_new(o, "result_code", json_integer(t->result_code));
+    json_set_str(o, "result_text", t->result_text);
+    json_set_str(o, "pos_id", t->pos_id);
+    json_set_str(o, "terminal_id", t->terminal_id);
+    json_set_str(o, "trace", t->trace);
+    json_set_str(o, "receipt", t->receipt);
+    json_set_str(o, "reference", t->reference);
+    json_set_str(o, "auth_code", t->auth_code);
+    json_set_str(o, "pan", t->pan);
+    pb_format_utc(t->started.utc_us, ts, sizeof ts);
+    json_object_set_new(o, "started", json_string(ts));
+    if (t->ended.utc_us) {
+        pb_format_utc(t->ended.utc_us, ts, sizeof ts);
+        json_object_set_new(o, "ended", json_string(ts));
+    }
+    if (t->latency_us >= 0)
+        json_object_set_new(o, "latency_ms", json_real((double)t->latency_us / 1000.0));
+    json_object_set_new(o, "naks", json_integer(t->naks));
+    json_object_set_new(o, "repeats", json_integer(t->repeats));
+    json_object_set_new(o, "checksum_errors", json_integer(t->checksum_errors));
+    if (t->related_id)
+        json_object_set_new(o, "related_id", json_integer((json_int_t)t->related_id));
+    json_set_str(o, "detail", t->detail);
+    json_t *ev = json_array();
+    for (unsigned i = 0; i < t->n_evidence; i++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "dir", json_string(pb_dir_name(t->evidence[i].dir)));
+        json_object_set_new(e, "offset", json_integer((json_int_t)t->evidence[i].offset));
+        json_object_set_new(e, "length", json_integer(t->evidence[i].length));
+        json_object_set_new(e, "kind", json_string(pb_kind_name(t->evidence[i].kind)));
+        json_array_append_new(ev, e);
+    }
+    json_object_set_new(o, "evidence", ev);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return s;
+}
+
+/* ---- alert program --------------------------------------------------------------------- */
+
+/* Runs the alert program without a shell: details in the environment and the JSON on
+ * its stdin. A double fork so the bridge never waits for it and leaves no zombie; the
+ * grandchild's alarm() (kept across exec) is its time limit. */
+static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char *json)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        l->stats.alerts_failed++;
+        pb_warn("alert: pipe: %s", strerror(errno));
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        l->stats.alerts_failed++;
+        pb_warn("alert: fork: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        if (fork() != 0)
+            _exit(0);
+        /* grandchild */
+        char buf[8][96];
+        char ccy[PB_MONEY_FMT_MAX];
+        snprintf(buf[0], sizeof buf[0], "POSBRIDGE_CLASS=%s", pb_class_name(t->cls));
+        snprintf(buf[1], sizeof buf[1], "POSBRIDGE_ID=%" PRIu64, t->id);
+        snprintf(buf[2], sizeof buf[2], "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
+        snprintf(buf[3], sizeof buf[3], "POSBRIDGE_REQUESTED=%" PRId64,
+                 t->has_requested ? t->requested : 0);
+        snprintf(buf[4], sizeof buf[4], "POSBRIDGE_CHARGED=%" PRId64,
+                 t->has_charged ? t->charged : 0);
+        snprintf(buf[5], sizeof buf[5], "POSBRIDGE_CURRENCY=%u",
+                 t->currency ? t->currency : t->requested_currency);
+        snprintf(buf[6], sizeof buf[6], "POSBRIDGE_SEVERITY=%s",
+                 pb_severity_name(pb_class_severity(t->cls)));
+        pb_money_format(ccy, sizeof ccy, t->has_charged ? t->charged : 0,
+                        t->currency ? t->currency : t->requested_currency);
+        snprintf(buf[7], sizeof buf[7], "POSBRIDGE_CHARGED_TEXT=%s", ccy);
+        for (int i = 0; i < 8; i++)
+            putenv(buf[i]);
+        dup2(pfd[0], STDIN_FILENO);
+        alarm((l->o.alert_timeout_ms + 999) / 1000);
+        char *argv[] = {(char *)l->o.alert_program, NULL};
+        execv(l->o.alert_program, argv);
+        _exit(127);
+    }
+    close(pfd[0]);
+    /* The JSON is far smaller than a pipe buffer: this write does not block. */
+    size_t n = strlen(json);
+    if (write(pfd[1], json, n) != (ssize_t)n || write(pfd[1], "\n", 1) != 1)
+        pb_warn("alert: could not hand the details to %s", l->o.alert_program);
+    close(pfd[1]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    l->stats.alerts_run++;
+}
+
+/* ---- transaction events --------------------------------------------------------------- */
+
+static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
+{
+    struct pb_pipeline *l = ctx;
+    if (l->o.journal && pb_journal_submit(l->o.journal, ev, t) < 0)
+        pb_warn("journal: transaction %" PRIu64 " not queued", t->id);
+    if (ev != PB_TXN_OPENED) {
+        if (ev == PB_TXN_CLOSED)
+            l->stats.txns++;
+        if ((unsigned)t->cls < PB_CLASS__COUNT)
+            l->stats.by_class[t->cls]++;
+        char *json = pb_txn_to_json(t);
+        if (l->o.events && json) {
+            fputs(json, l->o.events);
+            fputc('\n', l->o.events);
+            fflush(l->o.events);
+        }
+        if (pb_class_is_discrepancy(t->cls)) {
+            char req[PB_MONEY_FMT_MAX] = "-", chg[PB_MONEY_FMT_MAX] = "-";
+            uint16_t ccy = t->currency ? t->currency : t->requested_currency;
+            if (t->has_requested)
+                pb_money_format(req, sizeof req, t->requested, ccy);
+            if (t->has_charged)
+                pb_money_format(chg, sizeof chg, t->charged, ccy);
+            pb_warn("DISCREPANCY %s txn %" PRIu64 ": requested %s, charged %s: %s; action: %s",
+                    pb_class_name(t->cls), t->id, req, chg, t->detail, pb_class_action(t->cls));
+            if (l->o.alert_program && json)
+                run_alert(l, t, json);
+        }
+        free(json);
+    }
+    if (l->o.on_txn)
+        l->o.on_txn(ev, t, l->o.ctx);
+}
+
+/* ---- capture with redaction ------------------------------------------------------------ */
+
+static void write_held(struct pb_pipeline *l, struct held *h, enum pb_dir dir)
+{
+    if (l->o.capture &&
+        pb_capture_chunk(l->o.capture, dir, h->t.utc_us, h->data, h->len) < 0)
+        l->stats.capture_errors++;
+}
+
+/* Writes out held chunks that lie wholly before `upto`. */
+static void release_held(struct pb_pipeline *l, enum pb_dir dir, uint64_t upto, bool all)
+{
+    struct side *s = &l->side[dir];
+    while (s->head && (all || s->head->offset + s->head->len <= upto)) {
+        struct held *h = s->head;
+        s->head = h->next;
+        if (!s->head)
+            s->tail = NULL;
+        write_held(l, h, dir);
+        free(h);
+    }
+}
+
+/* Masks card data in the frame [off, off+len) across the held chunks that hold it. */
+static void redact_frame(struct pb_pipeline *l, enum pb_dir dir, uint64_t off, uint32_t len)
+{
+    if (!l->o.capture || l->o.capture_clear || !l->o.proto || !l->o.proto->redact || len == 0)
+        return;
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return;
+    size_t got = 0;
+    for (struct held *h = l->side[dir].head; h; h = h->next) {
+        uint64_t a = off > h->offset ? off : h->offset;
+        uint64_t b = off + len < h->offset + h->len ? off + len : h->offset + h->len;
+        if (a < b) {
+            memcpy(copy + (a - off), h->data + (a - h->offset), (size_t)(b - a));
+            got += (size_t)(b - a);
+        }
+    }
+    if (got == len && l->o.proto->redact(copy, len) > 0) {
+        for (struct held *h = l->side[dir].head; h; h = h->next) {
+            uint64_t a = off > h->offset ? off : h->offset;
+            uint64_t b = off + len < h->offset + h->len ? off + len : h->offset + h->len;
+            if (a < b)
+                memcpy(h->data + (a - h->offset), copy + (a - off), (size_t)(b - a));
+        }
+    }
+    free(copy);
+}
+
+/* Bytes that never became a frame are written at the end of a stream; mask any run
+ * of 13 to 19 ASCII digits in them (a PAN in a frame that never completed). */
+static void mask_digit_runs(uint8_t *p, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] >= '0' && p[i] <= '9') {
+            run++;
+            continue;
+        }
+        if (run >= 13)
+            for (size_t k = i - run + 6; k < i - 4; k++)
+                p[k] = '*';
+        run = 0;
+    }
+}
+
+/* ---- frames ---------------------------------------------------------------------------- */
+
+static void on_frame(const struct pb_frame *f, void *ctx)
+{
+    struct pb_pipeline *l = ctx;
+    enum pb_dir dir = l->cur_dir;
+    struct side *s = &l->side[dir];
+    s->consumed = f->offset + f->length;
+    if (f->type == PB_FRAME_GARBAGE) {
+        l->stats.garbage[dir] += f->length;
+        if (l->o.on_msg)
+            l->o.on_msg(dir, f, NULL, l->cur_t, l->o.ctx);
+        return;
+    }
+    redact_frame(l, dir, f->offset, f->length);
+    struct pos_msg m;
+    pb_msg_init(&m);
+    l->o.proto->decode(f, dir, &m);
+    m.dir = dir; /* the bridge knows which side spoke */
+    m.offset = f->offset;
+    m.length = f->length;
+    m.checksum_ok = f->type == PB_FRAME_CONTROL || f->checksum_ok;
+    if (f->type == PB_FRAME_DATA) {
+        l->stats.frames[dir]++;
+        if (!f->checksum_ok)
+            l->stats.checksum_errors[dir]++;
+    }
+    else
+        l->stats.controls[dir]++;
+    if (m.kind == PB_KIND_NAK)
+        l->stats.naks[dir]++;
+    /* The frame first, then what it did to the transaction. */
+    if (l->o.on_msg)
+        l->o.on_msg(dir, f, &m, l->cur_t, l->o.ctx);
+    pb_tracker_msg(l->tracker, &m, l->cur_t);
+}
+
+void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t, const uint8_t *buf,
+                   size_t len)
+{
+    if (!l || len == 0 || (dir != PB_DIR_ECR && dir != PB_DIR_PT))
+        return;
+    struct side *s = &l->side[dir];
+    l->stats.bytes[dir] += len;
+    uint64_t start = s->offset;
+    s->offset += len;
+    bool hold = l->o.capture && l->o.proto && !l->o.capture_clear && l->o.proto->redact;
+    if (l->o.capture && !hold) {
+        if (pb_capture_chunk(l->o.capture, dir, t->utc_us, buf, len) < 0)
+            l->stats.capture_errors++;
+    } else if (hold) {
+        struct held *h = malloc(sizeof *h + len);
+        if (h) {
+            h->next = NULL;
+            h->t = *t;
+            h->offset = start;
+            h->len = len;
+            memcpy(h->data, buf, len);
+            if (s->tail)
+                s->tail->next = h;
+            else
+                s->head = h;
+            s->tail = h;
+        } else {
+            l->stats.capture_errors++;
+        }
+    }
+    if (!l->o.proto)
+        return;
+    /* Decoding work happens here, after the caller forwarded the bytes. */
+    l->cur_dir = dir;
+    l->cur_t = t;
+    pb_deframer_feed(s->df, buf, len, on_frame, l);
+    if (hold)
+        release_held(l, dir, s->consumed, false);
+}
+
+static void flush_side(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t)
+{
+    struct side *s = &l->side[dir];
+    if (!l->o.proto)
+        return;
+    uint64_t framed = s->consumed; /* bytes past this never became a frame */
+    l->cur_dir = dir;
+    l->cur_t = t;
+    pb_deframer_flush(s->df, on_frame, l);
+    if (!l->o.capture_clear) {
+        for (struct held *h = s->head; h; h = h->next) {
+            if (h->offset + h->len <= framed)
+                continue;
+            size_t from = framed > h->offset ? (size_t)(framed - h->offset) : 0;
+            mask_digit_runs(h->data + from, h->len - from);
+        }
+    }
+    release_held(l, dir, 0, true);
+}
+
+void pb_pipeline_gap(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *now)
+{
+    if (l && (dir == PB_DIR_ECR || dir == PB_DIR_PT))
+        flush_side(l, dir, now);
+}
+
+void pb_pipeline_tick(struct pb_pipeline *l, const struct pb_time *now)
+{
+    if (l && l->tracker)
+        pb_tracker_tick(l->tracker, now);
+}
+
+int64_t pb_pipeline_next_deadline(const struct pb_pipeline *l)
+{
+    return l && l->tracker ? pb_tracker_next_deadline(l->tracker) : -1;
+}
+
+void pb_pipeline_comment(struct pb_pipeline *l, const struct pb_time *now, const char *text)
+{
+    if (l->o.capture && pb_capture_comment(l->o.capture, now->utc_us, text) < 0)
+        l->stats.capture_errors++;
+}
+
+void pb_pipeline_link(struct pb_pipeline *l, enum pb_dir side, bool up, const struct pb_time *now,
+                  const char *text)
+{
+    const char *who = side == PB_DIR_PT ? "terminal" : "register";
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s link %s%s%s", who, up ? "back" : "lost", text ? ": " : "",
+             text ? text : "");
+    pb_log(up ? PB_LOG_INFO : PB_LOG_WARN, "%s", msg);
+    if (!up) {
+        /* What was half-read from the lost port will never complete. */
+        flush_side(l, side, now);
+        if (l->side[side].df)
+            pb_deframer_reset(l->side[side].df);
+    }
+    pb_pipeline_comment(l, now, msg);
+    if (l->o.journal)
+        pb_journal_event(l->o.journal, up ? "link_back" : "link_lost", msg, now->utc_us);
+    if (l->tracker)
+        pb_tracker_link(l->tracker, side, up, now);
+}
+
+void pb_pipeline_finish(struct pb_pipeline *l, const struct pb_time *now)
+{
+    if (!l)
+        return;
+    flush_side(l, PB_DIR_ECR, now);
+    flush_side(l, PB_DIR_PT, now);
+    if (l->tracker)
+        pb_tracker_finish(l->tracker, now);
+}
+
+const struct pb_pipeline_stats *pb_pipeline_stats(const struct pb_pipeline *l)
+{
+    return &l->stats;
+}
+
+const struct pb_txn *pb_pipeline_current(const struct pb_pipeline *l)
+{
+    return l && l->tracker ? pb_tracker_current(l->tracker) : NULL;
+}
+
+int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **out)
+{
+    if (!out || !opts)
+        return PB_ERR_INVAL;
+    *out = NULL;
+    struct pb_pipeline *l = calloc(1, sizeof *l);
+    if (!l)
+        return PB_ERR_NOMEM;
+    l->o = *opts;
+    if (!l->o.alert_timeout_ms)
+        l->o.alert_timeout_ms = 10000;
+    int rc = PB_OK;
+    if (l->o.proto) {
+        for (int d = 0; d < 2 && rc == PB_OK; d++)
+            rc = pb_deframer_new(l->o.proto, &l->side[d].df);
+        if (rc == PB_OK)
+            rc = pb_tracker_new(l->o.proto, &l->o.tracker, on_txn, l, &l->tracker);
+    }
+    if (rc != PB_OK) {
+        pb_pipeline_free(l);
+        return rc;
+    }
+    *out = l;
+    return PB_OK;
+}
+
+void pb_pipeline_free(struct pb_pipeline *l)
+{
+    if (!l)
+        return;
+    for (int d = 0; d < 2; d++) {
+        pb_deframer_free(l->side[d].df);
+        struct held *h = l->side[d].head;
+        while (h) {
+            struct held *n = h->next;
+            free(h);
+            h = n;
+        }
+    }
+    pb_tracker_free(l->tracker);
+    free(l);
+}

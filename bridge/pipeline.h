@@ -1,0 +1,89 @@
+/* pipeline: the one pipeline behind `posbridge run` and `posbridge decode` (DESIGN.md,
+ * "One pipeline, live and offline"): chunks in, per-direction deframers, decoder,
+ * tracker, and the consumers of its results (capture, journal, events, alert hook).
+ *
+ *   pb_pipeline_new/free  borrow the consumers given in the options (may be NULL)
+ *   pb_pipeline_chunk()   bytes read from one side, with the time they were read; call
+ *                         it AFTER forwarding them (DESIGN.md decision 1)
+ *   pb_pipeline_tick()    run timers; pb_pipeline_next_deadline() says when (-1: idle)
+ *   pb_pipeline_link()    a port went or came back: logged, captured as a comment,
+ *                         journalled, and the tracker puts the transaction in doubt
+ *   pb_pipeline_gap()     bytes of one side are missing: drop what cannot complete
+ *   pb_pipeline_finish()  end of stream: open transaction in doubt, capture flushed
+ *
+ * Captures: a chunk is written whole, as read, but only once every frame it touches is
+ * complete, so the protocol's redact() can mask card data before it reaches disk
+ * (DESIGN.md decision 8). Unless capture_clear is set. */
+#ifndef PB_PIPELINE_H
+#define PB_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "msg.h"
+#include "protocol.h"
+#include "tracker.h"
+
+struct pb_capture;
+struct pb_journal;
+struct pb_pipeline;
+
+/* Called for every decoded message (before the tracker sees it), and for garbage runs
+ * (msg == NULL, frame->type == PB_FRAME_GARBAGE). */
+typedef void (*pb_pipeline_msg_cb)(enum pb_dir dir, const struct pb_frame *frame,
+                               const struct pos_msg *msg, const struct pb_time *t, void *ctx);
+/* Called for every transaction event, after the journal got it. */
+typedef void (*pb_pipeline_txn_cb)(enum pb_txn_event ev, const struct pb_txn *t, void *ctx);
+
+struct pb_pipeline_opts {
+    const struct pb_protocol *proto; /* NULL: relay and capture only (--protocol none) */
+    struct pb_tracker_config tracker;
+    struct pb_capture *capture;      /* borrowed; NULL: no capture */
+    bool capture_clear;              /* write card data unmasked (explicit option only) */
+    struct pb_journal *journal;      /* borrowed; NULL: no journal */
+    FILE *events;                    /* borrowed; JSON Lines of closed transactions */
+    const char *alert_program;       /* run on each discrepancy, no shell; NULL: none */
+    uint32_t alert_timeout_ms;       /* time limit for the alert program; default 10000 */
+    pb_pipeline_msg_cb on_msg;
+    pb_pipeline_txn_cb on_txn;
+    void *ctx;
+};
+
+struct pb_pipeline_stats {
+    uint64_t bytes[2];       /* by pb_dir */
+    uint64_t frames[2];
+    uint64_t controls[2];    /* single control bytes (ACK, NAK, ENQ, EOT) */
+    uint64_t garbage[2];
+    uint64_t checksum_errors[2];
+    uint64_t naks[2];
+    uint64_t txns;           /* closed transactions */
+    uint64_t by_class[PB_CLASS__COUNT];
+    uint64_t capture_errors;
+    uint64_t alerts_run, alerts_failed;
+};
+
+int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **out);
+void pb_pipeline_free(struct pb_pipeline *l);
+void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t, const uint8_t *buf,
+                   size_t len);
+/* Bytes of one direction are missing (a capture packet cut short): what is buffered
+ * cannot complete, so it is reported as garbage and the deframer starts afresh. */
+void pb_pipeline_gap(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *now);
+void pb_pipeline_tick(struct pb_pipeline *l, const struct pb_time *now);
+int64_t pb_pipeline_next_deadline(const struct pb_pipeline *l);
+void pb_pipeline_link(struct pb_pipeline *l, enum pb_dir side, bool up, const struct pb_time *now,
+                  const char *text);
+void pb_pipeline_finish(struct pb_pipeline *l, const struct pb_time *now);
+/* Writes a comment into the capture (bridge start, SIGHUP...). */
+void pb_pipeline_comment(struct pb_pipeline *l, const struct pb_time *now, const char *text);
+const struct pb_pipeline_stats *pb_pipeline_stats(const struct pb_pipeline *l);
+const struct pb_txn *pb_pipeline_current(const struct pb_pipeline *l);
+
+/* The JSON object for a transaction (the keys of --events and report --json) as a
+ * malloc'd string without newline; caller frees. NULL on allocation failure. */
+char *pb_txn_to_json(const struct pb_txn *t);
+/* "2026-11-22T01:02:03.456789Z" */
+void pb_format_utc(int64_t utc_us, char *buf, size_t cap);
+
+#endif
