@@ -18,6 +18,8 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "bridge a register and a terminal, record transactions and discrepancies"},
     {"decode", cmd_decode, "decode protocol bytes (hex, raw file, stdin) into messages"},
+    {"report", cmd_report, "discrepancies with evidence and action; daily reconciliation"},
+    {"resolve", cmd_resolve, "mark a discrepancy resolved (the original record is kept)"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,445 @@
+/* posbridge report: discrepancies with evidence and suggested action, and the per-day
+ * reconciliation of what was asked against what was charged (DISCREPANCIES.md,
+ * "Resolution and reconciliation"). Reads the journal read-only, so it can run while
+ * the bridge writes. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "journal.h"
+#include "pipeline.h"
+#include "money.h"
+#include "pb_error.h"
+#include "tracker.h"
+
+enum format { FMT_TEXT, FMT_JSON, FMT_CSV };
+
+#define MAX_DAYS 400
+#define MAX_CCY 8
+
+struct day {
+    char date[11]; /* YYYY-MM-DD, UTC */
+    uint16_t currency;
+    uint64_t count, discrepancies;
+    int64_t requested, charged; /* approved financial transactions only */
+    uint64_t by_class[PB_CLASS__COUNT];
+};
+
+struct report {
+    enum format fmt;
+    bool all; /* every transaction, not only discrepancies */
+    FILE *out;
+    json_t *json_rows;
+    size_t n_days;
+    struct day days[MAX_DAYS];
+    uint64_t open_disc, resolved_disc;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: posbridge report [--journal FILE] [OPTIONS]\n"
+            "\n"
+            "Lists discrepancies with their evidence and suggested action, then reconciles\n"
+            "each day: count, sum requested, sum charged, difference, and counts by class.\n"
+            "\n"
+            "options:\n"
+            "  --journal FILE   the journal (default: the bridge's default journal)\n"
+            "  --all            list every transaction, not only discrepancies\n"
+            "  --open           only unresolved discrepancies\n"
+            "  --resolved       only resolved discrepancies\n"
+            "  --class NAME     only this class (ok, overcharge, in_doubt, ...)\n"
+            "  --since DATE     from this UTC day (YYYY-MM-DD)\n"
+            "  --until DATE     before this UTC day\n"
+            "  --run N          only bridge run N\n"
+            "  --json           JSON: {\"transactions\": [...], \"days\": [...]}\n"
+            "  --csv            CSV of the transactions\n"
+            "  -h, --help       this text\n"
+            "\n"
+            "example:\n"
+            "  posbridge report --journal /var/lib/posbridge/lane1/journal.db --open\n");
+}
+
+static int parse_day(const char *s, int64_t *utc_us)
+{
+    struct tm tm = {0};
+    char *end = strptime(s, "%Y-%m-%d", &tm);
+    if (!end || *end)
+        return -1;
+    *utc_us = (int64_t)timegm(&tm) * 1000000;
+    return 0;
+}
+
+static void day_of(int64_t utc_us, char out[11])
+{
+    time_t s = (time_t)(utc_us / 1000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+static bool is_financial(enum pb_txn_type t)
+{
+    return t == PB_TXN_PURCHASE || t == PB_TXN_REFUND || t == PB_TXN_PREAUTH;
+}
+
+static void account(struct report *r, const struct pb_journal_row *row)
+{
+    char date[11];
+    day_of(row->started_utc_us, date);
+    uint16_t ccy = row->currency ? row->currency : row->requested_currency;
+    struct day *d = NULL;
+    for (size_t i = 0; i < r->n_days; i++)
+        if (strcmp(r->days[i].date, date) == 0 && r->days[i].currency == ccy)
+            d = &r->days[i];
+    if (!d) {
+        if (r->n_days >= MAX_DAYS)
+            return;
+        d = &r->days[r->n_days++];
+        memset(d, 0, sizeof *d);
+        memcpy(d->date, date, sizeof d->date);
+        d->currency = ccy;
+    }
+    d->count++;
+    if ((unsigned)row->cls < PB_CLASS__COUNT)
+        d->by_class[row->cls]++;
+    if (pb_class_is_discrepancy(row->cls))
+        d->discrepancies++;
+    if (!is_financial(row->type) || row->cls == PB_CLASS_VOIDED)
+        return;
+    int sign = row->type == PB_TXN_REFUND ? -1 : 1;
+    if (row->has_requested && row->cls != PB_CLASS_DUPLICATE)
+        d->requested += sign * row->requested;
+    if (row->has_charged && row->result == PB_RESULT_APPROVED)
+        d->charged += sign * row->charged;
+}
+
+static const char *dir_word(enum pb_dir d)
+{
+    return d == PB_DIR_ECR ? "register->terminal" : d == PB_DIR_PT ? "terminal->register" : "?";
+}
+
+static void text_row(struct report *r, const struct pb_journal_row *row)
+{
+    char when[40], req[PB_MONEY_FMT_MAX] = "-", chg[PB_MONEY_FMT_MAX] = "-";
+    uint16_t ccy = row->currency ? row->currency : row->requested_currency;
+    pb_format_utc(row->started_utc_us, when, sizeof when);
+    if (row->has_requested)
+        pb_money_format(req, sizeof req, row->requested, ccy);
+    if (row->has_charged)
+        pb_money_format(chg, sizeof chg, row->charged, ccy);
+    bool disc = pb_class_is_discrepancy(row->cls);
+    fprintf(r->out, "#%-5" PRId64 " %s  %-9s %-18s requested %-14s charged %-14s%s\n", row->id,
+            when, pb_txn_name(row->type), row->pending ? "pending" : row->class_name, req, chg,
+            row->resolved ? "  [resolved]" : "");
+    if (!disc && !r->all)
+        return;
+    if (row->detail[0])
+        fprintf(r->out, "        why: %s\n", row->detail);
+    if (disc)
+        fprintf(r->out, "        severity %s; action: %s%s%s\n",
+                pb_severity_name(row->severity), pb_class_action(row->cls),
+                row->resolved ? "; resolved by " : "", row->resolved ? row->resolution : "");
+    char refs[256] = "";
+    size_t n = 0;
+#define REF(label, v)                                                                          \
+    if ((v)[0] && n < sizeof refs)                                                             \
+        n += (size_t)snprintf(refs + n, sizeof refs - n, " %s=%s", label, v);
+    REF("pos", row->pos_id);
+    REF("tid", row->terminal_id);
+    REF("trace", row->trace);
+    REF("receipt", row->receipt);
+    REF("ref", row->reference);
+    REF("auth", row->auth_code);
+    REF("result", row->result_text);
+    REF("pan", row->pan_masked);
+#undef REF
+    if (refs[0])
+        fprintf(r->out, "        refs:%s\n", refs);
+    if (row->n_evidence) {
+        fprintf(r->out, "        evidence (capture stream offsets):");
+        for (unsigned i = 0; i < row->n_evidence; i++)
+            fprintf(r->out, "%s %s@%" PRIu64 "+%u %s", i ? "," : "",
+                    dir_word(row->evidence[i].dir), row->evidence[i].offset,
+                    row->evidence[i].length, pb_kind_name(row->evidence[i].kind));
+        fputc('\n', r->out);
+    }
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_row(struct report *r, const struct pb_journal_row *row)
+{
+    char when[40], end[40] = "";
+    pb_format_utc(row->started_utc_us, when, sizeof when);
+    if (row->ended_utc_us)
+        pb_format_utc(row->ended_utc_us, end, sizeof end);
+    uint16_t ccy = row->currency ? row->currency : row->requested_currency;
+    fprintf(r->out, "%" PRId64 ",%" PRId64 ",%s,%s,%s,%s,", row->id, row->run_id, row->protocol,
+            pb_txn_name(row->type), row->pending ? "pending" : row->class_name,
+            pb_severity_name(row->severity));
+    if (row->has_requested)
+        fprintf(r->out, "%" PRId64, row->requested);
+    fputc(',', r->out);
+    if (row->has_charged)
+        fprintf(r->out, "%" PRId64, row->charged);
+    fprintf(r->out, ",%u,%s,%s,%s,", ccy, pb_result_name(row->result), when, end);
+    csv_field(r->out, row->detail);
+    fprintf(r->out, ",%s\n", row->resolved ? row->resolution : "");
+}
+
+static json_t *json_row(const struct pb_journal_row *row)
+{
+    /* The same keys as `posbridge run --events`, plus the journal's own. */
+    json_t *o = json_object();
+    char ts[40];
+    json_object_set_new(o, "id", json_integer(row->id));
+    json_object_set_new(o, "run_id", json_integer(row->run_id));
+    json_object_set_new(o, "txn_seq", json_integer((json_int_t)row->txn_seq));
+    json_object_set_new(o, "protocol", json_string(row->protocol));
+    json_object_set_new(o, "type", json_string(pb_txn_name(row->type)));
+    json_object_set_new(o, "class", json_string(row->pending ? "pending" : row->class_name));
+    json_object_set_new(o, "severity", json_string(pb_severity_name(row->severity)));
+    json_object_set_new(o, "discrepancy", json_boolean(pb_class_is_discrepancy(row->cls)));
+    if (pb_class_is_discrepancy(row->cls))
+        json_object_set_new(o, "action", json_string(pb_class_action(row->cls)));
+    if (row->has_requested)
+        json_object_set_new(o, "requested_amount", json_integer(row->requested));
+    if (row->has_charged)
+        json_object_set_new(o, "charged_amount", json_integer(row->charged));
+    uint16_t ccy = row->currency ? row->currency : row->requested_currency;
+    if (ccy)
+        json_object_set_new(o, "currency", json_integer(ccy));
+    if (row->has_amount_due)
+        json_object_set_new(o, "amount_due", json_integer(row->amount_due));
+    json_object_set_new(o, "result", json_string(pb_result_name(row->result)));
+    if (row->result_code >= 0)
+        json_object_set_new(o, "result_code", json_integer(row->result_code));
+#define STR(k, v)                                                                              \
+    if ((v)[0])                                                                                \
+        json_object_set_new(o, k, json_string(v));
+    STR("result_text", row->result_text);
+    STR("pos_id", row->pos_id);
+    STR("terminal_id", row->terminal_id);
+    STR("trace", row->trace);
+    STR("receipt", row->receipt);
+    STR("reference", row->reference);
+    STR("auth_code", row->auth_code);
+    STR("pan", row->pan_masked);
+    STR("detail", row->detail);
+#undef STR
+    if (row->started_utc_us) {
+        pb_format_utc(row->started_utc_us, ts, sizeof ts);
+        json_object_set_new(o, "started", json_string(ts));
+    }
+    if (row->ended_utc_us) {
+        pb_format_utc(row->ended_utc_us, ts, sizeof ts);
+        json_object_set_new(o, "ended", json_string(ts));
+    }
+    if (row->latency_us >= 0)
+        json_object_set_new(o, "latency_ms", json_real((double)row->latency_us / 1000.0));
+    if (row->related)
+        json_object_set_new(o, "related_id", json_integer(row->related));
+    json_object_set_new(o, "resolved", json_boolean(row->resolved));
+    if (row->resolved)
+        json_object_set_new(o, "resolution", json_string(row->resolution));
+    json_t *ev = json_array();
+    for (unsigned i = 0; i < row->n_evidence; i++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "dir", json_string(pb_dir_name(row->evidence[i].dir)));
+        json_object_set_new(e, "offset", json_integer((json_int_t)row->evidence[i].offset));
+        json_object_set_new(e, "length", json_integer(row->evidence[i].length));
+        json_object_set_new(e, "kind", json_string(pb_kind_name(row->evidence[i].kind)));
+        json_array_append_new(ev, e);
+    }
+    json_object_set_new(o, "evidence", ev);
+    return o;
+}
+
+static int on_row(const struct pb_journal_row *row, void *ctx)
+{
+    struct report *r = ctx;
+    account(r, row);
+    bool disc = pb_class_is_discrepancy(row->cls) || row->pending;
+    if (disc && row->resolved)
+        r->resolved_disc++;
+    else if (disc)
+        r->open_disc++;
+    if (!r->all && !disc)
+        return 0;
+    switch (r->fmt) {
+    case FMT_TEXT: text_row(r, row); break;
+    case FMT_CSV: csv_row(r, row); break;
+    case FMT_JSON: json_array_append_new(r->json_rows, json_row(row)); break;
+    }
+    return 0;
+}
+
+static void text_days(struct report *r)
+{
+    fprintf(r->out, "\nreconciliation (UTC days; approved purchases minus refunds; duplicates "
+                    "and voided sales excluded from requested)\n");
+    fprintf(r->out, "  %-10s %6s %6s %16s %16s %16s\n", "day", "txns", "disc", "requested",
+            "charged", "difference");
+    for (size_t i = 0; i < r->n_days; i++) {
+        struct day *d = &r->days[i];
+        char a[PB_MONEY_FMT_MAX], b[PB_MONEY_FMT_MAX], c[PB_MONEY_FMT_MAX];
+        pb_money_format(a, sizeof a, d->requested, d->currency);
+        pb_money_format(b, sizeof b, d->charged, d->currency);
+        pb_money_format(c, sizeof c, d->charged - d->requested, d->currency);
+        fprintf(r->out, "  %-10s %6" PRIu64 " %6" PRIu64 " %16s %16s %16s\n", d->date, d->count,
+                d->discrepancies, a, b, c);
+        fprintf(r->out, "             by class:");
+        for (int k = 1; k < PB_CLASS__COUNT; k++)
+            if (d->by_class[k])
+                fprintf(r->out, " %s=%" PRIu64, pb_class_name((enum pb_class)k), d->by_class[k]);
+        fputc('\n', r->out);
+    }
+    fprintf(r->out, "\ndiscrepancies: %" PRIu64 " open, %" PRIu64 " resolved\n", r->open_disc,
+            r->resolved_disc);
+}
+
+static json_t *json_days(struct report *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->n_days; i++) {
+        struct day *d = &r->days[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "day", json_string(d->date));
+        json_object_set_new(o, "currency", json_integer(d->currency));
+        json_object_set_new(o, "transactions", json_integer((json_int_t)d->count));
+        json_object_set_new(o, "discrepancies", json_integer((json_int_t)d->discrepancies));
+        json_object_set_new(o, "requested", json_integer(d->requested));
+        json_object_set_new(o, "charged", json_integer(d->charged));
+        json_object_set_new(o, "difference", json_integer(d->charged - d->requested));
+        json_t *bc = json_object();
+        for (int k = 1; k < PB_CLASS__COUNT; k++)
+            if (d->by_class[k])
+                json_object_set_new(bc, pb_class_name((enum pb_class)k),
+                                    json_integer((json_int_t)d->by_class[k]));
+        json_object_set_new(o, "by_class", bc);
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"journal", required_argument, NULL, 'j'}, {"all", no_argument, NULL, 'a'},
+        {"open", no_argument, NULL, 'o'},          {"resolved", no_argument, NULL, 'r'},
+        {"class", required_argument, NULL, 'c'},   {"since", required_argument, NULL, 's'},
+        {"until", required_argument, NULL, 'u'},   {"run", required_argument, NULL, 'R'},
+        {"json", no_argument, NULL, 'J'},          {"csv", no_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    static struct report r;
+    memset(&r, 0, sizeof r);
+    r.out = stdout;
+    struct pb_journal_filter f = {0};
+    const char *journal = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': journal = optarg; break;
+        case 'a': r.all = true; break;
+        case 'o': f.resolved = PB_JOURNAL_UNRESOLVED; break;
+        case 'r': f.resolved = PB_JOURNAL_RESOLVED; break;
+        case 'J': r.fmt = FMT_JSON; break;
+        case 'C': r.fmt = FMT_CSV; break;
+        case 'c': {
+            int k = pb_class_from_name(optarg);
+            if (k < 0) {
+                fprintf(stderr, "posbridge report: unknown class '%s'\n", optarg);
+                return EX_USAGE;
+            }
+            f.by_class = true;
+            f.cls = (enum pb_class)k;
+            r.all = true;
+            break;
+        }
+        case 's':
+        case 'u':
+            if (parse_day(optarg, c == 's' ? &f.since_utc_us : &f.until_utc_us) < 0) {
+                fprintf(stderr, "posbridge report: --%s: '%s' is not a YYYY-MM-DD day\n",
+                        c == 's' ? "since" : "until", optarg);
+                return EX_USAGE;
+            }
+            break;
+        case 'R': {
+            char *end;
+            long long v = strtoll(optarg, &end, 10);
+            if (*end || v <= 0) {
+                fprintf(stderr, "posbridge report: --run: '%s' is not a run number\n", optarg);
+                return EX_USAGE;
+            }
+            f.run_id = v;
+            break;
+        }
+        case 'h': usage(stdout); return 0;
+        default: fprintf(stderr, "see `posbridge report --help`\n"); return EX_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "posbridge report: unexpected argument '%s'\n", argv[optind]);
+        return EX_USAGE;
+    }
+    char *def = NULL;
+    if (!journal)
+        journal = def = pb_default_journal_path();
+    if (!journal || access(journal, R_OK) != 0) {
+        fprintf(stderr, "posbridge report: cannot read journal %s: %s\n",
+                journal ? journal : "?", strerror(errno));
+        free(def);
+        return EX_NOINPUT;
+    }
+    if (r.fmt == FMT_JSON)
+        r.json_rows = json_array();
+    if (r.fmt == FMT_CSV)
+        fprintf(r.out, "id,run_id,protocol,type,class,severity,requested,charged,currency,"
+                       "result,started,ended,detail,resolution\n");
+    int rc = pb_journal_foreach_path(journal, &f, on_row, &r);
+    if (rc < 0) {
+        fprintf(stderr, "posbridge report: %s: %s (is it a posbridge journal?)\n", journal,
+                pb_strerror(rc));
+        json_decref(r.json_rows);
+        free(def);
+        return EX_DATAERR;
+    }
+    if (r.fmt == FMT_TEXT) {
+        if (!r.open_disc && !r.resolved_disc && !r.all)
+            fprintf(r.out, "no discrepancies\n");
+        text_days(&r);
+    } else if (r.fmt == FMT_JSON) {
+        json_t *o = json_object();
+        json_object_set_new(o, "journal", json_string(journal));
+        json_object_set_new(o, "transactions", r.json_rows);
+        json_object_set_new(o, "days", json_days(&r));
+        json_object_set_new(o, "open_discrepancies", json_integer((json_int_t)r.open_disc));
+        json_object_set_new(o, "resolved_discrepancies",
+                            json_integer((json_int_t)r.resolved_disc));
+        json_dumpf(o, r.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', r.out);
+        json_decref(o);
+    }
+    free(def);
+    return 0;
+}
