@@ -22,6 +22,8 @@
 
 #include "capture.h"
 #include "commands.h"
+#include "journal.h"
+#include "pipeline.h"
 #include "money.h"
 #include "msg.h"
 #include "pb_error.h"
@@ -45,6 +47,10 @@ struct decode_run {
     int64_t utc_us;
     uint64_t malformed, events, cut_packets;
     bool warned_link; /* said once that --protocol overrides the link type */
+    struct pb_pipeline *lane; /* captures: the live bridge's pipeline, tracker included */
+    struct pb_journal *journal;
+    uint64_t txns, discrepancies;
+    uint64_t lane_bytes, lane_frames, lane_controls, lane_garbage, lane_checksum;
 };
 
 static void usage(FILE *out)
@@ -372,6 +378,68 @@ static int capture_protocol(struct decode_run *run, uint16_t link_type)
     return EX_USAGE;
 }
 
+/* Frames of a capture come from the lane, which decodes them for its tracker. */
+static void on_lane_msg(enum pb_dir dir, const struct pb_frame *f, const struct pos_msg *m,
+                        const struct pb_time *t, void *ctx)
+{
+    struct decode_run *run = ctx;
+    run->dir = dir;
+    if (m && (m->flags & PB_F_MALFORMED))
+        run->malformed++;
+    if (run->opts->json)
+        print_json(run, f, m);
+    else
+        print_human(run, f, m);
+}
+
+static void on_lane_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
+{
+    struct decode_run *run = ctx;
+    if (ev == PB_TXN_OPENED)
+        return;
+    if (ev == PB_TXN_CLOSED)
+        run->txns++;
+    if (pb_class_is_discrepancy(t->cls))
+        run->discrepancies++;
+    if (run->opts->json) {
+        char *js = pb_txn_to_json(t);
+        if (js) {
+            /* One line like the frames: kind "transaction" and the --events keys. */
+            printf("{\"kind\":\"transaction\",\"event\":\"%s\",%s\n",
+                   ev == PB_TXN_CLOSED ? "closed" : "reclassified", js + 1);
+            free(js);
+        }
+        return;
+    }
+    char req[PB_MONEY_FMT_MAX] = "-", chg[PB_MONEY_FMT_MAX] = "-";
+    uint16_t ccy = t->currency ? t->currency : t->requested_currency;
+    if (t->has_requested)
+        pb_money_format(req, sizeof req, t->requested, ccy);
+    if (t->has_charged)
+        pb_money_format(chg, sizeof chg, t->charged, ccy);
+    printf("== transaction %" PRIu64 "%s: %s requested %s charged %s -> %s%s\n   %s\n", t->id,
+           ev == PB_TXN_RECLASSIFIED ? " (reclassified)" : "", pb_txn_name(t->type), req, chg,
+           pb_class_name(t->cls), pb_class_is_discrepancy(t->cls) ? " (DISCREPANCY)" : "",
+           t->detail);
+    if (pb_class_is_discrepancy(t->cls))
+        printf("   action: %s\n", pb_class_action(t->cls));
+}
+
+/* The capture's own event comments, as the bridge wrote them, become link events again. */
+static void replay_event(struct decode_run *run, const char *comment, const struct pb_time *t)
+{
+    if (!run->lane)
+        return;
+    bool reg = strncmp(comment, "register link ", 14) == 0;
+    bool term = strncmp(comment, "terminal link ", 14) == 0;
+    if (!reg && !term)
+        return;
+    bool up = strncmp(comment + 14, "back", 4) == 0;
+    if (!up && strncmp(comment + 14, "lost", 4) != 0)
+        return;
+    pb_pipeline_link(run->lane, term ? PB_DIR_PT : PB_DIR_ECR, up, t, NULL);
+}
+
 static int decode_capture(struct decode_run *run, const char *path)
 {
     struct pb_capture_reader *r = NULL;
@@ -383,21 +451,47 @@ static int decode_capture(struct decode_run *run, const char *path)
     }
     int rc = 0;
     struct pb_capture_record rec;
+    struct pb_time t = {0, 0};
     while (rc == 0 && (err = pb_capture_read(r, &rec)) == 1) {
         run->have_time = true;
         run->utc_us = rec.utc_us;
-        if (rec.comment)
+        /* Offline, the capture's clock is the tracker's clock (DESIGN.md decision 2). */
+        t.mono_us = t.utc_us = rec.utc_us;
+        if (run->lane)
+            pb_pipeline_tick(run->lane, &t);
+        if (rec.comment) {
             print_event(run, rec.comment);
+            replay_event(run, rec.comment, &t);
+        }
         if (rec.is_event || rec.len == 0)
             continue;
         if ((rc = capture_protocol(run, rec.link_type)) != 0)
             break;
         enum pb_dir dir = rec.dir != PB_DIR_UNKNOWN ? rec.dir : run->opts->dir;
-        rc = feed(run, dir, rec.data, rec.len);
+        if (!run->lane && (dir == PB_DIR_ECR || dir == PB_DIR_PT)) {
+            struct pb_pipeline_opts lo = {.proto = run->proto,
+                                      .journal = run->journal,
+                                      .on_msg = on_lane_msg,
+                                      .on_txn = on_lane_txn,
+                                      .ctx = run};
+            if (pb_pipeline_new(&lo, &run->lane) != PB_OK) {
+                rc = EX_OSERR;
+                break;
+            }
+        }
+        if (run->lane && (dir == PB_DIR_ECR || dir == PB_DIR_PT)) {
+            run->dir = dir;
+            pb_pipeline_chunk(run->lane, dir, &t, rec.data, rec.len);
+        } else {
+            rc = feed(run, dir, rec.data, rec.len);
+        }
         if (rec.len < rec.orig_len) {
             /* The capture kept only part of this packet: no frame can span the gap. */
             run->cut_packets++;
-            flush_dir(run, dir);
+            if (run->lane)
+                pb_pipeline_gap(run->lane, dir, &t);
+            else
+                flush_dir(run, dir);
         }
     }
     if (rc == 0 && err == PB_ERR_TRUNCATED) {
@@ -406,6 +500,17 @@ static int decode_capture(struct decode_run *run, const char *path)
     } else if (rc == 0 && err < 0) {
         fprintf(stderr, "posbridge decode: %s: %s\n", path, pb_capture_reader_error(r));
         rc = err == PB_ERR_IO ? EX_IOERR : err == PB_ERR_NOMEM ? EX_OSERR : EX_DATAERR;
+    }
+    if (run->lane) {
+        pb_pipeline_finish(run->lane, &t);
+        const struct pb_pipeline_stats *st = pb_pipeline_stats(run->lane);
+        for (int d = 0; d < 2; d++) {
+            run->lane_bytes += st->bytes[d];
+            run->lane_frames += st->frames[d];
+            run->lane_controls += st->controls[d];
+            run->lane_garbage += st->garbage[d];
+            run->lane_checksum += st->checksum_errors[d];
+        }
     }
     pb_capture_reader_close(r);
     return rc;
@@ -533,6 +638,11 @@ int cmd_decode(int argc, char **argv)
         sum.garbage_bytes += s->garbage_bytes;
         sum.checksum_errors += s->checksum_errors;
     }
+    sum.bytes += run.lane_bytes;
+    sum.frames += run.lane_frames;
+    sum.controls += run.lane_controls;
+    sum.garbage_bytes += run.lane_garbage;
+    sum.checksum_errors += run.lane_checksum;
     fprintf(stderr,
             "posbridge decode: %" PRIu64 " bytes: %" PRIu64 " frame%s, %" PRIu64
             " control byte%s, %" PRIu64 " garbage byte%s, %" PRIu64 " checksum error%s, %" PRIu64
@@ -541,8 +651,12 @@ int cmd_decode(int argc, char **argv)
             sum.controls == 1 ? "" : "s", sum.garbage_bytes, sum.garbage_bytes == 1 ? "" : "s",
             sum.checksum_errors, sum.checksum_errors == 1 ? "" : "s", run.malformed);
     if (opts.capture)
-        fprintf(stderr, ", %" PRIu64 " event%s, %" PRIu64 " cut packet%s", run.events,
-                run.events == 1 ? "" : "s", run.cut_packets, run.cut_packets == 1 ? "" : "s");
+        fprintf(stderr,
+                ", %" PRIu64 " event%s, %" PRIu64 " cut packet%s; %" PRIu64
+                " transaction%s, %" PRIu64 " discrepanc%s",
+                run.events, run.events == 1 ? "" : "s", run.cut_packets,
+                run.cut_packets == 1 ? "" : "s", run.txns, run.txns == 1 ? "" : "s",
+                run.discrepancies, run.discrepancies == 1 ? "y" : "ies");
     fputc('\n', stderr);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "posbridge decode: writing output: %s\n", strerror(errno));
@@ -554,5 +668,8 @@ out:
     free(bytes);
     for (int i = 0; i < 3; i++)
         pb_deframer_free(run.d[i]);
+    pb_pipeline_free(run.lane);
+    if (run.journal && pb_journal_close(run.journal) != PB_OK && rc == 0)
+        rc = EX_IOERR;
     return rc;
 }

@@ -223,7 +223,11 @@ grep -qE '^2025-11-22T01:57:18\.006000Z +1 +37  ecr request +purchase +12.50 EUR
 grep -qE '^2025-11-22T01:57:18\.015000Z +3 +28  pt  result .*approved\(0\)' "$tmp/out" ||
     die "capture: answer line"
 has "$tmp/out" "event: port lost"
-[ "$(wc -l <"$tmp/out")" -eq 11 ] || die "capture: $(wc -l <"$tmp/out") lines, wanted 11"
+# The capture runs through the live pipeline: the tracker classifies the sale too.
+grep -qE '^== transaction 1: purchase requested 12.50 EUR charged 12.50 EUR -> ok$' "$tmp/out" ||
+    die "capture: transaction line"
+[ "$(wc -l <"$tmp/out")" -eq 13 ] || die "capture: $(wc -l <"$tmp/out") lines, wanted 13"
+has "$tmp/err" "1 transaction, 0 discrepancies"
 has "$tmp/err" "2 frames"
 has "$tmp/err" "8 control bytes"
 has "$tmp/err" "0 garbage bytes"
