@@ -22,6 +22,7 @@
 #include "money.h"
 #include "pb_error.h"
 #include "protocol.h"
+#include "lane_run.h"
 #include "register.h"
 #include "replay.h"
 #include "rng.h"
@@ -76,6 +77,8 @@ static void usage_main(FILE *out)
             "commands:\n"
             "  terminal   play a payment terminal (Concert or ZVT) on a port\n"
             "  register   play a cash register that drives transactions on a port\n"
+            "  run        a whole virtual lane per scenario: register -> posbridge -> terminal\n"
+            "             as processes on ptys, judged against the bridge's journal\n"
             "  lint       check scenario files and summarise them (exit 65 on an error)\n"
             "  play       play scenarios offline: register and terminal in one process on a\n"
             "             virtual clock, posbridge's tracker watching; compare expectations\n"
@@ -1141,7 +1144,10 @@ int main(int argc, char **argv)
         return cmd_play(argc - 1, argv + 1);
     if (strcmp(c, "replay") == 0)
         return cmd_replay(argc - 1, argv + 1);
-    fprintf(stderr, "possim: unknown command '%s' (terminal, register, lint, play or replay)\n", c);
+    if (strcmp(c, "run") == 0)
+        return sim_cmd_run(argc - 1, argv + 1);
+    fprintf(stderr,
+            "possim: unknown command '%s' (terminal, register, run, lint, play or replay)\n", c);
     usage_main(stderr);
     return EX_USAGE;
 }
