@@ -702,6 +702,10 @@ static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto)
         }
         struct pb_time t = now_time();
         pb_pipeline_tick(lane, &t);
+        /* One write per wake-up at most: readers following the capture (monitor) see
+         * each exchange at once, and an idle lane writes nothing. */
+        if (capture && r > 0)
+            pb_capture_flush(capture);
     }
     struct pb_time tend = now_time();
     pb_pipeline_finish(lane, &tend);
