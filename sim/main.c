@@ -103,7 +103,7 @@ static void usage_terminal(FILE *out)
             "                         request)\n"
             "  -f, --fault SPEC       a fault for every transaction, or with a trigger:\n"
             "                         'charge +1.00', 'decline 05 every 3', 'nak chance 10%%'\n"
-            "                         (repeatable; words as in docs/SCENARIOS.md)\n"
+            "                         (repeatable; added to a scenario's own; docs/SCENARIOS.md)\n"
             "      --seed N           seed of the random generator (printed at start)\n"
             "      --pace             pace output at the line's baud rate (ptys are instant)\n"
             "  -l, --line SETTINGS    line settings, default the protocol's (9600,8N1 ...)\n"
@@ -342,18 +342,10 @@ static int load_scenario(struct opts *o, struct sim_scenario **out)
             fprintf(stderr, "%s\n", err);
             return r == PB_ERR_SYNTAX ? EX_DATAERR : EX_NOINPUT;
         }
-        if (o->n_actions || o->n_fault_args) {
-            /* --sale/--fault with --scenario: append them to the file's text is not
-             * possible after parsing; refuse rather than guess. */
+        if (o->n_actions) {
             sim_scenario_free(file);
-            if (o->n_actions) {
-                fprintf(stderr, "possim: give transactions either in --scenario or as "
-                                "--sale/--refund, not both\n");
-                return EX_USAGE;
-            }
-            /* faults only: re-parse text = file + fault lines is not order-safe either */
-            fprintf(stderr, "possim: with --scenario, write faults in the scenario "
-                            "(a 'fault' line)\n");
+            fprintf(stderr, "possim: give transactions either in --scenario or as "
+                            "--sale/--refund, not both\n");
             return EX_USAGE;
         }
         *out = file;
@@ -566,11 +558,35 @@ static int cmd(int argc, char **argv, bool terminal)
         o.text = all;
         o.text_len += faults_len;
     }
-    struct sim_scenario *sc = NULL;
+    struct sim_scenario *sc = NULL, *cli_faults = NULL;
     ret = load_scenario(&o, &sc);
     if (ret)
         goto out;
     const struct sim_settings *st = sim_scenario_settings(sc);
+    if (o.scenario && faults_len) {
+        /* --fault on top of a scenario file: read in the file's currency, added to the
+         * file's own fault lines for every transaction they fire on. */
+        char head[32], err[512];
+        int hn = snprintf(head, sizeof head, "currency %03u\n", (unsigned)st->currency);
+        char *text = malloc((size_t)hn + faults_len + 1);
+        if (!text) {
+            ret = EX_OSERR;
+            goto out_sc;
+        }
+        memcpy(text, head, (size_t)hn);
+        memcpy(text + hn, faults, faults_len);
+        int pr = sim_scenario_parse("<command line>", text, (size_t)hn + faults_len, &cli_faults,
+                                    err, sizeof err);
+        free(text);
+        if (pr < 0) {
+            fprintf(stderr, "%s\n", err);
+            ret = EX_USAGE;
+            goto out_sc;
+        }
+    }
+    size_t n_cli_faults = 0;
+    const struct sim_fault *cli_fault_list =
+        cli_faults ? sim_scenario_faults(cli_faults, &n_cli_faults) : NULL;
     const char *pname = o.protocol ? o.protocol : st->protocol[0] ? st->protocol : NULL;
     if (!pname) {
         fprintf(stderr, "possim: --protocol is required (concert or zvt) unless the scenario "
@@ -679,6 +695,8 @@ static int cmd(int argc, char **argv, bool terminal)
         struct sim_terminal_config cfg = {
             .proto = proto,
             .scenario = sc,
+            .faults = cli_fault_list,
+            .n_faults = n_cli_faults,
             .currency = currency,
             .ack_timeout_ms = o.ack_timeout_ms,
             .think_ms = o.think_ms,
@@ -705,6 +723,8 @@ static int cmd(int argc, char **argv, bool terminal)
         struct sim_register_config cfg = {
             .proto = proto,
             .scenario = sc,
+            .faults = cli_fault_list,
+            .n_faults = n_cli_faults,
             .timeout_ms = o.timeout_ms,
             .ack_timeout_ms = o.ack_timeout_ms,
             .linger_ms = o.linger_ms,
@@ -737,6 +757,7 @@ out_link:
         ret = EX_IOERR;
 out_sc:
     sim_scenario_free(sc);
+    sim_scenario_free(cli_faults);
 out:
     free(faults);
     free(o.text);

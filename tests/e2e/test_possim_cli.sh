@@ -216,6 +216,21 @@ checks=$((checks + 1))
 if cmp -s "$tmp/rec1" "$tmp/rec3"; then die "seeds 42 and 43 wrote the same bytes"; fi
 checks=$((checks + 1))
 
+# ---- --fault on top of a scenario file ----------------------------------------------------
+printf 'protocol zvt\nsale 3.00\nsale 4.00\n' >"$tmp/two.scn"
+port="$tmp/pt-two"
+"$POSSIM" terminal --port "pty:$port" --scenario "$tmp/two.scn" --fault 'charge +0.25 at 2' \
+    2>/dev/null &
+tpid=$!
+pids+=("$tpid")
+for _ in $(seq 100); do [ -e "$port" ] && break; sleep 0.05; done
+expect_rc 0 "$POSSIM" register --port "$port" --scenario "$tmp/two.scn" --timeout 2
+has "$tmp/out" "charged=3.00 EUR"
+has "$tmp/out" "charged=4.25 EUR"
+kill "$tpid"
+wait "$tpid" || true
+expect_rc 64 "$POSSIM" register --port "$port" --scenario "$tmp/two.scn" --sale 1.00
+
 # ---- SIGHUP: flip a fault on a live terminal -------------------------------------------
 printf 'protocol concert\n' >"$tmp/live.scn"
 port="$tmp/pt-live"
