@@ -19,7 +19,8 @@ PREFIX   ?= /usr/local
 # Debian packages behind each pkg-config module the build needs.
 PKG_MODULES  := libserialport libusb-1.0 cmocka sqlite3 jansson inih ncursesw
 DEB_PACKAGES := pkg-config libserialport-dev libusb-1.0-0-dev libcmocka-dev \
-                libsqlite3-dev libjansson-dev libinih-dev libncurses-dev socat tshark
+                libsqlite3-dev libjansson-dev libinih-dev libncurses-dev socat tshark \
+                umockdev tmux
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
             -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wno-unused-parameter
@@ -70,7 +71,8 @@ deps: $(DEPS_STAMP)
 $(DEPS_STAMP):
 	@mkdir -p $(@D)
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists $(PKG_MODULES) \
-	    || ! command -v socat >/dev/null 2>&1 || ! command -v tshark >/dev/null 2>&1; then \
+	    || ! command -v socat >/dev/null 2>&1 || ! command -v tshark >/dev/null 2>&1 \
+	    || ! command -v umockdev-run >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then \
 	  echo "posbridge: missing build dependencies; need Debian packages: $(DEB_PACKAGES)"; \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \

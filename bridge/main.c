@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"decode", cmd_decode, "decode protocol bytes (hex, raw file, stdin) into messages"},
     {"report", cmd_report, "discrepancies with evidence and action; daily reconciliation"},
     {"resolve", cmd_resolve, "mark a discrepancy resolved (the original record is kept)"},
+    {"ports", cmd_ports, "list serial ports and USB devices, name the payment terminals"},
 };
 
 static void usage(FILE *out)
