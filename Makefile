@@ -60,7 +60,7 @@ TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 FUZZ_SHORT := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-short/%,$(FUZZ_SRC))
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps check check-unit check-fuzz check-e2e demo fuzz soak bench clean install
+.PHONY: all deps check check-unit check-fuzz check-e2e check-scenarios demo fuzz soak bench clean install
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -118,7 +118,7 @@ $(BUILD)/fuzz-short/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/driver.o $(LI
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-check: check-unit check-fuzz check-e2e
+check: check-unit check-fuzz check-e2e check-scenarios
 	@echo "posbridge: all checks passed"
 
 check-unit: $(TESTS) all
@@ -139,6 +139,17 @@ check-e2e: all
 	@if [ -x tests/e2e/run.sh ]; then \
 	  POSBRIDGE=$(CURDIR)/$(POSBRIDGE) POSSIM=$(CURDIR)/$(POSSIM) tests/e2e/run.sh; \
 	else echo "check-e2e: no end-to-end suite yet"; fi
+
+# The scenario library, each file a real lane (possim register -> posbridge -> possim
+# terminal over ptys), judged against the journal; one protocol per core.
+SCENARIO_PROTOCOLS := concert zvt
+check-scenarios: all
+	@pids=; for p in $(SCENARIO_PROTOCOLS); do \
+	  $(POSSIM) run --quiet --posbridge $(POSBRIDGE) --junit $(BUILD)/scenarios-$$p.xml \
+	    captures/scenarios/$$p-*.scn > $(BUILD)/scenarios-$$p.log 2>&1 & pids="$$pids $$!"; \
+	done; fail=0; for pid in $$pids; do wait $$pid || fail=1; done; \
+	for p in $(SCENARIO_PROTOCOLS); do echo "== scenario library: $$p"; cat $(BUILD)/scenarios-$$p.log; done; \
+	test $$fail = 0
 
 # ---- long runs -------------------------------------------------------------------------
 FUZZ_SECONDS ?= 120

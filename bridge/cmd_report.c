@@ -116,7 +116,9 @@ static void account(struct report *r, const struct pb_journal_row *row)
     if (!is_financial(row->type) || row->cls == PB_CLASS_VOIDED)
         return;
     int sign = row->type == PB_TXN_REFUND ? -1 : 1;
-    if (row->has_requested && row->cls != PB_CLASS_DUPLICATE)
+    /* What the register expected to be paid: not a declined sale, not the extra row of
+     * a duplicate charge (its request is the first row's). */
+    if (row->has_requested && row->cls != PB_CLASS_DUPLICATE && row->cls != PB_CLASS_DECLINED)
         d->requested += sign * row->requested;
     if (row->has_charged && row->result == PB_RESULT_APPROVED)
         d->charged += sign * row->charged;
@@ -130,10 +132,11 @@ static const char *dir_word(enum pb_dir d)
 static void text_row(struct report *r, const struct pb_journal_row *row)
 {
     char when[40], req[PB_MONEY_FMT_MAX] = "-", chg[PB_MONEY_FMT_MAX] = "-";
+    uint16_t req_ccy = row->requested_currency ? row->requested_currency : row->currency;
     uint16_t ccy = row->currency ? row->currency : row->requested_currency;
     pb_format_utc(row->started_utc_us, when, sizeof when);
     if (row->has_requested)
-        pb_money_format(req, sizeof req, row->requested, ccy);
+        pb_money_format(req, sizeof req, row->requested, req_ccy);
     if (row->has_charged)
         pb_money_format(chg, sizeof chg, row->charged, ccy);
     bool disc = pb_class_is_discrepancy(row->cls);
@@ -294,8 +297,9 @@ static int on_row(const struct pb_journal_row *row, void *ctx)
 
 static void text_days(struct report *r)
 {
-    fprintf(r->out, "\nreconciliation (UTC days; approved purchases minus refunds; duplicates "
-                    "and voided sales excluded from requested)\n");
+    fprintf(r->out, "\nreconciliation (UTC days, per currency; purchases minus refunds; requested "
+                    "leaves out declines,\nvoided sales and the extra row of a duplicate; charged "
+                    "counts approvals)\n");
     fprintf(r->out, "  %-10s %6s %6s %16s %16s %16s\n", "day", "txns", "disc", "requested",
             "charged", "difference");
     for (size_t i = 0; i < r->n_days; i++) {

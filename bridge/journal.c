@@ -145,7 +145,6 @@ struct rec {
 
 enum {
     ST_UPSERT,
-    ST_RECLASSIFY,
     ST_ROWID,
     ST_EV_DELETE,
     ST_EV_INSERT,
@@ -180,10 +179,6 @@ static const char *const stmt_sql[ST__COUNT] = {
         " related = excluded.related"
         /* An OPENED arriving after its CLOSED must not reopen the row. */
         " WHERE NOT (excluded.state = 'pending' AND transactions.state = 'closed')",
-    [ST_RECLASSIFY] =
-        "UPDATE transactions SET class = ?3, severity = ?4, related_seq = ?5, detail = ?6,"
-        " related = (SELECT id FROM transactions WHERE run_id = ?1 AND txn_seq = ?5)"
-        " WHERE run_id = ?1 AND txn_seq = ?2",
     [ST_ROWID] = "SELECT id FROM transactions WHERE run_id = ?1 AND txn_seq = ?2",
     [ST_EV_DELETE] = "DELETE FROM evidence WHERE txn_id = ?1",
     [ST_EV_INSERT] = "INSERT INTO evidence (txn_id, seq, dir, stream_offset, length, kind)"
@@ -585,24 +580,6 @@ static int write_upsert(struct pb_journal *j, const struct rec *r, bool closed)
     return write_evidence(j, t);
 }
 
-static int write_reclassify(struct pb_journal *j, const struct rec *r)
-{
-    const struct pb_txn *t = &r->u.t.txn;
-    sqlite3_stmt *s = j->st[ST_RECLASSIFY];
-    sqlite3_bind_int64(s, 1, j->run_id);
-    sqlite3_bind_int64(s, 2, (int64_t)t->id);
-    sqlite3_bind_text(s, 3, pb_class_name(t->cls), -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, severity_str(t->cls), -1, SQLITE_STATIC);
-    bind_i64_if(s, 5, t->related_id != 0, (int64_t)t->related_id);
-    bind_text(s, 6, t->detail);
-    int rc = step_done(s);
-    if (rc != SQLITE_OK)
-        return rc;
-    if (sqlite3_changes(j->db) == 0) /* never saw it: write it whole */
-        return write_upsert(j, r, true);
-    return SQLITE_OK;
-}
-
 static int write_event_row(struct pb_journal *j, int64_t utc_us, const char *kind, const char *text)
 {
     sqlite3_stmt *s = j->st[ST_EVENT];
@@ -620,7 +597,9 @@ static int write_rec(struct pb_journal *j, const struct rec *r)
     switch (r->u.t.ev) {
     case PB_TXN_OPENED: return write_upsert(j, r, false);
     case PB_TXN_CLOSED: return write_upsert(j, r, true);
-    case PB_TXN_RECLASSIFIED: return write_reclassify(j, r);
+    /* The tracker hands over the whole transaction: a late approval brings the
+     * charged amount and result with its new class, so the row is rewritten whole. */
+    case PB_TXN_RECLASSIFIED: return write_upsert(j, r, true);
     }
     return SQLITE_MISUSE;
 }

@@ -107,8 +107,8 @@ int pb_journal_open(const char *path, const struct pb_journal_opts *opts, struct
 int pb_journal_close(struct pb_journal *j);
 
 /* Queue one tracker event; the txn is copied. OPENED writes a pending row, CLOSED
- * writes the outcome and replaces the row's evidence, RECLASSIFIED updates class,
- * severity, related and detail. Keyed on (run, t->id): resubmitting is harmless, an
+ * writes the outcome and replaces the row's evidence, RECLASSIFIED rewrites the closed
+ * row whole (a late approval brings its charged amount and result with the class). Keyed on (run, t->id): resubmitting is harmless, an
  * OPENED after its CLOSED changes nothing. Never blocks. Returns PB_OK, PB_ERR_AGAIN
  * (queue full: record dropped and counted), PB_ERR_NOMEM, PB_ERR_INVAL. */
 int pb_journal_submit(struct pb_journal *j, enum pb_txn_event ev, const struct pb_txn *t);

@@ -1,57 +1,41 @@
 #!/usr/bin/env bash
-# make demo: a virtual checkout lane, start to finish, in well under a minute.
+# make demo: a complete virtual checkout lane, in well under a minute.
 #
-# possim's terminal and register talk over a pty, playing captures/scenarios/demo-concert.scn
-# (one transaction per discrepancy class); the register prints each transaction as it
-# happens, the terminal records the line as a pcapng capture, and then posbridge's own
-# decoder and tracker say what they make of it. Until `posbridge run` can sit in the
-# middle of the lane (issue 3), posbridge's classes come from its tracker watching the
-# same scenario on possim's virtual lane (`possim play`). Processes are stopped by PID.
+#   possim register  --pty-->  posbridge run  --pty-->  possim terminal (with faults)
+#
+# `possim run` builds the lane from captures/scenarios/demo-concert.scn (one
+# transaction per discrepancy class), prints each transaction as posbridge closes it,
+# and checks every class against the scenario. Then posbridge's own report reads the
+# journal. Everything stays in demo-run/ (journal, capture, events, logs).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${POSSIM:=$root/build/possim}"
 : "${POSBRIDGE:=$root/build/posbridge}"
-scenario="$root/captures/scenarios/demo-concert.scn"
+scenario="${DEMO_SCENARIO:-$root/captures/scenarios/demo-concert.scn}"
 run="$root/demo-run"
 rm -rf "$run"
-mkdir -p "$run"
-tpid=
-cleanup() {
-    if [ -n "$tpid" ]; then
-        kill "$tpid" 2>/dev/null || true
-        wait "$tpid" 2>/dev/null || true
-    fi
-}
-trap cleanup EXIT
 
-echo "== a Concert lane: possim register -> pty -> possim terminal ($scenario)"
-"$POSSIM" terminal --port "pty:$run/terminal" --scenario "$scenario" \
-    --capture "$run/lane.pcapng" 2>"$run/terminal.log" &
-tpid=$!
-for _ in $(seq 100); do [ -e "$run/terminal" ] && break; sleep 0.05; done
-[ -e "$run/terminal" ] || { echo "demo: the terminal did not start (see $run/terminal.log)"; exit 1; }
-
+echo "== a virtual lane: possim register -> posbridge run -> possim terminal"
+echo "   scenario: ${scenario#"$root"/}"
 echo
-echo "-- the register, transaction by transaction (what it believes happened):"
-"$POSSIM" register --port "$run/terminal" --scenario "$scenario" -q | tee "$run/register.txt"
-kill "$tpid"
-wait "$tpid" 2>/dev/null || true
-tpid=
-tail -1 "$run/terminal.log"
-
-echo
-echo "-- posbridge decodes the recorded line ($run/lane.pcapng):"
-"$POSBRIDGE" decode "$run/lane.pcapng" >"$run/decode.txt" 2>"$run/decode.err" || true
-grep -E ' (request|result) ' "$run/decode.txt" | head -8
-echo "   ... $(wc -l <"$run/decode.txt") lines in $run/decode.txt; $(tail -1 "$run/decode.err")"
-
-echo
-echo "-- posbridge's tracker: the class of every transaction against the scenario:"
+echo "-- transactions, as posbridge closes them (** = discrepancy):"
 rc=0
-"$POSSIM" play "$scenario" | tee "$run/classes.txt" || rc=$?
+"$POSSIM" run --posbridge "$POSBRIDGE" --follow --keep --run-dir "$run" "$scenario" \
+    | tee "$run.table" || rc=$?
+lane=$(ls -d "$run"/*/ | head -1)
+lane=${lane%/}
+mv "$run.table" "$lane/table.txt"
 
 echo
-echo "demo: files in $run: lane.pcapng (open it in Wireshark), decode.txt, register.txt,"
-echo "      classes.txt, terminal.log"
+echo "-- posbridge report (the discrepancies, with evidence and the action to take):"
+"$POSBRIDGE" report --journal "$lane/journal.db"
+
+echo
+echo "demo: the lane's files are in ${lane#"$root"/}/:"
+echo "      journal.db (posbridge report --journal ...), lane.pcapng (Wireshark, or"
+echo "      posbridge decode), events.jsonl, posbridge.log, terminal.log, register.log"
+if [ "$rc" -ne 0 ]; then
+    echo "demo: some transactions were not classified as the scenario expects (see above)"
+fi
 exit "$rc"

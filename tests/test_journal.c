@@ -398,7 +398,8 @@ static void test_reclassified(void **state)
     sale.cls = PB_CLASS_VOIDED;
     sale.related_id = 2;
     snprintf(sale.detail, sizeof sale.detail, "voided by transaction 2");
-    sale.charged = 777; /* RECLASSIFIED touches class, related and detail only */
+    sale.charged = 777; /* RECLASSIFIED carries the whole transaction: a late approval
+                           brings the amount charged with its new class */
     assert_int_equal(pb_journal_submit(j, PB_TXN_RECLASSIFIED, &sale), PB_OK);
     /* A RECLASSIFIED for a transaction never seen is written whole. */
     struct pb_txn lone = mk(3, PB_CLASS_DUPLICATE, 100, 100);
@@ -412,7 +413,7 @@ static void test_reclassified(void **state)
     assert_int_equal(rs->r[0].cls, PB_CLASS_VOIDED);
     assert_int_equal(rs->r[0].severity, PB_SEV_NONE);
     assert_string_equal(rs->r[0].detail, "voided by transaction 2");
-    assert_int_equal(rs->r[0].charged, 2000);
+    assert_int_equal(rs->r[0].charged, 777);
     assert_int_equal(rs->r[0].related_seq, 2);
     assert_int_equal(rs->r[0].related, rs->r[1].id); /* FK to the void's row */
     assert_int_equal(rs->r[1].type, PB_TXN_VOID);
