@@ -68,7 +68,7 @@ all: $(POSBRIDGE) $(POSSIM)
 
 # ---- dependencies: install what is missing, or say exactly how -------------------------
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
+$(DEPS_STAMP): Makefile
 	@mkdir -p $(@D)
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists $(PKG_MODULES) \
 	    || ! command -v socat >/dev/null 2>&1 || ! command -v tshark >/dev/null 2>&1 \
