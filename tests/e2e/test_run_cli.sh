@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# posbridge run as an operator meets it: bad options and config files get a clear
+# message and the sysexits code; the config file is read and options override it; a
+# discrepancy reaches the events file and the alert program (no shell, time limit);
+# SIGHUP reopens a capture moved away by logrotate; SIGTERM exits 0.
+set -euo pipefail
+
+: "${POSBRIDGE:?set POSBRIDGE to the posbridge binary}"
+tmp=$(mktemp -d)
+bridge_pid=
+cleanup() {
+    if [ -n "$bridge_pid" ]; then kill "$bridge_pid" 2>/dev/null || true; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+checks=0
+die() { echo "test_run_cli: FAIL: $*" >&2; exit 1; }
+expect_rc() {
+    local want=$1; shift
+    local rc=0
+    "$POSBRIDGE" run "$@" >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
+    [ "$rc" -eq "$want" ] || { cat "$tmp/err" >&2; die "run $*: exit $rc, wanted $want"; }
+    checks=$((checks + 1))
+}
+has() { grep -qF -- "$2" "$1" || { cat "$1" >&2; die "'$2' not in $1"; }; checks=$((checks + 1)); }
+
+# ---- the command line -------------------------------------------------------------------
+expect_rc 0 --help
+has "$tmp/out" "example"
+has "$tmp/out" "--on-discrepancy"
+expect_rc 64 --protocol zvt --terminal /dev/null
+has "$tmp/err" "--register and --terminal are required"
+expect_rc 64 --register pty:$tmp/a --terminal pty:$tmp/b
+has "$tmp/err" "--protocol is required"
+expect_rc 64 --protocol visa --register pty:$tmp/a --terminal pty:$tmp/b
+has "$tmp/err" "unknown protocol 'visa'"
+has "$tmp/err" "concert"
+expect_rc 64 --protocol zvt --register pty:$tmp/a --terminal pty:$tmp/b --terminal-line 9600,9X1
+has "$tmp/err" "terminal line '9600,9X1'"
+expect_rc 64 --protocol zvt --register pty:$tmp/a --terminal pty:$tmp/b --duplicate-window soon
+has "$tmp/err" "--duplicate-window: invalid value 'soon'"
+expect_rc 64 --protocol zvt --register pty:$tmp/a --terminal pty:$tmp/b --on-discrepancy $tmp/none
+has "$tmp/err" "not an executable file"
+expect_rc 64 --protocol zvt --register pty:$tmp/a --terminal pty:$tmp/b stray
+has "$tmp/err" "unexpected argument 'stray'"
+
+# ---- the config file --------------------------------------------------------------------
+expect_rc 66 --config "$tmp/missing.ini"
+has "$tmp/err" "cannot read config"
+printf '[bridge]\nprotocol = zvt\n\ncolour = blue\n' >"$tmp/bad.ini"
+expect_rc 78 --config "$tmp/bad.ini"
+has "$tmp/err" "$tmp/bad.ini:4: unknown key 'colour'"
+printf '[bridge]\nresponse-timeout = forever\n' >"$tmp/bad2.ini"
+expect_rc 78 --config "$tmp/bad2.ini"
+has "$tmp/err" "$tmp/bad2.ini:2: invalid value 'forever' for response-timeout"
+printf '[lane]\nprotocol = zvt\n' >"$tmp/bad3.ini"
+expect_rc 78 --config "$tmp/bad3.ini"
+has "$tmp/err" "bad3.ini:2: unknown section [lane]"
+printf '[bridge]\nsyslog = maybe\n' >"$tmp/bad4.ini"
+expect_rc 78 --config "$tmp/bad4.ini"
+has "$tmp/err" "bad4.ini:2: syslog takes true or false"
+printf '[bridge]\nthis is not ini\n' >"$tmp/bad5.ini"
+expect_rc 78 --config "$tmp/bad5.ini"
+has "$tmp/err" "bad5.ini:2:"
+
+# ---- a lane: config, events, alert program ------------------------------------------------
+cat >"$tmp/alert" <<EOF
+#!/bin/sh
+echo "\$POSBRIDGE_CLASS \$POSBRIDGE_REQUESTED \$POSBRIDGE_CHARGED \$POSBRIDGE_CURRENCY" >>"$tmp/alerts.txt"
+cat >>"$tmp/alerts.json"
+echo \$\$ >"$tmp/alert.pid"
+exec sleep 30
+EOF
+chmod +x "$tmp/alert"
+cat >"$tmp/lane.ini" <<EOF
+[bridge]
+protocol = zvt
+register = pty:$tmp/ecr
+terminal = pty:$tmp/pt
+journal = $tmp/journal.db
+capture = $tmp/lane.pcapng
+events = $tmp/events.jsonl
+on-discrepancy = $tmp/alert
+alert-timeout = 1
+quiet = true
+EOF
+# the command line overrides the config's protocol
+"$POSBRIDGE" run --config "$tmp/lane.ini" --protocol concert 2>"$tmp/bridge.err" &
+bridge_pid=$!
+for _ in $(seq 200); do [ -e "$tmp/ecr" ] && [ -e "$tmp/pt" ] && break; sleep 0.02; done
+[ -e "$tmp/pt" ] || die "the bridge made no ptys"
+
+python3 - "$tmp/ecr" "$tmp/pt" <<'EOF'
+import os, sys, termios, tty, time, select
+def lrc(b):
+    x = 0
+    for c in b: x ^= c
+    return x
+def frame(body):
+    b = body + b"\x03"
+    return b"\x02" + b + bytes([lrc(b)])
+def raw(p):
+    fd = os.open(p, os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(fd)
+    return fd
+ecr, pt = raw(sys.argv[1]), raw(sys.argv[2])
+def send(src, dst, data):
+    os.write(src, data)
+    got = b""
+    end = time.time() + 5
+    while len(got) < len(data) and time.time() < end:
+        r, _, _ = select.select([dst], [], [], 0.5)
+        if r: got += os.read(dst, 4096)
+    assert got == data, (got, data)
+# Concert: a sale of 12.50 answered with 13.50 approved (PROTOCOLS.md section 1 layout)
+send(ecr, pt, b"\x05"); send(pt, ecr, b"\x06")
+send(ecr, pt, frame(b"0100001250110978          A010B010")); send(pt, ecr, b"\x06")
+send(ecr, pt, b"\x04")
+send(pt, ecr, b"\x05"); send(ecr, pt, b"\x06")
+send(pt, ecr, frame(b"0100000135019780000000000")); send(ecr, pt, b"\x06")
+send(pt, ecr, b"\x04")
+EOF
+checks=$((checks + 1))
+for _ in $(seq 100); do [ -s "$tmp/alert.pid" ] && break; sleep 0.05; done
+[ -s "$tmp/alert.pid" ] || die "the alert program did not run"
+has "$tmp/alerts.txt" "overcharge 1250 1350 978"
+python3 - "$tmp/events.jsonl" "$tmp/alerts.json" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert len(ev) == 1, ev
+e = ev[0]
+for k in ("id", "protocol", "class", "requested_amount", "charged_amount", "currency",
+          "result", "result_code", "started", "ended", "evidence"):
+    assert k in e, (k, e)
+assert e["protocol"] == "concert" and e["class"] == "overcharge", e
+assert e["requested_amount"] == 1250 and e["charged_amount"] == 1350 and e["currency"] == 978, e
+assert e["started"].endswith("Z") and "T" in e["started"], e
+assert {x["dir"] for x in e["evidence"]} == {"ecr", "pt"}, e
+a = json.loads(open(sys.argv[2]).read())
+assert a["class"] == "overcharge" and a["id"] == e["id"], a
+EOF
+checks=$((checks + 1))
+# the alert program's time limit: it sleeps 30 s, alert-timeout is 1 s
+apid=$(cat "$tmp/alert.pid")
+sleep 2.5
+if kill -0 "$apid" 2>/dev/null; then die "the alert program outlived its time limit"; fi
+checks=$((checks + 1))
+
+# SIGHUP: logrotate moved the capture away; the bridge starts a new one
+mv "$tmp/lane.pcapng" "$tmp/lane.pcapng.1"
+kill -HUP "$bridge_pid"
+for _ in $(seq 100); do [ -e "$tmp/lane.pcapng" ] && break; sleep 0.02; done
+[ -e "$tmp/lane.pcapng" ] || die "SIGHUP did not reopen the capture"
+checks=$((checks + 1))
+kill -TERM "$bridge_pid"
+rc=0
+wait "$bridge_pid" || rc=$?
+bridge_pid=
+[ "$rc" -eq 0 ] || { cat "$tmp/bridge.err" >&2; die "SIGTERM: exit $rc"; }
+checks=$((checks + 1))
+[ "$(stat -c %a "$tmp/journal.db")" = 600 ] || die "journal mode $(stat -c %a "$tmp/journal.db")"
+[ "$(stat -c %a "$tmp/lane.pcapng.1")" = 600 ] || die "capture mode"
+checks=$((checks + 2))
+"$POSBRIDGE" report --journal "$tmp/journal.db" --json >"$tmp/report.json"
+python3 -c "
+import json,sys
+r=json.load(open('$tmp/report.json'))
+t=r['transactions']
+assert len(t)==1 and t[0]['class']=='overcharge' and t[0]['charged_amount']==1350, t
+assert r['days'][0]['difference']==100, r['days']
+"
+checks=$((checks + 1))
+echo "test_run_cli: $checks checks passed"
