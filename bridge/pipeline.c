@@ -174,6 +174,11 @@ static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char 
         for (int i = 0; i < 8; i++)
             putenv(buf[i]);
         dup2(pfd[0], STDIN_FILENO);
+        /* The bridge blocks its signals for its signalfd; the program must not inherit
+         * that, or SIGTERM could not stop it. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         alarm((l->o.alert_timeout_ms + 999) / 1000);
         char *argv[] = {(char *)l->o.alert_program, NULL};
         execv(l->o.alert_program, argv);
