@@ -208,71 +208,64 @@ static void csv_row(struct report *r, const struct pb_journal_row *row)
     fprintf(r->out, ",%s\n", row->resolved ? row->resolution : "");
 }
 
+/* The journal row as the tracker's transaction, so one function writes the JSON of
+ * both (--events, decode --json and report --json share their keys). */
+static void row_to_txn(const struct pb_journal_row *row, struct pb_txn *t)
+{
+    memset(t, 0, sizeof *t);
+    t->id = row->txn_seq;
+    t->protocol = row->protocol;
+    t->type = row->type;
+    t->cls = row->cls;
+    t->has_requested = row->has_requested;
+    t->requested = row->requested;
+    t->requested_currency = row->requested_currency;
+    t->has_charged = row->has_charged;
+    t->charged = row->charged;
+    t->currency = row->currency;
+    t->has_amount_due = row->has_amount_due;
+    t->amount_due = row->amount_due;
+    t->result = row->result;
+    t->result_code = row->result_code;
+    memcpy(t->result_text, row->result_text, sizeof t->result_text);
+    memcpy(t->pos_id, row->pos_id, sizeof t->pos_id);
+    memcpy(t->terminal_id, row->terminal_id, sizeof t->terminal_id);
+    memcpy(t->trace, row->trace, sizeof t->trace);
+    memcpy(t->receipt, row->receipt, sizeof t->receipt);
+    memcpy(t->reference, row->reference, sizeof t->reference);
+    memcpy(t->auth_code, row->auth_code, sizeof t->auth_code);
+    memcpy(t->pan, row->pan_masked, sizeof t->pan);
+    t->started.utc_us = row->started_utc_us;
+    t->ended.utc_us = row->ended_utc_us;
+    t->latency_us = row->latency_us;
+    t->naks = row->naks;
+    t->repeats = row->repeats;
+    t->checksum_errors = row->checksum_errors;
+    t->intermediates = row->intermediates;
+    t->related_id = row->related_seq;
+    memcpy(t->detail, row->detail, sizeof t->detail);
+    t->n_evidence = row->n_evidence;
+    memcpy(t->evidence, row->evidence, sizeof t->evidence);
+}
+
 static json_t *json_row(const struct pb_journal_row *row)
 {
-    /* The same keys as `posbridge run --events`, plus the journal's own. */
-    json_t *o = json_object();
-    char ts[40];
+    struct pb_txn t;
+    row_to_txn(row, &t);
+    json_t *o = pb_txn_json(&t);
+    if (!o)
+        return NULL;
+    /* The journal's own id is what `posbridge resolve` takes; the tracker's stays. */
     json_object_set_new(o, "id", json_integer(row->id));
-    json_object_set_new(o, "run_id", json_integer(row->run_id));
     json_object_set_new(o, "txn_seq", json_integer((json_int_t)row->txn_seq));
-    json_object_set_new(o, "protocol", json_string(row->protocol));
-    json_object_set_new(o, "type", json_string(pb_txn_name(row->type)));
-    json_object_set_new(o, "class", json_string(row->pending ? "pending" : row->class_name));
-    json_object_set_new(o, "severity", json_string(pb_severity_name(row->severity)));
-    json_object_set_new(o, "discrepancy", json_boolean(pb_class_is_discrepancy(row->cls)));
-    if (pb_class_is_discrepancy(row->cls))
-        json_object_set_new(o, "action", json_string(pb_class_action(row->cls)));
-    if (row->has_requested)
-        json_object_set_new(o, "requested_amount", json_integer(row->requested));
-    if (row->has_charged)
-        json_object_set_new(o, "charged_amount", json_integer(row->charged));
-    uint16_t ccy = row->currency ? row->currency : row->requested_currency;
-    if (ccy)
-        json_object_set_new(o, "currency", json_integer(ccy));
-    if (row->has_amount_due)
-        json_object_set_new(o, "amount_due", json_integer(row->amount_due));
-    json_object_set_new(o, "result", json_string(pb_result_name(row->result)));
-    if (row->result_code >= 0)
-        json_object_set_new(o, "result_code", json_integer(row->result_code));
-#define STR(k, v)                                                                              \
-    if ((v)[0])                                                                                \
-        json_object_set_new(o, k, json_string(v));
-    STR("result_text", row->result_text);
-    STR("pos_id", row->pos_id);
-    STR("terminal_id", row->terminal_id);
-    STR("trace", row->trace);
-    STR("receipt", row->receipt);
-    STR("reference", row->reference);
-    STR("auth_code", row->auth_code);
-    STR("pan", row->pan_masked);
-    STR("detail", row->detail);
-#undef STR
-    if (row->started_utc_us) {
-        pb_format_utc(row->started_utc_us, ts, sizeof ts);
-        json_object_set_new(o, "started", json_string(ts));
-    }
-    if (row->ended_utc_us) {
-        pb_format_utc(row->ended_utc_us, ts, sizeof ts);
-        json_object_set_new(o, "ended", json_string(ts));
-    }
-    if (row->latency_us >= 0)
-        json_object_set_new(o, "latency_ms", json_real((double)row->latency_us / 1000.0));
+    json_object_set_new(o, "run_id", json_integer(row->run_id));
+    if (row->pending)
+        json_object_set_new(o, "class", json_string("pending"));
     if (row->related)
         json_object_set_new(o, "related_id", json_integer(row->related));
     json_object_set_new(o, "resolved", json_boolean(row->resolved));
     if (row->resolved)
         json_object_set_new(o, "resolution", json_string(row->resolution));
-    json_t *ev = json_array();
-    for (unsigned i = 0; i < row->n_evidence; i++) {
-        json_t *e = json_object();
-        json_object_set_new(e, "dir", json_string(pb_dir_name(row->evidence[i].dir)));
-        json_object_set_new(e, "offset", json_integer((json_int_t)row->evidence[i].offset));
-        json_object_set_new(e, "length", json_integer(row->evidence[i].length));
-        json_object_set_new(e, "kind", json_string(pb_kind_name(row->evidence[i].kind)));
-        json_array_append_new(ev, e);
-    }
-    json_object_set_new(o, "evidence", ev);
     return o;
 }
 

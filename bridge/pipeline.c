@@ -65,7 +65,7 @@ static void json_set_str(json_t *o, const char *key, const char *v)
         json_object_set_new(o, key, json_string(v));
 }
 
-char *pb_txn_to_json(const struct pb_txn *t)
+json_t *pb_txn_json(const struct pb_txn *t)
 {
     json_t *o = json_object();
     if (!o)
@@ -125,6 +125,14 @@ char *pb_txn_to_json(const struct pb_txn *t)
         json_array_append_new(ev, e);
     }
     json_object_set_new(o, "evidence", ev);
+    return o;
+}
+
+char *pb_txn_to_json(const struct pb_txn *t)
+{
+    json_t *o = pb_txn_json(t);
+    if (!o)
+        return NULL;
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return s;

@@ -17,6 +17,7 @@
 #ifndef PB_PIPELINE_H
 #define PB_PIPELINE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,8 +81,10 @@ void pb_pipeline_comment(struct pb_pipeline *l, const struct pb_time *now, const
 const struct pb_pipeline_stats *pb_pipeline_stats(const struct pb_pipeline *l);
 const struct pb_txn *pb_pipeline_current(const struct pb_pipeline *l);
 
-/* The JSON object for a transaction (the keys of --events and report --json) as a
- * malloc'd string without newline; caller frees. NULL on allocation failure. */
+/* The JSON object for a transaction: the keys of --events, decode and report --json.
+ * pb_txn_json() returns a new reference (json_decref it); pb_txn_to_json() a malloc'd
+ * compact string without newline (free it). NULL on allocation failure. */
+json_t *pb_txn_json(const struct pb_txn *t);
 char *pb_txn_to_json(const struct pb_txn *t);
 /* "2026-11-22T01:02:03.456789Z" */
 void pb_format_utc(int64_t utc_us, char *buf, size_t cap);
