@@ -9,9 +9,11 @@
 /* The registry (DESIGN.md decision 3): one line per protocol. */
 extern const struct pb_protocol pb_proto_concert;
 extern const struct pb_protocol pb_proto_zvt;
+extern const struct pb_protocol pb_proto_pax;
 static const struct pb_protocol *const registry[] = {
     &pb_proto_concert,
     &pb_proto_zvt,
+    &pb_proto_pax,
     NULL,
 };
 
