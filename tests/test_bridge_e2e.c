@@ -299,7 +299,10 @@ static void play(struct bridge *b, const struct lane_case *c, struct sent *sent)
             continue;
         }
         if (s->who == DROP_PT) {
-            /* The terminal's port goes away: the bridge sees hang-up. */
+            /* The terminal's port goes away: its name first (as a device node goes with
+             * its device), so the bridge cannot reopen the old pts number once another
+             * process on this machine is given it; then the bridge sees hang-up. */
+            unlink(b->pt_path);
             close(b->pt_master);
             b->pt_master = b->pt = -1;
             usleep(200000);
