@@ -429,6 +429,8 @@ static void forward(struct port *p, const uint8_t *buf, size_t len)
 static void port_lost(struct port *p, struct pb_pipeline *lane, const char *why)
 {
     struct pb_time t = now_time();
+    if (pb_link_is_up(p->link))
+        pb_link_drop(p->link); /* an I/O error that left the port open: start afresh */
     p->outq_len = 0;
     p->reopen_at = t.mono_us + (int64_t)pb_link_backoff_ms(p->link) * 1000;
     pb_pipeline_link(lane, p->dir, false, &t, why);
@@ -634,6 +636,12 @@ static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto)
 
     int64_t stop_by = -1; /* set by SIGTERM: leave once idle or at this time */
     for (;;) {
+        /* A write can be the first to find a port gone; the read side then never
+         * wakes for it, so notice it here. */
+        if (!pb_link_is_up(reg.link) && reg.reopen_at < 0)
+            port_lost(&reg, lane, "write failed: port gone");
+        if (!pb_link_is_up(term.link) && term.reopen_at < 0)
+            port_lost(&term, lane, "write failed: port gone");
         int64_t now = mono_us();
         try_reopen(&reg, lane, now);
         try_reopen(&term, lane, now);
