@@ -923,6 +923,36 @@ int pb_capture_reader_link_type(const struct pb_capture_reader *r)
     return r && r->n_ifs ? r->ifs[0].link_type : -1;
 }
 
+int pb_capture_reader_refresh(struct pb_capture_reader *r)
+{
+    if (!r)
+        return PB_ERR_INVAL;
+    if (r->err && r->err != PB_ERR_TRUNCATED)
+        return r->err;
+    /* A truncated block is the writer's next block in progress: not an error here. */
+    r->err = 0;
+    r->msg[0] = '\0';
+    clearerr(r->f);
+    if (fseeko(r->f, (off_t)r->off, SEEK_SET) != 0)
+        return rfail(r, PB_ERR_IO, "pcapng: cannot seek to offset %" PRIu64 ": %s", r->off,
+                     strerror(errno));
+    struct stat st;
+    if (fstat(fileno(r->f), &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    r->file_size = (int64_t)st.st_size;
+    return (uint64_t)st.st_size > r->off ? 1 : 0;
+}
+
+bool pb_capture_reader_moved(const struct pb_capture_reader *r, const char *path)
+{
+    struct stat open_st, path_st;
+    if (!r || !path || fstat(fileno(r->f), &open_st) != 0)
+        return false;
+    if (stat(path, &path_st) != 0)
+        return errno == ENOENT;
+    return open_st.st_ino != path_st.st_ino || open_st.st_dev != path_st.st_dev;
+}
+
 void pb_capture_reader_close(struct pb_capture_reader *r)
 {
     if (!r)

@@ -16,6 +16,8 @@
  *   pb_capture_reader_error()      what went wrong, naming the byte offset of the block
  *   pb_capture_reader_link_type()  link type of the current section's first interface
  *   pb_capture_reader_close()      NULL is fine
+ *   pb_capture_reader_refresh()    follow a file still being written: pick up what grew
+ *   pb_capture_reader_moved()      has PATH been rotated away from the file being read?
  *
  * Ownership: the caller owns the buffers it passes in; record data and comment pointers
  * belong to the reader and stay valid until the next pb_capture_read() or close.
@@ -103,5 +105,16 @@ const char *pb_capture_reader_error(const struct pb_capture_reader *r);
 /* Link type of interface 0 of the current section; -1 before one has been read. */
 int pb_capture_reader_link_type(const struct pb_capture_reader *r);
 void pb_capture_reader_close(struct pb_capture_reader *r);
+
+/* Following a capture the bridge is still writing (posbridge monitor). After
+ * pb_capture_read() returned 0, or PB_ERR_TRUNCATED because the writer was part way
+ * through a block, this forgets that end, looks at the file's size again, and the next
+ * pb_capture_read() resumes at the first block not yet read whole. Returns 1 when the
+ * file now holds bytes past that point, 0 when not, or the reader's error when it
+ * failed in any other way (which stays). Readers that never call it behave as before. */
+int pb_capture_reader_refresh(struct pb_capture_reader *r);
+/* True when path no longer names the file being read (renamed by a rotation, removed,
+ * or replaced by a new file), false when it does or cannot be checked. */
+bool pb_capture_reader_moved(const struct pb_capture_reader *r, const char *path);
 
 #endif

@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"report", cmd_report, "discrepancies with evidence and action; daily reconciliation"},
     {"resolve", cmd_resolve, "mark a discrepancy resolved (the original record is kept)"},
     {"ports", cmd_ports, "list serial ports and USB devices, name the payment terminals"},
+    {"monitor", cmd_monitor, "live view of a running bridge (follows its capture)"},
 };
 
 static void usage(FILE *out)
