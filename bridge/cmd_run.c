@@ -503,6 +503,10 @@ static int open_signals(void)
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     signal(SIGPIPE, SIG_IGN);
+    /* Under RLIMIT_FSIZE (LimitFSIZE=, ulimit -f) a write past the limit raises SIGXFSZ,
+     * whose default action kills the bridge and the lane with it; ignored, the write
+     * fails with EFBIG and the capture and the journal handle it like a full disk. */
+    signal(SIGXFSZ, SIG_IGN);
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 

@@ -1,0 +1,368 @@
+"""Shared helpers for the reliability tests and soaks (tests/soak/*.py).
+
+A test lane here is: two pseudo-terminals this process owns (the "terminal device" and
+the "register device"), a posbridge that opens both slaves by path like real serial
+ports, and this process playing register and terminal on the masters with frames built
+from the PROTOCOLS.md rules (ZVT: DLE stuffing + CRC-16/KERMIT; Concert: LRC). Owning
+the masters lets a test pull a "cable" (close the pty), plug it back (new pty, same
+path), and compare bytes at both ends exactly.
+"""
+import os
+import random
+import select
+import signal
+import sqlite3
+import subprocess
+import sys
+import termios
+import time
+import tty
+
+# ---- frames (PROTOCOLS.md) -------------------------------------------------------------
+
+DLE, STX, ETX, ACK, ENQ, EOT = 0x10, 0x02, 0x03, 0x06, 0x05, 0x04
+
+
+def crc_kermit(data):
+    """CRC-16/KERMIT: poly 0x1021 reflected (0x8408), init 0, no final xor."""
+    crc = 0
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return crc
+
+
+def zvt_frame(apdu):
+    """DLE STX | APDU with 0x10 doubled | DLE ETX | CRC lo hi (CRC over APDU + 0x03)."""
+    apdu = bytes(apdu)
+    crc = crc_kermit(apdu + b"\x03")
+    return (b"\x10\x02" + apdu.replace(b"\x10", b"\x10\x10") + b"\x10\x03"
+            + bytes([crc & 0xFF, crc >> 8]))
+
+
+def bcd(digits):
+    if len(digits) % 2:
+        digits = "0" + digits
+    return bytes(int(digits[i:i + 2], 16) for i in range(0, len(digits), 2))
+
+
+def zvt_apdu(cls, ins, data):
+    data = bytes(data)
+    if len(data) < 0xFF:
+        return bytes([cls, ins, len(data)]) + data
+    return bytes([cls, ins, 0xFF, len(data) & 0xFF, len(data) >> 8]) + data
+
+
+def llvar(raw, lll=False):
+    n = len(raw)
+    if lll:
+        return bytes([0xF0 | (n // 100), 0xF0 | (n // 10 % 10), 0xF0 | (n % 10)]) + raw
+    return bytes([0xF0 | (n // 10), 0xF0 | (n % 10)]) + raw
+
+
+def zvt_purchase(cents):
+    # 06 01 authorisation, BMP 04 amount (6 BCD), BMP 49 currency 978.
+    return zvt_frame(zvt_apdu(0x06, 0x01, b"\x04" + bcd("%012d" % cents) + b"\x49\x09\x78"))
+
+
+def zvt_status(cents, trace, pan=None, track2=None, track1=None, track3=None):
+    """04 0F status information: result 00, amount, trace, currency, optional card data."""
+    d = b"\x27\x00\x04" + bcd("%012d" % cents) + b"\x0B" + bcd("%06d" % (trace % 1000000))
+    d += b"\x49\x09\x78"
+    if pan:
+        d += b"\x22" + llvar(bcd_pan(pan))
+    if track2:
+        d += b"\x23" + llvar(bcd_pan(track2.replace("=", "D")))
+    if track3:
+        d += b"\x24" + llvar(bcd_pan(track3.replace("=", "D")), lll=True)
+    if track1:
+        d += b"\x2D" + llvar(track1.encode())
+    return zvt_frame(zvt_apdu(0x04, 0x0F, d))
+
+
+def bcd_pan(s):
+    """Digits (and D separators) packed two per byte, F padded (BMP 22/23 style)."""
+    if len(s) % 2:
+        s += "F"
+    return bytes(int(s[i:i + 2], 16) for i in range(0, len(s), 2))
+
+
+ZVT_ACCEPTED = zvt_frame(b"\x80\x00\x00")
+ZVT_COMPLETION = zvt_frame(b"\x06\x0F\x00")
+ZVT_INTERMEDIATE = zvt_frame(b"\x04\xFF\x01\x0A")
+
+
+def lrc(data):
+    x = 0
+    for b in data:
+        x ^= b
+    return x
+
+
+def concert_frame(body):
+    body = bytes(body) + b"\x03"
+    return b"\x02" + body + bytes([lrc(body)])
+
+
+def concert_request(cents, pos="01", full=True):
+    body = (pos + "%08d" % cents + ("1" if full else "0") + "1" + "0" + "978"
+            + " " * 10 + "A010" + "B010")
+    return concert_frame(body.encode())
+
+
+def concert_answer(cents, pos="01", report=None, private="0000000000"):
+    """Short answer (25 bytes) or, with report (55 chars), the full 80-byte answer."""
+    body = pos + "0" + "%08d" % cents + "1"
+    if report is not None:
+        body += report.ljust(55)[:55]
+    body += "978" + private
+    return concert_frame(body.encode())
+
+
+# ---- ptys ------------------------------------------------------------------------------
+
+class Port:
+    """A pseudo-terminal standing in for a serial device at `path` (a symlink to the
+    slave). The master is ours; we keep a slave fd open too so the master never sees a
+    hang-up when the bridge closes its end (the bridge is the only reader)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.master = self.slave = -1
+        self.plug()
+
+    def plug(self):
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        tty.setraw(self.master)
+        os.set_blocking(self.master, False)
+        tmp = self.path + ".new"
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        os.symlink(os.ttyname(self.slave), tmp)
+        os.rename(tmp, self.path)  # atomic: the path never dangles half-made
+
+    def unplug(self):
+        """The cable is pulled: the device node vanishes and the pty is destroyed."""
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        for fd in (self.master, self.slave):
+            if fd >= 0:
+                os.close(fd)
+        self.master = self.slave = -1
+
+    def write(self, data):
+        view = memoryview(data)
+        deadline = time.monotonic() + 5
+        while view:
+            try:
+                n = os.write(self.master, view)
+                view = view[n:]
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("pty %s not draining" % self.path)
+                select.select([], [self.master], [], 0.05)
+
+    def read_exact(self, n, timeout):
+        """Reads n bytes or returns what arrived within timeout."""
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([self.master], [], [], left)
+            if not r:
+                continue
+            try:
+                chunk = os.read(self.master, n - len(buf))
+            except (BlockingIOError, OSError):
+                continue
+            buf += chunk
+        return buf
+
+    def drain(self, settle=0.02):
+        """Discards whatever is waiting (bytes of an abandoned exchange)."""
+        got = b""
+        while True:
+            r, _, _ = select.select([self.master], [], [], settle)
+            if not r:
+                return got
+            try:
+                got += os.read(self.master, 65536)
+            except (BlockingIOError, OSError):
+                return got
+
+    def flush_input_to_bridge(self):
+        """Drops bytes we wrote that the (dead) bridge never read."""
+        termios.tcflush(self.slave, termios.TCIFLUSH)
+
+
+# ---- the bridge ------------------------------------------------------------------------
+
+class Bridge:
+    def __init__(self, exe, args, log_path, env=None, preexec=None):
+        self.exe, self.args, self.log_path = exe, list(args), log_path
+        self.env, self.preexec = env, preexec
+        self.proc = None
+        self.starts = 0
+
+    def start(self, wait_for="bridging", timeout=10):
+        logf = open(self.log_path, "ab")
+        before = self.log_count(wait_for)
+        self.proc = subprocess.Popen([self.exe, "run"] + self.args, stdin=subprocess.DEVNULL,
+                                     stdout=logf, stderr=logf, env=self.env,
+                                     preexec_fn=self.preexec)
+        logf.close()
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log_count(wait_for) > before:
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError("posbridge exited %d at start; log %s:\n%s"
+                                   % (self.proc.returncode, self.log_path, self.log_tail()))
+            time.sleep(0.005)
+        raise RuntimeError("posbridge did not start in %s s" % timeout)
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_count(self, needle):
+        return self.log_text().count(needle)
+
+    def wait_log(self, needle, timeout):
+        """Waits for a new log line containing needle, reading the log incrementally
+        from where the last call stopped. Returns the line or None."""
+        deadline = time.monotonic() + timeout
+        if not hasattr(self, "_off"):
+            self._off, self._pending = 0, ""
+        while True:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._off)
+                data = f.read()
+            self._off += len(data)
+            self._pending += data.decode("utf-8", "replace")
+            lines = self._pending.split("\n")
+            self._pending = lines.pop()
+            for i, line in enumerate(lines):
+                if needle in line:
+                    rest = lines[i + 1:]
+                    self._pending = "\n".join(rest + [self._pending]) if rest else self._pending
+                    return line
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.001)
+
+    def log_tail(self, n=20):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self, timeout=15):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError("posbridge ignored SIGTERM for %s s" % timeout)
+        return self.proc.returncode if self.proc else None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def fd_count(self):
+        return len(os.listdir("/proc/%d/fd" % self.pid))
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return -1
+
+
+def journal_rows(path):
+    """(integrity_check result, list of transaction rows as dicts)."""
+    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+    try:
+        ic = con.execute("PRAGMA integrity_check").fetchall()
+        con.row_factory = sqlite3.Row
+        rows = [dict(r) for r in con.execute("SELECT * FROM transactions ORDER BY id")]
+    finally:
+        con.close()
+    return [r[0] for r in ic], rows
+
+
+# ---- exchanges -------------------------------------------------------------------------
+
+def zvt_exchange(reg, term, cents, trace, extra=None, think=0.0, on_step=None, timeout=3):
+    """One ZVT purchase through the bridge: register -> request, terminal -> 80 00 00,
+    04 0F, 06 0F, register acknowledging each. Checks each frame arrives byte-exact at
+    the other end. on_step(i) is called before each of the steps (for fault injection);
+    when it returns True the exchange is abandoned. Returns the number of steps done and
+    whether the 04 0F reached the register."""
+    status = zvt_status(cents, trace, **(extra or {}))
+    steps = [
+        (reg, term, zvt_purchase(cents)),
+        (term, reg, ZVT_ACCEPTED),
+        (term, reg, status),
+        (reg, term, ZVT_ACCEPTED),
+        (term, reg, ZVT_COMPLETION),
+        (reg, term, ZVT_ACCEPTED),
+    ]
+    answered = False
+    for i, (src, dst, frame) in enumerate(steps):
+        if on_step and on_step(i):
+            return i, answered
+        if i == 2 and think:
+            time.sleep(think)
+        src.write(frame)
+        got = dst.read_exact(len(frame), timeout)
+        if got != frame:
+            raise AssertionError("step %d: sent %s, other end got %s" % (i, frame.hex(), got.hex()))
+        if i == 2:
+            answered = True
+    return len(steps), answered
+
+
+def concert_exchange(reg, term, cents, report=None, timeout=3):
+    """One Concert purchase: ENQ/ACK, request, ACK, EOT; then the terminal's ENQ/ACK,
+    answer, ACK, EOT. Every byte checked at the other end."""
+    steps = [
+        (reg, term, bytes([ENQ])), (term, reg, bytes([ACK])),
+        (reg, term, concert_request(cents)), (term, reg, bytes([ACK])), (reg, term, bytes([EOT])),
+        (term, reg, bytes([ENQ])), (reg, term, bytes([ACK])),
+        (term, reg, concert_answer(cents, report=report)), (reg, term, bytes([ACK])),
+        (term, reg, bytes([EOT])),
+    ]
+    for i, (src, dst, frame) in enumerate(steps):
+        src.write(frame)
+        got = dst.read_exact(len(frame), timeout)
+        if got != frame:
+            raise AssertionError("concert step %d: sent %s, got %s" % (i, frame.hex(), got.hex()))
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def rng(seed=None):
+    seed = int(os.environ.get("SOAK_SEED", seed if seed is not None else time.time_ns() % 100000))
+    print("seed %d (SOAK_SEED=%d to repeat)" % (seed, seed))
+    return random.Random(seed), seed
