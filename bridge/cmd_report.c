@@ -18,9 +18,10 @@
 #include "pipeline.h"
 #include "money.h"
 #include "pb_error.h"
+#include "report_html.h"
 #include "tracker.h"
 
-enum format { FMT_TEXT, FMT_JSON, FMT_CSV };
+enum format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_HTML };
 
 #define MAX_DAYS 400
 #define MAX_CCY 8
@@ -41,6 +42,8 @@ struct report {
     size_t n_days;
     struct day days[MAX_DAYS];
     uint64_t open_disc, resolved_disc;
+    struct pb_html_report *html; /* --html */
+    bool html_failed;
 };
 
 static void usage(FILE *out)
@@ -62,10 +65,14 @@ static void usage(FILE *out)
             "  --run N          only bridge run N\n"
             "  --json           JSON: {\"transactions\": [...], \"days\": [...]}\n"
             "  --csv            CSV of the transactions\n"
+            "  --html FILE      a self-contained page (inline CSS and SVG, no script): charts\n"
+            "                   of discrepancies per day and per class, open and resolved,\n"
+            "                   the reconciliation and the transactions; - for stdout\n"
             "  -h, --help       this text\n"
             "\n"
             "example:\n"
-            "  posbridge report --journal /var/lib/posbridge/lane1/journal.db --open\n");
+            "  posbridge report --journal /var/lib/posbridge/lane1/journal.db --open\n"
+            "  posbridge report --journal lane1.db --since 2026-11-01 --html november.html\n");
 }
 
 static int parse_day(const char *s, int64_t *utc_us)
@@ -284,6 +291,10 @@ static int on_row(const struct pb_journal_row *row, void *ctx)
     case FMT_TEXT: text_row(r, row); break;
     case FMT_CSV: csv_row(r, row); break;
     case FMT_JSON: json_array_append_new(r->json_rows, json_row(row)); break;
+    case FMT_HTML:
+        if (pb_html_report_row(r->html, row) != PB_OK)
+            r->html_failed = true;
+        break;
     }
     return 0;
 }
@@ -337,6 +348,38 @@ static json_t *json_days(struct report *r)
     return a;
 }
 
+static int write_html(struct report *r, const char *path)
+{
+    for (size_t i = 0; i < r->n_days && !r->html_failed; i++) {
+        const struct day *d = &r->days[i];
+        if (pb_html_report_day(r->html, d->date, d->currency, d->count, d->discrepancies,
+                               d->requested, d->charged) != PB_OK)
+            r->html_failed = true;
+    }
+    if (r->html_failed) {
+        fprintf(stderr, "posbridge report: out of memory\n");
+        return EX_OSERR;
+    }
+    bool to_stdout = strcmp(path, "-") == 0;
+    FILE *out = to_stdout ? stdout : fopen(path, "we");
+    if (!out) {
+        fprintf(stderr, "posbridge report: cannot write '%s': %s\n", path, strerror(errno));
+        return EX_CANTCREAT;
+    }
+    int err = pb_html_report_write(r->html, out);
+    if (!to_stdout && fclose(out) != 0)
+        err = PB_ERR_IO;
+    if (err != PB_OK) {
+        fprintf(stderr, "posbridge report: writing '%s': %s\n", path, strerror(errno));
+        return EX_IOERR;
+    }
+    if (!to_stdout)
+        fprintf(stderr, "posbridge report: wrote %s: %" PRIu64 " open, %" PRIu64
+                        " resolved discrepancies\n",
+                path, r->open_disc, r->resolved_disc);
+    return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -345,6 +388,7 @@ int cmd_report(int argc, char **argv)
         {"class", required_argument, NULL, 'c'},   {"since", required_argument, NULL, 's'},
         {"until", required_argument, NULL, 'u'},   {"run", required_argument, NULL, 'R'},
         {"json", no_argument, NULL, 'J'},          {"csv", no_argument, NULL, 'C'},
+        {"html", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     static struct report r;
@@ -352,6 +396,7 @@ int cmd_report(int argc, char **argv)
     r.out = stdout;
     struct pb_journal_filter f = {0};
     const char *journal = NULL;
+    const char *html_path = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -362,6 +407,10 @@ int cmd_report(int argc, char **argv)
         case 'r': f.resolved = PB_JOURNAL_RESOLVED; break;
         case 'J': r.fmt = FMT_JSON; break;
         case 'C': r.fmt = FMT_CSV; break;
+        case 'H':
+            r.fmt = FMT_HTML;
+            html_path = optarg;
+            break;
         case 'c': {
             int k = pb_class_from_name(optarg);
             if (k < 0) {
@@ -413,8 +462,13 @@ int cmd_report(int argc, char **argv)
     if (r.fmt == FMT_CSV)
         fprintf(r.out, "id,run_id,protocol,type,class,severity,requested,charged,currency,"
                        "result,started,ended,detail,resolution\n");
+    if (r.fmt == FMT_HTML && pb_html_report_new(journal, &r.html) != PB_OK) {
+        free(def);
+        return EX_OSERR;
+    }
     int rc = pb_journal_foreach_path(journal, &f, on_row, &r);
     if (rc < 0) {
+        pb_html_report_free(r.html);
         fprintf(stderr, "posbridge report: %s: %s (is it a posbridge journal?)\n", journal,
                 pb_strerror(rc));
         json_decref(r.json_rows);
@@ -436,6 +490,11 @@ int cmd_report(int argc, char **argv)
         json_dumpf(o, r.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', r.out);
         json_decref(o);
+    } else if (r.fmt == FMT_HTML) {
+        rc = write_html(&r, html_path);
+        pb_html_report_free(r.html);
+        free(def);
+        return rc;
     }
     free(def);
     return 0;

@@ -1,0 +1,35 @@
+/* report_html: `posbridge report --html FILE`, one self-contained page (inline CSS and
+ * inline SVG, no script, nothing fetched) for the back office: discrepancies over time
+ * and by class, open against resolved, the per-day reconciliation, and the list.
+ *
+ *   pb_html_report_new()    start a page for a journal
+ *   pb_html_report_row()    one journal row (the rows the report selected)
+ *   pb_html_report_day()    one reconciliation line (day and currency)
+ *   pb_html_report_write()  the page
+ *   pb_html_report_free()   NULL is fine
+ *
+ * The chart elements carry their figures as attributes (class "bar", data-day,
+ * data-class, data-open, data-resolved) so a test can read them from a rendered page.
+ * Ownership: strings passed in are copied. */
+#ifndef PB_REPORT_HTML_H
+#define PB_REPORT_HTML_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "journal.h"
+
+struct pb_html_report;
+
+/* *out = NULL on failure. PB_OK, PB_ERR_INVAL, PB_ERR_NOMEM. */
+int pb_html_report_new(const char *journal_path, struct pb_html_report **out);
+/* PB_OK or PB_ERR_NOMEM. */
+int pb_html_report_row(struct pb_html_report *h, const struct pb_journal_row *row);
+int pb_html_report_day(struct pb_html_report *h, const char *date, uint16_t currency,
+                       uint64_t count, uint64_t discrepancies, int64_t requested,
+                       int64_t charged);
+/* PB_OK or PB_ERR_IO (errno kept). */
+int pb_html_report_write(struct pb_html_report *h, FILE *out);
+void pb_html_report_free(struct pb_html_report *h);
+
+#endif

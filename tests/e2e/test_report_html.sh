@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# `posbridge report --html`: a journal from a real lane (possim run, zvt-bad-day), one
+# discrepancy resolved, the page rendered by headless Chromium; the rendered DOM must
+# hold the chart bars with the journal's counts (per day and per class, open and
+# resolved), and the screenshot must show the bars' colours.
+set -euo pipefail
+: "${POSBRIDGE:?set by make check}"
+: "${POSSIM:?set by make check}"
+chromium=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$chromium" ]; then
+    echo "test_report_html: SKIP: chromium not installed (Debian package chromium; make installs it as root)"
+    exit 0
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+die() { echo "test_report_html: FAIL: $*" >&2; exit 1; }
+
+"$POSSIM" run --keep --run-dir "$tmp/runs" -q "$root/captures/scenarios/zvt-bad-day.scn" \
+    > "$tmp/possim.log" 2>&1 || { cat "$tmp/possim.log"; die "possim run failed"; }
+journal=$(find "$tmp/runs" -name journal.db | head -1)
+[ -n "$journal" ] || die "no journal from possim run"
+
+# Resolve the overcharge: the page must show it as resolved, the rest open.
+id=$("$POSBRIDGE" report --journal "$journal" --json | python3 -c '
+import json, sys
+print([t["id"] for t in json.load(sys.stdin)["transactions"] if t["class"] == "overcharge"][0])')
+"$POSBRIDGE" resolve "$id" --journal "$journal" --action refund --note "refunded 1.00" \
+    --who e2e > /dev/null
+"$POSBRIDGE" report --journal "$journal" --json > "$tmp/report.json"
+"$POSBRIDGE" report --journal "$journal" --html "$tmp/report.html" 2> "$tmp/html.err" \
+    || { cat "$tmp/html.err"; die "report --html failed"; }
+grep -q "wrote $tmp/report.html: 6 open, 1 resolved" "$tmp/html.err" || { cat "$tmp/html.err"; die "summary line"; }
+
+# Self-contained: nothing to fetch, no script.
+if grep -Eiq '<script|src=|href=|url\(|@import' "$tmp/report.html"; then
+    die "the page refers to something outside itself"
+fi
+
+flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+       --disable-background-networking --disable-component-update --disable-sync)
+timeout 60 "$chromium" "${flags[@]}" --user-data-dir="$tmp/profile1" \
+    --dump-dom "file://$tmp/report.html" > "$tmp/dom.html" 2> "$tmp/chromium.err" \
+    || { tail -5 "$tmp/chromium.err"; die "chromium --dump-dom failed"; }
+timeout 60 "$chromium" "${flags[@]}" --user-data-dir="$tmp/profile2" --window-size=1000,1000 \
+    --screenshot="$tmp/shot.png" "file://$tmp/report.html" 2>> "$tmp/chromium.err" \
+    || { tail -5 "$tmp/chromium.err"; die "chromium --screenshot failed"; }
+
+python3 - "$tmp/report.json" "$tmp/dom.html" "$tmp/shot.png" <<'PY'
+import json, sys, zlib, struct
+from collections import Counter
+from html.parser import HTMLParser
+
+rep = json.load(open(sys.argv[1]))
+disc = [t for t in rep["transactions"]]  # report selects discrepancies (and pending)
+want_open = rep["open_discrepancies"]
+want_res = rep["resolved_discrepancies"]
+assert (want_open, want_res) == (6, 1), (want_open, want_res)
+want_class = Counter((t["class"], t["resolved"]) for t in disc)
+
+class Dom(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.svg = None
+        self.bars = {"chart-days": [], "chart-classes": []}
+        self.rects = []
+        self.ids = {}
+        self.cur_id = None
+        self.rows = []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "svg":
+            self.svg = a.get("id")
+        if tag == "g" and a.get("class") == "bar":
+            self.bars[self.svg].append(a)
+        if tag == "rect" and self.svg == "chart-classes":
+            self.bars[self.svg][-1].setdefault("rects", {})[a["class"]] = float(a["height"])
+        if "id" in a:
+            self.cur_id = a["id"]
+        if tag == "tr" and a.get("class", "").startswith("disc-"):
+            self.rows.append(a["class"])
+    def handle_data(self, data):
+        if self.cur_id in ("open-count", "resolved-count"):
+            self.ids[self.cur_id] = data.strip()
+            self.cur_id = None
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self.svg = None
+
+d = Dom()
+d.feed(open(sys.argv[2]).read())
+assert d.ids == {"open-count": "6 open", "resolved-count": "1 resolved"}, d.ids
+days = d.bars["chart-days"]
+assert len(days) >= 1, days
+assert sum(int(b["data-open"]) for b in days) == want_open
+assert sum(int(b["data-resolved"]) for b in days) == want_res
+classes = {b["data-class"]: b for b in d.bars["chart-classes"]}
+got = Counter()
+for name, b in classes.items():
+    got[(name, False)] += int(b["data-open"])
+    got[(name, True)] += int(b["data-resolved"])
+assert +got == +want_class, (got, want_class)
+oc = classes["overcharge"]
+assert (oc["data-open"], oc["data-resolved"]) == ("0", "1"), oc
+# Bar heights follow the counts: the tallest stack is the full 200 px plot.
+top = max(int(b["data-open"]) + int(b["data-resolved"]) for b in classes.values())
+for name, b in classes.items():
+    for part, key in (("open", "data-open"), ("resolved", "data-resolved")):
+        want_h = int(b[key]) * 200 / top
+        assert abs(b["rects"][part] - want_h) <= 1, (name, part, b)
+assert Counter(d.rows) == Counter({"disc-open": 6, "disc-resolved": 1}), d.rows
+
+# The screenshot: decode the PNG (zlib + scanline filters) and find both bar colours.
+data = open(sys.argv[3], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n"
+pos, idat, hdr = 8, b"", None
+while pos < len(data):
+    n, typ = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if typ == b"IHDR":
+        hdr = struct.unpack(">IIBBBBB", body)
+    elif typ == b"IDAT":
+        idat += body
+    pos += 12 + n
+w, h, depth, ctype, _, _, interlace = hdr
+assert depth == 8 and ctype in (2, 6) and interlace == 0, hdr
+bpp = 3 if ctype == 2 else 4
+raw = zlib.decompress(idat)
+stride = w * bpp
+prev = bytearray(stride)
+colours = Counter()
+for y in range(h):
+    f = raw[y * (stride + 1)]
+    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b = prev[i]
+        c = prev[i - bpp] if i >= bpp else 0
+        if f == 1: line[i] = (line[i] + a) & 255
+        elif f == 2: line[i] = (line[i] + b) & 255
+        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    for x in range(0, stride, bpp):
+        colours[tuple(line[x:x + 3])] += 1
+    prev = line
+red, grey = colours[(0xC0, 0x39, 0x2B)], colours[(0x95, 0xA5, 0xA6)]
+assert red > 5000 and grey > 2000, (red, grey)
+print(f"test_report_html: dom and screenshot ok ({red} open px, {grey} resolved px)")
+PY
+echo "test_report_html: ok"
