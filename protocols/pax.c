@@ -153,7 +153,8 @@ static struct span sub(struct span group, size_t idx)
 
 static struct span field(const struct span *f, size_t nf, size_t idx)
 {
-    return idx < nf ? f[idx] : (struct span){NULL, 0};
+    static const uint8_t none[1];
+    return idx < nf ? f[idx] : (struct span){none, 0};
 }
 
 static bool eq(struct span s, const char *lit)
@@ -311,23 +312,27 @@ static int decode_request(const struct span *f, size_t nf, struct pos_msg *out)
     return PB_OK;
 }
 
+/* The outcome is read from result_text (trailing spaces trimmed), so what encode()
+ * writes back from it maps to the same result. */
 static void map_code(struct span code, struct pos_msg *out)
 {
     copy_span(out->result_text, sizeof out->result_text, code);
     out->result = PB_RESULT_UNKNOWN;
-    if (code.n != 6 || !all_digits(code))
+    const char *t = out->result_text;
+    struct span c = {(const uint8_t *)t, strlen(t)};
+    if (c.n != 6 || !all_digits(c))
         return;
     int32_t v = 0;
     for (size_t i = 0; i < 6; i++)
-        v = v * 10 + (code.p[i] - '0');
+        v = v * 10 + (t[i] - '0');
     out->result_code = v;
     out->flags |= PB_F_RESULT_CODE;
     for (size_t i = 0; i < sizeof CODE_TABLE / sizeof CODE_TABLE[0]; i++)
-        if (eq(code, CODE_TABLE[i].wire)) {
+        if (eq(c, CODE_TABLE[i].wire)) {
             out->result = CODE_TABLE[i].result;
             return;
         }
-    if (code.p[0] == '1')
+    if (t[0] == '1')
         out->result = PB_RESULT_NOT_PROCESSED; /* 1xxxxx: the terminal's own errors */
 }
 
