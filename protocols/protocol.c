@@ -10,10 +10,12 @@
 extern const struct pb_protocol pb_proto_concert;
 extern const struct pb_protocol pb_proto_zvt;
 extern const struct pb_protocol pb_proto_pax;
+extern const struct pb_protocol pb_proto_mispos;
 static const struct pb_protocol *const registry[] = {
     &pb_proto_concert,
     &pb_proto_zvt,
     &pb_proto_pax,
+    &pb_proto_mispos,
     NULL,
 };
 

@@ -1,0 +1,662 @@
+/* UnionPay-style MIS-POS. Facts: PROTOCOLS.md section 4, from the public Allinpay client
+ * gsccs/mispos-client (read for facts, no code taken). */
+#include "mispos.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb_error.h"
+
+#define PAN_MIN 13
+#define AMOUNT_DIGITS 12     /* 9F02 on the wire: 12 ASCII digits, fen */
+#define AMOUNT_DIGITS_MAX 18 /* longest amount decoded */
+#define APP_MAX 16           /* longest 9F00 value kept in text */
+
+const struct pb_mispos_profile pb_mispos_allinpay = {
+    .name = "allinpay",
+    .len_bcd = true,                       /* 00 30 = 30 bytes [checked on the vector] */
+    .lrc_span = PB_MISPOS_LRC_LEN_TO_ETX,  /* [checked] */
+    .currency = 156,                       /* CNY: amounts are in fen */
+    .tags =
+        {
+            .app = 0x9F00,
+            .type = 0x9F01,
+            .amount = 0x9F02,
+            .pos = 0x9F1F,
+            .orig_trace = 0x9F20,
+            .result = 0x9F14,
+            .terminal = 0x9F05,
+            .card = 0x9F0B,
+            .trace = 0x9F0E,
+            .auth = 0x9F0F,
+        },
+};
+
+static const struct pb_mispos_profile *const PROFILES[] = {&pb_mispos_allinpay};
+
+const struct pb_mispos_profile *pb_mispos_profile_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < sizeof PROFILES / sizeof PROFILES[0]; i++)
+        if (strcmp(PROFILES[i]->name, name) == 0)
+            return PROFILES[i];
+    return NULL;
+}
+
+/* 9F01 transaction types. */
+static const struct {
+    uint8_t wire;
+    enum pb_txn_type txn;
+} TYPE_TABLE[] = {
+    {2, PB_TXN_PURCHASE}, /* sale */
+    {3, PB_TXN_VOID},     /* void */
+    {4, PB_TXN_REFUND},   /* refund */
+    {6, PB_TXN_PREAUTH},  /* pre-authorisation */
+    {15, PB_TXN_STATUS},  /* query the last transaction */
+};
+
+static bool is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_control(uint8_t c)
+{
+    return c == PB_ACK || c == PB_NAK;
+}
+
+static size_t data_max(const struct pb_mispos_profile *pr)
+{
+    return pr->len_bcd ? MISPOS_DATA_MAX_BCD : MISPOS_DATA_MAX_BINARY;
+}
+
+/* LEN from its two bytes; -1 when a BCD nibble is over 9. */
+static long read_len(const struct pb_mispos_profile *pr, const uint8_t *p)
+{
+    if (!pr->len_bcd)
+        return (long)p[0] << 8 | p[1];
+    long v = 0;
+    for (int i = 0; i < 2; i++) {
+        unsigned hi = p[i] >> 4, lo = p[i] & 15;
+        if (hi > 9 || lo > 9)
+            return -1;
+        v = v * 100 + hi * 10 + lo;
+    }
+    return v;
+}
+
+static void write_len(const struct pb_mispos_profile *pr, size_t n, uint8_t *p)
+{
+    if (pr->len_bcd) {
+        unsigned d = (unsigned)n;
+        p[0] = (uint8_t)(((d / 1000) % 10) << 4 | ((d / 100) % 10));
+        p[1] = (uint8_t)(((d / 10) % 10) << 4 | (d % 10));
+    } else {
+        p[0] = (uint8_t)(n >> 8);
+        p[1] = (uint8_t)n;
+    }
+}
+
+/* LRC of a whole frame w (STX LEN data ETX, n data bytes) over the profile's span. */
+static uint8_t frame_lrc(const struct pb_mispos_profile *pr, const uint8_t *w, size_t n)
+{
+    switch (pr->lrc_span) {
+    case PB_MISPOS_LRC_DATA_TO_ETX:
+        return pb_lrc(w + 3, n + 1);
+    case PB_MISPOS_LRC_STX_TO_ETX:
+        return pb_lrc(w, n + 4);
+    case PB_MISPOS_LRC_LEN_TO_DATA:
+        return pb_lrc(w + 1, n + 2);
+    case PB_MISPOS_LRC_LEN_TO_ETX:
+    default:
+        return pb_lrc(w + 1, n + 3);
+    }
+}
+
+/* ---- framing -------------------------------------------------------------------------- */
+
+int pb_mispos_scan(const struct pb_mispos_profile *pr, const uint8_t *buf, size_t len,
+                   size_t *resume, struct pb_frame *out)
+{
+    (void)resume; /* LEN says where the frame ends: nothing to resume */
+    if (len == 0)
+        return 0;
+    uint8_t b = buf[0];
+    if (is_control(b)) {
+        out->type = PB_FRAME_CONTROL;
+        out->control = b;
+        return 1;
+    }
+    if (b != PB_STX) {
+        size_t n = 1;
+        while (n < len && buf[n] != PB_STX && !is_control(buf[n]))
+            n++;
+        out->type = PB_FRAME_GARBAGE;
+        return (int)n;
+    }
+    if (len < 3)
+        return 0;
+    long l = read_len(pr, buf + 1);
+    if (l < 0 || (size_t)l > data_max(pr))
+        return PB_ERR_FRAMING; /* no LEN: this STX was data or noise */
+    size_t n = (size_t)l, total = n + 5;
+    if (len < total)
+        return 0;
+    if (buf[3 + n] != PB_ETX)
+        return PB_ERR_FRAMING; /* LEN lies: resynchronise at the next byte */
+    memcpy(out->payload, buf + 3, n);
+    out->payload_len = n;
+    out->type = PB_FRAME_DATA;
+    out->checksum_ok = frame_lrc(pr, buf, n) == buf[total - 1];
+    return (int)total;
+}
+
+int pb_mispos_frame(const struct pb_mispos_profile *pr, const uint8_t *data, size_t n,
+                    uint8_t *buf, size_t cap)
+{
+    if (!pr || (!data && n) || !buf)
+        return PB_ERR_INVAL;
+    if (n > data_max(pr) || cap < n + 5)
+        return PB_ERR_RANGE;
+    buf[0] = PB_STX;
+    write_len(pr, n, buf + 1);
+    if (n)
+        memmove(buf + 3, data, n);
+    buf[3 + n] = PB_ETX;
+    buf[4 + n] = frame_lrc(pr, buf, n);
+    return (int)(n + 5);
+}
+
+/* ---- TLV ------------------------------------------------------------------------------ */
+
+struct tlv {
+    uint16_t tag;
+    size_t off, len; /* value position inside the data */
+};
+
+/* Next TLV at *pos: 1 found, 0 end of data, PB_ERR_TRUNCATED when it runs past. */
+static int next_tlv(const uint8_t *p, size_t n, size_t *pos, struct tlv *t)
+{
+    if (*pos >= n)
+        return 0;
+    if (n - *pos < 4)
+        return PB_ERR_TRUNCATED;
+    t->tag = (uint16_t)(p[*pos] << 8 | p[*pos + 1]);
+    t->len = (size_t)p[*pos + 2] << 8 | p[*pos + 3];
+    t->off = *pos + 4;
+    if (t->len > n - t->off)
+        return PB_ERR_TRUNCATED;
+    *pos = t->off + t->len;
+    return 1;
+}
+
+/* ---- decoding ------------------------------------------------------------------------- */
+
+static void copy_value(char *dst, size_t cap, const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        dst[0] = '\0';
+        return;
+    }
+    pb_copy_printable(dst, cap, p, n);
+}
+
+static void store_pan(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    char tmp[PB_REF_MAX];
+    size_t k = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
+    for (size_t i = 0; i < k; i++)
+        tmp[i] = is_digit(p[i]) ? (char)p[i] : '*';
+    tmp[k] = '\0';
+    pb_mask_pan(tmp, k, out, cap);
+    memset(tmp, 0, sizeof tmp);
+}
+
+static int malformed(struct pos_msg *out, int err, const char *what, uint16_t tag)
+{
+    out->kind = PB_KIND_OTHER;
+    out->flags |= PB_F_MALFORMED;
+    out->flags &= ~(uint32_t)PB_F_CURRENCY;
+    snprintf(out->text, sizeof out->text, "%s %04X", what, tag);
+    return err;
+}
+
+static void text_add(char *text, size_t cap, const char *tok)
+{
+    size_t l = strnlen(text, cap);
+    snprintf(text + l, cap - l, "%s%s", l ? " " : "", tok);
+}
+
+int pb_mispos_decode(const struct pb_mispos_profile *pr, const struct pb_frame *f,
+                     enum pb_dir dir, struct pos_msg *out)
+{
+    pb_msg_init(out);
+    out->proto = &pb_proto_mispos;
+    out->dir = dir;
+    if (!f || !pr) {
+        out->flags |= PB_F_MALFORMED;
+        return PB_ERR_INVAL;
+    }
+    out->offset = f->offset;
+    out->length = f->length;
+    out->checksum_ok = f->checksum_ok;
+    if (f->type == PB_FRAME_CONTROL) {
+        out->control = f->control;
+        if (f->control == PB_ACK || f->control == PB_NAK) {
+            out->kind = f->control == PB_ACK ? PB_KIND_ACK : PB_KIND_NAK;
+            return PB_OK;
+        }
+        out->flags |= PB_F_MALFORMED;
+        snprintf(out->text, sizeof out->text, "control byte 0x%02x", f->control);
+        return PB_ERR_SYNTAX;
+    }
+    if (f->type != PB_FRAME_DATA || f->payload_len > sizeof f->payload) {
+        out->flags |= PB_F_MALFORMED;
+        return PB_ERR_INVAL;
+    }
+    if (!f->checksum_ok)
+        out->flags |= PB_F_CHECKSUM_BAD;
+    const uint8_t *p = f->payload;
+    size_t n = f->payload_len, pos = 0;
+    const struct pb_mispos_tags *tg = &pr->tags;
+    bool has_type = false, has_result = false, has_receipt = false;
+    struct tlv t = {0};
+    int r;
+    char app[APP_MAX + 8] = "", type_tok[16] = "";
+    while ((r = next_tlv(p, n, &pos, &t)) > 0) {
+        const uint8_t *v = p + t.off;
+        if (t.tag == tg->type) {
+            if (t.len != 1)
+                return malformed(out, PB_ERR_SYNTAX, "type not 1 byte in", t.tag);
+            has_type = true;
+            out->txn = PB_TXN_OTHER;
+            type_tok[0] = '\0';
+            for (size_t i = 0; i < sizeof TYPE_TABLE / sizeof TYPE_TABLE[0]; i++)
+                if (TYPE_TABLE[i].wire == v[0])
+                    out->txn = TYPE_TABLE[i].txn;
+            if (out->txn == PB_TXN_OTHER)
+                snprintf(type_tok, sizeof type_tok, "type=%u", v[0]);
+        } else if (t.tag == tg->amount) {
+            int64_t a = 0;
+            bool ok = t.len >= 1 && t.len <= AMOUNT_DIGITS_MAX;
+            for (size_t i = 0; ok && i < t.len; i++) {
+                ok = is_digit(v[i]);
+                a = a * 10 + (v[i] - '0');
+            }
+            if (!ok)
+                return malformed(out, PB_ERR_SYNTAX, "amount not digits in", t.tag);
+            out->amount = a;
+            out->flags |= PB_F_AMOUNT;
+        } else if (t.tag == tg->result) {
+            has_result = true;
+            copy_value(out->result_text, sizeof out->result_text, v, t.len);
+        } else if (t.tag == tg->pos) {
+            copy_value(out->pos_id, sizeof out->pos_id, v, t.len);
+        } else if (t.tag == tg->orig_trace) {
+            has_receipt = t.len > 0;
+            copy_value(out->receipt, sizeof out->receipt, v, t.len);
+        } else if (t.tag == tg->terminal) {
+            copy_value(out->terminal_id, sizeof out->terminal_id, v, t.len);
+        } else if (t.tag == tg->card) {
+            store_pan(v, t.len, out->pan, sizeof out->pan);
+        } else if (t.tag == tg->trace) {
+            copy_value(out->trace, sizeof out->trace, v, t.len);
+        } else if (t.tag == tg->auth) {
+            copy_value(out->auth_code, sizeof out->auth_code, v, t.len);
+        } else if (t.tag == tg->app && tg->app && t.len > 0) {
+            char val[APP_MAX + 1];
+            size_t k = t.len < APP_MAX ? t.len : APP_MAX;
+            for (size_t i = 0; i < k; i++)
+                val[i] = (v[i] > 0x20 && v[i] < 0x7F) ? (char)v[i] : '.';
+            val[k] = '\0';
+            snprintf(app, sizeof app, "app=%s", val);
+        }
+        /* other tags: skipped */
+    }
+    if (r < 0) {
+        malformed(out, r, "TLV", 0);
+        snprintf(out->text, sizeof out->text, "TLV at byte %zu runs past the data", pos);
+        return r;
+    }
+    if (app[0])
+        text_add(out->text, sizeof out->text, app);
+    if (type_tok[0])
+        text_add(out->text, sizeof out->text, type_tok);
+    enum pb_dir expect = has_result ? PB_DIR_PT : has_type ? PB_DIR_ECR : PB_DIR_UNKNOWN;
+    if (expect == PB_DIR_UNKNOWN)
+        return PB_OK; /* no 9F14, no 9F01: some other message (sign-in, settlement) */
+    if (dir != PB_DIR_UNKNOWN && dir != expect) {
+        text_add(out->text, sizeof out->text,
+                 expect == PB_DIR_PT ? "result from ecr" : "request from pt");
+        return PB_OK;
+    }
+    out->dir = expect;
+    out->currency = pr->currency; /* MIS-POS names no currency */
+    out->flags |= PB_F_CURRENCY;
+    if (expect == PB_DIR_ECR) {
+        out->kind = PB_KIND_REQUEST;
+        return PB_OK;
+    }
+    out->kind = PB_KIND_RESULT;
+    const char *rt = out->result_text;
+    size_t rl = strlen(rt);
+    out->result = rl == 0 ? PB_RESULT_UNKNOWN
+                  : strcmp(rt, "00") == 0 ? PB_RESULT_APPROVED
+                                          : PB_RESULT_DECLINED;
+    bool digits = rl > 0 && rl <= 9;
+    for (size_t i = 0; i < rl; i++)
+        digits = digits && is_digit((uint8_t)rt[i]);
+    if (digits) {
+        out->result_code = (int32_t)strtol(rt, NULL, 10);
+        out->flags |= PB_F_RESULT_CODE;
+    }
+    /* The trace names this transaction: a later void's 9F20 carries it. */
+    if (!has_receipt)
+        memcpy(out->receipt, out->trace, sizeof out->receipt);
+    return PB_OK;
+}
+
+/* ---- encoding ------------------------------------------------------------------------- */
+
+struct writer {
+    uint8_t *p;
+    size_t n, cap;
+    int err;
+};
+
+static void put_tlv(struct writer *w, uint16_t tag, const void *v, size_t len)
+{
+    if (w->err < 0)
+        return;
+    if (len > 0xFFFF || w->cap - w->n < len + 4 || w->n > w->cap) {
+        w->err = PB_ERR_RANGE;
+        return;
+    }
+    uint8_t *o = w->p + w->n;
+    o[0] = (uint8_t)(tag >> 8);
+    o[1] = (uint8_t)tag;
+    o[2] = (uint8_t)(len >> 8);
+    o[3] = (uint8_t)len;
+    if (len)
+        memcpy(o + 4, v, len);
+    w->n += len + 4;
+}
+
+static void put_str(struct writer *w, uint16_t tag, const char *s, size_t cap)
+{
+    size_t l = strnlen(s, cap);
+    if (l)
+        put_tlv(w, tag, s, l);
+}
+
+/* Value after "key=" in text up to the next space; empty when absent. */
+static void token(const char *text, const char *key, char *out, size_t cap)
+{
+    out[0] = '\0';
+    size_t kl = strlen(key);
+    for (const char *t = text; (t = strstr(t, key)) != NULL; t += kl) {
+        if ((t == text || t[-1] == ' ') && t[kl] == '=') {
+            t += kl + 1;
+            size_t n = strcspn(t, " ");
+            if (n >= cap)
+                n = cap - 1;
+            memcpy(out, t, n);
+            out[n] = '\0';
+            return;
+        }
+    }
+}
+
+int pb_mispos_encode(const struct pb_mispos_profile *pr, const struct pos_msg *m, uint8_t *buf,
+                     size_t cap)
+{
+    if (!pr || !m || (!buf && cap))
+        return PB_ERR_INVAL;
+    if (m->kind == PB_KIND_ACK || m->kind == PB_KIND_NAK) {
+        if (cap < 1)
+            return PB_ERR_RANGE;
+        buf[0] = m->kind == PB_KIND_ACK ? PB_ACK : PB_NAK;
+        return 1;
+    }
+    if ((m->kind != PB_KIND_REQUEST && m->kind != PB_KIND_RESULT) || (m->flags & PB_F_MALFORMED))
+        return PB_ERR_UNSUPPORTED;
+    if ((m->flags & PB_F_CURRENCY) && m->currency != pr->currency)
+        return PB_ERR_UNSUPPORTED; /* no currency on the wire */
+    char text[PB_TEXT_MAX + 1];
+    memcpy(text, m->text, PB_TEXT_MAX);
+    text[PB_TEXT_MAX] = '\0';
+    const struct pb_mispos_tags *tg = &pr->tags;
+    uint8_t local[512]; /* ten fields of at most PB_REF_MAX bytes and their headers */
+    struct writer w = {local, 0, sizeof local, 0};
+    char app[APP_MAX + 1], tok[8];
+    token(text, "app", app, sizeof app);
+    if (app[0] && tg->app)
+        put_tlv(&w, tg->app, app, strlen(app));
+    if (m->kind == PB_KIND_RESULT) {
+        char code[PB_REF_MAX];
+        snprintf(code, sizeof code, "%.*s", (int)strnlen(m->result_text, sizeof code - 1),
+                 m->result_text);
+        if (!code[0]) {
+            if (m->result == PB_RESULT_APPROVED)
+                snprintf(code, sizeof code, "00");
+            else if (m->result == PB_RESULT_DECLINED)
+                snprintf(code, sizeof code, "05");
+            else
+                return PB_ERR_UNSUPPORTED;
+        }
+        put_str(&w, tg->result, code, sizeof code);
+    }
+    if (m->txn != PB_TXN_NONE) {
+        int type = -1;
+        for (size_t i = 0; i < sizeof TYPE_TABLE / sizeof TYPE_TABLE[0]; i++)
+            if (TYPE_TABLE[i].txn == m->txn && type < 0)
+                type = TYPE_TABLE[i].wire;
+        if (m->txn == PB_TXN_OTHER) {
+            token(text, "type", tok, sizeof tok);
+            char *end = NULL;
+            long v = tok[0] ? strtol(tok, &end, 10) : -1;
+            type = (end && *end == '\0' && v >= 0 && v <= 255) ? (int)v : -1;
+        }
+        if (type < 0)
+            return PB_ERR_UNSUPPORTED;
+        uint8_t b = (uint8_t)type;
+        put_tlv(&w, tg->type, &b, 1);
+    } else if (m->kind == PB_KIND_REQUEST) {
+        return PB_ERR_UNSUPPORTED; /* a request is known by its type */
+    }
+    if (m->flags & PB_F_AMOUNT) {
+        if (m->amount < 0 || m->amount > 999999999999LL)
+            return PB_ERR_RANGE;
+        char a[AMOUNT_DIGITS + 1];
+        snprintf(a, sizeof a, "%012lld", (long long)m->amount);
+        put_tlv(&w, tg->amount, a, AMOUNT_DIGITS);
+    }
+    put_str(&w, tg->terminal, m->terminal_id, sizeof m->terminal_id);
+    put_str(&w, tg->card, m->pan, sizeof m->pan); /* as given: possim's business */
+    put_str(&w, tg->trace, m->trace, sizeof m->trace);
+    put_str(&w, tg->auth, m->auth_code, sizeof m->auth_code);
+    put_str(&w, tg->pos, m->pos_id, sizeof m->pos_id);
+    if (m->kind == PB_KIND_REQUEST || strncmp(m->receipt, m->trace, sizeof m->receipt) != 0)
+        put_str(&w, tg->orig_trace, m->receipt, sizeof m->receipt);
+    if (w.err < 0)
+        return w.err;
+    return pb_mispos_frame(pr, local, w.n, buf, cap);
+}
+
+/* ---- redaction ------------------------------------------------------------------------ */
+
+/* Stars the digits of wire[from, from+n) but the first head and last tail. */
+static size_t star(uint8_t *wire, size_t from, size_t n, size_t head, size_t tail, uint8_t *x)
+{
+    size_t digits = 0, seen = 0, changed = 0;
+    for (size_t i = 0; i < n; i++)
+        digits += is_digit(wire[from + i]);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *c = &wire[from + i];
+        if (!is_digit(*c))
+            continue;
+        seen++;
+        if (seen <= head || seen > digits - (tail < digits ? tail : digits))
+            continue;
+        *x ^= (uint8_t)(*c ^ '*');
+        *c = '*';
+        changed++;
+    }
+    return changed;
+}
+
+/* A card number value: first 6 and last 4 kept when it is PAN-long, else the last 4. */
+static size_t star_card(uint8_t *wire, size_t from, size_t n, uint8_t *x)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++)
+        chars += is_digit(wire[from + i]) || wire[from + i] == '*';
+    return star(wire, from, n, chars >= PAN_MIN ? 6 : 0, 4, x);
+}
+
+/* Runs of 13 or more digits in a value nothing names: first 6, last 4 kept. */
+static size_t star_runs(uint8_t *wire, size_t from, size_t to, uint8_t *x)
+{
+    size_t changed = 0, i = from;
+    while (i < to) {
+        while (i < to && !is_digit(wire[i]))
+            i++;
+        size_t start = i;
+        while (i < to && is_digit(wire[i]))
+            i++;
+        if (i - start >= PAN_MIN)
+            changed += star(wire, start, i - start, 6, 4, x);
+    }
+    return changed;
+}
+
+size_t pb_mispos_redact(const struct pb_mispos_profile *pr, uint8_t *wire, size_t len)
+{
+    if (!pr || !wire || len < 5 || wire[0] != PB_STX)
+        return 0;
+    long l = read_len(pr, wire + 1);
+    if (l < 0 || (size_t)l != len - 5 || wire[len - 2] != PB_ETX)
+        return 0;
+    size_t n = (size_t)l, pos = 0;
+    const uint8_t *data = wire + 3;
+    uint8_t x = 0; /* XOR of the changes: every LRC span covers the data */
+    size_t changed = 0;
+    struct tlv t;
+    int r;
+    while ((r = next_tlv(data, n, &pos, &t)) > 0) {
+        const struct pb_mispos_tags *tg = &pr->tags;
+        if (t.tag == tg->card)
+            changed += star_card(wire, 3 + t.off, t.len, &x);
+        else if (t.tag != tg->amount && t.tag != tg->type && t.tag != tg->result &&
+                 t.tag != tg->terminal && t.tag != tg->trace && t.tag != tg->auth &&
+                 t.tag != tg->pos && t.tag != tg->orig_trace)
+            changed += star_runs(wire, 3 + t.off, 3 + t.off + t.len, &x);
+    }
+    if (r < 0)
+        changed += star_runs(wire, 3 + pos, 3 + n, &x); /* unparsed tail: any PAN */
+    if (x) {
+        wire[len - 1] ^= x;
+        changed++;
+    }
+    return changed;
+}
+
+/* ---- probing -------------------------------------------------------------------------- */
+
+static int probe_with(const struct pb_mispos_profile *pr, const uint8_t *buf, size_t len)
+{
+    if (!buf)
+        return 0;
+    struct pb_frame *f = malloc(sizeof *f);
+    if (!f)
+        return 0;
+    unsigned known = 0, framed = 0, bad = 0, controls = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        size_t resume = 0;
+        f->type = PB_FRAME_GARBAGE;
+        int r = pb_mispos_scan(pr, buf + pos, len - pos, &resume, f);
+        if (r <= 0) {
+            pos++;
+            continue;
+        }
+        if (f->type == PB_FRAME_DATA) {
+            size_t tp = 0;
+            struct tlv t;
+            int k;
+            bool ours = false;
+            while ((k = next_tlv(f->payload, f->payload_len, &tp, &t)) > 0)
+                ours = ours || t.tag == pr->tags.type || t.tag == pr->tags.result;
+            bool parses = k == 0 && f->payload_len > 0;
+            if (f->checksum_ok && parses && ours)
+                known++;
+            else if (f->checksum_ok && parses)
+                framed++;
+            else if (parses && ours)
+                bad++;
+        } else if (f->type == PB_FRAME_CONTROL) {
+            controls++;
+        }
+        pos += (size_t)r;
+    }
+    free(f);
+    if (known)
+        return 95;
+    if (framed)
+        return 70;
+    if (bad)
+        return 50;
+    return controls ? 5 : 0;
+}
+
+/* ---- the registered protocol: allinpay ------------------------------------------------ */
+
+static int allinpay_scan(const uint8_t *buf, size_t len, size_t *resume, struct pb_frame *out)
+{
+    return pb_mispos_scan(&pb_mispos_allinpay, buf, len, resume, out);
+}
+
+static int allinpay_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
+{
+    return pb_mispos_decode(&pb_mispos_allinpay, f, dir, out);
+}
+
+static int allinpay_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
+{
+    return pb_mispos_encode(&pb_mispos_allinpay, m, buf, cap);
+}
+
+static size_t allinpay_redact(uint8_t *wire, size_t len)
+{
+    return pb_mispos_redact(&pb_mispos_allinpay, wire, len);
+}
+
+static int allinpay_probe(const uint8_t *buf, size_t len)
+{
+    return probe_with(&pb_mispos_allinpay, buf, len);
+}
+
+const struct pb_protocol pb_proto_mispos = {
+    .name = "mispos",
+    .description = "UnionPay-style MIS-POS (allinpay profile): STX BCD-LEN TLV ETX LRC",
+    .default_line = "9600,8N1", /* 9600 [PROTOCOLS.md]; 8N1 is [?] there */
+    .link_type = 151,           /* LINKTYPE_USER4 */
+    .max_frame = 5 + MISPOS_DATA_MAX_BCD,
+    .scan = allinpay_scan,
+    .decode = allinpay_decode,
+    .encode = allinpay_encode,
+    .redact = allinpay_redact,
+    .probe = allinpay_probe,
+    .rules =
+        {
+            .has_accept = false,       /* no application acceptance */
+            .result_ends_txn = true,   /* the 9F14 answer is final */
+            .has_partial_marker = false,
+            .accept_timeout_ms = 3000,
+            .response_timeout_ms = 90000, /* "around 60 s" [PROTOCOLS.md] plus margin */
+            .completion_timeout_ms = 0,
+            .max_repeats = 2,
+        },
+};

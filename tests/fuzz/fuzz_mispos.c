@@ -1,0 +1,183 @@
+/* Fuzz harness for MIS-POS (allinpay profile): the deframer in chunk sizes taken from the data, then
+ * decode -> encode -> decode -> redact on every frame, aborting on a broken invariant:
+ *  - every byte fed is accounted for (frames + controls + garbage), offsets contiguous;
+ *  - byte-at-a-time feeding delivers the same frames as the chunked feeding;
+ *  - a decoded request/result re-encodes (a result with an empty code may be refused,
+ *    an amount over 12 digits is out of range), the re-encoding decodes to the same
+ *    fields, and encoding that again gives the same bytes;
+ *  - redact keeps the length, never breaks a good LRC nor mends a bad one, is idempotent,
+ *    and the redacted frame decodes to the same kind;
+ *  - no decoded pan holds more than 10 digits. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "mispos.h"
+#include "pb_error.h"
+#include "protocol.h"
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_mispos: invariant broken at %s:%d: %s\n", __FILE__, __LINE__,       \
+                    #cond);                                                                        \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+struct summary {
+    uint64_t next_offset;
+    uint64_t bytes;
+    unsigned frames;
+    uint64_t garbage;
+    uint32_t hash;
+};
+
+static uint32_t mix(uint32_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static size_t digits(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s >= '0' && *s <= '9';
+    return n;
+}
+
+static bool same_fields(const struct pos_msg *a, const struct pos_msg *b)
+{
+    return a->kind == b->kind && a->dir == b->dir && a->txn == b->txn && a->result == b->result &&
+           a->flags == b->flags && a->cmd == b->cmd && a->amount == b->amount &&
+           a->amount_due == b->amount_due && a->result_code == b->result_code &&
+           strcmp(a->reference, b->reference) == 0 && strcmp(a->receipt, b->receipt) == 0 &&
+           strcmp(a->trace, b->trace) == 0 && strcmp(a->auth_code, b->auth_code) == 0 &&
+           strcmp(a->text, b->text) == 0 && strcmp(a->result_text, b->result_text) == 0 &&
+           strcmp(a->pan, b->pan) == 0;
+}
+
+static int decode_wire(const uint8_t *w, size_t n, enum pb_dir dir, struct pos_msg *m)
+{
+    static struct pb_frame f;
+    f = (struct pb_frame){.type = PB_FRAME_DATA};
+    CHECK(n >= 5 && n - 5 <= MISPOS_DATA_MAX_BCD);
+    f.payload_len = n - 5;
+    memcpy(f.payload, w + 3, f.payload_len);
+    f.checksum_ok = w[n - 1] == pb_lrc(w + 1, n - 2);
+    f.length = (uint32_t)n;
+    return pb_proto_mispos.decode(&f, dir, m);
+}
+
+static void check_frame(const struct pb_frame *f)
+{
+    const struct pb_protocol *p = &pb_proto_mispos;
+    struct pos_msg m;
+    int r = p->decode(f, PB_DIR_UNKNOWN, &m);
+    CHECK(r == PB_OK || (r < 0 && (m.flags & PB_F_MALFORMED) && m.kind == PB_KIND_OTHER));
+    CHECK(m.offset == f->offset && m.length == f->length);
+    CHECK(digits(m.pan) <= 10);
+    if (f->type == PB_FRAME_CONTROL) {
+        uint8_t b;
+        CHECK(p->encode(&m, &b, 1) == 1 && b == f->control);
+        return;
+    }
+    static uint8_t wire[MISPOS_DATA_MAX_BCD + 5], again[MISPOS_DATA_MAX_BCD + 5],
+        third[MISPOS_DATA_MAX_BCD + 5], red[MISPOS_DATA_MAX_BCD + 5];
+    CHECK(f->payload_len <= MISPOS_DATA_MAX_BCD);
+    CHECK(f->length == f->payload_len + 5);
+    CHECK(pb_mispos_frame(&pb_mispos_allinpay, f->payload, f->payload_len, wire, sizeof wire) ==
+          (int)f->length);
+    size_t len = f->payload_len + 5;
+    uint8_t good = wire[len - 1];
+    if (!f->checksum_ok)
+        wire[len - 1] ^= 0x5A;
+
+    if (r == PB_OK && (m.kind == PB_KIND_REQUEST || m.kind == PB_KIND_RESULT)) {
+        int n = p->encode(&m, again, sizeof again);
+        if (n == PB_ERR_UNSUPPORTED) {
+            CHECK(m.kind == PB_KIND_RESULT && m.result == PB_RESULT_UNKNOWN);
+        } else if (n == PB_ERR_RANGE) {
+            CHECK(m.amount > 999999999999LL);
+        } else {
+            CHECK(n >= 5);
+            struct pos_msg m2;
+            CHECK(decode_wire(again, (size_t)n, m.dir, &m2) == PB_OK);
+            m2.flags |= m.flags & PB_F_CHECKSUM_BAD;
+            CHECK(same_fields(&m, &m2));
+            int n3 = p->encode(&m2, third, sizeof third);
+            CHECK(n3 == n && memcmp(third, again, (size_t)n) == 0);
+        }
+    }
+
+    memcpy(red, wire, len);
+    size_t changed = p->redact(red, len);
+    CHECK(changed <= len);
+    CHECK(red[0] == PB_STX && red[len - 2] == PB_ETX);
+    bool was_ok = wire[len - 1] == good;
+    CHECK((red[len - 1] == pb_lrc(red + 1, len - 2)) == was_ok); /* allinpay: LEN..ETX */
+    CHECK(p->redact(red, len) == 0);
+    struct pos_msg mr;
+    int rr = decode_wire(red, len, PB_DIR_UNKNOWN, &mr);
+    CHECK(rr == r && mr.kind == m.kind);
+    CHECK(digits(mr.pan) <= digits(m.pan));
+}
+
+static void on_frame(const struct pb_frame *f, void *ctx)
+{
+    struct summary *s = ctx;
+    CHECK(f->offset == s->next_offset);
+    CHECK(f->length > 0);
+    s->next_offset += f->length;
+    s->bytes += f->length;
+    if (f->type == PB_FRAME_GARBAGE) {
+        s->garbage += f->length;
+        return;
+    }
+    s->frames++;
+    s->hash = mix(s->hash, &f->offset, sizeof f->offset);
+    s->hash = mix(s->hash, &f->length, sizeof f->length);
+    s->hash = mix(s->hash, &f->checksum_ok, sizeof f->checksum_ok);
+    s->hash = mix(s->hash, f->payload, f->payload_len);
+    check_frame(f);
+}
+
+static void run(const uint8_t *data, size_t size, bool byte_at_a_time, struct summary *s)
+{
+    struct pb_deframer *d = NULL;
+    CHECK(pb_deframer_new(&pb_proto_mispos, &d) == PB_OK);
+    memset(s, 0, sizeof *s);
+    s->hash = 2166136261u;
+    size_t i = 0, k = 0;
+    while (i < size) {
+        size_t n = byte_at_a_time ? 1 : 1 + (data[k++ % size] & 15);
+        if (n > size - i)
+            n = size - i;
+        pb_deframer_feed(d, data + i, n, on_frame, s);
+        i += n;
+    }
+    pb_deframer_flush(d, on_frame, s);
+    const struct pb_deframer_stats *st = pb_deframer_stats(d);
+    CHECK(st->bytes == size);
+    CHECK(s->bytes == size);
+    CHECK(st->frames + st->controls == s->frames);
+    CHECK(st->garbage_bytes == s->garbage);
+    pb_deframer_free(d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct summary a, b;
+    run(data, size, false, &a);
+    run(data, size, true, &b);
+    CHECK(a.frames == b.frames && a.hash == b.hash);
+    int c = pb_proto_mispos.probe(data, size);
+    CHECK(c >= 0 && c <= 100);
+    return 0;
+}
