@@ -22,6 +22,7 @@
 
 #include "capture.h"
 #include "commands.h"
+#include "detect.h"
 #include "journal.h"
 #include "pipeline.h"
 #include "money.h"
@@ -36,6 +37,7 @@ struct decode_opts {
     const char *raw;                 /* --raw FILE */
     const char *capture;             /* CAPTURE.pcapng */
     bool json;
+    bool autodetect;                 /* --protocol auto: from the first bytes (detect.h) */
 };
 
 struct decode_run {
@@ -64,7 +66,8 @@ static void usage(FILE *out)
             "(and per event of a capture).\n"
             "\n"
             "  -p, --protocol NAME  protocol on the line: %s;\n"
-            "                       required but for a capture, whose link type names it\n"
+            "                       required but for a capture, whose link type names it;\n"
+            "                       auto: recognised from the first bytes (stderr says which)\n"
             "  -d, --dir ecr|pt     who sent the bytes: ecr (register) or pt (terminal);\n"
             "                       unknown when absent, the decoder then infers it. A\n"
             "                       capture records the direction of each packet itself\n"
@@ -354,6 +357,69 @@ static int decode_stream(struct decode_run *run, FILE *in, const char *name)
     return rc;
 }
 
+/* --protocol auto: the detector's verdict, said on stderr. */
+static int auto_protocol(struct decode_run *run, struct pb_detector *det)
+{
+    pb_detector_finish(det);
+    int conf;
+    const struct pb_protocol *p = pb_detector_result(det, &conf);
+    if (!p) {
+        fprintf(stderr,
+                "posbridge decode: no protocol recognised (best confidence %d%%); give "
+                "--protocol (one of: %s)\n",
+                conf, pb_protocol_names());
+        return EX_DATAERR;
+    }
+    fprintf(stderr, "detected %s (confidence %d%%)\n", p->name, conf);
+    run->proto = p;
+    return 0;
+}
+
+/* Detects from a capture's first packets, both directions; decode_capture reopens it. */
+static int detect_capture(struct decode_run *run, const char *path)
+{
+    struct pb_capture_reader *r = NULL;
+    struct pb_detector *det = NULL;
+    if (pb_capture_reader_open(path, &r) != PB_OK)
+        return 0; /* decode_capture says why */
+    if (pb_detector_new(NULL, &det) != PB_OK) {
+        pb_capture_reader_close(r);
+        return EX_OSERR;
+    }
+    struct pb_capture_record rec;
+    while (pb_detector_state(det) == PB_DETECT_PENDING && pb_capture_read(r, &rec) == 1) {
+        if (rec.is_event || rec.len == 0)
+            continue;
+        pb_detector_feed(det, rec.dir != PB_DIR_UNKNOWN ? rec.dir : run->opts->dir, rec.data,
+                         rec.len);
+    }
+    int rc = auto_protocol(run, det);
+    pb_detector_free(det);
+    pb_capture_reader_close(r);
+    return rc;
+}
+
+/* Detects from a stream's first PB_DETECT_WINDOW bytes, then decodes them and the rest. */
+static int detect_stream(struct decode_run *run, FILE *in, const char *name)
+{
+    struct pb_detector *det = NULL;
+    uint8_t *head = malloc(PB_DETECT_WINDOW);
+    if (!head || pb_detector_new(NULL, &det) != PB_OK) {
+        free(head);
+        return EX_OSERR;
+    }
+    size_t n = fread(head, 1, PB_DETECT_WINDOW, in);
+    pb_detector_feed(det, run->opts->dir, head, n);
+    int rc = auto_protocol(run, det);
+    if (rc == 0)
+        rc = feed(run, run->opts->dir, head, n);
+    if (rc == 0)
+        rc = decode_stream(run, in, name);
+    pb_detector_free(det);
+    free(head);
+    return rc;
+}
+
 /* Picks the protocol of a capture's packet by its link type, unless --protocol said. */
 static int capture_protocol(struct decode_run *run, uint16_t link_type)
 {
@@ -580,6 +646,10 @@ static int parse_args(int argc, char **argv, struct decode_opts *o)
     }
     if (!proto_name && o->capture)
         return 0; /* the capture's link type names it */
+    if (proto_name && strcmp(proto_name, "auto") == 0) {
+        o->autodetect = true;
+        return 0;
+    }
     if (!proto_name) {
         fprintf(stderr, "posbridge decode: --protocol is required (one of: %s)\n",
                 pb_protocol_names());
@@ -587,7 +657,7 @@ static int parse_args(int argc, char **argv, struct decode_opts *o)
     }
     o->proto = pb_protocol_find(proto_name);
     if (!o->proto) {
-        fprintf(stderr, "posbridge decode: unknown protocol '%s' (one of: %s)\n", proto_name,
+        fprintf(stderr, "posbridge decode: unknown protocol '%s' (one of: %s|auto)\n", proto_name,
                 pb_protocol_names());
         return EX_USAGE;
     }
@@ -605,10 +675,22 @@ int cmd_decode(int argc, char **argv)
     uint8_t *bytes = NULL;
     FILE *in = NULL;
     if (opts.capture) {
-        rc = decode_capture(&run, opts.capture);
+        if (opts.autodetect)
+            rc = detect_capture(&run, opts.capture);
+        if (rc == 0)
+            rc = decode_capture(&run, opts.capture);
     } else if (opts.hex) {
         size_t len = 0;
-        if ((rc = parse_hex(opts.hex, &bytes, &len)) == 0)
+        if ((rc = parse_hex(opts.hex, &bytes, &len)) == 0 && opts.autodetect) {
+            struct pb_detector *det = NULL;
+            rc = pb_detector_new(NULL, &det) == PB_OK ? 0 : EX_OSERR;
+            if (rc == 0) {
+                pb_detector_feed(det, opts.dir, bytes, len);
+                rc = auto_protocol(&run, det);
+            }
+            pb_detector_free(det);
+        }
+        if (rc == 0)
             rc = feed(&run, opts.dir, bytes, len);
     } else if (opts.raw) {
         in = fopen(opts.raw, "rb");
@@ -616,10 +698,12 @@ int cmd_decode(int argc, char **argv)
             fprintf(stderr, "posbridge decode: cannot open '%s': %s\n", opts.raw, strerror(errno));
             rc = EX_NOINPUT;
         } else {
-            rc = decode_stream(&run, in, opts.raw);
+            rc = opts.autodetect ? detect_stream(&run, in, opts.raw)
+                                 : decode_stream(&run, in, opts.raw);
         }
     } else {
-        rc = decode_stream(&run, stdin, "stdin");
+        rc = opts.autodetect ? detect_stream(&run, stdin, "stdin")
+                             : decode_stream(&run, stdin, "stdin");
     }
     if (rc == EX_NOINPUT || rc == EX_USAGE || rc == EX_OSERR || rc == EX_SOFTWARE)
         goto out; /* nothing was decoded */
