@@ -7,6 +7,7 @@
  * (DESIGN.md decision 1); what cannot be written at once waits in a bounded queue
  * drained on POLLOUT, in order. Decoding, capture, journal and alerts come after. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <ini.h>
 #include <inttypes.h>
@@ -562,7 +563,13 @@ static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto)
     if ((rc = open_port(&term, o->terminal_spec, o->terminal_line, proto)) != 0)
         goto out;
     if (o->events) {
-        events = strcmp(o->events, "-") == 0 ? stdout : fopen(o->events, "a");
+        /* 0600 like the journal and the capture: it names amounts and masked cards. */
+        int efd = strcmp(o->events, "-") == 0
+                      ? -1
+                      : open(o->events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        events = strcmp(o->events, "-") == 0 ? stdout : efd >= 0 ? fdopen(efd, "a") : NULL;
+        if (!events && efd >= 0)
+            close(efd);
         if (!events) {
             fprintf(stderr, "posbridge run: cannot open events file %s: %s\n", o->events,
                     strerror(errno));

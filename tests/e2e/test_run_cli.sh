@@ -165,7 +165,8 @@ bridge_pid=
 checks=$((checks + 1))
 [ "$(stat -c %a "$tmp/journal.db")" = 600 ] || die "journal mode $(stat -c %a "$tmp/journal.db")"
 [ "$(stat -c %a "$tmp/lane.pcapng.1")" = 600 ] || die "capture mode"
-checks=$((checks + 2))
+[ "$(stat -c %a "$tmp/events.jsonl")" = 600 ] || die "events mode $(stat -c %a "$tmp/events.jsonl")"
+checks=$((checks + 3))
 "$POSBRIDGE" report --journal "$tmp/journal.db" --json >"$tmp/report.json"
 python3 -c "
 import json,sys
