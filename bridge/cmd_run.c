@@ -25,6 +25,7 @@
 
 #include "capture.h"
 #include "commands.h"
+#include "detect.h"
 #include "journal.h"
 #include "pipeline.h"
 #include "link.h"
@@ -114,7 +115,8 @@ static void usage(FILE *out)
         "  PORT@9600,7E1                line settings inside the spec\n"
         "\n"
         "options:\n"
-        "  --protocol NAME          %s|none (none: relay and capture only)\n"
+        "  --protocol NAME          %s|auto|none (auto: named from the first bytes, which\n"
+        "                           are forwarded at once; none: relay and capture only)\n"
         "  --register-line L        register side line, e.g. 9600,7E1 (default: protocol's)\n"
         "  --terminal-line L        terminal side line, e.g. 9600,8N2\n"
         "  --journal FILE           SQLite journal (default $XDG_STATE_HOME/posbridge/journal.db,\n"
@@ -373,6 +375,20 @@ struct port {
     uint64_t dropped;  /* bytes that could not be forwarded (port down or stuck) */
 };
 
+/* What the pumps feed: the pipeline, and while --protocol auto has not decided yet,
+ * the detector that watches the first bytes (forwarding never waits for it). */
+struct relay {
+    const struct run_opts *o;
+    struct pb_pipeline *lane;
+    struct pb_capture *capture;
+    struct pb_journal *journal;
+    FILE *events;
+    struct pb_detector *det; /* NULL once decided, or when the protocol was given */
+    int64_t det_deadline;    /* mono us: decide on what was seen by then; -1 before bytes */
+};
+
+#define DETECT_PATIENCE_US (5 * 1000000) /* a quiet line decides after this much */
+
 static int64_t mono_us(void)
 {
     struct timespec ts;
@@ -511,35 +527,120 @@ static int open_signals(void)
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* Opens the capture (once the protocol, hence the link type, is known) and builds the
+ * pipeline. Returns 0 or an exit code. */
+static int start_pipeline(struct relay *r, const struct pb_protocol *proto, bool with_capture)
+{
+    const struct run_opts *o = r->o;
+    if (with_capture && o->capture && !r->capture) {
+        struct pb_capture_opts co = PB_CAPTURE_OPTS_DEFAULT;
+        co.max_size = o->capture_max_size;
+        co.max_files = o->capture_files;
+        uint16_t lt = proto ? (uint16_t)proto->link_type : PB_CAPTURE_LINKTYPE_NONE;
+        int rc = pb_capture_open(o->capture, lt, &co, &r->capture);
+        if (rc != PB_OK) {
+            fprintf(stderr, "posbridge run: cannot create capture %s: %s\n", o->capture,
+                    pb_strerror(rc));
+            return EX_CANTCREAT;
+        }
+        if (o->capture_clear)
+            pb_warn("--capture-clear: card data is written to %s IN CLEAR; this file is now in "
+                    "PCI DSS scope",
+                    o->capture);
+    }
+    struct pb_pipeline_opts lo = {
+        .proto = proto,
+        .tracker = o->tracker,
+        .capture = r->capture,
+        .capture_clear = o->capture_clear,
+        .journal = r->journal,
+        .events = r->events,
+        .alert_program = o->on_discrepancy,
+        .alert_timeout_ms = o->alert_timeout_ms,
+    };
+    return pb_pipeline_new(&lo, &r->lane) == PB_OK ? 0 : EX_OSERR;
+}
+
+/* The detector decided (or gave up): the real pipeline replaces the placeholder and
+ * gets the bytes seen so far, each direction in order. tail/tail_dir: the part of the
+ * deciding chunk past the detector's window. */
+static void detected(struct relay *r, enum pb_dir tail_dir, const uint8_t *tail, size_t tail_len)
+{
+    int conf = 0;
+    const struct pb_protocol *proto = pb_detector_result(r->det, &conf);
+    if (proto)
+        pb_info("protocol detected: %s (confidence %d%%)", proto->name, conf);
+    else
+        pb_warn("no protocol recognised in the first bytes (best confidence %d%%); relaying "
+                "and capturing without decoding",
+                conf);
+    pb_pipeline_free(r->lane);
+    r->lane = NULL;
+    if (start_pipeline(r, proto, true) != 0) {
+        pb_error("cannot build the pipeline for %s: relaying without recording",
+                 proto ? proto->name : "none");
+        pb_detector_free(r->det);
+        r->det = NULL;
+        return;
+    }
+    /* The bytes came earlier; their own times are not kept by the detector. */
+    struct pb_time t = now_time();
+    pb_pipeline_comment(r->lane, &t, proto ? "protocol detected" : "no protocol detected");
+    for (int d = PB_DIR_ECR; d <= PB_DIR_PT; d++) {
+        const uint8_t *seen = NULL;
+        size_t n = pb_detector_seen(r->det, (enum pb_dir)d, &seen);
+        pb_pipeline_chunk(r->lane, (enum pb_dir)d, &t, seen, n);
+        if ((enum pb_dir)d == tail_dir && tail_len)
+            pb_pipeline_chunk(r->lane, (enum pb_dir)d, &t, tail, tail_len);
+    }
+    pb_detector_free(r->det);
+    r->det = NULL;
+}
+
+/* Bytes forwarded from one side go to the detector while it decides, else the pipeline. */
+static void record(struct relay *r, enum pb_dir dir, const struct pb_time *t, const uint8_t *buf,
+                   size_t n)
+{
+    if (!r->det) {
+        pb_pipeline_chunk(r->lane, dir, t, buf, n);
+        return;
+    }
+    const uint8_t *seen = NULL;
+    size_t kept_before = pb_detector_seen(r->det, dir, &seen);
+    if (r->det_deadline < 0)
+        r->det_deadline = t->mono_us + DETECT_PATIENCE_US;
+    if (pb_detector_feed(r->det, dir, buf, n) == PB_DETECT_PENDING)
+        return;
+    size_t kept = pb_detector_seen(r->det, dir, &seen) - kept_before;
+    detected(r, dir, buf + kept, n - kept);
+}
+
 /* Reads what one port has and forwards it. Returns false when the port was lost. */
-static bool pump(struct port *from, struct port *to, struct pb_pipeline *lane, uint8_t *buf)
+static bool pump(struct port *from, struct port *to, struct relay *rl, uint8_t *buf)
 {
     for (;;) {
         ssize_t n = pb_link_read(from->link, buf, READ_CHUNK);
         if (n == PB_ERR_AGAIN)
             return true;
         if (n < 0) {
-            port_lost(from, lane, "port closed or removed");
+            port_lost(from, rl->lane, "port closed or removed");
             return false;
         }
         /* Stamp, forward, then everything else. */
         struct pb_time t = now_time();
         forward(to, buf, (size_t)n);
-        pb_pipeline_chunk(lane, from->dir, &t, buf, (size_t)n);
+        record(rl, from->dir, &t, buf, (size_t)n);
         if ((size_t)n < READ_CHUNK)
             return true;
     }
 }
 
-static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto)
+static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto, bool autodetect)
 {
     int rc = 0;
     struct port reg = {.who = "register", .dir = PB_DIR_ECR, .reopen_at = -1};
     struct port term = {.who = "terminal", .dir = PB_DIR_PT, .reopen_at = -1};
-    struct pb_journal *journal = NULL;
-    struct pb_capture *capture = NULL;
-    struct pb_pipeline *lane = NULL;
-    FILE *events = NULL;
+    struct relay rl = {.o = o, .det_deadline = -1};
     char *journal_path = NULL;
     uint8_t *buf = NULL;
     int sfd = -1;
@@ -567,43 +668,26 @@ static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto)
         int efd = strcmp(o->events, "-") == 0
                       ? -1
                       : open(o->events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        events = strcmp(o->events, "-") == 0 ? stdout : efd >= 0 ? fdopen(efd, "a") : NULL;
-        if (!events && efd >= 0)
+        rl.events = strcmp(o->events, "-") == 0 ? stdout : efd >= 0 ? fdopen(efd, "a") : NULL;
+        if (!rl.events && efd >= 0)
             close(efd);
-        if (!events) {
+        if (!rl.events) {
             fprintf(stderr, "posbridge run: cannot open events file %s: %s\n", o->events,
                     strerror(errno));
             rc = EX_CANTCREAT;
             goto out;
         }
     }
-    if (o->capture) {
-        struct pb_capture_opts co = PB_CAPTURE_OPTS_DEFAULT;
-        co.max_size = o->capture_max_size;
-        co.max_files = o->capture_files;
-        uint16_t lt = proto ? (uint16_t)proto->link_type : PB_CAPTURE_LINKTYPE_NONE;
-        int r = pb_capture_open(o->capture, lt, &co, &capture);
-        if (r != PB_OK) {
-            fprintf(stderr, "posbridge run: cannot create capture %s: %s\n", o->capture,
-                    pb_strerror(r));
-            rc = EX_CANTCREAT;
-            goto out;
-        }
-        if (o->capture_clear)
-            pb_warn("--capture-clear: card data is written to %s IN CLEAR; this file is now in "
-                    "PCI DSS scope",
-                    o->capture);
-    }
     if (!o->no_journal) {
         journal_path = o->journal ? strdup(o->journal) : pb_default_journal_path();
         struct pb_journal_opts jo = {
             .on_state = on_journal_state,
             .version = "posbridge " PB_VERSION_STRING,
-            .protocol = proto ? proto->name : "none",
+            .protocol = proto ? proto->name : autodetect ? "auto" : "none",
             .register_port = o->register_spec,
             .terminal_port = o->terminal_spec,
         };
-        int r = journal_path ? pb_journal_open(journal_path, &jo, &journal) : PB_ERR_NOMEM;
+        int r = journal_path ? pb_journal_open(journal_path, &jo, &rl.journal) : PB_ERR_NOMEM;
         if (r == PB_ERR_AGAIN) {
             fprintf(stderr, "posbridge run: journal %s is in use by another bridge\n",
                     journal_path);
@@ -616,47 +700,41 @@ static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto)
             rc = EX_CANTCREAT;
             goto out;
         }
-        unsigned n = pb_journal_in_doubt_at_open(journal);
+        unsigned n = pb_journal_in_doubt_at_open(rl.journal);
         if (n)
             pb_warn("%u transaction(s) were open when the bridge last stopped: now in_doubt", n);
         pb_info("journal: %s", journal_path);
     }
-    struct pb_pipeline_opts lo = {
-        .proto = proto,
-        .tracker = o->tracker,
-        .capture = capture,
-        .capture_clear = o->capture_clear,
-        .journal = journal,
-        .events = events,
-        .alert_program = o->on_discrepancy,
-        .alert_timeout_ms = o->alert_timeout_ms,
-    };
-    if (pb_pipeline_new(&lo, &lane) != PB_OK) {
+    /* With --protocol auto, a placeholder pipeline (no decoding, no capture yet) takes
+     * link events until the detector has named the protocol. */
+    if (autodetect && pb_detector_new(NULL, &rl.det) != PB_OK) {
         rc = EX_OSERR;
         goto out;
     }
+    if ((rc = start_pipeline(&rl, proto, !autodetect)) != 0)
+        goto out;
     buf = malloc(READ_CHUNK);
     if (!buf) {
         rc = EX_OSERR;
         goto out;
     }
     struct pb_time t0 = now_time();
-    pb_pipeline_comment(lane, &t0, "posbridge started");
+    pb_pipeline_comment(rl.lane, &t0, "posbridge started");
     pb_info("bridging %s <-> %s (%s)", o->register_spec, o->terminal_spec,
-            proto ? proto->name : "no decoding");
+            proto ? proto->name : autodetect ? "detecting the protocol" : "no decoding");
 
     int64_t stop_by = -1; /* set by SIGTERM: leave once idle or at this time */
     for (;;) {
         /* A write can be the first to find a port gone; the read side then never
          * wakes for it, so notice it here. */
         if (!pb_link_is_up(reg.link) && reg.reopen_at < 0)
-            port_lost(&reg, lane, "write failed: port gone");
+            port_lost(&reg, rl.lane, "write failed: port gone");
         if (!pb_link_is_up(term.link) && term.reopen_at < 0)
-            port_lost(&term, lane, "write failed: port gone");
+            port_lost(&term, rl.lane, "write failed: port gone");
         int64_t now = mono_us();
-        try_reopen(&reg, lane, now);
-        try_reopen(&term, lane, now);
-        if (stop_by >= 0 && (!pb_pipeline_current(lane) || now >= stop_by))
+        try_reopen(&reg, rl.lane, now);
+        try_reopen(&term, rl.lane, now);
+        if (stop_by >= 0 && (!pb_pipeline_current(rl.lane) || now >= stop_by))
             break;
 
         struct pollfd pfd[3];
@@ -674,7 +752,13 @@ static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto)
             idx[i] = (int)n;
             pfd[n++] = (struct pollfd){.fd = fd, .events = ev};
         }
-        int64_t deadline = pb_pipeline_next_deadline(lane);
+        if (rl.det && rl.det_deadline >= 0 && now >= rl.det_deadline) {
+            pb_detector_finish(rl.det);
+            detected(&rl, PB_DIR_ECR, NULL, 0);
+        }
+        int64_t deadline = pb_pipeline_next_deadline(rl.lane);
+        if (rl.det && rl.det_deadline >= 0 && (deadline < 0 || rl.det_deadline < deadline))
+            deadline = rl.det_deadline;
         for (int i = 0; i < 2; i++)
             if (ports[i]->reopen_at >= 0 && (deadline < 0 || ports[i]->reopen_at < deadline))
                 deadline = ports[i]->reopen_at;
@@ -699,19 +783,19 @@ static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto)
             if (re & POLLOUT)
                 drain_outq(p);
             if (re & (POLLIN | POLLHUP | POLLERR))
-                pump(p, other, lane, buf);
+                pump(p, other, &rl, buf);
         }
         if (r > 0 && (pfd[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
                 if (si.ssi_signo == SIGHUP) {
                     pb_info("SIGHUP: reopening the capture");
-                    if (capture && pb_capture_reopen(capture) != PB_OK)
+                    if (rl.capture && pb_capture_reopen(rl.capture) != PB_OK)
                         pb_error("capture: reopen failed");
                 } else if (stop_by < 0) {
                     int64_t wait = (int64_t)o->shutdown_wait_ms * 1000;
                     stop_by = mono_us() + wait;
-                    if (pb_pipeline_current(lane))
+                    if (pb_pipeline_current(rl.lane))
                         pb_info("%s: finishing the transaction in flight (up to %u s)",
                                 strsignal((int)si.ssi_signo), o->shutdown_wait_ms / 1000);
                 } else {
@@ -720,29 +804,34 @@ static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto)
             }
         }
         struct pb_time t = now_time();
-        pb_pipeline_tick(lane, &t);
+        pb_pipeline_tick(rl.lane, &t);
         /* One write per wake-up at most: readers following the capture (monitor) see
          * each exchange at once, and an idle lane writes nothing. */
-        if (capture && r > 0)
-            pb_capture_flush(capture);
+        if (rl.capture && r > 0)
+            pb_capture_flush(rl.capture);
     }
     struct pb_time tend = now_time();
-    pb_pipeline_finish(lane, &tend);
-    pb_pipeline_comment(lane, &tend, "posbridge stopped");
-    const struct pb_pipeline_stats *st = pb_pipeline_stats(lane);
+    if (rl.det) {
+        pb_detector_finish(rl.det);
+        detected(&rl, PB_DIR_ECR, NULL, 0);
+    }
+    pb_pipeline_finish(rl.lane, &tend);
+    pb_pipeline_comment(rl.lane, &tend, "posbridge stopped");
+    const struct pb_pipeline_stats *st = pb_pipeline_stats(rl.lane);
     pb_info("stopping: %" PRIu64 " transactions, %" PRIu64 " bytes register->terminal, %" PRIu64
             " bytes terminal->register, %" PRIu64 " bytes not forwardable",
             st->txns, st->bytes[PB_DIR_ECR], st->bytes[PB_DIR_PT], reg.dropped + term.dropped);
 out:
-    pb_pipeline_free(lane);
-    if (capture)
-        pb_capture_close(capture);
-    if (journal && pb_journal_close(journal) != PB_OK)
+    pb_pipeline_free(rl.lane);
+    pb_detector_free(rl.det);
+    if (rl.capture)
+        pb_capture_close(rl.capture);
+    if (rl.journal && pb_journal_close(rl.journal) != PB_OK)
         pb_error("journal: some records could not be written before exit");
-    if (events && events != stdout)
-        fclose(events);
-    else if (events)
-        fflush(events);
+    if (rl.events && rl.events != stdout)
+        fclose(rl.events);
+    else if (rl.events)
+        fflush(rl.events);
     pb_link_close(reg.link);
     pb_link_close(term.link);
     free(reg.outq);
@@ -802,13 +891,15 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     if (!o.protocol) {
-        fprintf(stderr, "posbridge run: --protocol is required (%s|none)\n", pb_protocol_names());
+        fprintf(stderr, "posbridge run: --protocol is required (%s|auto|none)\n",
+                pb_protocol_names());
         rc = EX_USAGE;
         goto out;
     }
     const struct pb_protocol *proto = NULL;
-    if (strcmp(o.protocol, "none") != 0 && !(proto = pb_protocol_find(o.protocol))) {
-        fprintf(stderr, "posbridge run: unknown protocol '%s' (valid: %s|none)\n", o.protocol,
+    bool autodetect = strcmp(o.protocol, "auto") == 0;
+    if (!autodetect && strcmp(o.protocol, "none") != 0 && !(proto = pb_protocol_find(o.protocol))) {
+        fprintf(stderr, "posbridge run: unknown protocol '%s' (valid: %s|auto|none)\n", o.protocol,
                 pb_protocol_names());
         rc = EX_USAGE;
         goto out;
@@ -816,7 +907,7 @@ int cmd_run(int argc, char **argv)
     rc = 0;
     pb_log_set_level(o.quiet ? PB_LOG_WARN : o.log_level);
     pb_log_set_sink(o.syslog ? PB_LOG_SYSLOG : PB_LOG_STDERR, "posbridge", NULL, NULL);
-    rc = run_bridge(&o, proto);
+    rc = run_bridge(&o, proto, autodetect);
 out:
     free_opts(&o);
     return rc;
