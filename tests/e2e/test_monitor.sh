@@ -48,6 +48,7 @@ wait_screen "waiting for $cap"
 "$POSBRIDGE" monitor "$cap" --plain --interval 50 > "$tmp/plain.out" 2>&1 &
 pids+=($!)
 plain_pid=$!
+for _ in $(seq 100); do grep -qF "waiting for $cap" "$tmp/plain.out" && break; sleep 0.1; done
 
 # The lane. Transaction 2 is overcharged by 1.00; the terminal thinks 1.5 s so the
 # transaction in flight can be seen.
