@@ -264,6 +264,7 @@ int sim_lane_play(const struct sim_lane_config *cfg, struct sim_lane_result **ou
             .register_timeout_ms = st->timeout_ms,
             .response_timeout_ms = st->timeout_ms,
             .accept_timeout_ms = st->ack_timeout_ms,
+            .undercharge_is_partial = st->partial_approval,
         };
         if ((ret = pb_deframer_new(cfg->proto, &l->d[0])) < 0 ||
             (ret = pb_deframer_new(cfg->proto, &l->d[1])) < 0 ||

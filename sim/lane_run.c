@@ -411,7 +411,8 @@ static int run_one(const struct run_opts *o, const char *base, unsigned k, struc
     char *bargv[] = {(char *)o->posbridge, "run", "--protocol", (char *)proto, "--register",
                      pty_ecr, "--terminal", pt, "--journal", journal, "--capture", capture,
                      "--events", events, "--response-timeout", response, "--register-timeout",
-                     timeout, "--shutdown-wait", "1", NULL};
+                     timeout, "--shutdown-wait", "1",
+                     set->partial_approval ? "--undercharge-is-partial" : NULL, NULL};
     char *rargv[] = {(char *)o->possim, "register", "--port", ecr, "--protocol", (char *)proto,
                      "--scenario", (char *)res->path, NULL};
 

@@ -282,6 +282,10 @@ static int parse_setting(struct parser *p, bool *handled)
         if (p->argc < 2 || (strcmp(p->argv[1], "on") != 0 && strcmp(p->argv[1], "off") != 0))
             return fail(p, 1, "'receipt' is on or off");
         st->receipt = p->argv[1][1] == 'n';
+    } else if (strcmp(k, "partial-approval") == 0) {
+        if (p->argc < 2 || (strcmp(p->argv[1], "on") != 0 && strcmp(p->argv[1], "off") != 0))
+            return fail(p, 1, "'partial-approval' is on or off");
+        st->partial_approval = p->argv[1][1] == 'n';
     } else if (strcmp(k, "terminal-id") == 0) {
         if (p->argc < 2)
             return fail(p, 1, "'terminal-id' needs 8 digits");
@@ -478,7 +482,7 @@ static int parse_line(struct parser *p, bool indented)
         return parse_step(p, a);
     static const char *const settings[] = {
         "protocol", "currency", "seed",        "timeout", "ack-timeout", "think",
-        "gap",      "pos",      "terminal-id", "fault",   "receipt",
+        "gap",      "pos",      "terminal-id", "fault",   "receipt", "partial-approval",
     };
     for (size_t i = 0; p->s->n_steps > 0 && i < sizeof settings / sizeof settings[0]; i++)
         if (strcmp(settings[i], p->argv[0]) == 0)

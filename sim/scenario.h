@@ -72,6 +72,9 @@ struct sim_settings {
     char pos_id[3];          /* Concert POS number; default "01" */
     char terminal_id[9];     /* ZVT terminal id (8 digits); default "52500001" */
     bool receipt;            /* ZVT terminal prints its receipt to the ECR (06 D1 lines) */
+    bool partial_approval;   /* the lane's bridge counts a smaller approval as partial
+                                (posbridge run --undercharge-is-partial): for protocols
+                                with no partial marker, at sites that allow partial pay */
 };
 
 struct sim_scenario;
