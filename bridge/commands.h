@@ -9,6 +9,7 @@ int cmd_report(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_ports(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
 
 /* The journal used when --journal is not given: $XDG_STATE_HOME/posbridge/journal.db,
  * ~/.local/state/posbridge/journal.db, or /var/lib/posbridge/journal.db for root.

@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"resolve", cmd_resolve, "mark a discrepancy resolved (the original record is kept)"},
     {"ports", cmd_ports, "list serial ports and USB devices, name the payment terminals"},
     {"monitor", cmd_monitor, "live view of a running bridge (follows its capture)"},
+    {"capture", cmd_capture, "export a capture as a hex dump, import a dump back"},
 };
 
 static void usage(FILE *out)
