@@ -953,6 +953,11 @@ bool pb_capture_reader_moved(const struct pb_capture_reader *r, const char *path
     return open_st.st_ino != path_st.st_ino || open_st.st_dev != path_st.st_dev;
 }
 
+uint64_t pb_capture_reader_offset(const struct pb_capture_reader *r)
+{
+    return r ? r->off : 0;
+}
+
 void pb_capture_reader_close(struct pb_capture_reader *r)
 {
     if (!r)

@@ -18,6 +18,7 @@
  *   pb_capture_reader_close()      NULL is fine
  *   pb_capture_reader_refresh()    follow a file still being written: pick up what grew
  *   pb_capture_reader_moved()      has PATH been rotated away from the file being read?
+ *   pb_capture_reader_offset()     file offset of the next block (progress bars)
  *
  * Ownership: the caller owns the buffers it passes in; record data and comment pointers
  * belong to the reader and stay valid until the next pb_capture_read() or close.
@@ -116,5 +117,7 @@ int pb_capture_reader_refresh(struct pb_capture_reader *r);
 /* True when path no longer names the file being read (renamed by a rotation, removed,
  * or replaced by a new file), false when it does or cannot be checked. */
 bool pb_capture_reader_moved(const struct pb_capture_reader *r, const char *path);
+/* File offset of the first block not yet read whole; 0 for NULL. */
+uint64_t pb_capture_reader_offset(const struct pb_capture_reader *r);
 
 #endif

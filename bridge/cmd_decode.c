@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 
@@ -28,6 +29,7 @@
 #include "money.h"
 #include "msg.h"
 #include "pb_error.h"
+#include "progress.h"
 #include "protocol.h"
 
 struct decode_opts {
@@ -518,7 +520,13 @@ static int decode_capture(struct decode_run *run, const char *path)
     int rc = 0;
     struct pb_capture_record rec;
     struct pb_time t = {0, 0};
+    /* A bar on stderr for big captures read from a terminal (progress.h). */
+    struct stat fst;
+    struct pb_progress *bar = stat(path, &fst) == 0 && S_ISREG(fst.st_mode)
+                                  ? pb_progress_start(path, (uint64_t)fst.st_size)
+                                  : NULL;
     while (rc == 0 && (err = pb_capture_read(r, &rec)) == 1) {
+        pb_progress_update(bar, pb_capture_reader_offset(r));
         run->have_time = true;
         run->utc_us = rec.utc_us;
         /* Offline, the capture's clock is the tracker's clock (DESIGN.md decision 2). */
@@ -560,6 +568,7 @@ static int decode_capture(struct decode_run *run, const char *path)
                 flush_dir(run, dir);
         }
     }
+    pb_progress_end(bar);
     if (rc == 0 && err == PB_ERR_TRUNCATED) {
         fprintf(stderr, "posbridge decode: warning: %s: %s (decoded what came before)\n", path,
                 pb_capture_reader_error(r));
