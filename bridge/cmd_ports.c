@@ -57,6 +57,7 @@ struct usb_info {
 
 struct ports_opts {
     bool json;
+    bool udev;
     const char *ids[MAX_IDS_FILES];
     size_t n_ids;
     bool no_system_ids;
@@ -79,6 +80,11 @@ static void usage(FILE *out)
             "                    over " PB_SYSCONFDIR "/terminals.txt, read when present,\n"
             "                    which wins over the built-in table\n"
             "      --no-system-ids  do not read " PB_SYSCONFDIR "/terminals.txt\n"
+            "      --udev-rules     instead of the listing, udev rules for the terminals found:\n"
+            "                    ModemManager keeps off them (PROTOCOLS.md: it may probe\n"
+            "                    CDC-ACM terminals) and each gets a stable name\n"
+            "                    /dev/posbridge/terminal-VVVV-PPPP[-SERIAL]; for a file in\n"
+            "                    /etc/udev/rules.d/\n"
             "  -h, --help        this text\n"
             "\n"
             "Bad lines of an ids file are reported as FILE:LINE on stderr (and in the JSON\n"
@@ -461,6 +467,47 @@ static void print_text(const struct port_info *p, size_t np, const struct usb_in
     }
 }
 
+/* A serial number goes into a udev match and a device name only when it is plain. */
+static bool udev_safe(const char *s)
+{
+    if (!s[0] || strlen(s) > 64)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              *s == '-' || *s == '_' || *s == '.'))
+            return false;
+    return true;
+}
+
+static void print_udev(const struct port_info *p, size_t np, const struct usb_info *u, size_t nu)
+{
+    printf("# udev rules for payment terminals, written by posbridge ports --udev-rules.\n"
+           "# ModemManager may probe CDC-ACM terminals and disturb the line (PROTOCOLS.md);\n"
+           "# ID_MM_DEVICE_IGNORE keeps it off. The symlink gives the bridge\n"
+           "# a name that survives replugging: posbridge run --terminal /dev/posbridge/...\n");
+    size_t n = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (!p[i].terminal || p[i].vid < 0)
+            continue;
+        bool ser = udev_safe(p[i].serial);
+        printf("\n# %s, now %s\n", p[i].terminal, p[i].name);
+        printf("SUBSYSTEM==\"tty\", ATTRS{idVendor}==\"%04x\", ATTRS{idProduct}==\"%04x\", ",
+               (unsigned)p[i].vid, (unsigned)p[i].pid);
+        if (ser)
+            printf("ATTRS{serial}==\"%s\", ", p[i].serial);
+        printf("ENV{ID_MM_DEVICE_IGNORE}=\"1\", SYMLINK+=\"posbridge/terminal-%04x-%04x%s%s\"\n",
+               (unsigned)p[i].vid, (unsigned)p[i].pid, ser ? "-" : "", ser ? p[i].serial : "");
+        n++;
+    }
+    for (size_t i = 0; i < nu; i++)
+        if (u[i].terminal && u[i].n_bound == 0)
+            printf("\n# %s (%04X:%04X, bus %d address %d) has no serial port: no rule; the\n"
+                   "# bridge cannot use it as a serial link\n",
+                   u[i].terminal, u[i].vid, u[i].pid, u[i].bus, u[i].addr);
+    if (!n)
+        printf("\n# no terminal with a serial port found\n");
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
 
 static int parse_args(int argc, char **argv, struct ports_opts *o)
@@ -469,6 +516,7 @@ static int parse_args(int argc, char **argv, struct ports_opts *o)
         {"json", no_argument, NULL, 'j'},
         {"ids", required_argument, NULL, 'i'},
         {"no-system-ids", no_argument, NULL, 'N'},
+        {"udev-rules", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -489,6 +537,9 @@ static int parse_args(int argc, char **argv, struct ports_opts *o)
             break;
         case 'N':
             o->no_system_ids = true;
+            break;
+        case 'U':
+            o->udev = true;
             break;
         case 'h':
             usage(stdout);
@@ -573,7 +624,9 @@ int cmd_ports(int argc, char **argv)
     if ((rc = list_usb(ids, &u, &nu, warnings)) != 0)
         goto out;
     bind_ports(p, np, u, nu);
-    if (opts.json)
+    if (opts.udev)
+        print_udev(p, np, u, nu);
+    else if (opts.json)
         rc = print_json(p, np, u, nu, warnings);
     else
         print_text(p, np, u, nu);

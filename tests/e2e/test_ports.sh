@@ -119,6 +119,17 @@ grep -q "11CA:0207 .*VX810" "$tmp/c.txt"
 grep -q "terminal: Verifone VX810; NO SERIAL PORT (vendor-class" "$tmp/c.txt" || { cat "$tmp/c.txt"; exit 1; }
 grep -q "serial port /dev/ttyACM0" "$tmp/c.txt"
 
+# udev rules: one per terminal with a tty, none for the adapter or the keyboard, a
+# note for the vendor-class terminal; with the ids file the adapter gets one too.
+run_ports --udev-rules > "$tmp/rules"
+grep -qxF 'SUBSYSTEM=="tty", ATTRS{idVendor}=="0b00", ATTRS{idProduct}=="0080", ATTRS{serial}=="SN123", ENV{ID_MM_DEVICE_IGNORE}="1", SYMLINK+="posbridge/terminal-0b00-0080-SN123"' "$tmp/rules" \
+    || { cat "$tmp/rules"; exit 1; }
+[ "$(grep -c '^SUBSYSTEM==' "$tmp/rules")" = 1 ] || { cat "$tmp/rules"; exit 1; }
+grep -q "^# Verifone VX810 (11CA:0207, bus 1 address 4) has no serial port" "$tmp/rules"
+run_ports --udev-rules --ids "$tmp/ids.txt" 2> /dev/null > "$tmp/rules2"
+grep -q 'ATTRS{idVendor}=="0403", ATTRS{idProduct}=="6001", ATTRS{serial}=="A1B2C3"' "$tmp/rules2"
+[ "$(grep -c '^SUBSYSTEM==' "$tmp/rules2")" = 2 ] || { cat "$tmp/rules2"; exit 1; }
+
 # A missing --ids file is an input error.
 set +e
 run_ports --ids "$tmp/none.txt" > /dev/null 2>&1
