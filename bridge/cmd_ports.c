@@ -66,7 +66,7 @@ struct ports_opts {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: posbridge ports [--json] [--ids FILE]...\n"
+            "usage: posbridge ports [--json | --udev-rules] [--ids FILE]... [--no-system-ids]\n"
             "\n"
             "Lists every serial port (name, description, transport, USB VID:PID,\n"
             "manufacturer, product, serial number) and every USB device (bus, address,\n"

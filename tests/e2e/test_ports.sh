@@ -130,6 +130,8 @@ run_ports --udev-rules --ids "$tmp/ids.txt" 2> /dev/null > "$tmp/rules2"
 grep -q 'ATTRS{idVendor}=="0403", ATTRS{idProduct}=="6001", ATTRS{serial}=="A1B2C3"' "$tmp/rules2"
 [ "$(grep -c '^SUBSYSTEM==' "$tmp/rules2")" = 2 ] || { cat "$tmp/rules2"; exit 1; }
 
+"$POSBRIDGE" ports --help | grep -q "example" || { echo "ports --help has no example"; exit 1; }
+
 # A missing --ids file is an input error.
 set +e
 run_ports --ids "$tmp/none.txt" > /dev/null 2>&1
