@@ -160,7 +160,7 @@ FUZZ_SECONDS ?= 120
 fuzz: | $(DEPS_STAMP)
 	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install -y clang"; exit 1; }
 	$(MAKE) BUILD=build-fuzz CC=clang \
-	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge -Isim" \
 	  LDFLAGS="-fsanitize=address,undefined" build-fuzz/libposbridge.a build-fuzz/libpossim.a
 	@mkdir -p build-fuzz/bin
 	@for h in $(FUZZ_SRC); do \
