@@ -140,9 +140,30 @@ char *pb_txn_to_json(const struct pb_txn *t)
 
 /* ---- alert program --------------------------------------------------------------------- */
 
+/* The supervisor's side of the time limit: waits for the program until the deadline,
+ * then kills its whole process group (a shell script's children too, and a program
+ * that ignores SIGALRM), and reaps it. */
+static void supervise_alert(pid_t prog, uint32_t timeout_ms)
+{
+    struct timespec tick = {0, 20 * 1000 * 1000};
+    for (uint64_t waited = 0; waited < timeout_ms; waited += 20) {
+        int st;
+        pid_t r = waitpid(prog, &st, WNOHANG);
+        if (r == prog || (r < 0 && errno != EINTR))
+            return;
+        nanosleep(&tick, NULL);
+    }
+    kill(-prog, SIGKILL);
+    kill(prog, SIGKILL);
+    while (waitpid(prog, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
 /* Runs the alert program without a shell: details in the environment and the JSON on
- * its stdin. A double fork so the bridge never waits for it and leaves no zombie; the
- * grandchild's alarm() (kept across exec) is its time limit. */
+ * its stdin. The bridge forks a child that forks a supervisor and exits at once, so
+ * the bridge never waits for the program and leaves no zombie. The supervisor drops
+ * every descriptor of the bridge (ports, journal and its lock) and forks the program
+ * in a process group of its own, which it kills at the time limit. */
 static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char *json)
 {
     int pfd[2];
@@ -162,7 +183,12 @@ static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char 
     if (pid == 0) {
         if (fork() != 0)
             _exit(0);
-        /* grandchild */
+        /* supervisor: stdin becomes the JSON pipe, nothing of the bridge stays open */
+        if (dup2(pfd[0], STDIN_FILENO) < 0)
+            _exit(126);
+        int maxfd = (int)sysconf(_SC_OPEN_MAX);
+        for (int fd = 3; fd < (maxfd > 0 && maxfd < 65536 ? maxfd : 65536); fd++)
+            close(fd);
         char buf[8][96];
         char ccy[PB_MONEY_FMT_MAX];
         snprintf(buf[0], sizeof buf[0], "POSBRIDGE_CLASS=%s", pb_class_name(t->cls));
@@ -181,16 +207,24 @@ static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char 
         snprintf(buf[7], sizeof buf[7], "POSBRIDGE_CHARGED_TEXT=%s", ccy);
         for (int i = 0; i < 8; i++)
             putenv(buf[i]);
-        dup2(pfd[0], STDIN_FILENO);
-        /* The bridge blocks its signals for its signalfd; the program must not inherit
-         * that, or SIGTERM could not stop it. */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        alarm((l->o.alert_timeout_ms + 999) / 1000);
-        char *argv[] = {(char *)l->o.alert_program, NULL};
-        execv(l->o.alert_program, argv);
-        _exit(127);
+        pid_t prog = fork();
+        if (prog < 0)
+            _exit(126);
+        if (prog == 0) {
+            setpgid(0, 0);
+            /* The bridge blocks its signals for its signalfd; the program must not
+             * inherit that, or SIGTERM could not stop it. */
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            char *argv[] = {(char *)l->o.alert_program, NULL};
+            execv(l->o.alert_program, argv);
+            _exit(127);
+        }
+        setpgid(prog, prog); /* both sides, so the kill below finds the group */
+        close(STDIN_FILENO);
+        supervise_alert(prog, l->o.alert_timeout_ms);
+        _exit(0);
     }
     close(pfd[0]);
     /* The JSON is far smaller than a pipe buffer: this write does not block. */

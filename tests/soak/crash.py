@@ -33,6 +33,8 @@ def main():
                       os.path.join(work, "bridge.log"))
     bridge.start()
     answered = set()     # amounts whose result reached the register
+    fast_amounts = set()  # answered within 20 ms of the request
+    lost_fast = set()
     must_be_in_doubt = set()
     kills = txns = pending_at_kill = missing = 0
     ic_checks = 0
@@ -54,7 +56,15 @@ def main():
                 state["killed"] = True
                 return True
 
-            _, got_answer = L.zvt_exchange(reg, term, cents, i, think=rnd.random() * 0.02,
+            # Terminals take seconds (card, PIN, host); 100-200 ms here keeps the soak short
+            # and is still far more than one journal commit. One purchase in five answers
+            # within 20 ms: inside the documented window (JOURNAL.md "Writing: off the
+            # forwarding path") a kill may lose its record; those are counted, not failed.
+            fast = rnd.random() < 0.2
+            think = rnd.random() * 0.02 if fast else 0.1 + rnd.random() * 0.1
+            if fast:
+                fast_amounts.add(cents)
+            _, got_answer = L.zvt_exchange(reg, term, cents, i, think=think,
                                            on_step=on_step if kill_step is not None else None)
             txns += 1
             if got_answer:
@@ -80,6 +90,9 @@ def main():
                     L.fail("kill %d: amount %s recorded %d times: %s" % (kills, amount, len(rs), rs))
             for amount in answered:
                 rs = seen.get(amount)
+                if not rs and amount in fast_amounts:
+                    lost_fast.add(amount)
+                    continue
                 if not rs:
                     missing += 1
                     L.fail("kill %d: purchase %d answered to the register but not in the journal"
@@ -107,6 +120,8 @@ def main():
         by_amount.setdefault(r["requested"], []).append(r)
     for amount in answered:
         rs = by_amount.get(amount, [])
+        if not rs and amount in lost_fast:
+            continue
         if len(rs) != 1:
             L.fail("final: purchase %d recorded %d times" % (amount, len(rs)))
         if amount in must_be_in_doubt and rs[0]["class"] != "in_doubt":
@@ -120,8 +135,10 @@ def main():
         classes[r["class"]] = classes.get(r["class"], 0) + 1
     print("crash: %d SIGKILLs, %d purchases (%d answered), %d integrity checks ok, "
           "%d answered-but-pending at a kill (became in_doubt), %d missing, %d duplicated, "
+          "%d of %d fast (<20 ms) purchases lost by a kill inside the commit window, "
           "journal rows by class %s, %.1f s"
           % (kills, txns, len(answered), ic_checks + 1, pending_at_kill, missing, 0,
+             len(lost_fast), len(fast_amounts & answered),
              dict(sorted(classes.items(), key=lambda kv: str(kv[0]))), time.monotonic() - t0))
 
 

@@ -220,6 +220,7 @@ class Bridge:
                                      preexec_fn=self.preexec)
         logf.close()
         self.starts += 1
+        BRIDGES.append(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.log_count(wait_for) > before:
@@ -310,13 +311,14 @@ def journal_rows(path):
 
 # ---- exchanges -------------------------------------------------------------------------
 
-def zvt_exchange(reg, term, cents, trace, extra=None, think=0.0, on_step=None, timeout=3):
+def zvt_exchange(reg, term, cents, trace, extra=None, think=0.0, on_step=None, timeout=10,
+                 charged=None):
     """One ZVT purchase through the bridge: register -> request, terminal -> 80 00 00,
     04 0F, 06 0F, register acknowledging each. Checks each frame arrives byte-exact at
     the other end. on_step(i) is called before each of the steps (for fault injection);
     when it returns True the exchange is abandoned. Returns the number of steps done and
     whether the 04 0F reached the register."""
-    status = zvt_status(cents, trace, **(extra or {}))
+    status = zvt_status(cents if charged is None else charged, trace, **(extra or {}))
     steps = [
         (reg, term, zvt_purchase(cents)),
         (term, reg, ZVT_ACCEPTED),
@@ -334,13 +336,14 @@ def zvt_exchange(reg, term, cents, trace, extra=None, think=0.0, on_step=None, t
         src.write(frame)
         got = dst.read_exact(len(frame), timeout)
         if got != frame:
+            diagnose()
             raise AssertionError("step %d: sent %s, other end got %s" % (i, frame.hex(), got.hex()))
         if i == 2:
             answered = True
     return len(steps), answered
 
 
-def concert_exchange(reg, term, cents, report=None, timeout=3):
+def concert_exchange(reg, term, cents, report=None, timeout=10):
     """One Concert purchase: ENQ/ACK, request, ACK, EOT; then the terminal's ENQ/ACK,
     answer, ACK, EOT. Every byte checked at the other end."""
     steps = [
@@ -355,6 +358,30 @@ def concert_exchange(reg, term, cents, report=None, timeout=3):
         got = dst.read_exact(len(frame), timeout)
         if got != frame:
             raise AssertionError("concert step %d: sent %s, got %s" % (i, frame.hex(), got.hex()))
+
+
+BRIDGES = []  # every Bridge started, for diagnose()
+
+
+def diagnose():
+    """Prints what each live bridge is doing (threads' wait channels, fds, log tail)."""
+    for b in BRIDGES:
+        if not b.proc or b.proc.poll() is not None:
+            continue
+        print("-- bridge pid %d" % b.pid, file=sys.stderr)
+        try:
+            for tid in os.listdir("/proc/%d/task" % b.pid):
+                with open("/proc/%d/task/%s/wchan" % (b.pid, tid)) as f:
+                    w = f.read()
+                with open("/proc/%d/task/%s/stat" % (b.pid, tid)) as f:
+                    st = f.read().split(") ")[1][0]
+                print("   thread %s state %s wchan %s" % (tid, st, w), file=sys.stderr)
+            for fd in sorted(os.listdir("/proc/%d/fd" % b.pid), key=int):
+                print("   fd %s -> %s" % (fd, os.readlink("/proc/%d/fd/%s" % (b.pid, fd))),
+                      file=sys.stderr)
+        except OSError as e:
+            print("   (%s)" % e, file=sys.stderr)
+        print(b.log_tail(10), file=sys.stderr)
 
 
 def fail(msg):
