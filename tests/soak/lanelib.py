@@ -7,6 +7,8 @@ from the PROTOCOLS.md rules (ZVT: DLE stuffing + CRC-16/KERMIT; Concert: LRC). O
 the masters lets a test pull a "cable" (close the pty), plug it back (new pty, same
 path), and compare bytes at both ends exactly.
 """
+import atexit
+import ctypes
 import os
 import random
 import select
@@ -217,7 +219,7 @@ class Bridge:
         before = self.log_count(wait_for)
         self.proc = subprocess.Popen([self.exe, "run"] + self.args, stdin=subprocess.DEVNULL,
                                      stdout=logf, stderr=logf, env=self.env,
-                                     preexec_fn=self.preexec)
+                                     preexec_fn=self._child_setup)
         logf.close()
         self.starts += 1
         BRIDGES.append(self)
@@ -230,6 +232,15 @@ class Bridge:
                                    % (self.proc.returncode, self.log_path, self.log_tail()))
             time.sleep(0.005)
         raise RuntimeError("posbridge did not start in %s s" % timeout)
+
+    def _child_setup(self):
+        # The bridge dies with this test: an orphaned bridge keeps reopening its port
+        # paths, and once the pty number behind a stale symlink is reused by another
+        # program, it opens that program's pty and steals its bytes.
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if self.preexec:
+            self.preexec()
 
     def log_text(self):
         try:
@@ -382,6 +393,14 @@ def diagnose():
         except OSError as e:
             print("   (%s)" % e, file=sys.stderr)
         print(b.log_tail(10), file=sys.stderr)
+
+
+@atexit.register
+def _kill_bridges():
+    for b in BRIDGES:
+        if b.proc and b.proc.poll() is None:
+            b.proc.kill()
+            b.proc.wait()
 
 
 def fail(msg):
