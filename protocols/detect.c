@@ -69,6 +69,7 @@ struct pb_detector {
     size_t len[2];
     uint64_t total[2];
     int score[2][MAX_PROTOCOLS]; /* last probe scores per direction */
+    bool stale[2];               /* bytes kept since those scores */
     size_t n_proto;
 };
 
@@ -141,10 +142,19 @@ enum pb_detect_state pb_detector_feed(struct pb_detector *d, enum pb_dir dir,
     d->total[s] += len;
     size_t room = d->o.window - d->len[s];
     size_t n = len < room ? len : room;
+    size_t from = d->len[s] > 3 ? d->len[s] - 3 : 0;
     memcpy(d->buf[s] + d->len[s], buf, n);
     d->len[s] += n;
-    d->n_proto = score_all(d->buf[s], d->len[s], d->score[s]);
-    decide(d, d->len[s] >= d->o.window);
+    d->stale[s] = true;
+    /* Every frame of every protocol here ends with ETX and at most two check bytes: a
+     * frame can only have completed if an ETX is among the new bytes or just before
+     * them. Probing only then keeps byte-at-a-time feeding linear in practice. */
+    bool full = d->len[s] >= d->o.window;
+    if (full || memchr(d->buf[s] + from, PB_ETX, d->len[s] - from)) {
+        d->n_proto = score_all(d->buf[s], d->len[s], d->score[s]);
+        d->stale[s] = false;
+    }
+    decide(d, full);
     return d->state;
 }
 
@@ -153,8 +163,12 @@ enum pb_detect_state pb_detector_finish(struct pb_detector *d)
     if (!d)
         return PB_DETECT_NONE;
     if (d->state == PB_DETECT_PENDING) {
-        if (d->n_proto == 0)
-            d->n_proto = score_all(NULL, 0, d->score[0]);
+        for (int s = 0; s < 2; s++) {
+            if (d->stale[s] || d->n_proto == 0) {
+                d->n_proto = score_all(d->buf[s], d->len[s], d->score[s]);
+                d->stale[s] = false;
+            }
+        }
         decide(d, true);
     }
     return d->state;

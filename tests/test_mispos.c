@@ -60,7 +60,8 @@ static size_t wrap(const uint8_t *data, size_t n, uint8_t *out)
     out[0] = 0x02;
     out[1] = (uint8_t)((n / 1000 % 10) << 4 | (n / 100 % 10));
     out[2] = (uint8_t)((n / 10 % 10) << 4 | (n % 10));
-    memcpy(out + 3, data, n);
+    if (n)
+        memcpy(out + 3, data, n);
     out[3 + n] = 0x03;
     uint8_t x = 0;
     for (size_t i = 1; i < n + 4; i++)
