@@ -36,5 +36,39 @@ for t in "$build"/tests/test_*; do
         head -40 "$logs/$n.vg"
     fi
 done
+# The real binaries on real lanes: posbridge run (port losses, card data, alerts) and
+# report/decode/monitor, each under memcheck through a wrapper. The wrapper's exit
+# status 99 on an error fails the lane's clean-stop check.
+if [ "${VALGRIND_LANES:-1}" != 0 ]; then
+    mkdir -p "$logs/lanes"
+    cat >"$logs/posbridge-vg" <<EOW
+#!/bin/sh
+exec ${vg[*]} --log-file=$logs/lanes/%p.vg $POSBRIDGE "\$@"
+EOW
+    chmod +x "$logs/posbridge-vg"
+    lanes=$(mktemp -d)
+    for lane in "carddata.py $lanes/card" "portloss.py $lanes/loss ${VALGRIND_PORTLOSS:-60}" \
+                "privilege.py $lanes/priv"; do
+        # shellcheck disable=SC2086
+        if PORTLOSS_RSS=0 POSBRIDGE=$logs/posbridge-vg python3 "$here"/$lane >"$logs/lane.out" 2>&1; then
+            pass=$((pass + 1))
+            echo "valgrind ok   posbridge lane ${lane%% *}: $(tail -1 "$logs/lane.out" | cut -c1-120)"
+        else
+            fail=$((fail + 1))
+            failed+=("lane ${lane%% *}")
+            echo "valgrind FAIL posbridge lane ${lane%% *}"
+            tail -20 "$logs/lane.out"
+        fi
+    done
+    rm -rf "$lanes"
+    bad=$(grep -l "definitely lost\|Invalid \|uninitialised\|Mismatched" "$logs"/lanes/*.vg 2>/dev/null || true)
+    if [ -n "$bad" ]; then
+        fail=$((fail + 1))
+        failed+=("lane logs")
+        echo "valgrind FAIL: reports in $bad"
+        head -40 $bad
+    fi
+    echo "valgrind: $(ls "$logs"/lanes/*.vg | wc -l) posbridge processes under memcheck"
+fi
 echo "valgrind: $pass clean, $fail failed${failed:+: ${failed[*]}}"
 [ "$fail" -eq 0 ]
