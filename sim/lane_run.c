@@ -31,7 +31,6 @@
 #include "scenario.h"
 #include "tracker.h"
 
-#define MAX_ROWS 4096
 
 struct run_opts {
     const char *posbridge;
@@ -193,15 +192,21 @@ struct row {
 };
 
 struct rows {
-    size_t n;
-    struct row r[MAX_ROWS];
+    size_t n, cap;
+    struct row *r;
 };
 
 static int collect(const struct pb_journal_row *jr, void *ctx)
 {
     struct rows *rs = ctx;
-    if (rs->n >= MAX_ROWS)
-        return 1;
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 256;
+        struct row *grown = realloc(rs->r, cap * sizeof *grown);
+        if (!grown)
+            return PB_ERR_NOMEM;
+        rs->r = grown;
+        rs->cap = cap;
+    }
     struct row *r = &rs->r[rs->n++];
     r->seq = jr->txn_seq;
     r->related_seq = jr->related_seq;
@@ -478,15 +483,16 @@ stop:
         snprintf(res->error, sizeof res->error, "posbridge exited badly (see %s)", log_b);
         return EX_SOFTWARE;
     }
-    static struct rows rows;
-    rows.n = 0;
+    struct rows rows = {0};
     int r = pb_journal_foreach_path(journal, NULL, collect, &rows);
     if (r < 0) {
         snprintf(res->error, sizeof res->error, "cannot read the journal %s: %s", journal,
                  pb_strerror(r));
+        free(rows.r);
         return EX_SOFTWARE;
     }
     judge(res->sc, &rows, res->v);
+    free(rows.r);
     for (size_t i = 0; i < res->steps; i++)
         res->passed += res->v[i].ok;
     return 0;
