@@ -203,7 +203,15 @@ static int apply(struct run_opts *o, int id, const char *v, const char *where)
     case O_TERMINAL: set_str(&o->terminal_spec, v); break;
     case O_REGISTER_LINE: set_str(&o->register_line, v); break;
     case O_TERMINAL_LINE: set_str(&o->terminal_line, v); break;
-    case O_PROTOCOL: set_str(&o->protocol, v); break;
+    case O_PROTOCOL:
+        if (strcmp(v, "auto") != 0 && strcmp(v, "none") != 0 && !pb_protocol_find(v)) {
+            if (where)
+                fprintf(stderr, "posbridge run: unknown protocol '%s' (valid: %s|auto|none)\n",
+                        v, pb_protocol_names());
+            return EX_USAGE;
+        }
+        set_str(&o->protocol, v);
+        break;
     case O_JOURNAL: set_str(&o->journal, v); break;
     case O_NO_JOURNAL: o->no_journal = true; break;
     case O_CAPTURE: set_str(&o->capture, v); break;

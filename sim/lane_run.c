@@ -361,7 +361,7 @@ static int run_one(const struct run_opts *o, const char *base, unsigned k, struc
     int rc = sim_scenario_load(res->path, &res->sc, err, sizeof err);
     if (rc != PB_OK) {
         snprintf(res->error, sizeof res->error, "%s", err);
-        return EX_DATAERR;
+        return rc == PB_ERR_NOTFOUND || rc == PB_ERR_IO ? EX_NOINPUT : EX_DATAERR;
     }
     const struct sim_settings *set = sim_scenario_settings(res->sc);
     const char *proto = set->protocol[0] ? set->protocol : o->protocol;
@@ -599,6 +599,7 @@ int sim_cmd_run(int argc, char **argv)
     if (!res)
         return EX_OSERR;
     size_t total_steps = 0, total_pass = 0, broken = 0;
+    int input_rc = 0;
     int64_t t0 = now_ms();
     if (o.tap)
         printf("TAP version 13\n");
@@ -609,6 +610,9 @@ int sim_cmd_run(int argc, char **argv)
         bool pass = rc == 0 && res[i].passed == res[i].steps;
         if (rc != 0)
             broken++;
+        /* A scenario that cannot be read or parsed is bad input, not a failed lane. */
+        if ((rc == EX_NOINPUT || rc == EX_DATAERR) && !input_rc)
+            input_rc = rc;
         total_steps += res[i].steps;
         total_pass += res[i].passed;
         if (o.tap) {
@@ -628,9 +632,11 @@ int sim_cmd_run(int argc, char **argv)
         } else if (!o.quiet || !pass) {
             print_table(&res[i]);
         }
-        if (!pass)
+        if (!pass && res[i].run_dir[0])
             fprintf(stderr, "possim run: %s FAILED; run directory kept: %s\n", res[i].path,
-                    res[i].run_dir[0] ? res[i].run_dir : base);
+                    res[i].run_dir);
+        else if (!pass)
+            fprintf(stderr, "possim run: %s FAILED\n", res[i].path);
         else if (!o.keep && res[i].run_dir[0]) {
             char cmd[PATH_MAX + 16];
             snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", res[i].run_dir);
@@ -679,12 +685,14 @@ int sim_cmd_run(int argc, char **argv)
     }
     printf("possim run: %zu scenario(s), %zu step(s) in %.1f s\n", n, total_steps, secs);
     printf("%zu passed, %zu failed\n", total_pass, total_steps - total_pass + broken);
-    if (!o.run_dir && total_pass == total_steps && broken == 0 && !o.keep)
-        rmdir(base);
+    if (!o.run_dir && ((total_pass == total_steps && broken == 0 && !o.keep) || input_rc))
+        rmdir(base); /* only when empty: a failed lane's directory stays */
     for (size_t i = 0; i < n; i++) {
         free(res[i].v);
         sim_scenario_free(res[i].sc);
     }
     free(res);
+    if (input_rc)
+        return input_rc;
     return total_pass == total_steps && broken == 0 ? 0 : 1;
 }
