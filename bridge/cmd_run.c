@@ -867,7 +867,8 @@ int cmd_run(int argc, char **argv)
         goto out;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "qh", long_opts, NULL)) != -1) {
+    int li = -1;
+    while ((c = getopt_long(argc, argv, "qh", long_opts, &li)) != -1) {
         if (c == 'h') {
             usage(stdout);
             goto out;
@@ -877,13 +878,14 @@ int cmd_run(int argc, char **argv)
             rc = EX_USAGE;
             goto out;
         }
-        if (c == O_CONFIG)
-            continue;
         char where[64];
-        snprintf(where, sizeof where, "--%s", long_opts[0].name);
-        for (const struct option *lo = long_opts; lo->name; lo++)
-            if (lo->val == c)
-                snprintf(where, sizeof where, "--%s", lo->name);
+        if (li >= 0)
+            snprintf(where, sizeof where, "--%s", long_opts[li].name);
+        else
+            snprintf(where, sizeof where, "-%c", c);
+        li = -1; /* getopt_long sets it for long options only */
+        if (c == O_CONFIG)
+            continue; /* read before the loop */
         if ((rc = apply(&o, c, optarg ? optarg : "", where)) != 0)
             goto out;
     }
