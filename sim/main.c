@@ -771,7 +771,9 @@ static int cmd_lint(int argc, char **argv)
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: possim lint SCENARIO...\n\n"
                 "Checks scenario files without playing them: prints one summary line per\n"
-                "file, or the first error as file:line:col: message (exit 65).\n");
+                "file, or the first error as file:line:col: message (exit 65).\n\n"
+                "example:\n"
+                "  possim lint captures/scenarios/*.scn\n");
         return argc < 2 ? EX_USAGE : 0;
     }
     int ret = 0;
