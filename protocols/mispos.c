@@ -121,21 +121,8 @@ int pb_mispos_scan(const struct pb_mispos_profile *pr, const uint8_t *buf, size_
                    size_t *resume, struct pb_frame *out)
 {
     (void)resume; /* LEN says where the frame ends: nothing to resume */
-    if (len == 0)
-        return 0;
-    uint8_t b = buf[0];
-    if (is_control(b)) {
-        out->type = PB_FRAME_CONTROL;
-        out->control = b;
-        return 1;
-    }
-    if (b != PB_STX) {
-        size_t n = 1;
-        while (n < len && buf[n] != PB_STX && !is_control(buf[n]))
-            n++;
-        out->type = PB_FRAME_GARBAGE;
-        return (int)n;
-    }
+    if (len == 0 || buf[0] != PB_STX)
+        return pb_scan_outside_stx(buf, len, is_control, out);
     if (len < 3)
         return 0;
     long l = read_len(pr, buf + 1);

@@ -80,21 +80,8 @@ static bool is_digit(uint8_t c)
 
 static int pax_scan(const uint8_t *buf, size_t len, size_t *resume, struct pb_frame *out)
 {
-    if (len == 0)
-        return 0;
-    uint8_t b = buf[0];
-    if (is_control(b)) {
-        out->type = PB_FRAME_CONTROL;
-        out->control = b;
-        return 1;
-    }
-    if (b != PB_STX) {
-        size_t n = 1;
-        while (n < len && buf[n] != PB_STX && !is_control(buf[n]))
-            n++;
-        out->type = PB_FRAME_GARBAGE;
-        return (int)n;
-    }
+    if (len == 0 || buf[0] != PB_STX)
+        return pb_scan_outside_stx(buf, len, is_control, out);
     size_t i = *resume > 1 ? *resume : 1;
     for (; i < len && buf[i] != PB_ETX; i++) {
         if (!is_data(buf[i]))

@@ -53,6 +53,24 @@ const char *pb_protocol_names(void)
     return names;
 }
 
+int pb_scan_outside_stx(const uint8_t *buf, size_t len, bool (*is_control)(uint8_t),
+                        struct pb_frame *out)
+{
+    if (len == 0)
+        return 0;
+    if (is_control(buf[0])) {
+        out->type = PB_FRAME_CONTROL;
+        out->control = buf[0];
+        return 1;
+    }
+    /* One garbage run up to the next byte that may start something. */
+    size_t n = 1;
+    while (n < len && buf[n] != PB_STX && !is_control(buf[n]))
+        n++;
+    out->type = PB_FRAME_GARBAGE;
+    return (int)n;
+}
+
 uint8_t pb_lrc(const uint8_t *buf, size_t len)
 {
     uint8_t x = 0;

@@ -124,6 +124,14 @@ const struct pb_deframer_stats *pb_deframer_stats(const struct pb_deframer *d);
 
 /* ---- helpers shared by the protocol implementations ----------------------------------- */
 
+/* For STX-framed protocols (Concert, PAX, MIS-POS), what stands at buf[0] when it is
+ * not STX: one control byte (is_control says which bytes are), or one garbage run up
+ * to the next STX or control byte. Returns the bytes consumed, with out->type (and
+ * out->control) set, or 0 for an empty buffer. Call it when len == 0 or
+ * buf[0] != PB_STX; the frame itself is the protocol's to scan. */
+int pb_scan_outside_stx(const uint8_t *buf, size_t len, bool (*is_control)(uint8_t),
+                        struct pb_frame *out);
+
 /* XOR of len bytes (Concert, PAX, MIS-POS LRC). */
 uint8_t pb_lrc(const uint8_t *buf, size_t len);
 /* CRC-16/KERMIT update (poly 0x1021 reflected, init 0): ZVT. */
