@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <ini.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -25,6 +24,7 @@
 
 #include "capture.h"
 #include "commands.h"
+#include "config.h"
 #include "detect.h"
 #include "journal.h"
 #include "pipeline.h"
@@ -40,60 +40,35 @@
 #define PB_VERSION_STRING "0.1.0"
 #endif
 
-struct run_opts {
-    const char *config;
-    char *register_spec, *terminal_spec;
-    char *register_line, *terminal_line;
-    char *protocol;
-    char *journal;
-    bool no_journal;
-    char *capture;
-    uint64_t capture_max_size;
-    unsigned capture_files;
-    bool capture_clear;
-    char *events;
-    char *on_discrepancy;
-    uint32_t alert_timeout_ms;
-    uint32_t shutdown_wait_ms;
-    struct pb_tracker_config tracker;
-    enum pb_log_level log_level;
-    bool syslog;
-    bool quiet;
-};
-
-enum opt_id {
-    O_CONFIG = 256, O_REGISTER, O_TERMINAL, O_REGISTER_LINE, O_TERMINAL_LINE, O_PROTOCOL,
-    O_JOURNAL, O_NO_JOURNAL, O_CAPTURE, O_CAPTURE_MAX, O_CAPTURE_FILES, O_CAPTURE_CLEAR,
-    O_EVENTS, O_ON_DISCREPANCY, O_ALERT_TIMEOUT, O_SHUTDOWN_WAIT, O_ACCEPT_TIMEOUT,
-    O_RESPONSE_TIMEOUT, O_COMPLETION_TIMEOUT, O_REGISTER_TIMEOUT, O_DUPLICATE_WINDOW,
-    O_UNDERCHARGE_PARTIAL, O_LOG_LEVEL, O_SYSLOG, O_QUIET, O_HELP,
-};
+/* The command line's own options; every other long option is a config key (config.h),
+ * reported by getopt_long as O_KEY with its name at long_opts[index]. */
+enum opt_id { O_CONFIG = 256, O_KEY };
 
 static const struct option long_opts[] = {
     {"config", required_argument, NULL, O_CONFIG},
-    {"register", required_argument, NULL, O_REGISTER},
-    {"terminal", required_argument, NULL, O_TERMINAL},
-    {"register-line", required_argument, NULL, O_REGISTER_LINE},
-    {"terminal-line", required_argument, NULL, O_TERMINAL_LINE},
-    {"protocol", required_argument, NULL, O_PROTOCOL},
-    {"journal", required_argument, NULL, O_JOURNAL},
-    {"no-journal", no_argument, NULL, O_NO_JOURNAL},
-    {"capture", required_argument, NULL, O_CAPTURE},
-    {"capture-max-size", required_argument, NULL, O_CAPTURE_MAX},
-    {"capture-files", required_argument, NULL, O_CAPTURE_FILES},
-    {"capture-clear", no_argument, NULL, O_CAPTURE_CLEAR},
-    {"events", required_argument, NULL, O_EVENTS},
-    {"on-discrepancy", required_argument, NULL, O_ON_DISCREPANCY},
-    {"alert-timeout", required_argument, NULL, O_ALERT_TIMEOUT},
-    {"shutdown-wait", required_argument, NULL, O_SHUTDOWN_WAIT},
-    {"accept-timeout", required_argument, NULL, O_ACCEPT_TIMEOUT},
-    {"response-timeout", required_argument, NULL, O_RESPONSE_TIMEOUT},
-    {"completion-timeout", required_argument, NULL, O_COMPLETION_TIMEOUT},
-    {"register-timeout", required_argument, NULL, O_REGISTER_TIMEOUT},
-    {"duplicate-window", required_argument, NULL, O_DUPLICATE_WINDOW},
-    {"undercharge-is-partial", no_argument, NULL, O_UNDERCHARGE_PARTIAL},
-    {"log-level", required_argument, NULL, O_LOG_LEVEL},
-    {"syslog", no_argument, NULL, O_SYSLOG},
+    {"register", required_argument, NULL, O_KEY},
+    {"terminal", required_argument, NULL, O_KEY},
+    {"register-line", required_argument, NULL, O_KEY},
+    {"terminal-line", required_argument, NULL, O_KEY},
+    {"protocol", required_argument, NULL, O_KEY},
+    {"journal", required_argument, NULL, O_KEY},
+    {"no-journal", no_argument, NULL, O_KEY},
+    {"capture", required_argument, NULL, O_KEY},
+    {"capture-max-size", required_argument, NULL, O_KEY},
+    {"capture-files", required_argument, NULL, O_KEY},
+    {"capture-clear", no_argument, NULL, O_KEY},
+    {"events", required_argument, NULL, O_KEY},
+    {"on-discrepancy", required_argument, NULL, O_KEY},
+    {"alert-timeout", required_argument, NULL, O_KEY},
+    {"shutdown-wait", required_argument, NULL, O_KEY},
+    {"accept-timeout", required_argument, NULL, O_KEY},
+    {"response-timeout", required_argument, NULL, O_KEY},
+    {"completion-timeout", required_argument, NULL, O_KEY},
+    {"register-timeout", required_argument, NULL, O_KEY},
+    {"duplicate-window", required_argument, NULL, O_KEY},
+    {"undercharge-is-partial", no_argument, NULL, O_KEY},
+    {"log-level", required_argument, NULL, O_KEY},
+    {"syslog", no_argument, NULL, O_KEY},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -154,207 +129,6 @@ static void usage(FILE *out)
         pb_protocol_names());
 }
 
-/* ---- option parsing (shared by the command line and the config file) ----------------- */
-
-static int parse_u32(const char *v, uint32_t *out, uint64_t scale)
-{
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (errno || end == v || *end || v[0] == '-' || n * scale > UINT32_MAX)
-        return -1;
-    *out = (uint32_t)(n * scale);
-    return 0;
-}
-
-static int parse_size(const char *v, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (errno || end == v || v[0] == '-')
-        return -1;
-    uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k')
-        mul = 1024, end++;
-    else if (*end == 'M' || *end == 'm')
-        mul = 1024 * 1024, end++;
-    else if (*end == 'G' || *end == 'g')
-        mul = 1024ull * 1024 * 1024, end++;
-    if (*end || n > UINT64_MAX / mul)
-        return -1;
-    *out = n * mul;
-    return 0;
-}
-
-static void set_str(char **dst, const char *v)
-{
-    free(*dst);
-    *dst = strdup(v);
-}
-
-/* Applies one option. where: "--name" for messages, or NULL when the caller reports
- * errors itself (the config file). Returns 0 or an exit code. */
-static int apply(struct run_opts *o, int id, const char *v, const char *where)
-{
-    uint32_t u;
-    switch (id) {
-    case O_REGISTER: set_str(&o->register_spec, v); break;
-    case O_TERMINAL: set_str(&o->terminal_spec, v); break;
-    case O_REGISTER_LINE: set_str(&o->register_line, v); break;
-    case O_TERMINAL_LINE: set_str(&o->terminal_line, v); break;
-    case O_PROTOCOL:
-        if (strcmp(v, "auto") != 0 && strcmp(v, "none") != 0 && !pb_protocol_find(v)) {
-            if (where)
-                fprintf(stderr, "posbridge run: unknown protocol '%s' (valid: %s|auto|none)\n",
-                        v, pb_protocol_names());
-            return EX_USAGE;
-        }
-        set_str(&o->protocol, v);
-        break;
-    case O_JOURNAL: set_str(&o->journal, v); break;
-    case O_NO_JOURNAL: o->no_journal = true; break;
-    case O_CAPTURE: set_str(&o->capture, v); break;
-    case O_CAPTURE_CLEAR: o->capture_clear = true; break;
-    case O_EVENTS: set_str(&o->events, v); break;
-    case O_ON_DISCREPANCY: set_str(&o->on_discrepancy, v); break;
-    case O_UNDERCHARGE_PARTIAL: o->tracker.undercharge_is_partial = true; break;
-    case O_SYSLOG: o->syslog = true; break;
-    case 'q': o->quiet = true; break;
-    case O_CAPTURE_MAX:
-        if (parse_size(v, &o->capture_max_size) < 0)
-            goto bad;
-        break;
-    case O_CAPTURE_FILES:
-        if (parse_u32(v, &u, 1) < 0 || u == 0 || u > 1000)
-            goto bad;
-        o->capture_files = u;
-        break;
-    case O_ALERT_TIMEOUT:
-        if (parse_u32(v, &o->alert_timeout_ms, 1000) < 0 || o->alert_timeout_ms == 0)
-            goto bad;
-        break;
-    case O_SHUTDOWN_WAIT:
-        if (parse_u32(v, &o->shutdown_wait_ms, 1000) < 0)
-            goto bad;
-        break;
-    case O_ACCEPT_TIMEOUT:
-        if (parse_u32(v, &o->tracker.accept_timeout_ms, 1) < 0)
-            goto bad;
-        break;
-    case O_RESPONSE_TIMEOUT:
-        if (parse_u32(v, &o->tracker.response_timeout_ms, 1) < 0)
-            goto bad;
-        break;
-    case O_COMPLETION_TIMEOUT:
-        if (parse_u32(v, &o->tracker.completion_timeout_ms, 1) < 0)
-            goto bad;
-        break;
-    case O_REGISTER_TIMEOUT:
-        if (parse_u32(v, &o->tracker.register_timeout_ms, 1) < 0)
-            goto bad;
-        break;
-    case O_DUPLICATE_WINDOW:
-        if (parse_u32(v, &o->tracker.duplicate_window_ms, 1) < 0)
-            goto bad;
-        break;
-    case O_LOG_LEVEL:
-        if (strcmp(v, "debug") == 0)
-            o->log_level = PB_LOG_DEBUG;
-        else if (strcmp(v, "info") == 0)
-            o->log_level = PB_LOG_INFO;
-        else if (strcmp(v, "warning") == 0)
-            o->log_level = PB_LOG_WARN;
-        else if (strcmp(v, "error") == 0)
-            o->log_level = PB_LOG_ERROR;
-        else
-            goto bad;
-        break;
-    default:
-        if (where)
-            fprintf(stderr, "posbridge run: %s: option not allowed here\n", where);
-        return EX_USAGE;
-    }
-    return 0;
-bad:
-    if (where)
-        fprintf(stderr, "posbridge run: %s: invalid value '%s'\n", where, v);
-    return EX_USAGE;
-}
-
-/* Debian's inih passes no line number to the handler; the handler keeps the message
- * and returns 0, and ini_parse_file() then returns the line of that first error. */
-struct ini_ctx {
-    struct run_opts *o;
-    char msg[256];
-    int rc;
-};
-
-static int on_ini(void *user, const char *section, const char *name, const char *value)
-{
-    struct ini_ctx *c = user;
-    if (section[0] && strcmp(section, "bridge") != 0) {
-        snprintf(c->msg, sizeof c->msg, "unknown section [%s] (expected [bridge])", section);
-        return 0;
-    }
-    for (const struct option *lo = long_opts; lo->name; lo++) {
-        if (strcmp(lo->name, name) != 0 || lo->val == O_CONFIG || lo->val == 'h')
-            continue;
-        if (lo->has_arg == no_argument) {
-            if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
-                strcmp(value, "0") == 0)
-                return 1;
-            if (strcmp(value, "true") != 0 && strcmp(value, "yes") != 0 &&
-                strcmp(value, "1") != 0) {
-                snprintf(c->msg, sizeof c->msg, "%s takes true or false, not '%s'", name, value);
-                return 0;
-            }
-        }
-        if (apply(c->o, lo->val, value, NULL) != 0) {
-            snprintf(c->msg, sizeof c->msg, "invalid value '%s' for %s", value, name);
-            return 0;
-        }
-        return 1;
-    }
-    snprintf(c->msg, sizeof c->msg, "unknown key '%s'", name);
-    return 0;
-}
-
-static int load_config(struct run_opts *o, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "posbridge run: cannot read config %s: %s\n", path, strerror(errno));
-        return EX_NOINPUT;
-    }
-    struct ini_ctx c = {.o = o};
-    int line = ini_parse_file(f, on_ini, &c);
-    fclose(f);
-    if (line > 0) {
-        fprintf(stderr, "posbridge run: %s:%d: %s\n", path, line,
-                c.msg[0] ? c.msg : "syntax error (expected key = value or [section])");
-        return EX_CONFIG;
-    }
-    if (line < 0) {
-        fprintf(stderr, "posbridge run: %s: cannot parse (out of memory)\n", path);
-        return EX_CONFIG;
-    }
-    return 0;
-}
-
-static void free_opts(struct run_opts *o)
-{
-    free(o->register_spec);
-    free(o->terminal_spec);
-    free(o->register_line);
-    free(o->terminal_line);
-    free(o->protocol);
-    free(o->journal);
-    free(o->capture);
-    free(o->events);
-    free(o->on_discrepancy);
-}
-
 char *pb_default_journal_path(void)
 {
     char buf[PATH_MAX];
@@ -386,7 +160,7 @@ struct port {
 /* What the pumps feed: the pipeline, and while --protocol auto has not decided yet,
  * the detector that watches the first bytes (forwarding never waits for it). */
 struct relay {
-    const struct run_opts *o;
+    const struct pb_config *o;
     struct pb_pipeline *lane;
     struct pb_capture *capture;
     struct pb_journal *journal;
@@ -539,7 +313,7 @@ static int open_signals(void)
  * pipeline. Returns 0 or an exit code. */
 static int start_pipeline(struct relay *r, const struct pb_protocol *proto, bool with_capture)
 {
-    const struct run_opts *o = r->o;
+    const struct pb_config *o = r->o;
     if (with_capture && o->capture && !r->capture) {
         struct pb_capture_opts co = PB_CAPTURE_OPTS_DEFAULT;
         co.max_size = o->capture_max_size;
@@ -643,7 +417,7 @@ static bool pump(struct port *from, struct port *to, struct relay *rl, uint8_t *
     }
 }
 
-static int run_bridge(const struct run_opts *o, const struct pb_protocol *proto, bool autodetect)
+static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto, bool autodetect)
 {
     int rc = 0;
     struct port reg = {.who = "register", .dir = PB_DIR_ECR, .reopen_at = -1};
@@ -853,18 +627,26 @@ out:
 
 int cmd_run(int argc, char **argv)
 {
-    struct run_opts o = {.capture_files = 5, .alert_timeout_ms = 10000,
-                         .shutdown_wait_ms = 10000, .log_level = PB_LOG_INFO};
+    struct pb_config o;
+    pb_config_init(&o);
     int rc = 0;
     /* The config file first, so the command line overrides it. */
+    const char *config = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            o.config = argv[i + 1];
+            config = argv[i + 1];
         else if (strncmp(argv[i], "--config=", 9) == 0)
-            o.config = argv[i] + 9;
+            config = argv[i] + 9;
     }
-    if (o.config && (rc = load_config(&o, o.config)) != 0)
-        goto out;
+    if (config) {
+        char err[512];
+        int r = pb_config_load(&o, config, err, sizeof err);
+        if (r != PB_OK) {
+            fprintf(stderr, "posbridge run: %s\n", err);
+            rc = r == PB_ERR_IO ? EX_NOINPUT : EX_CONFIG;
+            goto out;
+        }
+    }
     optind = 1;
     int c;
     int li = -1;
@@ -878,16 +660,26 @@ int cmd_run(int argc, char **argv)
             rc = EX_USAGE;
             goto out;
         }
-        char where[64];
-        if (li >= 0)
-            snprintf(where, sizeof where, "--%s", long_opts[li].name);
-        else
-            snprintf(where, sizeof where, "-%c", c);
+        const char *key = c == 'q' ? "quiet" : long_opts[li].name;
         li = -1; /* getopt_long sets it for long options only */
         if (c == O_CONFIG)
             continue; /* read before the loop */
-        if ((rc = apply(&o, c, optarg ? optarg : "", where)) != 0)
+        /* A flag on the command line is the config file's "key = true". */
+        int r = pb_config_set(&o, key, optarg ? optarg : "true");
+        if (r == PB_ERR_NOMEM) {
+            fprintf(stderr, "posbridge run: out of memory\n");
+            rc = EX_OSERR;
             goto out;
+        }
+        if (r != PB_OK) {
+            if (strcmp(key, "protocol") == 0)
+                fprintf(stderr, "posbridge run: unknown protocol '%s' (valid: %s|auto|none)\n",
+                        optarg, pb_protocol_names());
+            else
+                fprintf(stderr, "posbridge run: --%s: invalid value '%s'\n", key, optarg);
+            rc = EX_USAGE;
+            goto out;
+        }
     }
     if (optind < argc) {
         fprintf(stderr, "posbridge run: unexpected argument '%s'\n", argv[optind]);
@@ -919,6 +711,6 @@ int cmd_run(int argc, char **argv)
     pb_log_set_sink(o.syslog ? PB_LOG_SYSLOG : PB_LOG_STDERR, "posbridge", NULL, NULL);
     rc = run_bridge(&o, proto, autodetect);
 out:
-    free_opts(&o);
+    pb_config_free(&o);
     return rc;
 }
