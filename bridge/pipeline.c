@@ -417,7 +417,7 @@ void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
     /* Decoding work happens here, after the caller forwarded the bytes. */
     l->cur_dir = dir;
     l->cur_t = t;
-    pb_deframer_feed(s->df, buf, len, on_frame, l);
+    pb_deframer_feed_at(s->df, buf, len, t->mono_us, on_frame, l);
     if (hold)
         release_held(l, dir, s->consumed, false);
 }

@@ -133,6 +133,7 @@ struct pb_deframer {
     size_t len, cap;
     size_t resume;      /* scanner progress for the frame starting at buf[0] */
     uint64_t base;
+    int64_t last_us; /* arrival of the last bytes fed by pb_deframer_feed_at */
     struct pb_deframer_stats stats;
     struct pb_frame frame; /* large: lives here, not on the stack */
 };
@@ -261,4 +262,26 @@ void pb_deframer_flush(struct pb_deframer *d, pb_frame_cb cb, void *ctx)
 {
     if (d->len > 0)
         emit_garbage(d, d->len, cb, ctx);
+}
+
+/* Rescans after each skipped frame start; a held buffer of hostile bytes full of frame
+ * starts would make that quadratic, so after this many the rest goes as one run. */
+#define EXPIRE_RESCANS 64
+
+void pb_deframer_expire(struct pb_deframer *d, pb_frame_cb cb, void *ctx)
+{
+    for (int i = 0; d->len > 0 && i < EXPIRE_RESCANS; i++) {
+        emit_garbage(d, 1, cb, ctx);
+        drain(d, cb, ctx);
+    }
+    pb_deframer_flush(d, cb, ctx);
+}
+
+void pb_deframer_feed_at(struct pb_deframer *d, const uint8_t *buf, size_t len, int64_t now_us,
+                         pb_frame_cb cb, void *ctx)
+{
+    if (d->len > 0 && now_us - d->last_us > PB_FRAME_GAP_US)
+        pb_deframer_expire(d, cb, ctx);
+    d->last_us = now_us;
+    pb_deframer_feed(d, buf, len, cb, ctx);
 }

@@ -120,6 +120,23 @@ void pb_deframer_feed(struct pb_deframer *d, const uint8_t *buf, size_t len, pb_
                       void *ctx);
 /* End of stream: bytes still buffered are reported as one garbage run. */
 void pb_deframer_flush(struct pb_deframer *d, pb_frame_cb cb, void *ctx);
+
+/* Inter-character timeout: a frame whose bytes stop for longer than this is broken.
+ * Length-prefixed framing (MIS-POS) needs it: one flipped bit in LEN makes the frame
+ * "longer" and it would swallow every later frame until LEN bytes had passed. At 1200
+ * baud a byte takes 8 ms and USB adapters hold bytes for up to ~16 ms, so 500 ms of
+ * silence inside a frame is a broken frame, not a slow one. */
+#define PB_FRAME_GAP_US 500000
+
+/* pb_deframer_feed() for a caller that knows when the bytes arrived (monotonic us).
+ * When bytes of an unfinished frame are held and nothing came for PB_FRAME_GAP_US, that
+ * frame is given up first (pb_deframer_expire) so the new bytes start afresh. */
+void pb_deframer_feed_at(struct pb_deframer *d, const uint8_t *buf, size_t len, int64_t now_us,
+                         pb_frame_cb cb, void *ctx);
+/* Gives up the unfinished frame held: its first byte is reported as garbage and the rest
+ * scanned again, so complete frames inside the held bytes (a sender's repeat) are still
+ * delivered. Nothing stays held. */
+void pb_deframer_expire(struct pb_deframer *d, pb_frame_cb cb, void *ctx);
 const struct pb_deframer_stats *pb_deframer_stats(const struct pb_deframer *d);
 
 /* ---- helpers shared by the protocol implementations ----------------------------------- */

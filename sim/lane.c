@@ -103,7 +103,7 @@ static void carry(struct lane *l, enum pb_dir from, const uint8_t *b, size_t n)
         struct pb_time t = ptime(l->now);
         pb_tracker_tick(l->tr, &t);
         struct frame_ctx c = {l, from};
-        pb_deframer_feed(l->d[from], b, n, watch_frame, &c);
+        pb_deframer_feed_at(l->d[from], b, n, l->now, watch_frame, &c);
     }
 }
 

@@ -97,7 +97,7 @@ void sim_wire_feed(struct sim_wire *w, const uint8_t *buf, size_t len, pb_frame_
     if (sim_wire_is_cut(w, now))
         return;
     w->feeding = true;
-    pb_deframer_feed(w->deframer, buf, len, cb, ctx);
+    pb_deframer_feed_at(w->deframer, buf, len, now, cb, ctx);
     w->feeding = false;
     if (w->reset_pending) {
         w->reset_pending = false;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "concert.h"
+#include "mispos.h"
 #include "concert_vectors.h"
 #include "pb_error.h"
 #include "protocol.h"
@@ -174,6 +175,69 @@ static void test_resync_after_false_stx(void **state)
     assert_int_equal(pb_deframer_stats(d)->garbage_bytes, 4);
 }
 
+/* MIS-POS sale of 1.00 (PROTOCOLS.md 4). */
+static const uint8_t MISPOS_SALE[] = {0x02, 0x00, 0x30, 0x9F, 0x00, 0x00, 0x05, 0x41, 0x50, 0x50,
+                                      0x30, 0x31, 0x9F, 0x01, 0x00, 0x01, 0x02, 0x9F, 0x02, 0x00,
+                                      0x0C, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30,
+                                      0x31, 0x30, 0x30, 0x03, 0xE4};
+
+/* A flipped bit in a MIS-POS length (30 -> 1030 bytes) makes a frame that would swallow
+ * the sender's repeat; after a silence longer than PB_FRAME_GAP_US it is given up, and
+ * the repeat decodes. Without the silence (or without times) it is still held. */
+static void test_gap_expires_broken_length(void **state)
+{
+    (void)state;
+    struct pb_deframer *d = NULL;
+    assert_int_equal(pb_deframer_new(&pb_proto_mispos, &d), PB_OK);
+    uint8_t broken[sizeof MISPOS_SALE];
+    memcpy(broken, MISPOS_SALE, sizeof broken);
+    broken[1] = 0x10;
+    struct recorder r = {0};
+    pb_deframer_feed_at(d, broken, sizeof broken, 1000000, rec_cb, &r);
+    assert_int_equal(r.n, 0);
+    /* The repeat right behind it (no silence): still inside the long frame. */
+    pb_deframer_feed_at(d, MISPOS_SALE, 5, 1000000 + PB_FRAME_GAP_US / 2, rec_cb, &r);
+    assert_int_equal(r.n, 0);
+    /* A real repeat after the ACK timeout. */
+    int64_t later = 1000000 + PB_FRAME_GAP_US / 2 + PB_FRAME_GAP_US + 1;
+    pb_deframer_feed_at(d, MISPOS_SALE, sizeof MISPOS_SALE, later, rec_cb, &r);
+    size_t garbage = 0, frames = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        if (r.ev[i].type == PB_FRAME_GARBAGE)
+            garbage += r.ev[i].length;
+        else if (r.ev[i].type == PB_FRAME_DATA) {
+            frames++;
+            assert_int_equal(r.ev[i].length, sizeof MISPOS_SALE);
+            assert_true(r.ev[i].checksum_ok);
+        }
+    }
+    /* The broken frame and the 5 bytes behind it are garbage; the repeat is a frame. The
+     * vector's own bytes inside the broken frame may decode too (its body is intact). */
+    assert_true(frames >= 1);
+    assert_int_equal(garbage + frames * sizeof MISPOS_SALE, sizeof broken + 5 + sizeof MISPOS_SALE);
+    assert_int_equal(pb_deframer_stats(d)->bytes, sizeof broken + 5 + sizeof MISPOS_SALE);
+    pb_deframer_free(d);
+}
+
+/* Expiry with nothing held does nothing; after it nothing is held, and the stream goes on
+ * with contiguous offsets. */
+static void test_expire_leaves_nothing_held(void **state)
+{
+    struct pb_deframer *d = *state;
+    struct recorder r = {0};
+    pb_deframer_expire(d, rec_cb, &r);
+    assert_int_equal(r.n, 0);
+    pb_deframer_feed(d, VEC_REQUEST, 20, rec_cb, &r); /* a request cut short */
+    assert_int_equal(r.n, 0);
+    pb_deframer_expire(d, rec_cb, &r);
+    assert_int_equal(r.garbage, 20);
+    pb_deframer_expire(d, rec_cb, &r);
+    assert_int_equal(r.garbage, 20);
+    pb_deframer_feed(d, VEC_REQUEST, sizeof VEC_REQUEST, rec_cb, &r);
+    assert_int_equal(r.ev[r.n - 1].type, PB_FRAME_DATA);
+    assert_int_equal(r.ev[r.n - 1].offset, 20);
+}
+
 static void test_long_garbage_streams_through(void **state)
 {
     struct pb_deframer *d = *state;
@@ -201,6 +265,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_forgets_but_keeps_counting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resync_after_false_stx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_garbage_streams_through, setup, teardown),
+        cmocka_unit_test(test_gap_expires_broken_length),
+        cmocka_unit_test_setup_teardown(test_expire_leaves_nothing_held, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
