@@ -273,6 +273,13 @@ static enum pb_class classify(struct pb_tracker *tr, struct pb_txn *t, bool resu
         set_detail(t, "answer for POS %s, request from POS %s", t->pos_id, tr->req.pos_id);
         return PB_CLASS_REFERENCE_MISMATCH;
     }
+    /* The register's own reference (PAX trace group, Concert private field) comes back
+     * in the answer; another one means the answer is for some other request. */
+    if (tr->req.reference[0] && t->reference[0] && strcmp(tr->req.reference, t->reference) != 0) {
+        set_detail(t, "answer for reference %s, request with reference %s", t->reference,
+                   tr->req.reference);
+        return PB_CLASS_REFERENCE_MISMATCH;
+    }
     if (!t->has_charged) {
         /* ZVT status information may omit BMP 04: the terminal approved what was asked. */
         t->has_charged = t->has_requested;
