@@ -146,7 +146,7 @@ check-e2e: all
 
 # The scenario library, each file a real lane (possim register -> posbridge -> possim
 # terminal over ptys), judged against the journal; one protocol per core.
-SCENARIO_PROTOCOLS := concert zvt
+SCENARIO_PROTOCOLS := concert zvt pax mispos
 check-scenarios: all
 	@pids=; for p in $(SCENARIO_PROTOCOLS); do \
 	  $(POSSIM) run --quiet --posbridge $(POSBRIDGE) --junit $(BUILD)/scenarios-$$p.xml \

@@ -95,10 +95,10 @@ static void usage_main(FILE *out)
 static void usage_terminal(FILE *out)
 {
     fprintf(out,
-            "usage: possim terminal --port PORT --protocol concert|zvt [OPTIONS]\n\n"
+            "usage: possim terminal --port PORT --protocol " SIM_PROTOCOLS_BAR " [OPTIONS]\n\n"
             "  -p, --port PORT        pty:PATH creates a pty and links PATH to it; a device\n"
             "                         or existing pty path is opened as it is\n"
-            "  -P, --protocol NAME    concert or zvt (or `protocol` in the scenario)\n"
+            "  -P, --protocol NAME    " SIM_PROTOCOLS " (or `protocol` in the scenario)\n"
             "  -s, --scenario FILE    play the terminal's part of a scenario (step N = the Nth\n"
             "                         request)\n"
             "  -f, --fault SPEC       a fault for every transaction, or with a trigger:\n"
@@ -124,10 +124,10 @@ static void usage_terminal(FILE *out)
 static void usage_register(FILE *out)
 {
     fprintf(out,
-            "usage: possim register --port PORT --protocol concert|zvt\n"
+            "usage: possim register --port PORT --protocol " SIM_PROTOCOLS_BAR "\n"
             "                       (--sale AMOUNT... | --scenario FILE) [OPTIONS]\n\n"
             "  -p, --port PORT        the terminal's port (a pty path, a device, or pty:PATH)\n"
-            "  -P, --protocol NAME    concert or zvt (or `protocol` in the scenario)\n"
+            "  -P, --protocol NAME    " SIM_PROTOCOLS " (or `protocol` in the scenario)\n"
             "  -s, --scenario FILE    play the register's part of a scenario\n"
             "      --sale AMOUNT      a sale (repeatable, in order)\n"
             "      --refund AMOUNT    a refund\n"
@@ -589,16 +589,16 @@ static int cmd(int argc, char **argv, bool terminal)
         cli_faults ? sim_scenario_faults(cli_faults, &n_cli_faults) : NULL;
     const char *pname = o.protocol ? o.protocol : st->protocol[0] ? st->protocol : NULL;
     if (!pname) {
-        fprintf(stderr, "possim: --protocol is required (concert or zvt) unless the scenario "
-                        "names one\n");
+        fprintf(stderr, "possim: --protocol is required (" SIM_PROTOCOLS ") unless the "
+                        "scenario names one\n");
         ret = EX_USAGE;
         goto out_sc;
     }
     if (o.protocol && st->protocol[0] && strcmp(o.protocol, st->protocol) != 0)
         pb_warn("--protocol %s overrides the scenario's protocol %s", o.protocol, st->protocol);
     const struct pb_protocol *proto = pb_protocol_find(pname);
-    if (!proto || (strcmp(pname, "concert") != 0 && strcmp(pname, "zvt") != 0)) {
-        fprintf(stderr, "possim: unknown protocol '%s': possim plays concert or zvt%s\n", pname,
+    if (!proto || !sim_protocol_played(pname)) {
+        fprintf(stderr, "possim: unknown protocol '%s': possim plays " SIM_PROTOCOLS "%s\n", pname,
                 proto ? "" : " (this build's registry lacks it)");
         ret = EX_USAGE;
         goto out_sc;
@@ -898,7 +898,7 @@ static int cmd_play(int argc, char **argv)
         const char *name = pname ? pname : st->protocol;
         const struct pb_protocol *p = name[0] ? pb_protocol_find(name) : NULL;
         if (!p) {
-            fprintf(stderr, "%s: no protocol (write 'protocol concert|zvt' or give --protocol)\n",
+            fprintf(stderr, "%s: no protocol (write 'protocol " SIM_PROTOCOLS_BAR "' or give --protocol)\n",
                     argv[i]);
             sim_scenario_free(sc);
             ret = EX_USAGE;

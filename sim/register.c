@@ -5,6 +5,12 @@
  * give-up time, ACK it, take the answer (NAK a bad LRC), ACK, and the PT's EOT ends it.
  * An ENQ from the PT at any other time is answered too: a late or duplicate answer.
  *
+ * PAX POSLink and MIS-POS (PROTOCOLS.md 3, 4): request, wait ACK (repeated on NAK or
+ * silence, 3 tries; PAX then sends EOT); then wait for the answer until the give-up
+ * time, ACK it (NAK a bad LRC). There is no abort message: giving up is silence, and an
+ * answer that still comes is ACKed and reported as late. An answer that comes before
+ * the ACK of the request proves the request taken.
+ *
  * ZVT (PROTOCOLS.md 2): command, wait ACK (2 repeats), wait 80 00 00 within T3; then
  * ACK every PT frame and answer each PT message with 80 00 00 until 06 0F or 06 1E. At
  * the give-up time (or an ecr-abort fault) send 06 B0 and stop waiting; PT messages that
@@ -50,11 +56,16 @@ enum state {
     RZ_CMD_SENT,
     RZ_WAIT_ACCEPT,
     RZ_MASTER,
+    RA_REQ_SENT,    /* PAX, MIS-POS: request sent, ACK awaited */
+    RA_WAIT_ANSWER, /* request ACKed, answer awaited until the give-up time */
 };
 
 struct sim_register {
     struct sim_register_config cfg;
     bool zvt;
+    bool ack_line; /* PAX, MIS-POS: ACK/NAK per frame, no ENQ handshake */
+    bool pax;
+    bool currency_on_wire; /* requests name a currency (Concert, ZVT) */
     struct sim_rng *rng;
     struct sim_wire *wire;
     sim_outcome_cb cb;
@@ -136,10 +147,17 @@ static enum pb_class content_class(const struct sim_register *r, const struct po
     if (a->txn != PB_TXN_NONE && asked != PB_TXN_NONE && a->txn != asked &&
         o->action != SIM_ACT_STATUS && o->action != SIM_ACT_END_OF_DAY)
         return PB_CLASS_TYPE_MISMATCH;
-    if ((a->flags & PB_F_CURRENCY) && a->currency && a->currency != r->currency)
+    if (r->currency_on_wire && (a->flags & PB_F_CURRENCY) && a->currency &&
+        a->currency != r->currency)
         return PB_CLASS_CURRENCY_MISMATCH;
     if (!r->zvt && a->pos_id[0] && strcmp(a->pos_id, r->set->pos_id) != 0)
         return PB_CLASS_REFERENCE_MISMATCH;
+    if (r->pax && a->reference[0]) {
+        char ours[16]; /* the T00 reference number: the step's */
+        snprintf(ours, sizeof ours, "%u", o->index);
+        if (strcmp(a->reference, ours) != 0)
+            return PB_CLASS_REFERENCE_MISMATCH;
+    }
     if (!o->has_requested || !o->has_charged || o->action == SIM_ACT_VOID)
         return PB_CLASS_OK;
     if (o->charged > o->requested)
@@ -209,7 +227,8 @@ static void record_answer(struct sim_register *r, struct sim_outcome *o, const s
         o->answer_currency = (a->flags & PB_F_CURRENCY) ? a->currency : 0;
         o->partial =
             (a->flags & PB_F_PARTIAL) || ((a->flags & PB_F_AMOUNT_DUE) && a->amount_due > 0);
-        memcpy(o->receipt, a->receipt, PB_REF_MAX);
+        /* MIS-POS names a transaction by its trace (a void's 9F20). */
+        memcpy(o->receipt, a->receipt[0] ? a->receipt : a->trace, PB_REF_MAX);
         memcpy(o->trace, a->trace, PB_REF_MAX);
         o->latency_us = r->sent_at ? now - r->sent_at : -1;
         o->late = after_give_up;
@@ -273,11 +292,19 @@ static void build_request(struct sim_register *r, struct pos_msg *m)
             m->flags |= PB_F_CURRENCY;
             m->currency = r->currency;
         }
+    } else if (r->ack_line) {
+        m->flags &= ~(uint32_t)PB_F_CURRENCY; /* neither names one on the wire */
+        if (r->pax) {
+            /* T00 trace group: the ECR's reference number, echoed in the T01. */
+            snprintf(m->reference, sizeof m->reference, "%u", s->index);
+        } else {
+            memcpy(m->pos_id, r->set->pos_id, sizeof r->set->pos_id); /* 9F1F */
+        }
     } else {
         memcpy(m->pos_id, r->set->pos_id, sizeof r->set->pos_id);
         snprintf(m->text, sizeof m->text, "answer=1 mode=1");
     }
-    if (s->action == SIM_ACT_VOID && !r->zvt) {
+    if (s->action == SIM_ACT_VOID && !r->zvt && !r->ack_line) {
         /* Concert cancellations need an amount even when no sale is known */
         m->flags |= PB_F_AMOUNT;
         m->amount = 0;
@@ -288,7 +315,7 @@ static void build_request(struct sim_register *r, struct pos_msg *m)
             if (s->void_of && r->sales[i].step != s->void_of)
                 continue;
             memcpy(m->receipt, r->sales[i].receipt, PB_REF_MAX);
-            if (!r->zvt) {
+            if (!r->zvt && !r->ack_line) {
                 /* Concert cancellations carry the amount, not a receipt */
                 m->receipt[0] = '\0';
                 m->flags |= PB_F_AMOUNT;
@@ -363,7 +390,8 @@ static void send_request(struct sim_register *r, int64_t now)
     }
     r->sent_at = now;
     transmit(r, now, true);
-    set_timer(r, r->zvt ? RZ_CMD_SENT : RC_REQ_SENT, now, r->cfg.ack_timeout_ms);
+    set_timer(r, r->zvt ? RZ_CMD_SENT : r->ack_line ? RA_REQ_SENT : RC_REQ_SENT, now,
+              r->cfg.ack_timeout_ms);
     const struct sim_fault *ab = sim_plan_find(&r->plan, SIM_FAULT_ECR_ABORT);
     if (ab)
         r->abort_at = now + (int64_t)ab->ms * 1000;
@@ -433,7 +461,7 @@ static void start_step(struct sim_register *r, int64_t now)
     r->give_up_at = -1;
     r->abort_at = -1;
     pb_debug("register: step %u: %s", s->index, sim_action_name(s->action));
-    if (r->zvt)
+    if (r->zvt || r->ack_line)
         send_request(r, now);
     else
         concert_enq(r, now, true);
@@ -660,7 +688,10 @@ static void zvt_control(struct sim_register *r, uint8_t b, int64_t now)
     }
 }
 
-static void zvt_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
+/* Transport rule of ZVT, PAX and MIS-POS for a frame from the PT: NAK a bad checksum (or
+ * on an ecr-nak fault), say nothing on ecr-withhold-ack, else ACK. A frame after one not
+ * ACKed is its repeat. Returns true when the frame was ACKed and is to be acted on. */
+static bool rx_acknowledge(struct sim_register *r, const struct pb_frame *f, int64_t now)
 {
     if (r->rx_attempt == 0 || r->rx_last_ok) {
         r->rx_frames++;
@@ -670,14 +701,21 @@ static void zvt_frame(struct sim_register *r, const struct pb_frame *f, int64_t 
     if (!f->checksum_ok || sim_plan_naks(&r->plan, r->rx_frames, r->rx_attempt)) {
         r->rx_last_ok = false;
         sim_wire_send_control(r->wire, PB_NAK, now);
-        return;
+        return false;
     }
     if (sim_plan_withholds_ack(&r->plan, r->rx_frames, r->rx_attempt)) {
         r->rx_last_ok = false;
-        return;
+        return false;
     }
     r->rx_last_ok = true;
     sim_wire_send_control(r->wire, PB_ACK, now);
+    return true;
+}
+
+static void zvt_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
+{
+    if (!rx_acknowledge(r, f, now))
+        return;
     struct pos_msg m;
     if (r->cfg.proto->decode(f, PB_DIR_PT, &m) < 0)
         return;
@@ -772,6 +810,73 @@ static void zvt_timer(struct sim_register *r, int64_t now)
     }
 }
 
+/* ---- PAX and MIS-POS ------------------------------------------------------------------ */
+
+/* Retries of the request exhausted: PAX closes the exchange with EOT. */
+static void ack_request_failed(struct sim_register *r, int64_t now)
+{
+    if (r->pax)
+        sim_wire_send_control(r->wire, PB_EOT, now);
+    r->cur.transport_failed = true;
+    end_step(r, now);
+}
+
+static void ack_control(struct sim_register *r, uint8_t b, int64_t now)
+{
+    if (r->state != RA_REQ_SENT)
+        return;
+    if (b == PB_ACK) {
+        mark_accepted(r);
+        r->give_up_at = now + (int64_t)step_timeout(r) * 1000;
+        r->state = RA_WAIT_ANSWER;
+        r->deadline = r->give_up_at;
+    } else if (b == PB_NAK) {
+        if (r->tries >= MAX_TRIES) {
+            ack_request_failed(r, now);
+        } else {
+            transmit(r, now, false);
+            set_timer(r, RA_REQ_SENT, now, r->cfg.ack_timeout_ms);
+        }
+    }
+}
+
+static void ack_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
+{
+    if (!rx_acknowledge(r, f, now))
+        return;
+    struct pos_msg m;
+    if (r->cfg.proto->decode(f, PB_DIR_PT, &m) < 0 || m.kind != PB_KIND_RESULT)
+        return;
+    bool ours = r->state == RA_REQ_SENT || r->state == RA_WAIT_ANSWER;
+    if (ours && !r->cur.accepted)
+        mark_accepted(r); /* the answer proves the request taken, ACK lost or not */
+    struct sim_outcome *o = ours ? &r->cur : answer_owner(r);
+    if (o)
+        record_answer(r, o, &m, now);
+    if (ours)
+        end_step(r, now);
+}
+
+static void ack_timer(struct sim_register *r, int64_t now)
+{
+    switch (r->state) {
+    case RA_REQ_SENT:
+        if (r->tries >= MAX_TRIES) {
+            pb_warn("register: transaction %u: request never acknowledged", r->cur.index);
+            ack_request_failed(r, now);
+        } else {
+            transmit(r, now, false);
+            set_timer(r, RA_REQ_SENT, now, r->cfg.ack_timeout_ms);
+        }
+        break;
+    case RA_WAIT_ANSWER:
+        give_up(r, now, "no answer from the terminal; giving up");
+        break;
+    default:
+        break;
+    }
+}
+
 /* ---- public --------------------------------------------------------------------------- */
 
 int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng, sim_write_fn write,
@@ -782,14 +887,19 @@ int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng,
     *out = NULL;
     if (!cfg || !cfg->proto || !cfg->scenario || !rng || !write)
         return PB_ERR_INVAL;
-    bool zvt = strcmp(cfg->proto->name, "zvt") == 0;
-    if (!zvt && strcmp(cfg->proto->name, "concert") != 0)
+    const char *name = cfg->proto->name;
+    bool zvt = strcmp(name, "zvt") == 0, pax = strcmp(name, "pax") == 0;
+    bool ack_line = pax || strcmp(name, "mispos") == 0;
+    if (!zvt && !ack_line && strcmp(name, "concert") != 0)
         return PB_ERR_UNSUPPORTED;
     struct sim_register *r = calloc(1, sizeof *r);
     if (!r)
         return PB_ERR_NOMEM;
     r->cfg = *cfg;
     r->zvt = zvt;
+    r->ack_line = ack_line;
+    r->pax = pax;
+    r->currency_on_wire = !ack_line;
     r->rng = rng;
     r->cb = cb;
     r->cb_ctx = cb_ctx;
@@ -854,12 +964,16 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     if (f->type == PB_FRAME_CONTROL) {
         if (r->zvt)
             zvt_control(r, f->control, c->now);
+        else if (r->ack_line)
+            ack_control(r, f->control, c->now);
         else
             concert_control(r, f->control, c->now);
         return;
     }
     if (r->zvt)
         zvt_frame(r, f, c->now);
+    else if (r->ack_line)
+        ack_frame(r, f, c->now);
     else
         concert_frame(r, f, c->now);
 }
@@ -890,6 +1004,8 @@ int sim_register_tick(struct sim_register *r, int64_t now)
             start_step(r, now);
         else if (r->zvt)
             zvt_timer(r, now);
+        else if (r->ack_line)
+            ack_timer(r, now);
         else
             concert_timer(r, now);
     }

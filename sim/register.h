@@ -1,4 +1,4 @@
-/* register: possim's cash register (ECR) for Concert and ZVT.
+/* register: possim's cash register (ECR) for Concert, ZVT, PAX and MIS-POS.
  *
  *   sim_register_new/free       one register on one line, playing a scenario's steps
  *   sim_register_input()        bytes the terminal sent

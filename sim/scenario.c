@@ -45,10 +45,23 @@ enum pb_txn_type sim_action_txn(enum sim_action a)
     return (unsigned)a < SIM_ACT__COUNT ? map[a] : PB_TXN_NONE;
 }
 
+bool sim_protocol_played(const char *name)
+{
+    static const char *const played[] = {"concert", "zvt", "pax", "mispos"};
+    for (size_t i = 0; name && i < sizeof played / sizeof played[0]; i++)
+        if (strcmp(name, played[i]) == 0)
+            return true;
+    return false;
+}
+
 bool sim_action_supported(const struct pb_protocol *p, enum sim_action a)
 {
     if (p && strcmp(p->name, "concert") == 0)
         return a == SIM_ACT_SALE || a == SIM_ACT_REFUND || a == SIM_ACT_VOID || a == SIM_ACT_STATUS;
+    /* PAX T00 credit and MIS-POS as profiled: sale, return/refund, void. Their batch
+     * close, sign-in and queries are other commands this simulator does not speak. */
+    if (p && (strcmp(p->name, "pax") == 0 || strcmp(p->name, "mispos") == 0))
+        return a == SIM_ACT_SALE || a == SIM_ACT_REFUND || a == SIM_ACT_VOID;
     return (unsigned)a < SIM_ACT__COUNT;
 }
 
@@ -240,9 +253,9 @@ static int parse_setting(struct parser *p, bool *handled)
     }
     if (strcmp(k, "protocol") == 0) {
         if (p->argc < 2)
-            return fail(p, 1, "'protocol' needs a name: concert or zvt");
-        if (strcmp(p->argv[1], "concert") != 0 && strcmp(p->argv[1], "zvt") != 0)
-            return fail(p, 1, "unknown protocol '%s': possim plays concert or zvt", p->argv[1]);
+            return fail(p, 1, "'protocol' needs a name: " SIM_PROTOCOLS);
+        if (!sim_protocol_played(p->argv[1]))
+            return fail(p, 1, "unknown protocol '%s': possim plays " SIM_PROTOCOLS, p->argv[1]);
         snprintf(st->protocol, sizeof st->protocol, "%s", p->argv[1]);
     } else if (strcmp(k, "currency") == 0) {
         if (p->argc < 2)

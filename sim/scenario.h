@@ -94,6 +94,10 @@ const struct sim_step *sim_scenario_step(const struct sim_scenario *s, size_t i)
 const struct sim_fault *sim_scenario_faults(const struct sim_scenario *s, size_t *n);
 
 const char *sim_action_name(enum sim_action a);
+/* The protocols possim plays (terminal and register), for help and error messages. */
+#define SIM_PROTOCOLS "concert, zvt, pax or mispos"
+#define SIM_PROTOCOLS_BAR "concert|zvt|pax|mispos"
+bool sim_protocol_played(const char *name);
 /* Is the action played on this protocol? (Concert E has no end of day, registration or
  * log-off: both sides skip those steps, so step numbers stay in lock-step.) */
 struct pb_protocol;

@@ -12,6 +12,13 @@
  * each repeated on NAK or a missing ACK (at most twice more), each answered by the ECR
  * with 80 00 00 before the next.
  *
+ * PAX POSLink and MIS-POS (PROTOCOLS.md 3, 4): no line handshake. Every frame is
+ * answered with ACK (NAK on a bad LRC) and repeated by its sender on NAK or silence, 3
+ * tries in all; PAX ends a failed exchange with EOT. The request is ACKed, the answer
+ * follows after the card-and-PIN time and waits for the register's ACK. A request frame
+ * that arrives again while its answer is being prepared is the register's repeat (our
+ * ACK was lost): it is ACKed again, not taken as a new transaction.
+ *
  * Transaction N takes its faults from scenario step N (and the global faults that fire
  * for N); the plan is built when the request first arrives, before it is ACKed, so a
  * NAK fault can hit the request itself. */
@@ -65,6 +72,9 @@ enum state {
     Z_PROCESS,      /* timer until the next PT message */
     Z_MSG_SENT,     /* PT message sent, transport ACK awaited */
     Z_WAIT_APP_ACK, /* ACKed; the ECR's 80 00 00 awaited */
+    A_NAKED,        /* request NAKed: its repeat comes next */
+    A_PROCESS,      /* request taken: timer until the answer */
+    A_ANSWER_SENT,  /* answer sent, ACK awaited */
     T_DEAD,         /* power cycle: deaf and mute until the deadline */
 };
 
@@ -84,6 +94,8 @@ struct batch_entry {
 struct sim_terminal {
     struct sim_terminal_config cfg;
     bool zvt;
+    bool ack_line; /* PAX, MIS-POS: ACK/NAK per frame, no ENQ handshake */
+    bool pax;
     struct sim_rng *rng;
     struct sim_wire *wire;
     struct sim_terminal_stats st;
@@ -113,6 +125,10 @@ struct sim_terminal {
     bool ignore_abort;
     unsigned receipt_no, trace_no;
     int64_t void_amount;
+
+    /* PAX/MIS-POS: the request frame taken, to know its repeat */
+    uint8_t rx_copy[FRAME_MAX];
+    size_t rx_copy_len;
 
     /* outgoing frame kept for repeats */
     uint8_t tx[FRAME_MAX];
@@ -147,14 +163,18 @@ int sim_terminal_new(const struct sim_terminal_config *cfg, struct sim_rng *rng,
     *out = NULL;
     if (!cfg || !cfg->proto || !rng || !write)
         return PB_ERR_INVAL;
-    bool zvt = strcmp(cfg->proto->name, "zvt") == 0;
-    if (!zvt && strcmp(cfg->proto->name, "concert") != 0)
+    const char *name = cfg->proto->name;
+    bool zvt = strcmp(name, "zvt") == 0, pax = strcmp(name, "pax") == 0;
+    bool ack_line = pax || strcmp(name, "mispos") == 0;
+    if (!zvt && !ack_line && strcmp(name, "concert") != 0)
         return PB_ERR_UNSUPPORTED;
     struct sim_terminal *t = calloc(1, sizeof *t);
     if (!t)
         return PB_ERR_NOMEM;
     t->cfg = *cfg;
     t->zvt = zvt;
+    t->ack_line = ack_line;
+    t->pax = pax;
     t->rng = rng;
     const struct sim_settings *s = settings(t);
     if (!t->cfg.currency)
@@ -374,7 +394,7 @@ static void build_result(struct sim_terminal *t, struct pos_msg *m)
     m->txn = t->type;
     m->result = t->result;
     /* Concert has no "aborted" status: '9' not processed says it (PROTOCOLS.md 1). */
-    if (!t->zvt && m->result == PB_RESULT_ABORTED)
+    if (!t->zvt && !t->ack_line && m->result == PB_RESULT_ABORTED)
         m->result = PB_RESULT_NOT_PROCESSED;
     if ((f = fault(t, SIM_FAULT_TYPE)) != NULL)
         m->txn = (enum pb_txn_type)f->txn_type;
@@ -400,6 +420,35 @@ static void build_result(struct sim_terminal *t, struct pos_msg *m)
         snprintf(m->receipt, sizeof m->receipt, "%04u", t->receipt_no % 10000);
         if (t->result == PB_RESULT_APPROVED && t->type == PB_TXN_PURCHASE)
             snprintf(m->pan, sizeof m->pan, "%s", SIM_PAN);
+    } else if (t->ack_line) {
+        /* Neither names a currency on the wire (MIS-POS: the profile's, PAX: none). */
+        m->flags &= ~(uint32_t)PB_F_CURRENCY;
+        snprintf(m->trace, sizeof m->trace, "%06u", t->trace_no % 1000000);
+        if (t->result == PB_RESULT_APPROVED)
+            snprintf(m->auth_code, sizeof m->auth_code, "A%05u", t->trace_no % 100000);
+        memcpy(m->reference, t->req.reference, sizeof m->reference);
+        memcpy(m->pos_id, t->req.pos_id, sizeof m->pos_id);
+        bool card = t->result == PB_RESULT_APPROVED && t->type == PB_TXN_PURCHASE;
+        if (t->pax) {
+            /* T01: the terminal's transaction number names it for a later void; the
+             * account group carries the last 4 digits only. The response code comes
+             * from the result (000000, 000100 declined, 100002 aborted). */
+            snprintf(m->receipt, sizeof m->receipt, "%u", t->receipt_no);
+            if (card)
+                snprintf(m->pan, sizeof m->pan, "%s", SIM_PAN + sizeof SIM_PAN - 5);
+        } else {
+            /* 9F14: "00" approved, else the code; 9F0E trace names it for a void. */
+            if (t->result == PB_RESULT_APPROVED)
+                snprintf(m->result_text, sizeof m->result_text, "00");
+            else
+                snprintf(m->result_text, sizeof m->result_text, "%02X",
+                         (unsigned)(t->code ? t->code : 0x05) & 0xFF);
+            memcpy(m->receipt, m->trace, sizeof m->receipt);
+            snprintf(m->terminal_id, sizeof m->terminal_id, "%s",
+                     settings(t) ? settings(t)->terminal_id : "52500001");
+            if (card)
+                snprintf(m->pan, sizeof m->pan, "%s", SIM_PAN);
+        }
     } else {
         memcpy(m->pos_id, t->req.pos_id, sizeof m->pos_id);
         memcpy(m->reference, t->req.reference, sizeof m->reference);
@@ -413,7 +462,7 @@ static void build_result(struct sim_terminal *t, struct pos_msg *m)
         snprintf(m->pos_id, sizeof m->pos_id, "%s", f->text);
     if ((f = fault(t, SIM_FAULT_REFERENCE)) != NULL) {
         snprintf(m->reference, sizeof m->reference, "%s", f->text);
-        if (t->zvt)
+        if (t->zvt || (t->ack_line && !t->pax))
             snprintf(m->receipt, sizeof m->receipt, "%.4s", f->text);
     }
 }
@@ -465,6 +514,17 @@ static void transmit(struct sim_terminal *t, int64_t now, bool first)
         t->st.unanswered++;
         go_idle(t);
     }
+}
+
+/* The frame in t->tx was NAKed or not ACKed in time: sends it again and waits in state
+ * `waiting`, or returns false when its MAX_TRIES transmissions are used up. */
+static bool repeat_tx(struct sim_terminal *t, int64_t now, enum state waiting)
+{
+    if (t->tries >= MAX_TRIES)
+        return false;
+    transmit(t, now, false);
+    set_timer(t, waiting, now, ack_ms(t));
+    return true;
 }
 
 static void send_control(struct sim_terminal *t, uint8_t b, int64_t now)
@@ -524,33 +584,42 @@ static void concert_send_enq(struct sim_terminal *t, int64_t now, bool first)
     set_timer(t, C_ENQ_SENT, now, ack_ms(t));
 }
 
+static void ack_send_answer(struct sim_terminal *t, int64_t now);
+
 static void start_answer(struct sim_terminal *t, int64_t now)
 {
-    if (t->zvt) {
+    if (t->zvt)
         zvt_next(t, now);
-        return;
-    }
-    concert_send_enq(t, now, true);
+    else if (t->ack_line)
+        ack_send_answer(t, now);
+    else
+        concert_send_enq(t, now, true);
 }
 
-static void concert_processing(struct sim_terminal *t, int64_t now)
+/* The request in t->req was taken: decide, book and encode the answer, and wait in state
+ * `process` for the card-and-PIN time (plus any delay fault). False on a no-answer fault. */
+static bool process_request(struct sim_terminal *t, int64_t now, enum state process)
 {
     decide(t);
     if (fault(t, SIM_FAULT_NO_ANSWER)) {
         pb_info("terminal: transaction %u: no answer", t->txn_no);
         t->st.unanswered++;
         go_idle(t);
-        return;
+        return false;
     }
     const struct sim_fault *d = fault(t, SIM_FAULT_DELAY);
-    uint32_t ms = t->cfg.think_ms + (d ? d->ms : 0);
-    set_timer(t, C_PROCESS, now, ms);
+    set_timer(t, process, now, t->cfg.think_ms + (d ? d->ms : 0));
     book(t);
     struct pos_msg m;
     build_result(t, &m);
     encode(t, &m);
-    if (maybe_power_cycle(t, now))
-        return;
+    return true;
+}
+
+static void concert_processing(struct sim_terminal *t, int64_t now)
+{
+    if (process_request(t, now, C_PROCESS))
+        maybe_power_cycle(t, now);
 }
 
 /* A data frame from the register while the terminal is idle or owns nothing. */
@@ -648,14 +717,9 @@ static void concert_control(struct sim_terminal *t, uint8_t b, int64_t now)
             } else {
                 go_idle(t);
             }
-        } else if (b == PB_NAK) {
-            if (t->tries >= MAX_TRIES) {
-                send_control(t, PB_EOT, now);
-                go_idle(t);
-            } else {
-                transmit(t, now, false);
-                set_timer(t, C_ANSWER_SENT, now, ack_ms(t));
-            }
+        } else if (b == PB_NAK && !repeat_tx(t, now, C_ANSWER_SENT)) {
+            send_control(t, PB_EOT, now);
+            go_idle(t);
         }
         break;
     default:
@@ -687,12 +751,9 @@ static void concert_timer(struct sim_terminal *t, int64_t now)
         }
         break;
     case C_ANSWER_SENT:
-        if (t->tries >= MAX_TRIES) {
+        if (!repeat_tx(t, now, C_ANSWER_SENT)) {
             send_control(t, PB_EOT, now);
             go_idle(t);
-        } else {
-            transmit(t, now, false);
-            set_timer(t, C_ANSWER_SENT, now, ack_ms(t));
         }
         break;
     default:
@@ -957,13 +1018,10 @@ static void zvt_control(struct sim_terminal *t, uint8_t b, int64_t now)
         zvt_sent_ok(t, now);
     } else if (b == PB_NAK) {
         t->st.naks_received++;
-        if (t->tries >= MAX_TRIES) {
+        if (!repeat_tx(t, now, Z_MSG_SENT)) {
             pb_warn("terminal: transaction %u: frame NAKed %u times, giving up", t->txn_no,
                     t->tries);
             go_idle(t);
-        } else {
-            transmit(t, now, false);
-            set_timer(t, Z_MSG_SENT, now, ack_ms(t));
         }
     }
 }
@@ -975,12 +1033,8 @@ static void zvt_timer(struct sim_terminal *t, int64_t now)
         zvt_next(t, now);
         break;
     case Z_MSG_SENT:
-        if (t->tries >= MAX_TRIES) {
+        if (!repeat_tx(t, now, Z_MSG_SENT))
             go_idle(t);
-        } else {
-            transmit(t, now, false);
-            set_timer(t, Z_MSG_SENT, now, ack_ms(t));
-        }
         break;
     case Z_WAIT_APP_ACK:
         /* No 80 00 00 from the ECR within T3: carry on with the script. */
@@ -988,6 +1042,116 @@ static void zvt_timer(struct sim_terminal *t, int64_t now)
         zvt_next(t, now);
         break;
     default:
+        go_idle(t);
+        break;
+    }
+}
+
+/* ---- PAX and MIS-POS ------------------------------------------------------------------ */
+
+/* PAX closes an exchange it gives up on with EOT; MIS-POS just stops. */
+static void ack_give_up(struct sim_terminal *t, int64_t now)
+{
+    if (t->pax)
+        send_control(t, PB_EOT, now);
+    go_idle(t);
+}
+
+static void ack_send_answer(struct sim_terminal *t, int64_t now)
+{
+    transmit(t, now, true);
+    if (t->in_txn) /* not after drop-link */
+        set_timer(t, A_ANSWER_SENT, now, ack_ms(t));
+}
+
+static bool is_taken_request(const struct sim_terminal *t, const struct pb_frame *f)
+{
+    return t->in_txn && f->checksum_ok && f->payload_len == t->rx_copy_len &&
+           memcmp(f->payload, t->rx_copy, f->payload_len) == 0;
+}
+
+static void ack_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t now)
+{
+    if (t->state == A_PROCESS || t->state == A_ANSWER_SENT) {
+        if (!is_taken_request(t, f)) {
+            pb_debug("terminal: frame ignored while busy");
+            return;
+        }
+        /* The register did not see our ACK and repeats the request we took. */
+        t->rx_attempt++;
+        t->req_arrivals++;
+        if (fault(t, SIM_FAULT_APPROVE_REPEAT)) {
+            pb_info("terminal: transaction %u: repeat taken as a new request", t->txn_no);
+            t->answers_left++;
+        }
+        if (!sim_plan_withholds_ack(&t->plan, 1, t->rx_attempt))
+            send_control(t, PB_ACK, now);
+        return;
+    }
+    struct pos_msg m;
+    bool good = f->checksum_ok && t->cfg.proto->decode(f, PB_DIR_ECR, &m) >= 0;
+    if (good && m.kind != PB_KIND_REQUEST) {
+        send_control(t, PB_ACK, now); /* intact, but nothing this terminal acts on */
+        pb_debug("terminal: %s ignored", pb_kind_name(m.kind));
+        return;
+    }
+    if (t->state != A_NAKED) {
+        begin_txn(t);
+        t->rx_frames = 1;
+        t->rx_attempt = 0;
+    }
+    t->rx_attempt++;
+    t->req_arrivals++;
+    if (!good || sim_plan_naks(&t->plan, 1, t->rx_attempt)) {
+        send_control(t, PB_NAK, now);
+        if (t->rx_attempt >= MAX_TRIES)
+            go_idle(t); /* the register's last try: it gives up, and so do we */
+        else
+            set_timer(t, A_NAKED, now, ack_ms(t) * 2);
+        return;
+    }
+    t->req = m;
+    t->rx_copy_len = f->payload_len <= sizeof t->rx_copy ? f->payload_len : 0;
+    memcpy(t->rx_copy, f->payload, t->rx_copy_len);
+    if (!sim_plan_withholds_ack(&t->plan, 1, t->rx_attempt))
+        send_control(t, PB_ACK, now);
+    process_request(t, now, A_PROCESS);
+}
+
+static void ack_control(struct sim_terminal *t, uint8_t b, int64_t now)
+{
+    if (t->state != A_ANSWER_SENT)
+        return;
+    if (b == PB_ACK) {
+        if (--t->answers_left > 0)
+            ack_send_answer(t, now); /* duplicate: the same answer once more */
+        else
+            go_idle(t);
+    } else if (b == PB_NAK) {
+        t->st.naks_received++;
+        if (!repeat_tx(t, now, A_ANSWER_SENT)) {
+            pb_warn("terminal: transaction %u: answer NAKed %u times, giving up", t->txn_no,
+                    t->tries);
+            ack_give_up(t, now);
+        }
+    }
+}
+
+static void ack_timer(struct sim_terminal *t, int64_t now)
+{
+    switch (t->state) {
+    case A_PROCESS:
+        /* A power cycle strikes while the card is read: the request's ACK has left. */
+        if (!maybe_power_cycle(t, now))
+            ack_send_answer(t, now);
+        break;
+    case A_ANSWER_SENT:
+        if (!repeat_tx(t, now, A_ANSWER_SENT)) {
+            pb_warn("terminal: transaction %u: register never took the answer", t->txn_no);
+            ack_give_up(t, now);
+        }
+        break;
+    default: /* A_NAKED: the repeat never came */
         go_idle(t);
         break;
     }
@@ -1009,16 +1173,20 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     if (f->type == PB_FRAME_GARBAGE)
         return;
     if (f->type == PB_FRAME_CONTROL) {
-        if (f->control == PB_NAK && !t->zvt)
+        if (f->control == PB_NAK && !t->zvt && !t->ack_line)
             t->st.naks_received++;
         if (t->zvt)
             zvt_control(t, f->control, c->now);
+        else if (t->ack_line)
+            ack_control(t, f->control, c->now);
         else
             concert_control(t, f->control, c->now);
         return;
     }
     if (t->zvt)
         zvt_frame(t, f, c->now);
+    else if (t->ack_line)
+        ack_frame(t, f, c->now);
     else
         concert_frame(t, f, c->now);
 }
@@ -1039,6 +1207,8 @@ int sim_terminal_tick(struct sim_terminal *t, int64_t now)
             after_reboot(t, now);
         else if (t->zvt)
             zvt_timer(t, now);
+        else if (t->ack_line)
+            ack_timer(t, now);
         else
             concert_timer(t, now);
     }

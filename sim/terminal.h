@@ -1,4 +1,4 @@
-/* terminal: possim's card payment terminal (PT) for Concert and ZVT.
+/* terminal: possim's card payment terminal (PT) for Concert, ZVT, PAX and MIS-POS.
  *
  *   sim_terminal_new/free     one terminal on one line
  *   sim_terminal_input()      bytes the register sent (as read from the port)
@@ -24,7 +24,7 @@
 #include "wire.h"
 
 struct sim_terminal_config {
-    const struct pb_protocol *proto;     /* concert or zvt */
+    const struct pb_protocol *proto;     /* concert, zvt, pax or mispos */
     const struct sim_scenario *scenario; /* NULL: no steps, only `faults` */
     const struct sim_fault *faults;      /* extra global faults (--fault), may be NULL */
     size_t n_faults;

@@ -269,10 +269,14 @@ static size_t encode_step(const struct pb_protocol *p, const struct step *s, uin
         m.amount = s->amount;
         m.flags |= PB_F_AMOUNT;
     }
-    if (s->currency) {
+    /* PAX and MIS-POS name no currency on the wire; their answers name their type. */
+    bool ack_line = strcmp(p->name, "pax") == 0 || strcmp(p->name, "mispos") == 0;
+    if (s->currency && !ack_line) {
         m.currency = s->currency;
         m.flags |= PB_F_CURRENCY;
     }
+    if (ack_line && m.kind == PB_KIND_RESULT && m.txn == PB_TXN_NONE)
+        m.txn = PB_TXN_PURCHASE;
     if (s->result != PB_RESULT_NONE) {
         m.flags |= PB_F_RESULT_CODE;
         m.result_code = s->result == PB_RESULT_APPROVED ? 0 : 5;
@@ -504,22 +508,73 @@ static const struct lane_case zvt_cases[] = {
      {PB_CLASS_IN_DOUBT, PB_CLASS_OK}},
 };
 
+/* PAX POSLink and MIS-POS: every frame ACKed by the other side, no ENQ/EOT handshake,
+ * no acceptance message (PROTOCOLS.md 3, 4). */
+#define A_SALE(a) REQ(PB_TXN_PURCHASE, a), CTL(PT, PB_KIND_ACK)
+#define A_ANSWER(r, a) RES(r, a), CTL(ECR, PB_KIND_ACK)
+#define DROP {DROP_PT, 0, 0, -1, 0, 0, NULL, 0}
+#define RESTORE {RESTORE_PT, 0, 0, -1, 0, 0, NULL, 0}
+#define ACK_LINE_CASES(P)                                                                          \
+    {P " ok", P, NULL, {A_SALE(1250), A_ANSWER(PB_RESULT_APPROVED, 1250), DONE}, {PB_CLASS_OK}},  \
+    {P " declined", P, NULL, {A_SALE(1250), A_ANSWER(PB_RESULT_DECLINED, 1250), DONE},            \
+     {PB_CLASS_DECLINED}},                                                                         \
+    {P " overcharge", P, NULL, {A_SALE(1250), A_ANSWER(PB_RESULT_APPROVED, 1350), DONE},          \
+     {PB_CLASS_OVERCHARGE}},                                                                       \
+    {P " undercharge", P, NULL, {A_SALE(1250), A_ANSWER(PB_RESULT_APPROVED, 1000), DONE},         \
+     {PB_CLASS_UNDERCHARGE}},                                                                      \
+    {P " duplicate", P, NULL,                                                                      \
+     {A_SALE(1250), A_ANSWER(PB_RESULT_APPROVED, 1250), A_ANSWER(PB_RESULT_APPROVED, 1250), DONE}, \
+     {PB_CLASS_OK, PB_CLASS_DUPLICATE}},                                                           \
+    {P " in_doubt by silence", P, "--response-timeout 300", {A_SALE(1250), WAITMS(600), DONE},     \
+     {PB_CLASS_IN_DOUBT}},                                                                         \
+    {P " late approval", P, "--response-timeout 300",                                              \
+     {A_SALE(1250), WAITMS(600), A_ANSWER(PB_RESULT_APPROVED, 1250), DONE},                        \
+     {PB_CLASS_LATE_APPROVAL}},                                                                    \
+    {P " NAK and repeat is one sale", P, NULL,                                                     \
+     {REQ(PB_TXN_PURCHASE, 1250), CTL(PT, PB_KIND_NAK), A_SALE(1250),                              \
+      A_ANSWER(PB_RESULT_APPROVED, 1250), DONE},                                                   \
+     {PB_CLASS_OK}},                                                                               \
+    {P " auto-detected", P, "--protocol auto",                                                     \
+     {A_SALE(1250), A_ANSWER(PB_RESULT_APPROVED, 1350), A_SALE(700),                               \
+      A_ANSWER(PB_RESULT_APPROVED, 700), DONE},                                                    \
+     {PB_CLASS_OVERCHARGE, PB_CLASS_OK}},                                                          \
+    {P " in_doubt by port loss, port back", P, NULL,                                               \
+     {A_SALE(1250), DROP, RESTORE, A_SALE(500), A_ANSWER(PB_RESULT_APPROVED, 500), DONE},          \
+     {PB_CLASS_IN_DOUBT, PB_CLASS_OK}}
+
+static const struct lane_case pax_cases[] = {ACK_LINE_CASES("pax")};
+static const struct lane_case mispos_cases[] = {ACK_LINE_CASES("mispos")};
+
+static void run_cases(const struct lane_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fprintf(stderr, "  lane: %s\n", cases[i].name);
+        run_case(&cases[i]);
+    }
+}
+
+static void test_pax_lanes(void **state)
+{
+    (void)state;
+    run_cases(pax_cases, sizeof pax_cases / sizeof pax_cases[0]);
+}
+
+static void test_mispos_lanes(void **state)
+{
+    (void)state;
+    run_cases(mispos_cases, sizeof mispos_cases / sizeof mispos_cases[0]);
+}
+
 static void test_concert_lanes(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof concert_cases / sizeof concert_cases[0]; i++) {
-        fprintf(stderr, "  lane: %s\n", concert_cases[i].name);
-        run_case(&concert_cases[i]);
-    }
+    run_cases(concert_cases, sizeof concert_cases / sizeof concert_cases[0]);
 }
 
 static void test_zvt_lanes(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof zvt_cases / sizeof zvt_cases[0]; i++) {
-        fprintf(stderr, "  lane: %s\n", zvt_cases[i].name);
-        run_case(&zvt_cases[i]);
-    }
+    run_cases(zvt_cases, sizeof zvt_cases / sizeof zvt_cases[0]);
 }
 
 int main(void)
@@ -528,6 +583,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_concert_lanes, kill_live_bridge),
         cmocka_unit_test_teardown(test_zvt_lanes, kill_live_bridge),
+        cmocka_unit_test_teardown(test_pax_lanes, kill_live_bridge),
+        cmocka_unit_test_teardown(test_mispos_lanes, kill_live_bridge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

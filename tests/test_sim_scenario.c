@@ -151,7 +151,7 @@ static void test_bad_inputs(void **state)
         {"sale 1.00 timeout\n", "t.scn:1:19: 'timeout' needs a time"},
         {"sale 1.00 nak every 2\n", "t.scn:1:15: 'at' and 'every' belong on 'fault' lines"},
         {"sale 1.00\nprotocol zvt\n", "t.scn:2:1: setting 'protocol' must come before"},
-        {"protocol pax\n", "t.scn:1:10: unknown protocol 'pax'"},
+        {"protocol t00\n", "t.scn:1:10: unknown protocol 't00'"},
         {"protocol zvt concert\n", "t.scn:1:14: unexpected 'concert'"},
         {"currency XXX\n", "t.scn:1:10: unknown currency 'XXX'"},
         {"seed forty\n", "t.scn:1:6: expected a whole number"},

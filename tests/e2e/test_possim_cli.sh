@@ -53,8 +53,8 @@ expect_rc 64 "$POSSIM" register --protocol zvt --sale 1.00
 has "$tmp/err" "--port is required"
 expect_rc 64 "$POSSIM" register --port /nonexistent --protocol zvt
 has "$tmp/err" "nothing to do"
-expect_rc 64 "$POSSIM" terminal --port pty:$tmp/x --protocol pax
-has "$tmp/err" "unknown protocol 'pax'"
+expect_rc 64 "$POSSIM" terminal --port pty:$tmp/x --protocol t00
+has "$tmp/err" "unknown protocol 't00'"
 expect_rc 64 "$POSSIM" terminal --port pty:$tmp/x --protocol zvt --fault 'chrage +1'
 has "$tmp/err" "<command line>:2:7: unknown fault 'chrage'"
 expect_rc 64 "$POSSIM" register --port pty:$tmp/x --protocol zvt --sale 1.234
