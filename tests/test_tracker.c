@@ -182,6 +182,37 @@ static void test_mismatches(void **state)
     assert_int_equal(run_answer_final(dccy, 1250), PB_CLASS_DECLINED);
 }
 
+/* The register's reference (PAX T00 reference number, Concert private field) echoed
+ * back: another one is a misrouted answer; none at all is no evidence either way. */
+static enum pb_class run_reference(const char *asked, const char *answered)
+{
+    struct lane l;
+    lane_init(&l, &answer_final, NULL);
+    struct pos_msg req = msg(PB_DIR_ECR, PB_KIND_REQUEST);
+    req.txn = PB_TXN_PURCHASE;
+    req.amount = 1250;
+    req.flags |= PB_F_AMOUNT;
+    strcpy(req.reference, asked);
+    send(&l, req);
+    struct pos_msg ans = result(PB_RESULT_APPROVED, 1250);
+    ans.flags &= ~(uint32_t)PB_F_CURRENCY;
+    ans.pos_id[0] = '\0';
+    strcpy(ans.reference, answered);
+    send(&l, ans);
+    enum pb_class c = final_of(&l.rec, 1)->cls;
+    pb_tracker_free(l.tr);
+    return c;
+}
+
+static void test_reference_echo(void **state)
+{
+    (void)state;
+    assert_int_equal(run_reference("17", "17"), PB_CLASS_OK);
+    assert_int_equal(run_reference("17", "999"), PB_CLASS_REFERENCE_MISMATCH);
+    assert_int_equal(run_reference("17", ""), PB_CLASS_OK);
+    assert_int_equal(run_reference("", "999"), PB_CLASS_OK);
+}
+
 static void test_undercharge_as_partial_by_config(void **state)
 {
     (void)state;
@@ -505,6 +536,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ok_and_amount_classes),
         cmocka_unit_test(test_mismatches),
+        cmocka_unit_test(test_reference_echo),
         cmocka_unit_test(test_undercharge_as_partial_by_config),
         cmocka_unit_test(test_repeat_after_nak_is_not_a_request),
         cmocka_unit_test(test_duplicate_second_approval),
