@@ -305,6 +305,12 @@ static void redact_frame(struct pb_pipeline *l, enum pb_dir dir, uint64_t off, u
 {
     if (!l->o.capture || l->o.capture_clear || !l->o.proto || !l->o.proto->redact || len == 0)
         return;
+    /* The frame inside one held chunk (the usual case): redact it where it lies. */
+    for (struct held *h = l->side[dir].head; h; h = h->next)
+        if (off >= h->offset && off + len <= h->offset + h->len) {
+            l->o.proto->redact(h->data + (off - h->offset), len);
+            return;
+        }
     uint8_t *copy = malloc(len);
     if (!copy)
         return;

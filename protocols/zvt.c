@@ -133,7 +133,11 @@ static int zvt_scan(const uint8_t *buf, size_t len, size_t *resume, struct pb_fr
             return 0;
         }
         if (buf[i] != PB_DLE) {
-            i++;
+            /* Jump to the next DLE, but not past the longest body a frame may have. */
+            size_t lim = 2 + ZVT_BODY_WIRE_MAX + 1;
+            size_t end = len < lim ? len : lim;
+            const uint8_t *d = i < end ? memchr(buf + i, PB_DLE, end - i) : NULL;
+            i = d ? (size_t)(d - buf) : end;
             continue;
         }
         if (i + 1 >= len) {
@@ -155,13 +159,16 @@ static int zvt_scan(const uint8_t *buf, size_t len, size_t *resume, struct pb_fr
         *resume = etx;
         return 0;
     }
+    /* Unstuff: copy the runs between DLE pairs whole, one byte of each pair. */
     size_t n = 0;
-    for (size_t k = 2; k < etx; k++) {
-        if (n >= PB_ZVT_APDU_MAX)
+    for (size_t k = 2; k < etx;) {
+        const uint8_t *d = memchr(buf + k, PB_DLE, etx - k);
+        size_t run = d ? (size_t)(d - buf) - k + 1 : etx - k; /* the run and one DLE */
+        if (n + run > PB_ZVT_APDU_MAX)
             return broken_frame(buf, len, etx, out);
-        out->payload[n++] = buf[k];
-        if (buf[k] == PB_DLE)
-            k++;
+        memcpy(out->payload + n, buf + k, run);
+        n += run;
+        k += d ? run + 1 : run; /* past the doubled DLE */
     }
     /* CRC-16/KERMIT over the unstuffed APDU and one ETX byte, low byte first; the CRC
      * bytes themselves are not stuffed [P]. */
@@ -1246,7 +1253,9 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
         crc_used != len - etx - 2)
         return 0;
 
-    uint8_t *apdu = malloc(n);
+    /* Most frames are short: no allocation for them on the forwarding path. */
+    uint8_t local[1024];
+    uint8_t *apdu = n <= sizeof local ? local : malloc(n);
     size_t dles = 0;
     if (apdu) {
         for (size_t k = 2, o = 0; k < etx; k++) {
@@ -1259,7 +1268,8 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
         /* Every rewrite keeps its 0x10 count (see above); should one ever not, the frame
          * would change length: fall back to blanking in place rather than risk it. */
         if (count_dle(apdu, n) != dles) {
-            free(apdu);
+            if (apdu != local)
+                free(apdu);
             apdu = NULL;
         }
     }
@@ -1276,6 +1286,18 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
             wire[k] = 0;
         }
         return changed;
+    }
+    /* Nothing to mask (most frames): no CRC work at all. */
+    bool same = true;
+    for (size_t k = 0, o = 2; k < n && same; k++) {
+        same = wire[o++] == apdu[k];
+        if (apdu[k] == PB_DLE)
+            o++;
+    }
+    if (same) {
+        if (apdu != local)
+            free(apdu);
+        return 0;
     }
     /* The CRC the original contents had, to carry a wire CRC error over unchanged. */
     uint16_t old_crc = 0;
@@ -1317,7 +1339,8 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
         }
     }
     memset(apdu, 0, n);
-    free(apdu);
+    if (apdu != local)
+        free(apdu);
     return changed;
 }
 

@@ -37,6 +37,7 @@ def main():
     reconnect = []
     warm = None
     fds_max = rss_max = 0
+    rss_trace = []  # (cycle, kB) at every tenth of the run: does growth level off?
     t0 = time.monotonic()
     n = 0
     try:
@@ -68,6 +69,8 @@ def main():
             if c == min(20, cycles - 1):
                 warm = (fds, rss)
             fds_max, rss_max = max(fds_max, fds), max(rss_max, rss)
+            if cycles >= 10 and (c + 1) % (cycles // 10) == 0:
+                rss_trace.append((c + 1, rss))
         fds_end, rss_end = bridge.fd_count(), bridge.rss_kb()
     finally:
         rc = bridge.stop()
@@ -101,6 +104,8 @@ def main():
              1000 * worst, warm[0] if warm else "-", fds_end, fds_max,
              warm[1] if warm else "-", rss_end, rss_max, len(in_flight), len(completed),
              time.monotonic() - t0))
+    if rss_trace:
+        print("portloss: VmRSS kB by cycle: " + " ".join("%d:%d" % t for t in rss_trace))
 
 
 if __name__ == "__main__":
