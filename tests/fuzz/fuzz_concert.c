@@ -1,7 +1,7 @@
-/* Fuzz harness for Concert: the deframer in chunk sizes taken from the data, then
- * decode -> encode -> decode -> redact on every frame, aborting on a broken invariant:
- *  - every byte fed is accounted for (frames + controls + garbage), offsets contiguous;
- *  - byte-at-a-time feeding delivers the same frames as the chunked feeding;
+/* Fuzz harness for Concert: the deframer in chunk sizes taken from the data,
+ * then decode -> encode -> decode -> redact on every frame, aborting on a broken invariant:
+ *  - the deframer's: every byte accounted for, byte-at-a-time feeding gives the same
+ *    frames as chunked feeding (fuzz_codec.h, which runs check_frame() on each frame);
  *  - a decoded request/answer re-encodes, and the re-encoding decodes to the same fields;
  *    a frame without card data and with canonical fields re-encodes byte for byte;
  *  - redact keeps the length, never breaks a good LRC, leaves no PAN-length digit run,
@@ -17,30 +17,9 @@
 #include "pb_error.h"
 #include "protocol.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_concert: invariant broken at %s:%d: %s\n", __FILE__, __LINE__,   \
-                    #cond);                                                                        \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-struct summary {
-    uint64_t next_offset; /* where the next event must start */
-    uint64_t bytes;
-    unsigned frames; /* data frames and control bytes */
-    uint64_t garbage;
-    uint32_t hash; /* over the frames' offsets, lengths, checksum states and payloads */
-};
-
-static uint32_t mix(uint32_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
-}
+#define FUZZ_NAME "fuzz_concert"
+#define FUZZ_PROTO pb_proto_concert
+#include "fuzz_codec.h"
 
 static bool has_pan_run(const char *s)
 {
@@ -90,12 +69,9 @@ static void check_frame(const struct pb_frame *f)
         int n = p->encode(&m, again, sizeof again);
         CHECK(n == (int)len);
         static struct pb_frame f2;
-        f2.type = PB_FRAME_DATA;
-        f2.checksum_ok = true;
+        fuzz_data_frame(&f2, again + 1, (size_t)n - 3);
         f2.offset = f->offset;
         f2.length = (uint32_t)n;
-        f2.payload_len = (size_t)n - 3;
-        memcpy(f2.payload, again + 1, f2.payload_len);
         CHECK(again[n - 1] == pb_lrc(again + 1, (size_t)n - 2));
         struct pos_msg m2;
         CHECK(p->decode(&f2, m.dir, &m2) == PB_OK);
@@ -136,64 +112,14 @@ static void check_frame(const struct pb_frame *f)
     }
     struct pos_msg mr;
     static struct pb_frame fr;
-    fr = (struct pb_frame){.type = PB_FRAME_DATA, .checksum_ok = true};
-    fr.payload_len = len - 3;
-    memcpy(fr.payload, red + 1, fr.payload_len);
+    fuzz_data_frame(&fr, red + 1, len - 3);
     int rr = p->decode(&fr, PB_DIR_UNKNOWN, &mr);
     CHECK(rr == r);
     CHECK(mr.kind == m.kind && strcmp(mr.pan, m.pan) == 0);
 }
 
-static void on_frame(const struct pb_frame *f, void *ctx)
-{
-    struct summary *s = ctx;
-    CHECK(f->offset == s->next_offset);
-    CHECK(f->length > 0);
-    s->next_offset += f->length;
-    s->bytes += f->length;
-    if (f->type == PB_FRAME_GARBAGE) {
-        s->garbage += f->length;
-        return;
-    }
-    s->frames++;
-    s->hash = mix(s->hash, &f->offset, sizeof f->offset);
-    s->hash = mix(s->hash, &f->length, sizeof f->length);
-    s->hash = mix(s->hash, &f->checksum_ok, sizeof f->checksum_ok);
-    s->hash = mix(s->hash, f->payload, f->payload_len);
-    check_frame(f);
-}
-
-static void run(const uint8_t *data, size_t size, bool byte_at_a_time, struct summary *s)
-{
-    struct pb_deframer *d = NULL;
-    CHECK(pb_deframer_new(&pb_proto_concert, &d) == PB_OK);
-    memset(s, 0, sizeof *s);
-    s->hash = 2166136261u;
-    size_t i = 0, k = 0;
-    while (i < size) {
-        /* Chunk sizes from the data itself: 1..16 bytes, cycling through the input. */
-        size_t n = byte_at_a_time ? 1 : 1 + (data[k++ % size] & 15);
-        if (n > size - i)
-            n = size - i;
-        pb_deframer_feed(d, data + i, n, on_frame, s);
-        i += n;
-    }
-    pb_deframer_flush(d, on_frame, s);
-    const struct pb_deframer_stats *st = pb_deframer_stats(d);
-    CHECK(st->bytes == size);
-    CHECK(s->bytes == size);
-    CHECK(st->frames + st->controls == s->frames);
-    CHECK(st->garbage_bytes == s->garbage);
-    pb_deframer_free(d);
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct summary a, b;
-    run(data, size, false, &a);
-    run(data, size, true, &b);
-    CHECK(a.frames == b.frames && a.hash == b.hash);
-    (void)pb_proto_concert.probe(data, size);
+    fuzz_codec_input(data, size);
     return 0;
 }

@@ -1,7 +1,7 @@
-/* Fuzz harness for MIS-POS (allinpay profile): the deframer in chunk sizes taken from the data, then
- * decode -> encode -> decode -> redact on every frame, aborting on a broken invariant:
- *  - every byte fed is accounted for (frames + controls + garbage), offsets contiguous;
- *  - byte-at-a-time feeding delivers the same frames as the chunked feeding;
+/* Fuzz harness for MIS-POS (allinpay profile): the deframer in chunk sizes taken from the data,
+ * then decode -> encode -> decode -> redact on every frame, aborting on a broken invariant:
+ *  - the deframer's: every byte accounted for, byte-at-a-time feeding gives the same
+ *    frames as chunked feeding (fuzz_codec.h, which runs check_frame() on each frame);
  *  - a decoded request/result re-encodes (a result with an empty code may be refused,
  *    an amount over 12 digits is out of range), the re-encoding decodes to the same
  *    fields, and encoding that again gives the same bytes;
@@ -18,38 +18,9 @@
 #include "pb_error.h"
 #include "protocol.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_mispos: invariant broken at %s:%d: %s\n", __FILE__, __LINE__,       \
-                    #cond);                                                                        \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-struct summary {
-    uint64_t next_offset;
-    uint64_t bytes;
-    unsigned frames;
-    uint64_t garbage;
-    uint32_t hash;
-};
-
-static uint32_t mix(uint32_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
-}
-
-static size_t digits(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += *s >= '0' && *s <= '9';
-    return n;
-}
+#define FUZZ_NAME "fuzz_mispos"
+#define FUZZ_PROTO pb_proto_mispos
+#include "fuzz_codec.h"
 
 static bool same_fields(const struct pos_msg *a, const struct pos_msg *b)
 {
@@ -65,10 +36,8 @@ static bool same_fields(const struct pos_msg *a, const struct pos_msg *b)
 static int decode_wire(const uint8_t *w, size_t n, enum pb_dir dir, struct pos_msg *m)
 {
     static struct pb_frame f;
-    f = (struct pb_frame){.type = PB_FRAME_DATA};
     CHECK(n >= 5 && n - 5 <= MISPOS_DATA_MAX_BCD);
-    f.payload_len = n - 5;
-    memcpy(f.payload, w + 3, f.payload_len);
+    fuzz_data_frame(&f, w + 3, n - 5);
     f.checksum_ok = w[n - 1] == pb_lrc(w + 1, n - 2);
     f.length = (uint32_t)n;
     return pb_proto_mispos.decode(&f, dir, m);
@@ -128,56 +97,8 @@ static void check_frame(const struct pb_frame *f)
     CHECK(digits(mr.pan) <= digits(m.pan));
 }
 
-static void on_frame(const struct pb_frame *f, void *ctx)
-{
-    struct summary *s = ctx;
-    CHECK(f->offset == s->next_offset);
-    CHECK(f->length > 0);
-    s->next_offset += f->length;
-    s->bytes += f->length;
-    if (f->type == PB_FRAME_GARBAGE) {
-        s->garbage += f->length;
-        return;
-    }
-    s->frames++;
-    s->hash = mix(s->hash, &f->offset, sizeof f->offset);
-    s->hash = mix(s->hash, &f->length, sizeof f->length);
-    s->hash = mix(s->hash, &f->checksum_ok, sizeof f->checksum_ok);
-    s->hash = mix(s->hash, f->payload, f->payload_len);
-    check_frame(f);
-}
-
-static void run(const uint8_t *data, size_t size, bool byte_at_a_time, struct summary *s)
-{
-    struct pb_deframer *d = NULL;
-    CHECK(pb_deframer_new(&pb_proto_mispos, &d) == PB_OK);
-    memset(s, 0, sizeof *s);
-    s->hash = 2166136261u;
-    size_t i = 0, k = 0;
-    while (i < size) {
-        size_t n = byte_at_a_time ? 1 : 1 + (data[k++ % size] & 15);
-        if (n > size - i)
-            n = size - i;
-        pb_deframer_feed(d, data + i, n, on_frame, s);
-        i += n;
-    }
-    pb_deframer_flush(d, on_frame, s);
-    const struct pb_deframer_stats *st = pb_deframer_stats(d);
-    CHECK(st->bytes == size);
-    CHECK(s->bytes == size);
-    CHECK(st->frames + st->controls == s->frames);
-    CHECK(st->garbage_bytes == s->garbage);
-    pb_deframer_free(d);
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct summary a, b;
-    run(data, size, false, &a);
-    run(data, size, true, &b);
-    CHECK(a.frames == b.frames && a.hash == b.hash);
-    int c = pb_proto_mispos.probe(data, size);
-    CHECK(c >= 0 && c <= 100);
+    fuzz_codec_input(data, size);
     return 0;
 }

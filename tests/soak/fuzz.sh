@@ -4,6 +4,8 @@
 # (default 10 000 000) or FUZZ_MAX_SECONDS (default 900), FUZZ_PAR harnesses at a time
 # (default 2). New corpus entries go to build-fuzz/corpus/<harness>; the seeds stay in
 # tests/fuzz/corpus/. Prints per harness: executions, seconds, exec/s, crash or not.
+# FUZZ_ONLY="fuzz_config fuzz_zvt" runs just those, in that order. Each running fuzzer's
+# PID is in $FUZZ_LOGS/<harness>.pid (kill -STOP / -CONT it to pause for other work).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,14 +17,41 @@ par=${FUZZ_PAR:-2}
 out=${FUZZ_LOGS:-build-fuzz/logs}
 make fuzz FUZZ_SECONDS=1 >/dev/null 2>&1 || { echo "fuzz.sh: make fuzz failed"; exit 1; }
 mkdir -p "$out"
+
+# Longest input per harness (-max_len). libFuzzer's default is 4096 whatever the
+# protocol; an input needs room for the longest frame and for the path where a frame
+# start is followed by more bytes than any frame may have (the deframer's resync).
+max_len() {
+    case $1 in
+    # Concert: STX + 1024 payload + ETX + LRC = 1027 bytes; two such frames back to back.
+    fuzz_concert) echo 2100 ;;
+    # PAX: STX + 4096 payload + ETX + LRC = 4099, over the default: one longest frame, or
+    # an STX followed by more than 4099 bytes.
+    fuzz_pax) echo 4200 ;;
+    # MIS-POS: STX + 2-byte BCD length + 9999 data + ETX + LRC = 10004.
+    fuzz_mispos) echo 10100 ;;
+    # ZVT: a frame may reach 131 KiB (3-byte APDU length, every byte DLE-doubled); past a
+    # few KiB the scanner runs the same paths, so the default stays. Frames over 4 KiB are
+    # not fuzzed.
+    fuzz_zvt) echo 4096 ;;
+    # The detector keeps 512 bytes per direction; byte-at-a-time its input spends two
+    # bytes (a chunk header and the byte) per byte kept: 2 * 2 * 512, and a few more.
+    fuzz_detect) echo 2100 ;;
+    *) echo 4096 ;;
+    esac
+}
+
 one() {
     local n=$1
     local seeds=tests/fuzz/corpus/${n#fuzz_}
     mkdir -p "build-fuzz/corpus/$n"
     local t0=$SECONDS rc=0
     "build-fuzz/bin/$n" -runs="$runs" -max_total_time="$secs" -print_final_stats=1 \
-        -rss_limit_mb=1024 -artifact_prefix="$out/$n-" "build-fuzz/corpus/$n" "$seeds" \
-        >"$out/$n.log" 2>&1 || rc=$?
+        -max_len="$(max_len "$n")" -rss_limit_mb=1024 -artifact_prefix="$out/$n-" \
+        "build-fuzz/corpus/$n" "$seeds" >"$out/$n.log" 2>&1 &
+    echo $! >"$out/$n.pid"
+    wait $! || rc=$?
+    rm -f "$out/$n.pid"
     local ex
     ex=$(grep -h "stat::number_of_executed_units" "$out/$n.log" | tail -1 | awk '{print $2}')
     local dt=$((SECONDS - t0))
@@ -31,7 +60,7 @@ one() {
 }
 fail=0
 pids=()
-for h in build-fuzz/bin/fuzz_*; do
+for h in ${FUZZ_ONLY:-build-fuzz/bin/fuzz_*}; do
     one "$(basename "$h")" &
     pids+=($!)
     while [ "$(jobs -rp | wc -l)" -ge "$par" ]; do wait -n || fail=1; done
