@@ -598,8 +598,8 @@ static int cmd(int argc, char **argv, bool terminal)
         pb_warn("--protocol %s overrides the scenario's protocol %s", o.protocol, st->protocol);
     const struct pb_protocol *proto = pb_protocol_find(pname);
     if (!proto || !sim_protocol_played(pname)) {
-        fprintf(stderr, "possim: unknown protocol '%s': possim plays " SIM_PROTOCOLS "%s\n", pname,
-                proto ? "" : " (this build's registry lacks it)");
+        fprintf(stderr, "possim: %s protocol '%s': possim plays " SIM_PROTOCOLS "\n",
+                proto ? "posbridge decodes but possim does not play" : "unknown", pname);
         ret = EX_USAGE;
         goto out_sc;
     }

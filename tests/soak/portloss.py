@@ -76,6 +76,9 @@ def main():
         rc = bridge.stop()
     if rc != 0:
         L.fail("clean stop exited %s" % rc)
+    if rss_trace:
+        print("portloss: VmRSS kB by cycle: " + " ".join("%d:%d" % t for t in rss_trace),
+              flush=True)
     ic, rows = L.journal_rows(journal)
     if ic != ["ok"]:
         L.fail("integrity_check says %s" % ic)
@@ -104,8 +107,6 @@ def main():
              1000 * worst, warm[0] if warm else "-", fds_end, fds_max,
              warm[1] if warm else "-", rss_end, rss_max, len(in_flight), len(completed),
              time.monotonic() - t0))
-    if rss_trace:
-        print("portloss: VmRSS kB by cycle: " + " ".join("%d:%d" % t for t in rss_trace))
 
 
 if __name__ == "__main__":
