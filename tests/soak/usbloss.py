@@ -158,6 +158,7 @@ def main():
     in_flight, completed, reconnect = [], [], []
     warm = warm_map = end_map = None
     fds_max = rss_max = 0
+    rss_trace = []  # (cycle, kB) at every tenth of the run: does growth level off?
     t0 = time.monotonic()
     n = sp_opens = 0
     try:
@@ -196,6 +197,8 @@ def main():
                 warm = (fds, rss)
                 warm_map = fd_map(bridge.pid)
             fds_max, rss_max = max(fds_max, fds), max(rss_max, rss)
+            if cycles >= 100 and (c + 1) % (cycles // 10) == 0:
+                rss_trace.append((c + 1, rss))
         fds_end, rss_end = bridge.fd_count(), bridge.rss_kb()
         end_map = fd_map(bridge.pid)
     finally:
@@ -239,6 +242,8 @@ def main():
              1000 * worst, fds0, warm[0] if warm and cycles > WARMUP else "-", fds_end,
              fds_max, rss0, warm[1] if warm and cycles > WARMUP else "-", rss_end, rss_max,
              sp_opens, len(in_flight), len(completed), time.monotonic() - t0))
+    if rss_trace:
+        print("usbloss: VmRSS kB by cycle: " + " ".join("%d:%d" % t for t in rss_trace))
 
 
 if __name__ == "__main__":
