@@ -334,22 +334,6 @@ static void redact_frame(struct pb_pipeline *l, enum pb_dir dir, uint64_t off, u
     free(copy);
 }
 
-/* Bytes that never became a frame are written at the end of a stream; mask any run
- * of 13 to 19 ASCII digits in them (a PAN in a frame that never completed). */
-static void mask_digit_runs(uint8_t *p, size_t n)
-{
-    size_t run = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && p[i] >= '0' && p[i] <= '9') {
-            run++;
-            continue;
-        }
-        if (run >= 13)
-            for (size_t k = i - run + 6; k < i - 4; k++)
-                p[k] = '*';
-        run = 0;
-    }
-}
 
 /* ---- frames ---------------------------------------------------------------------------- */
 
@@ -442,7 +426,8 @@ static void flush_side(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
             if (h->offset + h->len <= framed)
                 continue;
             size_t from = framed > h->offset ? (size_t)(framed - h->offset) : 0;
-            mask_digit_runs(h->data + from, h->len - from);
+            /* bytes that never became a frame: a PAN in a frame that never completed */
+            pb_mask_digit_runs(h->data + from, h->len - from);
         }
     }
     release_held(l, dir, 0, true);

@@ -243,7 +243,7 @@ static int decode_answer(const uint8_t *p, bool full, struct pos_msg *out)
                          full ? "full answer" : "short answer", PB_KIND_RESULT, out);
 }
 
-static int concert_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
+static int decode_fields(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
 {
     pb_msg_init(out);
     out->proto = &pb_proto_concert;
@@ -554,6 +554,14 @@ static int concert_probe(const uint8_t *buf, size_t len)
     if (enq)
         return 30; /* ENQ opens every Concert exchange; ZVT never sends it */
     return controls ? 10 : 0;
+}
+
+/* Every field decoded, then any card number in free text masked (pb_msg_scrub). */
+static int concert_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
+{
+    int r = decode_fields(f, dir, out);
+    pb_msg_scrub(out);
+    return r;
 }
 
 const struct pb_protocol pb_proto_concert = {

@@ -216,8 +216,8 @@ static void text_add(char *text, size_t cap, const char *tok)
     snprintf(text + l, cap - l, "%s%s", l ? " " : "", tok);
 }
 
-int pb_mispos_decode(const struct pb_mispos_profile *pr, const struct pb_frame *f,
-                     enum pb_dir dir, struct pos_msg *out)
+static int decode_fields(const struct pb_mispos_profile *pr, const struct pb_frame *f,
+                         enum pb_dir dir, struct pos_msg *out)
 {
     pb_msg_init(out);
     out->proto = &pb_proto_mispos;
@@ -603,6 +603,14 @@ static int probe_with(const struct pb_mispos_profile *pr, const uint8_t *buf, si
 static int allinpay_scan(const uint8_t *buf, size_t len, size_t *resume, struct pb_frame *out)
 {
     return pb_mispos_scan(&pb_mispos_allinpay, buf, len, resume, out);
+}
+
+int pb_mispos_decode(const struct pb_mispos_profile *pr, const struct pb_frame *f,
+                     enum pb_dir dir, struct pos_msg *out)
+{
+    int r = decode_fields(pr, f, dir, out);
+    pb_msg_scrub(out); /* any card number in free text */
+    return r;
 }
 
 static int allinpay_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)

@@ -136,6 +136,44 @@ void pb_mask_pan(const char *pan, size_t len, char *out, size_t cap)
     out[n] = '\0';
 }
 
+size_t pb_mask_digit_runs(uint8_t *p, size_t n)
+{
+    size_t changed = 0, i = 0;
+    while (i < n) {
+        if (p[i] < '0' || p[i] > '9') {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i - start >= 13)
+            for (size_t k = start + 6; k < i - 4; k++, changed++)
+                p[k] = '*';
+    }
+    return changed;
+}
+
+static void scrub(char *s, size_t cap)
+{
+    pb_mask_digit_runs((uint8_t *)s, strnlen(s, cap));
+}
+
+void pb_msg_scrub(struct pos_msg *m)
+{
+    if (!m)
+        return;
+    scrub(m->result_text, sizeof m->result_text);
+    scrub(m->pos_id, sizeof m->pos_id);
+    scrub(m->terminal_id, sizeof m->terminal_id);
+    scrub(m->trace, sizeof m->trace);
+    scrub(m->receipt, sizeof m->receipt);
+    scrub(m->reference, sizeof m->reference);
+    scrub(m->auth_code, sizeof m->auth_code);
+    scrub(m->pan, sizeof m->pan);
+    scrub(m->text, sizeof m->text);
+}
+
 void pb_copy_printable(char *dst, size_t cap, const uint8_t *src, size_t len)
 {
     if (!dst || cap == 0)

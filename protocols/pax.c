@@ -364,7 +364,7 @@ static int decode_response(const struct span *f, size_t nf, struct pos_msg *out)
     return PB_OK;
 }
 
-static int pax_decode(const struct pb_frame *fr, enum pb_dir dir, struct pos_msg *out)
+static int decode_fields(const struct pb_frame *fr, enum pb_dir dir, struct pos_msg *out)
 {
     pb_msg_init(out);
     out->proto = &pb_proto_pax;
@@ -729,7 +729,9 @@ static size_t pax_redact(uint8_t *wire, size_t len)
     size_t changed = 0;
     struct span f[PAX_FIELDS_MAX];
     size_t nf = split(wire + 1, plen, PB_FS, f, PAX_FIELDS_MAX);
+    size_t amounts = SIZE_MAX; /* the amount group: numbers, not card data */
     if (nf >= 2 && eq(f[0], "T00")) {
+        amounts = RQ_AMOUNT;
         /* Manual entry: account number (first 6, last 4 kept), expiry, CVV. */
         struct span acc = field(f, nf, RQ_ACCOUNT);
         struct span number = sub(acc, RQ_ACCOUNT_NUMBER);
@@ -742,12 +744,19 @@ static size_t pax_redact(uint8_t *wire, size_t len)
         changed += star_digits(wire, sub(acc, RQ_ACCOUNT_EXPIRY), 0, 0, &lrc);
         changed += star_digits(wire, sub(acc, RQ_ACCOUNT_CVV), 0, 0, &lrc);
     } else if (nf >= 2 && f[0].n >= 1 && f[0].n <= 2 && all_digits(f[0]) && eq(f[1], "T01")) {
+        amounts = RS_AMOUNT;
         /* Last 4 digits only, and the expiry. */
         struct span acc = field(f, nf, RS_ACCOUNT);
         changed += star_digits(wire, sub(acc, RS_ACCOUNT_LAST4), 0, 4, &lrc);
         changed += star_digits(wire, sub(acc, RS_ACCOUNT_EXPIRY), 0, 0, &lrc);
+    }
+    /* Any other place (a message, extended data, an unknown layout): any PAN-long run. */
+    if (amounts < nf) {
+        size_t from = (size_t)(f[amounts].p - wire), to = from + f[amounts].n;
+        changed += star_runs(wire, 1, from, &lrc);
+        changed += star_runs(wire, to, 1 + plen, &lrc);
     } else {
-        changed += star_runs(wire, 1, 1 + plen, &lrc); /* unknown layout: any PAN */
+        changed += star_runs(wire, 1, 1 + plen, &lrc);
     }
     if (lrc != wire[len - 1]) {
         wire[len - 1] = lrc;
@@ -804,6 +813,14 @@ static int pax_probe(const uint8_t *buf, size_t len)
     if (plain)
         return 20; /* STX text ETX LRC without a separator: Concert's shape too */
     return controls ? 10 : 0;
+}
+
+/* Every field decoded, then any card number in free text masked (pb_msg_scrub). */
+static int pax_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
+{
+    int r = decode_fields(f, dir, out);
+    pb_msg_scrub(out);
+    return r;
 }
 
 const struct pb_protocol pb_proto_pax = {

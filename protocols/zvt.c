@@ -740,7 +740,7 @@ static int malformed(struct pos_msg *m, int err)
     return err;
 }
 
-static int zvt_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
+static int decode_fields(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
 {
     if (!f || !out)
         return PB_ERR_INVAL;
@@ -1265,6 +1265,9 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
         }
         dles = count_dle(apdu, n);
         redact_apdu(apdu, n);
+        /* Card numbers as text wherever they are (a receipt line 06 D1, a display text):
+         * '*' over digits keeps every 0x10 where it was. */
+        pb_mask_digit_runs(apdu, n);
         /* Every rewrite keeps its 0x10 count (see above); should one ever not, the frame
          * would change length: fall back to blanking in place rather than risk it. */
         if (count_dle(apdu, n) != dles) {
@@ -1396,6 +1399,14 @@ static int zvt_probe(const uint8_t *buf, size_t len)
 }
 
 /* ---- the descriptor ------------------------------------------------------------------- */
+
+/* Every field decoded, then any card number in free text masked (pb_msg_scrub). */
+static int zvt_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
+{
+    int r = decode_fields(f, dir, out);
+    pb_msg_scrub(out);
+    return r;
+}
 
 const struct pb_protocol pb_proto_zvt = {
     .name = "zvt",

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Promise 6, card data: PANs and track data pushed through real bridge lanes (ZVT 04 0F
-with BMP 22 PAN, 23 track 2, 24 track 3, 2D track 1; Concert full answers with the PAN
-and a track-2 image in the 55-byte report field), then every file the lane and the
-tools produce is scanned: capture, journal, -wal, -shm, events, bridge log, `report`
+"""Promise 6, card data: PANs and track data pushed through real bridge lanes of all
+four protocols (ZVT 04 0F with BMP 22 PAN, 23 track 2, 24 track 3, 2D track 1, and a
+receipt line 06 D1 printing the PAN; Concert full answers with the PAN and a track-2
+image in the 55-byte report field; PAX T00 with a keyed card (number, expiry, CVV) and
+a track-2 image in the extended data, T01 with the whole PAN where the last 4 belong
+and in its message; MIS-POS answers with the PAN in 9F0B and a track-2 image in an
+unknown tag), then every file the lane and the tools produce is scanned: capture, journal, -wal, -shm, events, bridge log, `report`
 (text, JSON, CSV), `decode` (text, JSON) and `monitor --once` output.
 
 Scanner: ASCII digit runs of 13 to 19 digits, first digit 2-6 (card networks), Luhn
@@ -109,7 +112,7 @@ def run_lanes(work, exe, clear):
     os.makedirs(work, exist_ok=True)
     extra = ["--capture-clear"] if clear else []
     outputs = []
-    for proto in ("zvt", "concert"):
+    for proto in ("zvt", "concert", "pax", "mispos"):
         d = os.path.join(work, proto)
         os.makedirs(d, exist_ok=True)
         term, reg = L.Port(os.path.join(d, "term")), L.Port(os.path.join(d, "reg"))
@@ -125,6 +128,24 @@ def run_lanes(work, exe, clear):
                 L.zvt_exchange(reg, term, cents, i + 1, extra={
                     "pan": pan, "track2": pan + "=2512101123456789",
                     "track3": "01" + pan + "=2512", "track1": "%B" + pan + "^TEST/CARD^2512101?"})
+                # the merchant receipt, printed through the register: 06 D1 with the PAN
+                line = L.zvt_frame(L.zvt_apdu(0x06, 0xD1, b"\x00CARD " + pan.encode()))
+                term.write(line)
+                if reg.read_exact(len(line), 10) != line:
+                    L.fail("zvt: receipt line not forwarded byte-exact")
+                reg.write(bytes([L.ACK]))
+                term.read_exact(1, 10)
+            elif proto == "pax":
+                ref = str(i + 1)
+                L.ack_line_exchange(reg, term,
+                                    L.pax_request(cents, ref, pan=pan,
+                                                  ext=b"TRACK2=" + pan.encode() + b"=2512101"),
+                                    L.pax_response(cents, ref, pan_field=pan.encode(),
+                                                   message=b"APPROVED " + pan.encode()))
+            elif proto == "mispos":
+                L.ack_line_exchange(reg, term, L.mispos_request(cents),
+                                    L.mispos_response(cents, pan=pan, extra=[
+                                        (0xDF01, (pan + "=2512101").encode())]))
             else:
                 report = (pan + " 1225 ;" + pan + "=2512101")[:55]
                 L.concert_exchange(reg, term, cents, report=report)
@@ -185,7 +206,9 @@ def main():
     nclear = sum(len(f) for _, f in caps)
     total = sum(os.path.getsize(p.replace(" (live)", "")) for p, _ in masked
                 if os.path.exists(p.replace(" (live)", "")))
-    print("carddata: %d PANs x 2 protocols (ZVT BMP 22/23/24/2D, Concert report); %d files "
+    print("carddata: %d PANs x 4 protocols (ZVT BMP 22/23/24/2D and a 06 D1 receipt line, "
+          "Concert report, PAX keyed account, extended data, T01 account and message, "
+          "MIS-POS 9F0B and an unknown tag); %d files "
           "(%d bytes) scanned: 0 findings; with --capture-clear the scanner finds %d in the "
           "captures and 0 in the %d other files" % (len(PANS), len(masked), total, nclear,
                                                      len(clear) - len(caps)))

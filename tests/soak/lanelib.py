@@ -10,6 +10,7 @@ path), and compare bytes at both ends exactly.
 import atexit
 import ctypes
 import os
+import struct
 import random
 import select
 import signal
@@ -120,6 +121,50 @@ def concert_answer(cents, pos="01", report=None, private="0000000000"):
         body += report.ljust(55)[:55]
     body += "978" + private
     return concert_frame(body.encode())
+
+
+def pax_frame(fields):
+    """PAX POSLink: STX, fields separated by FS (sub-fields by US), ETX, LRC of the bytes
+    after STX through ETX (PROTOCOLS.md 3)."""
+    body = b"\x1c".join(fields) + b"\x03"
+    return b"\x02" + body + bytes([lrc(body)])
+
+
+def pax_request(cents, ref, pan=None, ext=b""):
+    """T00 sale; pan: a manually keyed card (number, expiry, CVV in the account group)."""
+    account = b"" if pan is None else pan.encode() + b"\x1f1225\x1f123"
+    return pax_frame([b"T00", b"1.28", b"01", b"%d" % cents, account, ref.encode(),
+                      b"", b"", b"", b"", ext])
+
+
+def pax_response(cents, ref, pan_field=b"1111", message=b"APPROVED"):
+    """T01 approved: host group (auth code, trace), type 01, approved amount, account
+    group (the terminal sends the last 4; a test may put more there), trace group
+    (terminal transaction number, the echoed reference)."""
+    return pax_frame([b"0", b"T01", b"1.28", b"000000", message, b"\x1f\x1fA12345\x1f\x1f000001",
+                      b"01", b"%d" % cents, pan_field + b"\x1f\x1f1225", b"1\x1f" + ref.encode()])
+
+
+def mispos_frame(tlvs):
+    """MIS-POS (allinpay): STX, LEN as 2 BCD bytes, TLV data (2-byte tag, 2-byte
+    big-endian length), ETX, LRC from LEN through ETX (PROTOCOLS.md 4)."""
+    data = b"".join(struct.pack(">HH", t, len(v)) + v for t, v in tlvs)
+    n = "%04d" % len(data)
+    ln = bytes([int(n[0:2], 16), int(n[2:4], 16)])
+    body = ln + data + b"\x03"
+    return b"\x02" + body + bytes([lrc(body)])
+
+
+def mispos_request(cents):
+    return mispos_frame([(0x9F01, b"\x02"), (0x9F02, b"%012d" % cents), (0x9F1F, b"01")])
+
+
+def mispos_response(cents, pan=None, extra=()):
+    tlvs = [(0x9F14, b"00"), (0x9F01, b"\x02"), (0x9F02, b"%012d" % cents),
+            (0x9F05, b"52500001"), (0x9F0E, b"000001"), (0x9F0F, b"A12345"), (0x9F1F, b"01")]
+    if pan is not None:
+        tlvs.append((0x9F0B, pan.encode()))
+    return mispos_frame(tlvs + list(extra))
 
 
 # ---- ptys ------------------------------------------------------------------------------
@@ -369,6 +414,18 @@ def concert_exchange(reg, term, cents, report=None, timeout=10):
         got = dst.read_exact(len(frame), timeout)
         if got != frame:
             raise AssertionError("concert step %d: sent %s, got %s" % (i, frame.hex(), got.hex()))
+
+
+def ack_line_exchange(reg, term, request, answer, timeout=10):
+    """PAX or MIS-POS: request, the terminal's ACK, answer, the register's ACK; every
+    byte checked at the other end."""
+    steps = [(reg, term, request), (term, reg, bytes([ACK])), (term, reg, answer),
+             (reg, term, bytes([ACK]))]
+    for i, (src, dst, frame) in enumerate(steps):
+        src.write(frame)
+        got = dst.read_exact(len(frame), timeout)
+        if got != frame:
+            raise AssertionError("step %d: sent %s, got %s" % (i, frame.hex(), got.hex()))
 
 
 BRIDGES = []  # every Bridge started, for diagnose()

@@ -1,0 +1,145 @@
+/* Card numbers in free text: pb_mask_digit_runs, pb_msg_scrub, and every decoder and
+ * redactor applying them (a ZVT receipt line, a PAX message), so no text field of a
+ * decoded message and no captured frame carries a clear PAN. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "msg.h"
+#include "pb_error.h"
+#include "protocol.h"
+
+static size_t mask(char *s)
+{
+    return pb_mask_digit_runs((uint8_t *)s, strlen(s));
+}
+
+static void test_runs(void **state)
+{
+    (void)state;
+    char twelve[] = "ref 123456789012 ok";
+    assert_int_equal(mask(twelve), 0); /* 12 digits: a reference, not a card */
+    assert_string_equal(twelve, "ref 123456789012 ok");
+    char thirteen[] = "4111111111119";
+    assert_int_equal(mask(thirteen), 3);
+    assert_string_equal(thirteen, "411111***1119");
+    char two[] = "CARD 4111111111111111 / 5500005555555559";
+    assert_int_equal(mask(two), 12);
+    assert_string_equal(two, "CARD 411111******1111 / 550000******5559");
+    assert_int_equal(mask(two), 0); /* idempotent */
+    char nineteen_more[] = "12345678901234567890123";
+    assert_int_equal(mask(nineteen_more), 13);
+    assert_string_equal(nineteen_more, "123456*************0123");
+    char edge[] = "1234567890123";
+    assert_int_equal(pb_mask_digit_runs((uint8_t *)edge, 12), 0); /* the run is cut at n */
+    assert_int_equal(pb_mask_digit_runs(NULL, 0), 0);
+}
+
+static void test_scrub_every_text_field(void **state)
+{
+    (void)state;
+    struct pos_msg m;
+    pb_msg_init(&m);
+    const char *pan = "4111111111111111";
+    strcpy(m.text, "msg=APPROVED 4111111111111111");
+    strcpy(m.reference, pan);
+    strcpy(m.trace, pan);
+    strcpy(m.receipt, pan);
+    strcpy(m.auth_code, pan);
+    strcpy(m.terminal_id, pan);
+    strcpy(m.pos_id, pan);
+    strcpy(m.result_text, pan);
+    strcpy(m.pan, pan);
+    pb_msg_scrub(&m);
+    const char *fields[] = {m.reference, m.trace, m.receipt, m.auth_code, m.terminal_id,
+                            m.pos_id, m.result_text, m.pan};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        assert_string_equal(fields[i], "411111******1111");
+    assert_string_equal(m.text, "msg=APPROVED 411111******1111");
+    pb_msg_scrub(NULL); /* does nothing */
+}
+
+struct one {
+    const struct pb_protocol *p;
+    struct pos_msg m;
+    int frames;
+};
+
+static void take(const struct pb_frame *f, void *ctx)
+{
+    struct one *o = ctx;
+    if (f->type != PB_FRAME_DATA)
+        return;
+    o->frames++;
+    o->p->decode(f, PB_DIR_PT, &o->m);
+}
+
+/* The one frame in wire, decoded as the terminal's. */
+static struct one decode_one(const struct pb_protocol *p, const uint8_t *wire, size_t len)
+{
+    struct pb_deframer *d;
+    assert_int_equal(pb_deframer_new(p, &d), PB_OK);
+    struct one o = {p, {0}, 0};
+    pb_deframer_feed(d, wire, len, take, &o);
+    pb_deframer_free(d);
+    assert_int_equal(o.frames, 1);
+    assert_true(o.m.checksum_ok);
+    return o;
+}
+
+/* Decodes wire, then redacts it: no 16-digit run is left and the frame still decodes
+ * with a good checksum. */
+static void decode_and_redact(const char *proto, uint8_t *wire, size_t len, struct pos_msg *out)
+{
+    const struct pb_protocol *p = pb_protocol_find(proto);
+    assert_non_null(p);
+    *out = decode_one(p, wire, len).m;
+    assert_true(p->redact(wire, len) > 0);
+    assert_null(memmem(wire, len, "4111111111111111", 16));
+    decode_one(p, wire, len);
+}
+
+static void test_zvt_receipt_line(void **state)
+{
+    (void)state;
+    /* 06 D1 print line, attribute 00, "CARD 4111111111111111" (CRC-16/KERMIT) */
+    uint8_t w[] = {0x10, 0x02, 0x06, 0xD1, 0x16, 0x00, 'C', 'A', 'R', 'D', ' ', '4', '1', '1',
+                   '1', '1', '1', '1', '1', '1', '1', '1', '1', '1', '1', '1', '1', 0x10, 0x03,
+                   0xB1, 0xC0};
+    struct pos_msg m;
+    decode_and_redact("zvt", w, sizeof w, &m);
+    assert_int_equal(m.kind, PB_KIND_PRINT);
+    assert_string_equal(m.text, "CARD 411111******1111");
+}
+
+static void test_pax_message(void **state)
+{
+    (void)state;
+    static const char body[] = "0\x1cT01\x1c" "1.28\x1c" "000000\x1c" "APPROVED 4111111111111111\x1c"
+                               "\x1f\x1f" "A1\x1f\x1f" "000001\x1c" "01\x1c" "1000\x1c"
+                               "1111\x1c" "1\x1f" "1\x03";
+    uint8_t w[sizeof body + 2];
+    w[0] = PB_STX;
+    memcpy(w + 1, body, sizeof body - 1);
+    w[sizeof body] = pb_lrc(w + 1, sizeof body - 1);
+    struct pos_msg m;
+    decode_and_redact("pax", w, sizeof body + 1, &m);
+    assert_int_equal(m.kind, PB_KIND_RESULT);
+    assert_int_equal(m.amount, 1000); /* amounts are left alone */
+    assert_non_null(strstr(m.text, "msg=APPROVED 411111******1111"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runs),
+        cmocka_unit_test(test_scrub_every_text_field),
+        cmocka_unit_test(test_zvt_receipt_line),
+        cmocka_unit_test(test_pax_message),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
