@@ -29,6 +29,7 @@ RSS must grow less than 1 MiB.
 usage: usbloss.py WORKDIR CYCLES   (USB_TESTBED and USB_TIOCM: the two built helpers)
 """
 import os
+import select
 import subprocess
 import sys
 import time
@@ -45,23 +46,39 @@ class Testbed:
     """The umockdev testbed helper: plug/unplug the emulated USB terminal."""
 
     def __init__(self, exe):
-        self.proc = subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
-        first = self.proc.stdout.readline().strip()
+        self.proc = subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.buf = b""
+        first = self.answer("start")
         if not first.startswith("dir "):
             L.fail("usb_testbed: %r" % first)
         self.dir = first[4:]
 
+    def answer(self, what, timeout=10):
+        """One line from the helper, waiting at most timeout seconds."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([fd], [], [], max(left, 0))
+            if not r:
+                L.fail("usb_testbed: no answer to %r within %d s" % (what, timeout))
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                L.fail("usb_testbed exited (%s) on %r" % (self.proc.poll(), what))
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
     def cmd(self, line):
-        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.write((line + "\n").encode())
         self.proc.stdin.flush()
-        ans = self.proc.stdout.readline().strip()
+        ans = self.answer(line)
         if ans != "ok":
             L.fail("usb_testbed %r: %r" % (line, ans))
 
     def quit(self):
         try:
-            self.proc.stdin.write("quit\n")
+            self.proc.stdin.write(b"quit\n")
             self.proc.stdin.close()
         except OSError:
             pass
