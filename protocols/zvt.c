@@ -369,6 +369,7 @@ enum zvt_sensitivity {
     ZVT_CLEAR = 0,
     ZVT_SENS_PAN,   /* card number: keep first 6 and last 4 digits, E nibbles between */
     ZVT_SENS_BLANK, /* track data, expiry, CVV: every value byte blanked */
+    ZVT_SENS_TEXT,  /* free text (receipt lines, display texts): PAN-long digit runs masked */
 };
 
 struct zvt_bmp {
@@ -388,7 +389,7 @@ static const struct zvt_bmp zvt_bmps[] = {
     {0x03, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "service byte"},
     {0x04, ZVT_FIXED, 6, ZVT_CLEAR, bmp_amount, "amount"},
     {0x05, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "pump number"},
-    {0x06, ZVT_TLV, 0, ZVT_CLEAR, NULL, "TLV container"},
+    {0x06, ZVT_TLV, 0, ZVT_SENS_TEXT, NULL, "TLV container"},
     {0x0B, ZVT_FIXED, 3, ZVT_CLEAR, bmp_trace, "trace number"},
     {0x0C, ZVT_FIXED, 3, ZVT_CLEAR, NULL, "time"},
     {0x0D, ZVT_FIXED, 2, ZVT_CLEAR, NULL, "date"},
@@ -405,7 +406,7 @@ static const struct zvt_bmp zvt_bmps[] = {
     {0x37, ZVT_FIXED, 3, ZVT_CLEAR, NULL, "original trace number"},
     {0x3A, ZVT_FIXED, 2, ZVT_SENS_BLANK, NULL, "CVV/CVC"},
     {0x3B, ZVT_FIXED, 8, ZVT_CLEAR, bmp_auth_attr, "AID (authorisation attribute)"},
-    {0x3C, ZVT_LLLVAR, 0, ZVT_CLEAR, bmp_text, "additional text"},
+    {0x3C, ZVT_LLLVAR, 0, ZVT_SENS_TEXT, bmp_text, "additional text"},
     {0x49, ZVT_FIXED, 2, ZVT_CLEAR, bmp_currency, "currency code"},
     {0x87, ZVT_FIXED, 2, ZVT_CLEAR, bmp_receipt, "receipt number"},
     {0x88, ZVT_FIXED, 3, ZVT_CLEAR, NULL, "turnover number"},
@@ -1196,6 +1197,8 @@ static void redact_field(struct bmp_walk *w, const struct zvt_bmp *row, uint8_t 
 {
     if (row->sensitive == ZVT_SENS_PAN)
         redact_pan(v, n);
+    else if (row->sensitive == ZVT_SENS_TEXT)
+        pb_mask_digit_runs(v, n); /* opaque to the walk: its structure cannot change */
     else
         blank(v, n);
 }
@@ -1218,6 +1221,9 @@ static void redact_apdu(uint8_t *apdu, size_t n)
         if (w.stop < a.avail - start)
             blank(d + start + w.stop, a.avail - start - w.stop);
     }
+    /* A print line is an attribute byte and text: a receipt may print the card number. */
+    if (c->body == ZVT_BODY_PRINT_LINE && a.avail > 1)
+        pb_mask_digit_runs(d + 1, a.avail - 1);
     size_t end = a.hdr + a.avail; /* bytes past LEN were not parsed either */
     if (end < n)
         blank(apdu + end, n - end);
@@ -1265,9 +1271,6 @@ static size_t zvt_redact(uint8_t *wire, size_t len)
         }
         dles = count_dle(apdu, n);
         redact_apdu(apdu, n);
-        /* Card numbers as text wherever they are (a receipt line 06 D1, a display text):
-         * '*' over digits keeps every 0x10 where it was. */
-        pb_mask_digit_runs(apdu, n);
         /* Every rewrite keeps its 0x10 count (see above); should one ever not, the frame
          * would change length: fall back to blanking in place rather than risk it. */
         if (count_dle(apdu, n) != dles) {
