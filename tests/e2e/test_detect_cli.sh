@@ -59,7 +59,7 @@ expect_rc 0 sh -c "\"$POSBRIDGE\" decode --protocol auto --dir pt <\"$root/tests
 has "$tmp/err" "detected mispos"
 
 # captures written by possim: both directions, the tracker's transactions as usual
-for p in concert zvt; do
+for p in concert zvt pax mispos; do
     "$POSSIM" play -q --capture "$tmp/$p.pcapng" "$root/captures/scenarios/$p-ok.scn" \
         >/dev/null 2>&1 || true
     [ -s "$tmp/$p.pcapng" ] || die "possim wrote no $p capture"
