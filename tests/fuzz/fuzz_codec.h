@@ -127,9 +127,15 @@ static inline void on_frame(const struct pb_frame *f, void *ctx)
         check_frame(f);
 }
 
+/* timed: feed as the bridge does (pb_deframer_feed_at), with a silence longer than
+ * PB_FRAME_GAP_US before every chunk whose first data byte has its top bit set, so held
+ * frames are given up and rescanned (pb_deframer_expire). Framing then differs from the
+ * untimed passes: only the accounting is compared, and every frame is still checked. */
 static inline void run(struct pb_deframer *d, const uint8_t *data, size_t size,
-                       bool byte_at_a_time, struct summary *s)
+                       bool byte_at_a_time, bool timed, struct summary *s)
 {
+    static int64_t clock_us; /* monotonic across inputs, as a live line's */
+    clock_us += 10 * (int64_t)PB_FRAME_GAP_US;
     pb_deframer_reset(d);
     const struct pb_deframer_stats *st = pb_deframer_stats(d);
     const struct pb_deframer_stats before = *st;
@@ -141,7 +147,12 @@ static inline void run(struct pb_deframer *d, const uint8_t *data, size_t size,
         size_t n = byte_at_a_time ? 1 : 1 + (data[k++ % size] & 15);
         if (n > size - i)
             n = size - i;
-        pb_deframer_feed(d, data + i, n, on_frame, s);
+        if (timed) {
+            clock_us += (data[i] & 0x80) ? PB_FRAME_GAP_US + 1 : 1000;
+            pb_deframer_feed_at(d, data + i, n, clock_us, on_frame, s);
+        } else {
+            pb_deframer_feed(d, data + i, n, on_frame, s);
+        }
         i += n;
     }
     pb_deframer_flush(d, on_frame, s);
@@ -156,10 +167,11 @@ static inline void fuzz_codec_input(const uint8_t *data, size_t size)
     static struct pb_deframer *d;
     if (!d)
         CHECK(pb_deframer_new(&FUZZ_PROTO, &d) == PB_OK);
-    struct summary a, b;
-    run(d, data, size, false, &a);
-    run(d, data, size, true, &b);
+    struct summary a, b, t;
+    run(d, data, size, false, false, &a);
+    run(d, data, size, true, false, &b);
     CHECK(a.frames == b.frames && a.hash == b.hash);
+    run(d, data, size, false, true, &t);
     int c = FUZZ_PROTO.probe(data, size);
     CHECK(c >= 0 && c <= 100);
 }
