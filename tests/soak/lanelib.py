@@ -169,6 +169,15 @@ def mispos_response(cents, pan=None, extra=()):
 
 # ---- ptys ------------------------------------------------------------------------------
 
+def raw_pty():
+    """A new pty pair, both ends raw, the master non-blocking: (master, slave)."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    tty.setraw(master)
+    os.set_blocking(master, False)
+    return master, slave
+
+
 class Port:
     """A pseudo-terminal standing in for a serial device at `path` (a symlink to the
     slave). The master is ours; we keep a slave fd open too so the master never sees a
@@ -180,10 +189,7 @@ class Port:
         self.plug()
 
     def plug(self):
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        tty.setraw(self.master)
-        os.set_blocking(self.master, False)
+        self.master, self.slave = raw_pty()
         tmp = self.path + ".new"
         try:
             os.unlink(tmp)

@@ -101,10 +101,7 @@ class UsbTerminal(L.Port):
     def plug(self):
         # A slave fd stays open here, as in lanelib.Port, so our master never sees a
         # hang-up while posbridge has the port closed.
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        tty.setraw(self.master)
-        os.set_blocking(self.master, False)
+        self.master, self.slave = L.raw_pty()
         self.tb.cmd("plug " + os.ttyname(self.slave))
 
     def unplug(self):
