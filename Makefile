@@ -160,12 +160,12 @@ FUZZ_SECONDS ?= 120
 fuzz: | $(DEPS_STAMP)
 	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install -y clang"; exit 1; }
 	$(MAKE) BUILD=build-fuzz CC=clang \
-	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge -Isim" \
+	  CFLAGS="-O2 -g -fsanitize=fuzzer-no-link,address,undefined -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge -Isim" \
 	  LDFLAGS="-fsanitize=address,undefined" build-fuzz/libposbridge.a build-fuzz/libpossim.a
 	@mkdir -p build-fuzz/bin
 	@for h in $(FUZZ_SRC); do \
 	  n=$$(basename $$h .c); \
-	  clang -O1 -g -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge -Isim $(PKG_CFLAGS) \
+	  clang -O2 -g -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge -Isim $(PKG_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined $$h build-fuzz/libpossim.a build-fuzz/libposbridge.a \
 	    $(PKG_LIBS) -o build-fuzz/bin/$$n || exit 1; \
 	  mkdir -p build-fuzz/corpus/$$n; \
