@@ -515,7 +515,7 @@ static int concert_probe(const uint8_t *buf, size_t len)
 {
     if (!buf)
         return 0;
-    struct pb_frame *f = malloc(sizeof *f); /* large: not on the stack */
+    struct pb_frame *f = pb_probe_frame();
     if (!f)
         return 0;
     unsigned known = 0, other = 0, bad = 0, enq = 0, controls = 0;
@@ -544,7 +544,6 @@ static int concert_probe(const uint8_t *buf, size_t len)
         }
         pos += (size_t)r;
     }
-    free(f);
     if (known)
         return 95;
     if (other)

@@ -556,7 +556,7 @@ static int probe_with(const struct pb_mispos_profile *pr, const uint8_t *buf, si
 {
     if (!buf)
         return 0;
-    struct pb_frame *f = malloc(sizeof *f);
+    struct pb_frame *f = pb_probe_frame();
     if (!f)
         return 0;
     unsigned known = 0, framed = 0, bad = 0, controls = 0;
@@ -588,7 +588,6 @@ static int probe_with(const struct pb_mispos_profile *pr, const uint8_t *buf, si
         }
         pos += (size_t)r;
     }
-    free(f);
     if (known)
         return 95;
     if (framed)

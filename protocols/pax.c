@@ -771,7 +771,7 @@ static int pax_probe(const uint8_t *buf, size_t len)
 {
     if (!buf)
         return 0;
-    struct pb_frame *f = malloc(sizeof *f);
+    struct pb_frame *f = pb_probe_frame();
     if (!f)
         return 0;
     unsigned known = 0, shaped = 0, plain = 0, bad = 0, controls = 0;
@@ -803,7 +803,6 @@ static int pax_probe(const uint8_t *buf, size_t len)
         }
         pos += (size_t)r;
     }
-    free(f);
     if (known)
         return 95;
     if (shaped)

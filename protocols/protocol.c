@@ -71,6 +71,14 @@ int pb_scan_outside_stx(const uint8_t *buf, size_t len, bool (*is_control)(uint8
     return (int)n;
 }
 
+struct pb_frame *pb_probe_frame(void)
+{
+    static _Thread_local struct pb_frame *frame;
+    if (!frame)
+        frame = malloc(sizeof *frame);
+    return frame;
+}
+
 uint8_t pb_lrc(const uint8_t *buf, size_t len)
 {
     uint8_t x = 0;

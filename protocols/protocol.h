@@ -149,6 +149,12 @@ const struct pb_deframer_stats *pb_deframer_stats(const struct pb_deframer *d);
 int pb_scan_outside_stx(const uint8_t *buf, size_t len, bool (*is_control)(uint8_t),
                         struct pb_frame *out);
 
+/* The frame a probe() scans into: one per thread, allocated on first use and kept, so
+ * that probing, which the streaming detector repeats at every ETX of its window, does
+ * not allocate and free a 64 KiB frame each time. NULL only when out of memory. The
+ * frame is the caller's until its probe returns; probes do not call each other. */
+struct pb_frame *pb_probe_frame(void);
+
 /* XOR of len bytes (Concert, PAX, MIS-POS LRC). */
 uint8_t pb_lrc(const uint8_t *buf, size_t len);
 /* CRC-16/KERMIT update (poly 0x1021 reflected, init 0): ZVT. */

@@ -1358,7 +1358,7 @@ static int zvt_probe(const uint8_t *buf, size_t len)
 {
     if (!buf || len == 0)
         return 0;
-    struct pb_frame *f = malloc(sizeof *f); /* 64 KiB payload: not on the stack */
+    struct pb_frame *f = pb_probe_frame();
     if (!f)
         return 0;
     size_t off = 0, good = 0, bad = 0, controls = 0, garbage = 0;
@@ -1384,7 +1384,6 @@ static int zvt_probe(const uint8_t *buf, size_t len)
         }
         off += (size_t)r;
     }
-    free(f);
     int score;
     if (good > 0)
         score = 85 + (int)(good > 3 ? 15 : good * 5);
