@@ -4,16 +4,14 @@
  * behind the emulated node, which this program holds as the "terminal".
  *
  * Built and run by test_link_umockdev.sh (it needs umockdev-1.0, i.e. glib, which the
- * cmocka tests do not link), under LD_PRELOAD=libumockdev-preload.so.0. */
-#include <dlfcn.h>
+ * cmocka tests do not link), under LD_PRELOAD=libumockdev-preload.so.0, and linked with
+ * tests/soak/usb_tiocm.c: umockdev answers sp_open's modem-line ioctls with ENOTTY, and
+ * that file's ioctl() answers them as a CDC-ACM port would. */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -21,36 +19,6 @@
 
 #include "link.h"
 #include "pb_error.h"
-
-/* umockdev 0.17 routes every ioctl of an emulated node to itself and answers the
- * modem-line requests with ENOTTY, which fails sp_open: retry with the real syscall
- * (the node is a pty), and answer what a pty refuses from a stored bit mask. */
-static int modem_bits = TIOCM_DTR | TIOCM_RTS | TIOCM_CTS | TIOCM_DSR | TIOCM_CD;
-
-int ioctl(int fd, unsigned long req, ...);
-int ioctl(int fd, unsigned long req, ...)
-{
-    va_list ap;
-    va_start(ap, req);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    static int (*next)(int, unsigned long, ...);
-    if (!next)
-        next = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
-    int rc = next ? next(fd, req, arg) : (int)syscall(SYS_ioctl, fd, req, arg);
-    if (rc != -1 || errno != ENOTTY)
-        return rc;
-    rc = (int)syscall(SYS_ioctl, fd, req, arg);
-    if (rc != -1 || errno != ENOTTY)
-        return rc;
-    switch (req) {
-    case TIOCMGET: *(int *)arg = modem_bits; return 0;
-    case TIOCMSET: modem_bits = *(int *)arg; return 0;
-    case TIOCMBIS: modem_bits |= *(int *)arg; return 0;
-    case TIOCMBIC: modem_bits &= ~*(int *)arg; return 0;
-    default: errno = ENOTTY; return -1;
-    }
-}
 
 static const char desc[] =
     "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1\n"

@@ -23,7 +23,8 @@ case "$build" in
 esac
 # shellcheck disable=SC2046
 cc -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror "${san[@]}" \
-    -I"$root/bridge" -I"$root/protocols" "$here/link_umockdev.c" "$build/libposbridge.a" \
+    -I"$root/bridge" -I"$root/protocols" "$here/link_umockdev.c" \
+    "$root/tests/soak/usb_tiocm.c" "$build/libposbridge.a" \
     $(pkg-config --cflags --libs umockdev-1.0 libserialport libusb-1.0 sqlite3 jansson inih) \
     -ldl -lm -o "$tmp/link_umockdev"
 for i in 1 2 3; do

@@ -1,5 +1,6 @@
-/* LD_PRELOAD shim for running the real posbridge on a umockdev-emulated tty
- * (tests/soak/usbloss.py), placed before libumockdev-preload.so.0.
+/* ioctl() shim for running on a umockdev-emulated tty: an LD_PRELOAD library placed
+ * before libumockdev-preload.so.0 for the real posbridge (tests/soak/usbloss.py), and
+ * linked into tests/e2e/link_umockdev.c, where the executable's ioctl() comes first.
  *
  * umockdev 0.17 sends every ioctl on an emulated node to the testbed process, which
  * answers the modem-line requests with ENOTTY; libserialport's sp_open() then fails
@@ -11,7 +12,9 @@
  * to FILE, and each TIOCEXCL "TIOCEXCL": in posbridge only libserialport's sp_open()
  * asks for the modem lines, and only the termios fallback (bridge/link.c,
  * termios_kind_open) sets TIOCEXCL, so the log tells which path opened the port. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -6,6 +6,10 @@
 #   usage: usbloss.sh WORKDIR CYCLES     ($POSBRIDGE: the binary under test)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+if [ $# -ne 2 ] || ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: usbloss.sh WORKDIR CYCLES   (CYCLES: a positive whole number)" >&2
+    exit 64
+fi
 work=$1
 cycles=$2
 # (No `ldconfig -p | grep -q` here: under pipefail grep's early exit makes ldconfig die
