@@ -458,6 +458,125 @@ def diagnose():
         print(b.log_tail(10), file=sys.stderr)
 
 
+# ---- port-loss cycles (portloss.py, usbloss.py) ----------------------------------------
+
+def fd_map(pid):
+    """fd -> what it points to, for a failure message that says which fd leaked."""
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            pass
+    return out
+
+
+class LossCycles:
+    """The cycle both port-loss soaks run (promise 2). Each cycle leaves a ZVT purchase in
+    flight (the request crossed, the terminal accepted it), takes a port away, waits for
+    the bridge's "<name> link lost", waits 0 to 50 ms, brings the port back and times
+    the bridge's "<name> link back" (the reconnect time), then runs a whole purchase
+    byte-exact. The bridge's fds and VmRSS are sampled after every cycle. check() holds
+    the run to the promise: in-flight purchases in_doubt, the others ok, reconnects under
+    RECONNECT_LIMIT_S, and after WARMUP cycles the fd count unchanged and RSS within
+    1 MiB (not under valgrind, PORTLOSS_RSS=0, where RSS is valgrind's own)."""
+
+    RECONNECT_LIMIT_S = 1.0
+    WARMUP = 20
+
+    def __init__(self, bridge, reg, term, cents0, rnd, cycles):
+        self.bridge, self.reg, self.term, self.rnd = bridge, reg, term, rnd
+        self.cycles, self.n, self.cents0 = cycles, 0, cents0
+        self.in_flight, self.completed, self.reconnect = [], [], []
+        self.fds0, self.rss0 = bridge.fd_count(), bridge.rss_kb()
+        self.warm = self.warm_map = self.end = self.end_map = None
+        self.fds_max = self.rss_max = 0
+        self.rss_trace = []  # (cycle, kB) at every tenth of the run: does growth level off?
+        self.t0 = time.monotonic()
+
+    def _purchase(self, in_flight):
+        self.n += 1
+        cents = self.cents0 + self.n
+        if in_flight:
+            zvt_exchange(self.reg, self.term, cents, self.n, on_step=lambda step: step == 2)
+            self.in_flight.append(cents)
+        else:
+            zvt_exchange(self.reg, self.term, cents, self.n)
+            self.completed.append(cents)
+
+    def cycle(self, c, name, unplug, plug, after_back=None):
+        """Cycle c: unplug() and plug() take the port named `name` away and back;
+        after_back(c), if given, checks the reconnect further."""
+        self._purchase(in_flight=True)
+        unplug()
+        if not self.bridge.wait_log("%s link lost" % name, 10):
+            fail("cycle %d: no '%s link lost' line" % (c, name))
+        time.sleep(self.rnd.random() * 0.05)
+        plug()
+        t_plug = time.monotonic()
+        if not self.bridge.wait_log("%s link back" % name, 10):
+            fail("cycle %d: the %s was not reconnected within 10 s" % (c, name))
+        self.reconnect.append(time.monotonic() - t_plug)
+        if after_back:
+            after_back(c)
+        # The survivor may hold bytes of the abandoned exchange: none expected, but drop
+        # anything so the next purchase is compared alone.
+        self.reg.drain(0.001)
+        self.term.drain(0.001)
+        self._purchase(in_flight=False)
+        fds, rss = self.bridge.fd_count(), self.bridge.rss_kb()
+        if c == min(self.WARMUP, self.cycles - 1):
+            self.warm, self.warm_map = (fds, rss), fd_map(self.bridge.pid)
+        self.fds_max, self.rss_max = max(self.fds_max, fds), max(self.rss_max, rss)
+        if self.cycles >= 100 and (c + 1) % (self.cycles // 10) == 0:
+            self.rss_trace.append((c + 1, rss))
+
+    def finish(self):
+        """Takes the last samples; call before stopping the bridge."""
+        self.end = (self.bridge.fd_count(), self.bridge.rss_kb())
+        self.end_map = fd_map(self.bridge.pid)
+
+    def check(self, journal):
+        ic, rows = journal_rows(journal)
+        if ic != ["ok"]:
+            fail("integrity_check says %s" % ic)
+        cls = {r["requested"]: r["class"] for r in rows}
+        bad = [(a, cls.get(a)) for a in self.in_flight if cls.get(a) != "in_doubt"]
+        if bad:
+            fail("in-flight purchases not in_doubt: %s" % bad[:10])
+        bad = [(a, cls.get(a)) for a in self.completed if cls.get(a) != "ok"]
+        if bad:
+            fail("completed purchases not ok: %s" % bad[:10])
+        worst = max(self.reconnect)
+        if worst > self.RECONNECT_LIMIT_S:
+            fail("reconnect took %.3f s (limit %.1f s)" % (worst, self.RECONNECT_LIMIT_S))
+        fds_end, rss_end = self.end
+        if self.cycles > self.WARMUP:
+            if fds_end != self.warm[0]:
+                fail("fd count grew: %d after warm-up, %d at the end; after warm-up %s; at "
+                     "the end %s" % (self.warm[0], fds_end, sorted(self.warm_map.items()),
+                                     sorted(self.end_map.items())))
+            if rss_end - self.warm[1] > 1024 and os.environ.get("PORTLOSS_RSS", "1") != "0":
+                fail("VmRSS grew: %d kB after warm-up, %d kB at the end" % (self.warm[1], rss_end))
+        elif fds_end != self.fds0:
+            fail("fd count changed: %d at start, %d at the end" % (self.fds0, fds_end))
+
+    def figures(self):
+        """The run's figures, as one line's worth of text after the soak's own opening."""
+        r = sorted(self.reconnect)
+        warm = self.warm if self.warm and self.cycles > self.WARMUP else ("-", "-")
+        return ("reconnect median %.1f ms p99 %.1f ms max %.1f ms; fds %d at start, %s after "
+                "warm-up, %d at end (max %d); VmRSS %d kB at start, %s after warm-up, %d at end "
+                "(max %d); %d in-flight purchases all in_doubt, %d later purchases all ok; %.1f s"
+                % (1000 * r[len(r) // 2], 1000 * r[min(len(r) - 1, int(len(r) * 0.99))],
+                   1000 * r[-1], self.fds0, warm[0], self.end[0], self.fds_max, self.rss0,
+                   warm[1], self.end[1], self.rss_max, len(self.in_flight),
+                   len(self.completed), time.monotonic() - self.t0))
+
+    def rss_levels(self):
+        return " ".join("%d:%d" % t for t in self.rss_trace)
+
+
 @atexit.register
 def _kill_bridges():
     for b in BRIDGES:

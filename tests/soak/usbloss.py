@@ -38,8 +38,6 @@ import tty
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lanelib as L  # noqa: E402
 
-RECONNECT_LIMIT_S = 1.0
-WARMUP = 20
 
 
 class Testbed:
@@ -137,17 +135,9 @@ def tiocm_count(path, what="TIOCMGET"):
         return 0
 
 
-def fd_map(pid):
-    out = {}
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            pass
-    return out
-
-
 def main():
+    if len(sys.argv) != 3 or not sys.argv[2].isdigit() or int(sys.argv[2]) < 1:
+        sys.exit("usage: usbloss.py WORKDIR CYCLES   (CYCLES: a positive whole number)")
     work, cycles = sys.argv[1], int(sys.argv[2])
     here = os.path.dirname(os.path.abspath(__file__))
     exe = os.environ.get("POSBRIDGE", os.path.join(here, "../../build/posbridge"))
@@ -169,52 +159,25 @@ def main():
                             "--terminal", "/dev/ttyACM0", "--journal", journal,
                             "--capture", os.path.join(work, "lane.pcapng")],
                       os.path.join(work, "bridge.log"), env=env)
-    in_flight, completed, reconnect = [], [], []
-    warm = warm_map = end_map = None
-    fds_max = rss_max = 0
-    rss_trace = []  # (cycle, kB) at every tenth of the run: does growth level off?
-    t0 = time.monotonic()
-    n = sp_opens = 0
+    opens = [0]
+
+    def unplug():
+        opens[0] = tiocm_count(tiocm_log)
+        term.unplug()
+
+    def reopened_by_sp_open(c):
+        if tiocm_count(tiocm_log) <= opens[0]:
+            L.fail("cycle %d: the reopen did not go through libserialport's sp_open" % c)
+
     try:
         bridge.start()
         reg = PtySlave(reg_path)
         if tiocm_count(tiocm_log) < 1:
             L.fail("posbridge did not open /dev/ttyACM0 through libserialport (no TIOCMGET)")
-        fds0, rss0 = bridge.fd_count(), bridge.rss_kb()
+        run = L.LossCycles(bridge, reg, term, 300000, rnd, cycles)
         for c in range(cycles):
-            # A purchase in flight: the request crossed, the terminal accepted it.
-            n += 1
-            cents = 300000 + n
-            L.zvt_exchange(reg, term, cents, n, on_step=lambda step: step == 2)
-            in_flight.append(cents)
-            opens = tiocm_count(tiocm_log)
-            term.unplug()
-            if not bridge.wait_log("terminal link lost", 10):
-                L.fail("cycle %d: no 'terminal link lost' line" % c)
-            time.sleep(rnd.random() * 0.05)
-            term.plug()
-            t_plug = time.monotonic()
-            if not bridge.wait_log("terminal link back", 10):
-                L.fail("cycle %d: the terminal was not reconnected within 10 s" % c)
-            reconnect.append(time.monotonic() - t_plug)
-            if tiocm_count(tiocm_log) <= opens:
-                L.fail("cycle %d: the reopen did not go through libserialport's sp_open" % c)
-            sp_opens += 1
-            reg.drain(0.001)
-            term.drain(0.001)
-            n += 1
-            cents = 300000 + n
-            L.zvt_exchange(reg, term, cents, n)
-            completed.append(cents)
-            fds, rss = bridge.fd_count(), bridge.rss_kb()
-            if c == min(WARMUP, cycles - 1):
-                warm = (fds, rss)
-                warm_map = fd_map(bridge.pid)
-            fds_max, rss_max = max(fds_max, fds), max(rss_max, rss)
-            if cycles >= 100 and (c + 1) % (cycles // 10) == 0:
-                rss_trace.append((c + 1, rss))
-        fds_end, rss_end = bridge.fd_count(), bridge.rss_kb()
-        end_map = fd_map(bridge.pid)
+            run.cycle(c, "terminal", unplug, term.plug, after_back=reopened_by_sp_open)
+        run.finish()
     finally:
         try:
             rc = bridge.stop()
@@ -224,40 +187,12 @@ def main():
         L.fail("clean stop exited %s; log %s" % (rc, bridge.log_path))
     if tiocm_count(tiocm_log, "TIOCEXCL"):
         L.fail("posbridge fell back to plain termios on /dev/ttyACM0 (TIOCEXCL seen)")
-    ic, rows = L.journal_rows(journal)
-    if ic != ["ok"]:
-        L.fail("integrity_check says %s" % ic)
-    cls = {r["requested"]: r["class"] for r in rows}
-    bad = [(a, cls.get(a)) for a in in_flight if cls.get(a) != "in_doubt"]
-    if bad:
-        L.fail("in-flight purchases not in_doubt: %s" % bad[:10])
-    bad = [(a, cls.get(a)) for a in completed if cls.get(a) != "ok"]
-    if bad:
-        L.fail("completed purchases not ok: %s" % bad[:10])
-    worst = max(reconnect)
-    if worst > RECONNECT_LIMIT_S:
-        L.fail("reconnect took %.3f s (limit %.1f s)" % (worst, RECONNECT_LIMIT_S))
-    if cycles > WARMUP:
-        if fds_end != warm[0]:
-            L.fail("fd count grew: %d after warm-up, %d at the end; after warm-up %s; at the "
-                   "end %s" % (warm[0], fds_end, sorted(warm_map.items()),
-                               sorted(end_map.items())))
-        if rss_end - warm[1] > 1024 and os.environ.get("PORTLOSS_RSS", "1") != "0":
-            L.fail("VmRSS grew: %d kB after warm-up, %d kB at the end" % (warm[1], rss_end))
-    elif fds_end != fds0:
-        L.fail("fd count changed: %d at start, %d at the end" % (fds0, fds_end))
-    reconnect.sort()
-    print("usbloss: %d USB unplugs of /dev/ttyACM0, reconnect median %.1f ms p99 %.1f ms "
-          "max %.1f ms; fds %d at start, %s after warm-up, %d at end (max %d); VmRSS %d kB at "
-          "start, %s after warm-up, %d at end (max %d); %d reopens all by sp_open; %d in-flight "
-          "purchases all in_doubt, %d later purchases all ok; %.1f s"
-          % (cycles, 1000 * reconnect[len(reconnect) // 2],
-             1000 * reconnect[min(len(reconnect) - 1, int(len(reconnect) * 0.99))],
-             1000 * worst, fds0, warm[0] if warm and cycles > WARMUP else "-", fds_end,
-             fds_max, rss0, warm[1] if warm and cycles > WARMUP else "-", rss_end, rss_max,
-             sp_opens, len(in_flight), len(completed), time.monotonic() - t0))
-    if rss_trace:
-        print("usbloss: VmRSS kB by cycle: " + " ".join("%d:%d" % t for t in rss_trace))
+    run.check(journal)
+    # Every cycle's reopen was counted by reopened_by_sp_open(), or the run failed.
+    print("usbloss: %d USB unplugs of /dev/ttyACM0, %d reopens all by sp_open, %s"
+          % (cycles, cycles, run.figures()))
+    if run.rss_trace:
+        print("usbloss: VmRSS kB by cycle: " + run.rss_levels())
 
 
 if __name__ == "__main__":
