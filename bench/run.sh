@@ -37,7 +37,7 @@ else
     CAP_MB=${BENCH_CAP_MB:-110}; LANES=${BENCH_LANES:-"10 25 50 100"}; TPUT_MB=100; REPS=3
     JTXNS=20000
 fi
-ONLY=${BENCH_ONLY:-"1 2 3 4 5 6 7"}
+ONLY=${BENCH_ONLY:-"1 2 3 4 5 6 7 8"}
 
 PIDS=()
 cleanup() {
@@ -64,6 +64,8 @@ $CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iprotocols -Ibridge bench/
     "$BUILD/libposbridge.a" -o "$BB/capgen" || exit 1
 $CC -O2 -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge bench/bench_journal.c \
     "$BUILD/libposbridge.a" -lsqlite3 -o "$BB/bench_journal" || exit 1
+$CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iprotocols -Ibridge bench/bench_deframer.c \
+    "$BUILD/libposbridge.a" -o "$BB/bench_deframer" || exit 1
 
 echo "# posbridge bench $(date -u +%Y-%m-%dT%H:%M:%SZ) quick=${BENCH_QUICK:-0}"
 echo "# $(uname -srm); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
@@ -285,6 +287,12 @@ if want 7; then
         fi
         [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$D/n$n"
     done
+fi
+
+# ---- 8. hostile byte patterns through the deframers ----------------------------------
+if want 8; then
+    say "8. Hostile input: deframer cost per byte of adversarial patterns vs random bytes"
+    if [ "${BENCH_QUICK:-0}" = 1 ]; then run "$BB/bench_deframer" 1 1; else run "$BB/bench_deframer" 16 5; fi
 fi
 
 # ---- profiles (optional) --------------------------------------------------------------
