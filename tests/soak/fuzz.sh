@@ -4,8 +4,12 @@
 # (default 10 000 000) or FUZZ_MAX_SECONDS (default 900), FUZZ_PAR harnesses at a time
 # (default 2). New corpus entries go to build-fuzz/corpus/<harness>; the seeds stay in
 # tests/fuzz/corpus/. Prints per harness: executions, seconds, exec/s, crash or not.
-# FUZZ_ONLY="fuzz_config fuzz_zvt" runs just those, in that order. Each running fuzzer's
-# PID is in $FUZZ_LOGS/<harness>.pid (kill -STOP / -CONT it to pause for other work).
+# FUZZ_ONLY="fuzz_config fuzz_zvt" runs just those, in that order. FUZZ_FORK=N runs each
+# harness as one libFuzzer campaign of N worker processes sharing the corpus (-fork=N):
+# its executions are the workers' together, so N cores bring one harness to FUZZ_RUNS
+# N times sooner. Each running fuzzer's PID is in $FUZZ_LOGS/<harness>.pid (kill -STOP
+# / -CONT it to pause for other work; to end a -fork campaign early send SIGTERM, as
+# its parent process does not stop on SIGINT).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +18,8 @@ cd "$root" || exit 1
 runs=${FUZZ_RUNS:-10000000}
 secs=${FUZZ_MAX_SECONDS:-900}
 par=${FUZZ_PAR:-2}
+fork=()
+[ -n "${FUZZ_FORK:-}" ] && fork=(-fork="$FUZZ_FORK")
 out=${FUZZ_LOGS:-build-fuzz/logs}
 make fuzz FUZZ_SECONDS=1 >/dev/null 2>&1 || { echo "fuzz.sh: make fuzz failed"; exit 1; }
 mkdir -p "$out"
@@ -54,7 +60,7 @@ one() {
     local seeds=tests/fuzz/corpus/${n#fuzz_}
     mkdir -p "build-fuzz/corpus/$n"
     local t0=$SECONDS rc=0
-    "build-fuzz/bin/$n" -runs="$runs" -max_total_time="$secs" -print_final_stats=1 \
+    "build-fuzz/bin/$n" "${fork[@]}" -runs="$runs" -max_total_time="$secs" -print_final_stats=1 \
         -max_len="$(max_len "$n")" -rss_limit_mb=2560 -malloc_limit_mb=1024 \
         -artifact_prefix="$out/$n-" \
         "build-fuzz/corpus/$n" "$seeds" >"$out/$n.log" 2>&1 &
@@ -63,6 +69,8 @@ one() {
     rm -f "$out/$n.pid"
     local ex
     ex=$(grep -h "stat::number_of_executed_units" "$out/$n.log" | tail -1 | awk '{print $2}')
+    # In fork mode the total is the count on the last status line, "#N: cov: ...".
+    [ -z "$ex" ] && ex=$(grep -ho '^#[0-9]*:' "$out/$n.log" | tail -1 | tr -d '#:')
     local dt=$((SECONDS - t0))
     local what=""
     [ "$rc" -eq 72 ] && what=" (interrupted: libFuzzer's exit code for SIGINT)"
