@@ -68,9 +68,13 @@ one() {
     wait $! || rc=$?
     rm -f "$out/$n.pid"
     local ex
-    ex=$(grep -h "stat::number_of_executed_units" "$out/$n.log" | tail -1 | awk '{print $2}')
-    # In fork mode the total is the count on the last status line, "#N: cov: ...".
-    [ -z "$ex" ] && ex=$(grep -ho '^#[0-9]*:' "$out/$n.log" | tail -1 | tr -d '#:')
+    # In fork mode the parent's own final stats say 0; the campaign's total is the count
+    # on its last status line, "#N: cov: ...".
+    if [ ${#fork[@]} -gt 0 ]; then
+        ex=$(grep -ho '^#[0-9]*:' "$out/$n.log" | tail -1 | tr -d '#:')
+    else
+        ex=$(grep -h "stat::number_of_executed_units" "$out/$n.log" | tail -1 | awk '{print $2}')
+    fi
     local dt=$((SECONDS - t0))
     local what=""
     [ "$rc" -eq 72 ] && what=" (interrupted: libFuzzer's exit code for SIGINT)"
