@@ -10,7 +10,7 @@
  * pass delivers the same frames (checked above), so they are not checked a second time.
  * The timed pass (below) checks only the frames the chunked pass did not deliver: a frame
  * with the same place and length in the input holds the same bytes, and checking it again
- * cost a fifth of the harness's time.
+ * was a quarter of fuzz_pax's time.
  *
  * One deframer serves every input: after pb_deframer_flush() it holds no byte, and
  * pb_deframer_reset() keeps only the stream offset and the counters, which run() takes
