@@ -30,9 +30,9 @@ mkdir -p "$out"
 max_len() {
     case $1 in
     # Concert: STX + 1024 payload + ETX + LRC = 1027 bytes: one longest frame, or an STX
-    # and more than 1027 bytes. Not more: in a stream dense with STX and no ETX, the
-    # deframer rescans up to 1027 held bytes for every byte past that point, and at 2100
-    # the harness fell from 6 400 to 1 900 exec/s.
+    # and more than 1027 bytes. Not more: an execution costs about its length (three
+    # passes), and at 2100 the harness fell from 6 400 to 1 900 exec/s. (The deframer is
+    # linear on hostile input: bench section 8.)
     fuzz_concert) echo 1100 ;;
     # PAX: STX + 4096 payload + ETX + LRC = 4099, over the default: one longest frame, or
     # an STX followed by more than 4099 bytes.
