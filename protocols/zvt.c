@@ -1129,8 +1129,8 @@ static int zvt_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
 /* A wire byte 0x10 is sent twice, so replacing a data byte 0x10 by anything else would
  * shorten the frame. Every redaction below therefore keeps the number of 0x10 bytes in
  * the field it rewrites: the 0x10 bytes it must keep are moved to the front of the
- * rewritten area. A redacted capture can thus tell how many masked bytes were 0x10 (digits
- * "10"), never where they were; frame length, APDU LEN and BMP lengths stay intact and the
+ * rewritten area. A redacted capture can thus tell how many bytes of a blanked field were
+ * 0x10, never where they were; frame length, APDU LEN and BMP lengths stay intact and the
  * frame still decodes. */
 static size_t count_dle(const uint8_t *v, size_t n)
 {
@@ -1140,15 +1140,25 @@ static size_t count_dle(const uint8_t *v, size_t n)
     return k;
 }
 
-static void blank(uint8_t *v, size_t n)
+/* The field's 0x10 bytes first, then fill. */
+static void blank(uint8_t *v, size_t n, uint8_t fill)
 {
     size_t k = count_dle(v, n);
     for (size_t i = 0; i < n; i++)
-        v[i] = i < k ? PB_DLE : 0x00;
+        v[i] = i < k ? PB_DLE : fill;
 }
 
 /* BMP 22 value: digits but the first 6 and last 4 (the pb_mask_pan rule: fewer kept for
- * short numbers) become E nibbles, ZVT's own masking [P]. */
+ * short numbers) become E nibbles, ZVT's own masking [P].
+ *
+ * A masked byte that was 0x10 (digits "10") cannot simply become EE: the frame would lose
+ * a wire byte. Putting the 0x10 back anywhere among the masked digits would tell how many
+ * masked digit pairs were "10"; with the first 6 and last 4 beside it and the Luhn digit,
+ * that narrows the card number to a handful of candidates, and to exactly one when every
+ * masked byte was 0x10. So a number whose masked part held a 0x10 is masked whole, kept
+ * digits too: its 0x10 bytes first, then E nibbles only. The capture then shows only how
+ * many of its bytes were 0x10, and a second pass changes nothing. About 3 in 100
+ * sixteen-digit numbers; the journal keeps their first 6 and last 4 from the decode. */
 static void redact_pan(uint8_t *v, size_t n)
 {
     size_t digits = 0;
@@ -1160,36 +1170,19 @@ static void redact_pan(uint8_t *v, size_t n)
     }
     size_t head = digits >= 13 ? 6 : 0;
     size_t tail = digits > 4 ? 4 : 0;
-    size_t before = count_dle(v, n);
-    for (size_t i = 0; i < digits; i++) {
-        if (i < head || i >= digits - tail)
-            continue;
+    for (size_t b = 0; b < n; b++) {
+        bool masked = 2 * b + 1 >= head && 2 * b + tail < digits;
+        if (v[b] == PB_DLE && masked) {
+            blank(v, n, 0xEE);
+            return;
+        }
+    }
+    /* Masking adds no 0x10 (a masked nibble is E) and, from here, removes none. */
+    for (size_t i = head; i + tail < digits; i++) {
         if (i & 1)
             v[i / 2] = (uint8_t)((v[i / 2] & 0xF0) | 0x0E);
         else
             v[i / 2] = (uint8_t)((v[i / 2] & 0x0F) | 0xE0);
-    }
-    /* A masked nibble is E, so no new 0x10 appeared; put back the ones masking removed,
-     * into bytes whose two nibbles are both masked. */
-    size_t deficit = before - count_dle(v, n);
-    for (size_t b = 0; deficit > 0 && b < n; b++) {
-        size_t i0 = 2 * b, i1 = 2 * b + 1;
-        bool both = i1 < digits && i0 >= head && i1 < digits - tail;
-        if (both && v[b] != PB_DLE) {
-            v[b] = PB_DLE;
-            deficit--;
-        }
-    }
-    /* No such byte (a very short number): the length wins, a 0x10 stays where masking
-     * had to leave it. Rare enough to accept; said in the header of this section. */
-    for (size_t b = 0; deficit > 0 && b < n; b++) {
-        if ((v[b] & 0xF0) == 0xE0 || (v[b] & 0x0F) == 0x0E) {
-            uint8_t hi = v[b] >> 4, lo = v[b] & 0x0F;
-            if ((hi == 0x0E || hi == 1) && (lo == 0x0E || lo == 0)) {
-                v[b] = PB_DLE;
-                deficit--;
-            }
-        }
     }
 }
 
@@ -1200,7 +1193,7 @@ static void redact_field(struct bmp_walk *w, const struct zvt_bmp *row, uint8_t 
     else if (row->sensitive == ZVT_SENS_TEXT)
         pb_mask_digit_runs(v, n); /* opaque to the walk: its structure cannot change */
     else
-        blank(v, n);
+        blank(v, n, 0x00);
 }
 
 /* Redacts one unstuffed APDU in place; lengths and 0x10 count unchanged. */
@@ -1219,14 +1212,14 @@ static void redact_apdu(uint8_t *apdu, size_t n)
         walk_bmps(&w, d + start, a.avail - start);
         /* What could not be parsed may hold card data: blank it. */
         if (w.stop < a.avail - start)
-            blank(d + start + w.stop, a.avail - start - w.stop);
+            blank(d + start + w.stop, a.avail - start - w.stop, 0x00);
     }
     /* A print line is an attribute byte and text: a receipt may print the card number. */
     if (c->body == ZVT_BODY_PRINT_LINE && a.avail > 1)
         pb_mask_digit_runs(d + 1, a.avail - 1);
     size_t end = a.hdr + a.avail; /* bytes past LEN were not parsed either */
     if (end < n)
-        blank(apdu + end, n - end);
+        blank(apdu + end, n - end, 0x00);
 }
 
 static size_t zvt_redact(uint8_t *wire, size_t len)

@@ -1057,25 +1057,46 @@ static void test_redact_pan_track_expiry(void **state)
     assert_int_equal(Z->redact(w, n), 0);
 }
 
-/* A masked PAN byte 0x10 (digits "10") is two wire bytes: the frame keeps its length and
- * its 0x10 count, the 0x10 moves to the first fully masked byte, and it still decodes. */
+/* A masked PAN byte 0x10 (digits "10") is two wire bytes. Kept where it was, or moved
+ * elsewhere among the masked digits, it would tell how many masked digit pairs were "10";
+ * with every masked byte 0x10 the capture would hold the whole number. The number is
+ * masked whole instead: its 0x10 count kept, first, then E nibbles; the frame keeps its
+ * length and still decodes. */
 static void test_redact_dle_inside_pan(void **state)
 {
     (void)state;
-    uint8_t w[128];
-    /* digits 4111119910991111: masked bytes are 99 10 99. */
-    size_t n = frame_hex("04 0F 0D 27 00 22 F0 F8 41 11 11 99 10 99 11 11", w, sizeof w);
-    size_t dles = count_byte(w, n, 0x10);
-    Z->redact(w, n);
-    assert_int_equal(count_byte(w, n, 0x10), dles);
-    struct pos_msg m;
-    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
-    assert_true(m.checksum_ok);
-    assert_string_equal(m.pan, "411111******1111");
-    uint8_t apdu[32], expect[64];
-    size_t an = hex("04 0F 0D 27 00 22 F0 F8 41 11 11 10 EE EE 11 11", apdu, sizeof apdu);
-    assert_int_equal(frame_apdu(apdu, an, expect, sizeof expect), n);
-    assert_memory_equal(w, expect, n);
+    static const struct {
+        const char *apdu, *redacted, *pan;
+    } cases[] = {
+        /* 4111119910991111: one masked byte 0x10. */
+        {"04 0F 0D 27 00 22 F0 F8 41 11 11 99 10 99 11 11",
+         "04 0F 0D 27 00 22 F0 F8 10 EE EE EE EE EE EE EE", "10**************"},
+        /* 4111111010101111: every masked byte 0x10, so nothing of the number may stay. */
+        {"04 0F 0D 27 00 22 F0 F8 41 11 11 10 10 10 11 11",
+         "04 0F 0D 27 00 22 F0 F8 10 10 10 EE EE EE EE EE", "101010**********"},
+        /* 13 digits 0011001110123: only digits 6 to 8 are masked, and the byte 0x10
+         * holds digit 8 (masked) and 9 (kept). */
+        {"04 0F 0C 27 00 22 F0 F7 00 11 00 11 10 12 3F",
+         "04 0F 0C 27 00 22 F0 F7 10 EE EE EE EE EE EE", "10************"},
+        /* A 0x10 among the kept digits stays: nothing to hide there. */
+        {"04 0F 0D 27 00 22 F0 F8 41 10 11 22 33 44 55 66",
+         "04 0F 0D 27 00 22 F0 F8 41 10 11 EE EE EE 55 66", "411011******5566"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t w[128], apdu[32], expect[64];
+        size_t n = frame_hex(cases[i].apdu, w, sizeof w);
+        size_t dles = count_byte(w, n, 0x10);
+        assert_true(Z->redact(w, n) > 0);
+        assert_int_equal(count_byte(w, n, 0x10), dles);
+        size_t an = hex(cases[i].redacted, apdu, sizeof apdu);
+        assert_int_equal(frame_apdu(apdu, an, expect, sizeof expect), n);
+        assert_memory_equal(w, expect, n);
+        struct pos_msg m;
+        assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+        assert_true(m.checksum_ok);
+        assert_string_equal(m.pan, cases[i].pan);
+        assert_int_equal(Z->redact(w, n), 0); /* idempotent */
+    }
 }
 
 static void test_redact_keeps_bad_crc_bad(void **state)
