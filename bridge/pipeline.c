@@ -427,7 +427,7 @@ static void flush_side(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
                 continue;
             size_t from = framed > h->offset ? (size_t)(framed - h->offset) : 0;
             /* bytes that never became a frame: a PAN in a frame that never completed */
-            pb_mask_digit_runs(h->data + from, h->len - from);
+            pb_mask_digit_runs(h->data + from, h->len - from, NULL);
         }
     }
     release_held(l, dir, 0, true);

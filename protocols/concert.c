@@ -464,27 +464,6 @@ static int concert_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
 
 /* ---- redaction ------------------------------------------------------------------------ */
 
-/* Masks every run of PAN characters of PAN length or longer inside [from, to): digits
- * but the first 6 and last 4 become '*' (a Concert data byte, so the frame stays
- * valid). The LRC is updated by the XOR of each change, so a good LRC stays good and a
- * bad one stays exactly as bad as it was on the wire. */
-static size_t mask_runs(uint8_t *wire, size_t from, size_t to, uint8_t *lrc)
-{
-    size_t changed = 0, i = from, start, n;
-    while (next_pan_run(wire, to, &i, &start, &n)) {
-        if (n < PAN_MIN)
-            continue;
-        for (size_t k = start + 6; k < start + n - 4; k++) {
-            if (wire[k] == '*')
-                continue;
-            *lrc ^= (uint8_t)(wire[k] ^ '*');
-            wire[k] = '*';
-            changed++;
-        }
-    }
-    return changed;
-}
-
 static size_t concert_redact(uint8_t *wire, size_t len)
 {
     /* One complete frame: STX payload ETX LRC. */
@@ -499,9 +478,9 @@ static size_t concert_redact(uint8_t *wire, size_t len)
     if (plen == CONCERT_LEN_REQUEST || plen == CONCERT_LEN_SHORT_ANSWER)
         return 0; /* no card data; their digit fields would look like a PAN */
     if (plen == CONCERT_LEN_FULL_ANSWER)
-        changed = mask_runs(wire, 1 + ANS_REPORT.off, 1 + ANS_REPORT.off + ANS_REPORT.len, &lrc);
+        changed = pb_mask_digit_runs(wire + 1 + ANS_REPORT.off, ANS_REPORT.len, &lrc);
     else
-        changed = mask_runs(wire, 1, 1 + plen, &lrc); /* unknown layout: mask any PAN */
+        changed = pb_mask_digit_runs(wire + 1, plen, &lrc); /* unknown layout: any PAN */
     if (lrc != wire[len - 1]) {
         wire[len - 1] = lrc;
         changed++;

@@ -503,22 +503,6 @@ static size_t star_card(uint8_t *wire, size_t from, size_t n, uint8_t *x)
     return star(wire, from, n, chars >= PAN_MIN ? 6 : 0, 4, x);
 }
 
-/* Runs of 13 or more digits in a value nothing names: first 6, last 4 kept. */
-static size_t star_runs(uint8_t *wire, size_t from, size_t to, uint8_t *x)
-{
-    size_t changed = 0, i = from;
-    while (i < to) {
-        while (i < to && !is_digit(wire[i]))
-            i++;
-        size_t start = i;
-        while (i < to && is_digit(wire[i]))
-            i++;
-        if (i - start >= PAN_MIN)
-            changed += star(wire, start, i - start, 6, 4, x);
-    }
-    return changed;
-}
-
 size_t pb_mispos_redact(const struct pb_mispos_profile *pr, uint8_t *wire, size_t len)
 {
     if (!pr || !wire || len < 5 || wire[0] != PB_STX)
@@ -539,10 +523,10 @@ size_t pb_mispos_redact(const struct pb_mispos_profile *pr, uint8_t *wire, size_
         else if (t.tag != tg->amount && t.tag != tg->type && t.tag != tg->result &&
                  t.tag != tg->terminal && t.tag != tg->trace && t.tag != tg->auth &&
                  t.tag != tg->pos && t.tag != tg->orig_trace)
-            changed += star_runs(wire, 3 + t.off, 3 + t.off + t.len, &x);
+            changed += pb_mask_digit_runs(wire + 3 + t.off, t.len, &x);
     }
     if (r < 0)
-        changed += star_runs(wire, 3 + pos, 3 + n, &x); /* unparsed tail: any PAN */
+        changed += pb_mask_digit_runs(wire + 3 + pos, n - pos, &x); /* unparsed tail */
     if (x) {
         wire[len - 1] ^= x;
         changed++;

@@ -136,27 +136,60 @@ void pb_mask_pan(const char *pan, size_t len, char *out, size_t cap)
     out[n] = '\0';
 }
 
-size_t pb_mask_digit_runs(uint8_t *p, size_t n)
+static bool pan_char(uint8_t c)
 {
+    return (c >= '0' && c <= '9') || c == '*';
+}
+
+/* The end of the group of PAN characters starting at i. */
+static size_t group_end(const uint8_t *p, size_t n, size_t i)
+{
+    while (i < n && pan_char(p[i]))
+        i++;
+    return i;
+}
+
+size_t pb_mask_digit_runs(uint8_t *p, size_t n, uint8_t *x)
+{
+    enum { GROUP_MAX = 6, RUN_MIN = 13 };
     size_t changed = 0, i = 0;
-    while (i < n) {
-        if (p[i] < '0' || p[i] > '9') {
+    while (p && i < n) {
+        if (!pan_char(p[i])) {
             i++;
             continue;
         }
-        size_t start = i;
-        while (i < n && p[i] >= '0' && p[i] <= '9')
-            i++;
-        if (i - start >= 13)
-            for (size_t k = start + 6; k < i - 4; k++, changed++)
-                p[k] = '*';
+        size_t start = i, end = group_end(p, n, i), chars = end - start;
+        /* Join the next group across one separator while both are short. */
+        while (end + 1 < n && (p[end] == ' ' || p[end] == '-') && pan_char(p[end + 1])) {
+            size_t next = group_end(p, n, end + 1);
+            if (end - i > GROUP_MAX || next - (end + 1) > GROUP_MAX)
+                break;
+            i = end + 1;
+            chars += next - i;
+            end = next;
+        }
+        if (chars >= RUN_MIN) {
+            size_t k = 0; /* index among the run's PAN characters */
+            for (size_t j = start; j < end; j++) {
+                if (!pan_char(p[j]))
+                    continue;
+                if (k >= 6 && k < chars - 4 && p[j] != '*') {
+                    if (x)
+                        *x ^= (uint8_t)(p[j] ^ '*');
+                    p[j] = '*';
+                    changed++;
+                }
+                k++;
+            }
+        }
+        i = end;
     }
     return changed;
 }
 
 static void scrub(char *s, size_t cap)
 {
-    pb_mask_digit_runs((uint8_t *)s, strnlen(s, cap));
+    pb_mask_digit_runs((uint8_t *)s, strnlen(s, cap), NULL);
 }
 
 void pb_msg_scrub(struct pos_msg *m)

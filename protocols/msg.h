@@ -134,10 +134,14 @@ void pb_mask_pan(const char *pan, size_t len, char *out, size_t cap);
  * '.'. Trailing spaces are trimmed. */
 void pb_copy_printable(char *dst, size_t cap, const uint8_t *src, size_t len);
 
-/* Card numbers in free text (a receipt line, a terminal's message): every run of 13 or
- * more ASCII digits in p[0..n) is masked in place as pb_mask_pan does (first 6 and last
- * 4 kept). Returns how many bytes changed; a second call changes nothing. */
-size_t pb_mask_digit_runs(uint8_t *p, size_t n);
+/* Card numbers in free text (a receipt line, a terminal's message, a field no layout
+ * names). A run is ASCII digits and '*' (an earlier masking), and groups of at most 6 of
+ * them join across a single space or dash, as card numbers are printed ("4111 1111 1111
+ * 1111", "3782 822463 10005"). In every run of 13 or more such characters in p[0..n),
+ * the digits but the first 6 and last 4 characters become '*', in place, as pb_mask_pan
+ * does. When x is not NULL, every change is XORed into *x (a frame's LRC stays as good or
+ * as bad as it was). Returns how many bytes changed; a second call changes nothing. */
+size_t pb_mask_digit_runs(uint8_t *p, size_t n, uint8_t *x);
 /* pb_mask_digit_runs over every text field of a decoded message. Every decoder calls it
  * last, so no field of any message carries a clear card number. */
 void pb_msg_scrub(struct pos_msg *m);

@@ -699,22 +699,6 @@ static size_t star_digits(uint8_t *wire, struct span s, size_t head, size_t tail
     return changed;
 }
 
-/* Every run of 13 or more digits: all but the first 6 and last 4 starred. */
-static size_t star_runs(uint8_t *wire, size_t from, size_t to, uint8_t *lrc)
-{
-    size_t changed = 0, i = from;
-    while (i < to) {
-        while (i < to && !is_digit(wire[i]))
-            i++;
-        size_t start = i;
-        while (i < to && is_digit(wire[i]))
-            i++;
-        if (i - start >= PAN_MIN)
-            changed += star_digits(wire, (struct span){wire + start, i - start}, 6, 4, lrc);
-    }
-    return changed;
-}
-
 static size_t pax_redact(uint8_t *wire, size_t len)
 {
     if (!wire || len < 3 || wire[0] != PB_STX || wire[len - 2] != PB_ETX)
@@ -753,10 +737,10 @@ static size_t pax_redact(uint8_t *wire, size_t len)
     /* Any other place (a message, extended data, an unknown layout): any PAN-long run. */
     if (amounts < nf) {
         size_t from = (size_t)(f[amounts].p - wire), to = from + f[amounts].n;
-        changed += star_runs(wire, 1, from, &lrc);
-        changed += star_runs(wire, to, 1 + plen, &lrc);
+        changed += pb_mask_digit_runs(wire + 1, from - 1, &lrc);
+        changed += pb_mask_digit_runs(wire + to, 1 + plen - to, &lrc);
     } else {
-        changed += star_runs(wire, 1, 1 + plen, &lrc);
+        changed += pb_mask_digit_runs(wire + 1, plen, &lrc);
     }
     if (lrc != wire[len - 1]) {
         wire[len - 1] = lrc;

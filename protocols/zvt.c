@@ -1191,7 +1191,7 @@ static void redact_field(struct bmp_walk *w, const struct zvt_bmp *row, uint8_t 
     if (row->sensitive == ZVT_SENS_PAN)
         redact_pan(v, n);
     else if (row->sensitive == ZVT_SENS_TEXT)
-        pb_mask_digit_runs(v, n); /* opaque to the walk: its structure cannot change */
+        pb_mask_digit_runs(v, n, NULL); /* opaque to the walk: its structure cannot change */
     else
         blank(v, n, 0x00);
 }
@@ -1216,7 +1216,7 @@ static void redact_apdu(uint8_t *apdu, size_t n)
     }
     /* A print line is an attribute byte and text: a receipt may print the card number. */
     if (c->body == ZVT_BODY_PRINT_LINE && a.avail > 1)
-        pb_mask_digit_runs(d + 1, a.avail - 1);
+        pb_mask_digit_runs(d + 1, a.avail - 1, NULL);
     size_t end = a.hdr + a.avail; /* bytes past LEN were not parsed either */
     if (end < n)
         blank(apdu + end, n - end, 0x00);

@@ -15,7 +15,7 @@
 
 static size_t mask(char *s)
 {
-    return pb_mask_digit_runs((uint8_t *)s, strlen(s));
+    return pb_mask_digit_runs((uint8_t *)s, strlen(s), NULL);
 }
 
 static void test_runs(void **state)
@@ -35,8 +35,59 @@ static void test_runs(void **state)
     assert_int_equal(mask(nineteen_more), 13);
     assert_string_equal(nineteen_more, "123456*************0123");
     char edge[] = "1234567890123";
-    assert_int_equal(pb_mask_digit_runs((uint8_t *)edge, 12), 0); /* the run is cut at n */
-    assert_int_equal(pb_mask_digit_runs(NULL, 0), 0);
+    assert_int_equal(pb_mask_digit_runs((uint8_t *)edge, 12, NULL), 0); /* the run is cut at n */
+    assert_int_equal(pb_mask_digit_runs(NULL, 0, NULL), 0);
+}
+
+/* Card numbers as receipts print them: in groups, or already partly masked. */
+static void test_runs_grouped(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"CARD 4111 1111 1111 1111 OK", "CARD 4111 11** **** 1111 OK"},
+        {"4111-1111-1111-1111", "4111-11**-****-1111"},
+        {"AMEX 3782 822463 10005", "AMEX 3782 82**** *0005"},
+        {"6011 1111 1111 1111 117", "6011 11** **** ***1 117"},
+        /* A partly masked number still has its middle masked. */
+        {"41111111*1111111", "411111******1111"},
+        /* A long group is a number of its own: the expiry beside it stays. */
+        {"4111111111111111 1225", "411111******1111 1225"},
+        {"12 4111111111111111", "12 411111******1111"},
+        /* Short groups beside a grouped number join it: more masked, nothing shown. */
+        {"4111 1111 1111 1111 1225", "4111 11** **** **** 1225"},
+        /* Not card numbers: 12 characters, two separators, other separators. */
+        {"ref 1234 5678 9012", "ref 1234 5678 9012"},
+        {"4111  1111 1111 1111", "4111  1111 1111 1111"},
+        {"22.11.2026 10:52:00 1234", "22.11.2026 10:52:00 1234"},
+        {"4111 1111 1111 1111 -", "4111 11** **** 1111 -"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[64];
+        strcpy(buf, cases[i].in);
+        mask(buf);
+        assert_string_equal(buf, cases[i].out);
+        assert_int_equal(mask(buf), 0); /* idempotent */
+    }
+}
+
+/* With x, every change is XORed in: a frame's LRC follows the masking exactly. */
+static void test_runs_xor(void **state)
+{
+    (void)state;
+    uint8_t text[] = "PAN 4111 1111 1111 1111 / 5500005555555559";
+    uint8_t before[sizeof text];
+    memcpy(before, text, sizeof text);
+    uint8_t x = 0x5A;
+    size_t changed = pb_mask_digit_runs(text, sizeof text - 1, &x);
+    assert_int_equal(changed, 12);
+    uint8_t expect = 0x5A;
+    for (size_t i = 0; i < sizeof text; i++)
+        expect ^= (uint8_t)(before[i] ^ text[i]);
+    assert_int_equal(x, expect);
+    assert_int_equal(pb_mask_digit_runs(text, sizeof text - 1, &x), 0);
+    assert_int_equal(x, expect);
 }
 
 static void test_scrub_every_text_field(void **state)
@@ -137,6 +188,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs),
+        cmocka_unit_test(test_runs_grouped),
+        cmocka_unit_test(test_runs_xor),
         cmocka_unit_test(test_scrub_every_text_field),
         cmocka_unit_test(test_zvt_receipt_line),
         cmocka_unit_test(test_pax_message),

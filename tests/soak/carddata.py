@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Promise 6, card data: PANs and track data pushed through real bridge lanes of all
 four protocols (ZVT 04 0F with BMP 22 PAN, 23 track 2, 24 track 3, 2D track 1, and a
-receipt line 06 D1 printing the PAN; Concert full answers with the PAN and a track-2
-image in the 55-byte report field; PAX T00 with a keyed card (number, expiry, CVV) and
-a track-2 image in the extended data, T01 with the whole PAN where the last 4 belong
-and in its message; MIS-POS answers with the PAN in 9F0B and a track-2 image in an
-unknown tag), then every file the lane and the tools produce is scanned: capture, journal, -wal, -shm, events, bridge log, `report`
-(text, JSON, CSV), `decode` (text, JSON) and `monitor --once` output.
+receipt line 06 D1 printing the PAN whole and in groups; Concert full answers with the
+grouped PAN and a track-2 image in the 55-byte report field; PAX T00 with a keyed card
+(number, expiry, CVV) and a track-2 image in the extended data, T01 with the whole PAN
+where the last 4 belong and, whole and grouped, in its message; MIS-POS answers with
+the PAN in 9F0B, a track-2 image and a grouped PAN in unknown tags), then every file
+the lane and the tools produce is scanned: capture, journal, -wal, -shm, events, bridge
+log, `report` (text, JSON, CSV), `decode` (text, JSON) and `monitor --once` output.
 
 Scanner: ASCII digit runs of 13 to 19 digits, first digit 2-6 (card networks), Luhn
-valid; ASCII track patterns (PAN=YYMM, %B...^); in the capture's packet data also
-BCD-packed runs (decimal nibbles, same rules) and BCD track 2 (digits D digits); and
-each injected PAN literally, ASCII and BCD at either nibble alignment.
+valid, also when written in groups of up to 6 digits joined by single spaces or
+dashes; ASCII track patterns (PAN=YYMM, %B...^); in the capture's packet data also
+BCD-packed runs (decimal nibbles, same rules) and BCD track 2 (digits D digits), as
+stored and with ZVT's doubled 0x10 read as one byte; and each injected PAN literally,
+ASCII and BCD at either nibble alignment.
 Expected: zero findings; with --capture-clear the capture DOES contain them (the
 scanner works) and every other file still holds none.
 
@@ -31,6 +34,12 @@ import lanelib as L  # noqa: E402
 # 0x10 bytes among the masked digits would leave whole in the capture.
 PANS = ["4111111111111111", "5500005555555559", "378282246310005", "6011111111111117",
         "4012888888881881", "5105105105105100", "4111111010101114"]
+
+
+def grouped(pan):
+    """As receipts print a card number: 4-6-5 for 15 digits, else groups of 4."""
+    cuts = [4, 10] if len(pan) == 15 else list(range(4, len(pan), 4))
+    return " ".join(pan[a:b] for a, b in zip([0] + cuts, cuts + [len(pan)]))
 
 
 def luhn_ok(d):
@@ -54,11 +63,27 @@ ASCII_RUN = re.compile(rb"(?<![0-9.])[0-9]{13,}")
 ASCII_TRACK = [re.compile(rb"[0-9]{13,19}=[0-9]{4}"), re.compile(rb"%B[0-9]{13,19}\^")]
 
 
+# Groups of digits joined by single spaces or dashes: "4111 1111 1111 1111". The first
+# and last group may be glued to other digits (a Concert field after a digit field).
+ASCII_GROUPS = re.compile(rb"[0-9]+(?:[ -][0-9]+)+")
+
+
 def scan_ascii(data):
     found = []
     for m in ASCII_RUN.finditer(data):
         if pan_like(m.group().decode()):
             found.append("ASCII PAN-like run %s at %d" % (m.group().decode(), m.start()))
+    for m in ASCII_GROUPS.finditer(data):
+        groups = re.split(rb"[ -]", m.group())
+        for a in range(len(groups)):
+            for b in range(a + 2, len(groups) + 1):
+                digits = b"".join(groups[a:b]).decode()
+                if pan_like(digits):
+                    found.append("ASCII grouped PAN-like run %s at %d" % (digits, m.start()))
+        joined = b"".join(groups).decode()
+        for p in PANS:
+            if p in joined:
+                found.append("injected PAN %s in ASCII groups at %d" % (p, m.start()))
     for rx in ASCII_TRACK:
         for m in rx.finditer(data):
             found.append("ASCII track pattern %r at %d" % (m.group()[:24], m.start()))
@@ -72,11 +97,18 @@ def nibbles(data):
     return "".join("%02x" % b for b in data)
 
 
+def ascii_text(data, m):
+    """Most bytes under the nibble match m are ASCII digits, space or punctuation: text
+    that scan_ascii reads, whose nibbles are decimal too (" 1225 ;" is 2031323235203)."""
+    chunk = data[m.start() // 2:(m.end() + 1) // 2]
+    return 2 * sum(0x20 <= b <= 0x3F for b in chunk) >= len(chunk)
+
+
 def scan_bcd(data):
     found = []
     nib = nibbles(data)
     for m in re.finditer(r"[0-9]{13,}", nib):
-        if pan_like(m.group()):
+        if pan_like(m.group()) and not ascii_text(data, m):
             found.append("BCD PAN-like run %s at nibble %d" % (m.group(), m.start()))
     for m in re.finditer(r"[0-9]{13,19}d[0-9]{4}", nib):
         found.append("BCD track 2 pattern %s at nibble %d" % (m.group(), m.start()))
@@ -134,7 +166,8 @@ def run_lanes(work, exe, clear):
                     "pan": pan, "track2": pan + "=2512101123456789",
                     "track3": "01" + pan + "=2512", "track1": "%B" + pan + "^TEST/CARD^2512101?"})
                 # the merchant receipt, printed through the register: 06 D1 with the PAN
-                line = L.zvt_frame(L.zvt_apdu(0x06, 0xD1, b"\x00CARD " + pan.encode()))
+                line = L.zvt_frame(L.zvt_apdu(0x06, 0xD1, b"\x00CARD " + pan.encode() + b" / " +
+                                             grouped(pan).encode()))
                 term.write(line)
                 if reg.read_exact(len(line), 10) != line:
                     L.fail("zvt: receipt line not forwarded byte-exact")
@@ -146,13 +179,15 @@ def run_lanes(work, exe, clear):
                                     L.pax_request(cents, ref, pan=pan,
                                                   ext=b"TRACK2=" + pan.encode() + b"=2512101"),
                                     L.pax_response(cents, ref, pan_field=pan.encode(),
-                                                   message=b"APPROVED " + pan.encode()))
+                                                   message=b"APPROVED " + pan.encode() + b" " +
+                                                   grouped(pan).encode()))
             elif proto == "mispos":
                 L.ack_line_exchange(reg, term, L.mispos_request(cents),
                                     L.mispos_response(cents, pan=pan, extra=[
-                                        (0xDF01, (pan + "=2512101").encode())]))
+                                        (0xDF01, (pan + "=2512101").encode()),
+                                        (0xDF02, ("CARD " + grouped(pan)).encode())]))
             else:
-                report = (pan + " 1225 ;" + pan + "=2512101")[:55]
+                report = (grouped(pan) + " 1225 ;" + pan + "=2512101")[:55]
                 L.concert_exchange(reg, term, cents, report=report)
         time.sleep(0.3)
         # Scan the WAL while the bridge runs: it disappears at a clean stop.
