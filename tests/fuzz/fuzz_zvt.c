@@ -50,13 +50,12 @@ static void check_msg(const struct pos_msg *m)
 }
 
 /* A card number the redactor masked whole (a 0x10 byte among its masked digits): its 0x10
- * bytes, then E nibbles only. */
+ * bytes, then E nibbles only, so each digit shown is the 1 or 0 of a 0x10 at its place
+ * (pb_mask_pan then stars what a short number does not show). */
 static bool whole_masked(const char *pan)
 {
     size_t i = 0;
-    while (pan[i] == '1' && pan[i + 1] == '0')
-        i += 2;
-    while (pan[i] == '*')
+    while (pan[i] == '*' || pan[i] == "10"[i & 1])
         i++;
     return i > 0 && pan[i] == '\0';
 }
