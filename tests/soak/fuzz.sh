@@ -77,7 +77,7 @@ one() {
     fi
     local dt=$((SECONDS - t0))
     local what=""
-    [ "$rc" -eq 72 ] && what=" (interrupted: libFuzzer's exit code for SIGINT)"
+    [ "$rc" -eq 72 ] && what=" (interrupted: libFuzzer's exit code for SIGINT and SIGTERM)"
     [ "$rc" -ne 0 ] && [ "$rc" -ne 72 ] && what=" CRASH: see $out/$n.log"
     echo "fuzz $n: ${ex:-?} executions in ${dt} s ($(( ${ex:-0} / (dt > 0 ? dt : 1) )) exec/s), exit $rc$what"
     [ "$rc" -eq 72 ] && rc=0
