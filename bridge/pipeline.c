@@ -300,15 +300,25 @@ static void release_held(struct pb_pipeline *l, enum pb_dir dir, uint64_t upto, 
     }
 }
 
-/* Masks card data in the frame [off, off+len) across the held chunks that hold it. */
-static void redact_frame(struct pb_pipeline *l, enum pb_dir dir, uint64_t off, uint32_t len)
+/* A frame's bytes go through the protocol's redactor; bytes that never became a frame
+ * through pb_mask_unframed(), as there is no layout to say where card data would be. */
+static size_t redact(const struct pb_protocol *p, bool frame, uint8_t *b, size_t n)
 {
-    if (!l->o.capture || l->o.capture_clear || !l->o.proto || !l->o.proto->redact || len == 0)
+    return frame ? p->redact(b, n) : pb_mask_unframed(b, n, p->bcd_card_data);
+}
+
+/* Masks card data in [off, off+len), a frame or not, across the held chunks that hold
+ * it. */
+static void redact_span(struct pb_pipeline *l, enum pb_dir dir, bool frame, uint64_t off,
+                        uint32_t len)
+{
+    const struct pb_protocol *p = l->o.proto;
+    if (!l->o.capture || l->o.capture_clear || !p || !p->redact || len == 0)
         return;
-    /* The frame inside one held chunk (the usual case): redact it where it lies. */
+    /* The span inside one held chunk (the usual case): redact it where it lies. */
     for (struct held *h = l->side[dir].head; h; h = h->next)
         if (off >= h->offset && off + len <= h->offset + h->len) {
-            l->o.proto->redact(h->data + (off - h->offset), len);
+            redact(p, frame, h->data + (off - h->offset), len);
             return;
         }
     uint8_t *copy = malloc(len);
@@ -323,7 +333,7 @@ static void redact_frame(struct pb_pipeline *l, enum pb_dir dir, uint64_t off, u
             got += (size_t)(b - a);
         }
     }
-    if (got == len && l->o.proto->redact(copy, len) > 0) {
+    if (got == len && redact(p, frame, copy, len) > 0) {
         for (struct held *h = l->side[dir].head; h; h = h->next) {
             uint64_t a = off > h->offset ? off : h->offset;
             uint64_t b = off + len < h->offset + h->len ? off + len : h->offset + h->len;
@@ -344,12 +354,13 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     struct side *s = &l->side[dir];
     s->consumed = f->offset + f->length;
     if (f->type == PB_FRAME_GARBAGE) {
+        redact_span(l, dir, false, f->offset, f->length);
         l->stats.garbage[dir] += f->length;
         if (l->o.on_msg)
             l->o.on_msg(dir, f, NULL, l->cur_t, l->o.ctx);
         return;
     }
-    redact_frame(l, dir, f->offset, f->length);
+    redact_span(l, dir, true, f->offset, f->length);
     struct pos_msg m;
     pb_msg_init(&m);
     l->o.proto->decode(f, dir, &m);
@@ -417,19 +428,10 @@ static void flush_side(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
     struct side *s = &l->side[dir];
     if (!l->o.proto)
         return;
-    uint64_t framed = s->consumed; /* bytes past this never became a frame */
     l->cur_dir = dir;
     l->cur_t = t;
+    /* What never completed comes back as garbage, masked like any other (on_frame). */
     pb_deframer_flush(s->df, on_frame, l);
-    if (!l->o.capture_clear) {
-        for (struct held *h = s->head; h; h = h->next) {
-            if (h->offset + h->len <= framed)
-                continue;
-            size_t from = framed > h->offset ? (size_t)(framed - h->offset) : 0;
-            /* bytes that never became a frame: a PAN in a frame that never completed */
-            pb_mask_digit_runs(h->data + from, h->len - from, NULL);
-        }
-    }
     release_held(l, dir, 0, true);
 }
 

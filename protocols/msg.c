@@ -187,6 +187,23 @@ size_t pb_mask_digit_runs(uint8_t *p, size_t n, uint8_t *x)
     return changed;
 }
 
+size_t pb_mask_unframed(uint8_t *p, size_t n, bool bcd)
+{
+    size_t changed = 0;
+    for (size_t i = 0; p && i < n; i++) {
+        uint8_t b = p[i];
+        if (b >= '0' && b <= '9') {
+            p[i] = '*';
+            changed++;
+        } else if (bcd && (b >> 4) <= 9 && (b & 0x0F) <= 9 && b != PB_STX && b != PB_ETX &&
+                   b != PB_ACK && b != PB_DLE && b != PB_NAK) {
+            p[i] = 0xEE;
+            changed++;
+        }
+    }
+    return changed;
+}
+
 static void scrub(char *s, size_t cap)
 {
     pb_mask_digit_runs((uint8_t *)s, strnlen(s, cap), NULL);

@@ -142,6 +142,13 @@ void pb_copy_printable(char *dst, size_t cap, const uint8_t *src, size_t len);
  * does. When x is not NULL, every change is XORed into *x (a frame's LRC stays as good or
  * as bad as it was). Returns how many bytes changed; a second call changes nothing. */
 size_t pb_mask_digit_runs(uint8_t *p, size_t n, uint8_t *x);
+/* Bytes that never became a frame (a frame broken by line noise, cut by a lost link or
+ * given up after a silence) may hold card data the redactor never saw, and without a
+ * frame there is no layout to say where. So every ASCII digit becomes '*' and, when bcd
+ * is set, every other byte whose two nibbles are decimal becomes 0xEE, except the
+ * transport bytes STX, ETX, ACK, DLE and NAK (02 03 06 10 15), which keep the stream's
+ * framing as it was. Returns how many bytes changed; a second call changes nothing. */
+size_t pb_mask_unframed(uint8_t *p, size_t n, bool bcd);
 /* pb_mask_digit_runs over every text field of a decoded message. Every decoder calls it
  * last, so no field of any message carries a clear card number. */
 void pb_msg_scrub(struct pos_msg *m);

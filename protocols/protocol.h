@@ -86,6 +86,9 @@ struct pb_protocol {
      * checksum so a capture still decodes. Returns how many bytes changed. May be NULL
      * for a protocol that carries no card data. Used before captures reach disk. */
     size_t (*redact)(uint8_t *wire, size_t len);
+    /* Card numbers travel as packed BCD (ZVT BMP 22 and 23), not only as ASCII digits:
+     * bytes that never became a frame are masked for both (pb_mask_unframed). */
+    bool bcd_card_data;
     /* Confidence 0..100 that buf (the first bytes seen on a line) speaks this protocol. */
     int (*probe)(const uint8_t *buf, size_t len);
     struct pb_track_rules rules;

@@ -1414,6 +1414,7 @@ const struct pb_protocol pb_proto_zvt = {
     .encode = zvt_encode,
     .redact = zvt_redact,
     .probe = zvt_probe,
+    .bcd_card_data = true,
     .rules =
         {
             .has_accept = true,            /* 80 00 00 after each command [P] */

@@ -72,6 +72,26 @@ static void test_runs_grouped(void **state)
     }
 }
 
+/* Bytes that never became a frame: every digit masked; with bcd, every decimal byte too
+ * but the transport bytes. */
+static void test_unframed(void **state)
+{
+    (void)state;
+    uint8_t text[] = "\x02" "PAN 4111 1111 1111 1111 ref 12\x03";
+    assert_int_equal(pb_mask_unframed(text, sizeof text - 1, false), 18);
+    assert_memory_equal(text, "\x02" "PAN **** **** **** **** ref **\x03", sizeof text);
+    assert_int_equal(pb_mask_unframed(text, sizeof text - 1, false), 0);
+
+    uint8_t bin[] = {0x10, 0x02, 0x04, 0x0F, 0x22, 0xF0, 0xF8, 0x41, 0x11, 0x10, 0x10, 0x06,
+                     0x15, 0x99, 0x03, 0x1A, 0xA1, '7', 0x10, 0x03};
+    const uint8_t want[] = {0x10, 0x02, 0xEE, 0x0F, 0xEE, 0xF0, 0xF8, 0xEE, 0xEE, 0x10, 0x10,
+                            0x06, 0x15, 0xEE, 0x03, 0x1A, 0xA1, '*', 0x10, 0x03};
+    assert_int_equal(pb_mask_unframed(bin, sizeof bin, true), 6);
+    assert_memory_equal(bin, want, sizeof bin);
+    assert_int_equal(pb_mask_unframed(bin, sizeof bin, true), 0);
+    assert_int_equal(pb_mask_unframed(NULL, 5, true), 0);
+}
+
 /* With x, every change is XORed in: a frame's LRC follows the masking exactly. */
 static void test_runs_xor(void **state)
 {
@@ -190,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_runs_grouped),
         cmocka_unit_test(test_runs_xor),
+        cmocka_unit_test(test_unframed),
         cmocka_unit_test(test_scrub_every_text_field),
         cmocka_unit_test(test_zvt_receipt_line),
         cmocka_unit_test(test_pax_message),

@@ -5,7 +5,8 @@ receipt line 06 D1 printing the PAN whole and in groups; Concert full answers wi
 grouped PAN and a track-2 image in the 55-byte report field; PAX T00 with a keyed card
 (number, expiry, CVV) and a track-2 image in the extended data, T01 with the whole PAN
 where the last 4 belong and, whole and grouped, in its message; MIS-POS answers with
-the PAN in 9F0B, a track-2 image and a grouped PAN in unknown tags), then every file
+the PAN in 9F0B, a track-2 image and a grouped PAN in unknown tags; then per protocol
+a card frame broken by noise and one cut short by the end of the run), then every file
 the lane and the tools produce is scanned: capture, journal, -wal, -shm, events, bridge
 log, `report` (text, JSON, CSV), `decode` (text, JSON) and `monitor --once` output.
 
@@ -40,6 +41,26 @@ def grouped(pan):
     """As receipts print a card number: 4-6-5 for 15 digits, else groups of 4."""
     cuts = [4, 10] if len(pan) == 15 else list(range(4, len(pan), 4))
     return " ".join(pan[a:b] for a, b in zip([0] + cuts, cuts + [len(pan)]))
+
+
+def card_frame(proto, pan):
+    """One terminal frame carrying pan, as the lanes below send it."""
+    if proto == "zvt":
+        return L.zvt_status(1000, 99, pan=pan)
+    if proto == "pax":
+        return L.pax_response(1000, "99", pan_field=pan.encode(), message=b"APPROVED " + pan.encode())
+    if proto == "mispos":
+        return L.mispos_response(1000, pan=pan)
+    return L.concert_answer(1000, report=pan + " 1225")
+
+
+def broken(proto, frame):
+    """The frame as line noise leaves it: ZVT's DLE ETX hit (DLE 07, so the scanner gives
+    the frame up at the break), the others with a 0x00 before the end (outside every
+    ASCII protocol's data bytes)."""
+    if proto == "zvt":
+        return frame[:-4] + b"\x10\x07" + frame[-2:]
+    return frame[:-2] + b"\x00" + frame[-2:]
 
 
 def luhn_ok(d):
@@ -189,6 +210,12 @@ def run_lanes(work, exe, clear):
             else:
                 report = (grouped(pan) + " 1225 ;" + pan + "=2512101")[:55]
                 L.concert_exchange(reg, term, cents, report=report)
+        # Frames that never became frames: one broken by noise mid-stream, one cut short
+        # by the end of the run. Their bytes reach the capture as garbage.
+        for raw in (broken(proto, card_frame(proto, PANS[0])), card_frame(proto, PANS[1])[:-3]):
+            term.write(raw)
+            if reg.read_exact(len(raw), 10) != raw:
+                L.fail("%s: broken frame not forwarded byte-exact" % proto)
         time.sleep(0.3)
         # Scan the WAL while the bridge runs: it disappears at a clean stop.
         live = [(p + " (live)", scan_file(p)) for p in (j + "-wal", j + "-shm") if os.path.exists(p)]
