@@ -383,6 +383,29 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     pb_tracker_msg(l->tracker, &m, l->cur_t);
 }
 
+/* A chunk no redactor will see. Without a protocol (none, or none detected) nothing can
+ * be framed, so every byte is unframed and masked as such (pb_mask_unframed, BCD too, as
+ * any protocol may be on the line); --capture-clear and a protocol without card data
+ * (no redactor) write the bytes as they came. */
+static void capture_unheld(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t,
+                           const uint8_t *buf, size_t len)
+{
+    uint8_t *masked = NULL;
+    if (!l->o.capture_clear && !l->o.proto) {
+        masked = malloc(len);
+        if (!masked) {
+            l->stats.capture_errors++; /* never write them unmasked */
+            return;
+        }
+        memcpy(masked, buf, len);
+        pb_mask_unframed(masked, len, true);
+        buf = masked;
+    }
+    if (pb_capture_chunk(l->o.capture, dir, t->utc_us, buf, len) < 0)
+        l->stats.capture_errors++;
+    free(masked);
+}
+
 void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t, const uint8_t *buf,
                    size_t len)
 {
@@ -394,8 +417,7 @@ void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
     s->offset += len;
     bool hold = l->o.capture && l->o.proto && !l->o.capture_clear && l->o.proto->redact;
     if (l->o.capture && !hold) {
-        if (pb_capture_chunk(l->o.capture, dir, t->utc_us, buf, len) < 0)
-            l->stats.capture_errors++;
+        capture_unheld(l, dir, t, buf, len);
     } else if (hold) {
         struct held *h = malloc(sizeof *h + len);
         if (h) {

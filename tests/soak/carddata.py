@@ -6,7 +6,8 @@ grouped PAN and a track-2 image in the 55-byte report field; PAX T00 with a keye
 (number, expiry, CVV) and a track-2 image in the extended data, T01 with the whole PAN
 where the last 4 belong and, whole and grouped, in its message; MIS-POS answers with
 the PAN in 9F0B, a track-2 image and a grouped PAN in unknown tags; then per protocol
-a card frame broken by noise and one cut short by the end of the run), then every file
+a card frame broken by noise and one cut short by the end of the run; and a lane with
+--protocol none, relay and capture only, carrying card frames of all four), then every file
 the lane and the tools produce is scanned: capture, journal, -wal, -shm, events, bridge
 log, `report` (text, JSON, CSV), `decode` (text, JSON) and `monitor --once` output.
 
@@ -243,13 +244,40 @@ def run_lanes(work, exe, clear):
         masked = [r["pan_masked"] for r in rows]
         if any(not m or "*" not in m for m in masked):
             L.fail("%s: journal pan_masked not masked: %s" % (proto, masked))
-        for root, _, files in os.walk(d):
-            for fn in files:
-                p = os.path.join(root, fn)
-                if os.path.islink(p) or fn in ("term", "reg"):
-                    continue
-                outputs.append((p, scan_file(p)))
+        outputs += scan_dir(d)
+    outputs += run_none_lane(os.path.join(work, "none"), exe, extra)
     return outputs
+
+
+def scan_dir(d):
+    found = []
+    for root, _, files in os.walk(d):
+        for fn in files:
+            p = os.path.join(root, fn)
+            if os.path.islink(p) or fn in ("term", "reg"):
+                continue
+            found.append((p, scan_file(p)))
+    return found
+
+
+def run_none_lane(d, exe, extra):
+    """--protocol none: relay and capture only. No frame is known, so every byte of the
+    capture is unframed: card frames of all four protocols go through it."""
+    os.makedirs(d, exist_ok=True)
+    term, reg = L.Port(os.path.join(d, "term")), L.Port(os.path.join(d, "reg"))
+    b = L.Bridge(exe, ["--protocol", "none", "--register", reg.path, "--terminal", term.path,
+                       "--capture", os.path.join(d, "lane.pcapng"), "--log-level", "debug"]
+                 + extra, os.path.join(d, "bridge.log"))
+    b.start()
+    for i, proto in enumerate(("zvt", "concert", "pax", "mispos")):
+        raw = card_frame(proto, PANS[i])
+        term.write(raw)
+        if reg.read_exact(len(raw), 10) != raw:
+            L.fail("none: %s frame not forwarded byte-exact" % proto)
+    time.sleep(0.3)
+    if b.stop() != 0:
+        L.fail("none lane: bridge exit status not 0")
+    return scan_dir(d)
 
 
 def main():
@@ -275,7 +303,7 @@ def main():
                 if os.path.exists(p.replace(" (live)", "")))
     print("carddata: %d PANs x 4 protocols (ZVT BMP 22/23/24/2D and a 06 D1 receipt line, "
           "Concert report, PAX keyed account, extended data, T01 account and message, "
-          "MIS-POS 9F0B and an unknown tag); %d files "
+          "MIS-POS 9F0B and an unknown tag; broken and cut frames; a --protocol none lane); %d files "
           "(%d bytes) scanned: 0 findings; with --capture-clear the scanner finds %d in the "
           "captures and 0 in the %d other files" % (len(PANS), len(masked), total, nclear,
                                                      len(clear) - len(caps)))
