@@ -1202,8 +1202,14 @@ static void redact_apdu(uint8_t *apdu, size_t n)
     struct apdu a;
     apdu_parse(apdu, n, &a);
     const struct zvt_cmd *c = cmd_find(a.cmd);
-    if (!c || a.hdr == 0)
-        return; /* 80/84 and commands we do not model: no known card data layout */
+    if (a.hdr == 0)
+        return;
+    if (!c) {
+        /* 80/84 and commands we do not model: no known card data layout, but a text in
+         * them may still print a card number. */
+        pb_mask_digit_runs(apdu + a.hdr, a.avail, NULL);
+        return;
+    }
     uint8_t *d = apdu + a.hdr;
     size_t start;
     if (body_prefix(c, d, a.avail, NULL, &start) == PB_OK && start != SIZE_MAX &&
