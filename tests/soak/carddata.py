@@ -281,7 +281,7 @@ def run_none_lane(d, exe, extra):
 
 
 def main():
-    work = sys.argv[1]
+    work = L.args("carddata.py WORKDIR", "dir")
     exe = os.environ.get("POSBRIDGE", os.path.join(os.path.dirname(__file__), "../../build/posbridge"))
     masked = run_lanes(os.path.join(work, "masked"), exe, clear=False)
     bad = [(p, f) for p, f in masked if f]

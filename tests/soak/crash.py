@@ -21,7 +21,8 @@ import lanelib as L  # noqa: E402
 
 
 def main():
-    work, kills_wanted = sys.argv[1], int(sys.argv[2])
+    work, kills_wanted = L.args("crash.py WORKDIR KILLS   (KILLS: a positive whole number)",
+                                "dir", "count")
     exe = os.environ.get("POSBRIDGE", os.path.join(os.path.dirname(__file__), "../../build/posbridge"))
     rnd, _ = L.rng()
     os.makedirs(work, exist_ok=True)

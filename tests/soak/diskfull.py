@@ -31,7 +31,8 @@ def burst(src, dst, rnd, size=32768):
 
 
 def main():
-    mode, work, ntx = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    mode, work, ntx = L.args("diskfull.py tmpfs|fsize WORKDIR TXNS   (TXNS: a positive whole "
+                             "number)", ("tmpfs", "fsize"), "dir", "count")
     exe = os.environ.get("POSBRIDGE", os.path.join(os.path.dirname(__file__), "../../build/posbridge"))
     rnd, _ = L.rng()
     os.makedirs(work, exist_ok=True)

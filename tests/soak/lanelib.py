@@ -585,6 +585,29 @@ def _kill_bridges():
             b.proc.wait()
 
 
+def args(usage, *kinds):
+    """sys.argv[1:] as kinds says, one each: "dir" a non-empty path, "count" a positive
+    whole number (returned as int), a tuple the words allowed. Anything else prints
+    "usage: " + usage and exits 64 (EX_USAGE), as posbridge does."""
+    a = sys.argv[1:]
+    ok = len(a) == len(kinds)
+    out = []
+    for v, k in zip(a, kinds):
+        if k == "count":
+            ok = ok and v.isdigit() and int(v) >= 1
+            out.append(int(v) if v.isdigit() else 0)
+        elif isinstance(k, tuple):
+            ok = ok and v in k
+            out.append(v)
+        else:
+            ok = ok and v != ""
+            out.append(v)
+    if not ok:
+        print("usage: " + usage, file=sys.stderr)
+        sys.exit(64)
+    return out if len(out) != 1 else out[0]
+
+
 def fail(msg):
     print("FAIL: " + msg, file=sys.stderr)
     sys.exit(1)

@@ -19,9 +19,8 @@ import lanelib as L  # noqa: E402
 
 
 def main():
-    if len(sys.argv) != 3 or not sys.argv[2].isdigit() or int(sys.argv[2]) < 1:
-        sys.exit("usage: portloss.py WORKDIR CYCLES   (CYCLES: a positive whole number)")
-    work, cycles = sys.argv[1], int(sys.argv[2])
+    work, cycles = L.args("portloss.py WORKDIR CYCLES   (CYCLES: a positive whole number)",
+                          "dir", "count")
     exe = os.environ.get("POSBRIDGE", os.path.join(os.path.dirname(__file__), "../../build/posbridge"))
     rnd, _ = L.rng()
     os.makedirs(work, exist_ok=True)

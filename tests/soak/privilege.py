@@ -51,7 +51,7 @@ def lane(work, exe, prog, timeout_s, overcharges=1):
 
 
 def main():
-    work = sys.argv[1]
+    work = L.args("privilege.py WORKDIR", "dir")
     exe = os.path.abspath(os.environ.get(
         "POSBRIDGE", os.path.join(os.path.dirname(__file__), "../../build/posbridge")))
     os.makedirs(work, exist_ok=True)

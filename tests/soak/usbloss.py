@@ -136,9 +136,8 @@ def tiocm_count(path, what="TIOCMGET"):
 
 
 def main():
-    if len(sys.argv) != 3 or not sys.argv[2].isdigit() or int(sys.argv[2]) < 1:
-        sys.exit("usage: usbloss.py WORKDIR CYCLES   (CYCLES: a positive whole number)")
-    work, cycles = sys.argv[1], int(sys.argv[2])
+    work, cycles = L.args("usbloss.py WORKDIR CYCLES   (CYCLES: a positive whole number)",
+                          "dir", "count")
     here = os.path.dirname(os.path.abspath(__file__))
     exe = os.environ.get("POSBRIDGE", os.path.join(here, "../../build/posbridge"))
     tb_exe, shim = os.environ["USB_TESTBED"], os.environ["USB_TIOCM"]
