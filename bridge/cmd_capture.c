@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "capture.h"
+#include "cli.h"
 #include "commands.h"
 #include "msg.h"
 #include "pb_error.h"
@@ -411,12 +412,16 @@ int cmd_capture(int argc, char **argv)
     const struct pb_protocol *proto = NULL;
     optind = 1;
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc - 1, argv + 1, ":xo:h", longopts, NULL)) != -1) {
+    char prog[32];
+    snprintf(prog, sizeof prog, "posbridge capture %s", argv[1]);
+    int before, c;
+    while ((before = optind, c = getopt_long(argc - 1, argv + 1, ":xo:h", longopts, NULL)) != -1) {
         bool wrong = export ? (c == 'e' || c == 't' || c == 'c' || c == 'p') : (c == 'x' || c == 'o');
         if (wrong) {
-            fprintf(stderr, "posbridge capture %s: option '%s' belongs to the other direction\n",
-                    argv[1], argv[optind]);
+            const struct option *w = longopts;
+            while (w->name && w->val != c)
+                w++;
+            fprintf(stderr, "%s: option '--%s' belongs to the other direction\n", prog, w->name);
             return EX_USAGE;
         }
         switch (c) {
@@ -433,12 +438,7 @@ int cmd_capture(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return 0;
-        case ':':
-            fprintf(stderr, "posbridge capture: option '%s' needs a value\n", argv[optind]);
-            return EX_USAGE;
-        default:
-            fprintf(stderr, "posbridge capture: unknown option '%s' (see --help)\n", argv[optind]);
-            return EX_USAGE;
+        default: return pb_cli_bad_option(prog, c, before, argv + 1);
         }
     }
     int rest = argc - 1 - optind;

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "capture.h"
+#include "cli.h"
 #include "commands.h"
 #include "detect.h"
 #include "journal.h"
@@ -605,8 +606,8 @@ static int parse_args(int argc, char **argv, struct decode_opts *o)
     const char *proto_name = NULL;
     optind = 1;
     opterr = 0; /* our own messages name the valid values */
-    int c;
-    while ((c = getopt_long(argc, argv, ":p:d:x:r:jh", longopts, NULL)) != -1) {
+    int before, c;
+    while ((before = optind, c = getopt_long(argc, argv, ":p:d:x:r:jh", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
             proto_name = optarg;
@@ -633,13 +634,8 @@ static int parse_args(int argc, char **argv, struct decode_opts *o)
         case 'h':
             usage(stdout);
             return -1;
-        case ':':
-            fprintf(stderr, "posbridge decode: option '%s' needs a value\n", argv[optind - 1]);
-            return EX_USAGE;
         default:
-            fprintf(stderr, "posbridge decode: unknown option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return EX_USAGE;
+            return pb_cli_bad_option("posbridge decode", c, before, argv);
         }
     }
     if (optind < argc)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "cli.h"
 #include "log.h"
 #include "commands.h"
 #include "money.h"
@@ -464,8 +465,8 @@ static int parse_args(int argc, char **argv, struct monitor_opts *o)
     };
     optind = 1;
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":p:h", longopts, NULL)) != -1) {
+    int before, c;
+    while ((before = optind, c = getopt_long(argc, argv, ":p:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
             o->proto = pb_protocol_find(optarg);
@@ -495,13 +496,8 @@ static int parse_args(int argc, char **argv, struct monitor_opts *o)
         case 'h':
             usage(stdout);
             return -1;
-        case ':':
-            fprintf(stderr, "posbridge monitor: option '%s' needs a value\n", argv[optind - 1]);
-            return EX_USAGE;
         default:
-            fprintf(stderr, "posbridge monitor: unknown option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return EX_USAGE;
+            return pb_cli_bad_option("posbridge monitor", c, before, argv);
         }
     }
     if (optind < argc)

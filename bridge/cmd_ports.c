@@ -19,6 +19,7 @@
 #include <libserialport.h>
 #include <libusb.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "msg.h"
 #include "pb_error.h"
@@ -522,8 +523,8 @@ static int parse_args(int argc, char **argv, struct ports_opts *o)
     };
     optind = 1;
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":ji:h", longopts, NULL)) != -1) {
+    int before, c;
+    while ((before = optind, c = getopt_long(argc, argv, ":ji:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'j':
             o->json = true;
@@ -544,13 +545,8 @@ static int parse_args(int argc, char **argv, struct ports_opts *o)
         case 'h':
             usage(stdout);
             return -1;
-        case ':':
-            fprintf(stderr, "posbridge ports: option '%s' needs a value\n", argv[optind - 1]);
-            return EX_USAGE;
         default:
-            fprintf(stderr, "posbridge ports: unknown option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return EX_USAGE;
+            return pb_cli_bad_option("posbridge ports", c, before, argv);
         }
     }
     if (optind < argc) {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "journal.h"
 #include "pipeline.h"
@@ -397,9 +398,10 @@ int cmd_report(int argc, char **argv)
     struct pb_journal_filter f = {0};
     const char *journal = NULL;
     const char *html_path = NULL;
-    int c;
+    int before, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((before = optind, c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': journal = optarg; break;
         case 'a': r.all = true; break;
@@ -441,7 +443,7 @@ int cmd_report(int argc, char **argv)
             break;
         }
         case 'h': usage(stdout); return 0;
-        default: fprintf(stderr, "see `posbridge report --help`\n"); return EX_USAGE;
+        default: return pb_cli_bad_option("posbridge report", c, before, argv);
         }
     }
     if (optind < argc) {

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "journal.h"
 #include "pb_error.h"
@@ -41,16 +42,17 @@ int cmd_resolve(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *action = NULL, *note = NULL, *who = NULL, *journal = NULL;
-    int c;
+    int before, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((before = optind, c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'a': action = optarg; break;
         case 'n': note = optarg; break;
         case 'w': who = optarg; break;
         case 'j': journal = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: fprintf(stderr, "see `posbridge resolve --help`\n"); return EX_USAGE;
+        default: return pb_cli_bad_option("posbridge resolve", c, before, argv);
         }
     }
     if (optind != argc - 1) {

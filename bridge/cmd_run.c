@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "cli.h"
 #include "commands.h"
 #include "config.h"
 #include "detect.h"
@@ -649,16 +650,16 @@ int cmd_run(int argc, char **argv)
         }
     }
     optind = 1;
-    int c;
+    opterr = 0;
+    int before, c;
     int li = -1;
-    while ((c = getopt_long(argc, argv, "qh", long_opts, &li)) != -1) {
+    while ((before = optind, c = getopt_long(argc, argv, ":qh", long_opts, &li)) != -1) {
         if (c == 'h') {
             usage(stdout);
             goto out;
         }
-        if (c == '?') {
-            fprintf(stderr, "see `posbridge run --help`\n");
-            rc = EX_USAGE;
+        if (c == '?' || c == ':') {
+            rc = pb_cli_bad_option("posbridge run", c, before, argv);
             goto out;
         }
         const char *key = c == 'q' ? "quiet" : long_opts[li].name;

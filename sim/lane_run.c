@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "journal.h"
 #include "money.h"
 #include "pb_error.h"
@@ -534,9 +535,10 @@ int sim_cmd_run(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct run_opts o = {0};
-    int c;
+    int before, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((before = optind, c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
         switch (c) {
         case 'b': o.posbridge = optarg; break;
         case 'd': o.run_dir = optarg; break;
@@ -558,7 +560,7 @@ int sim_cmd_run(int argc, char **argv)
             break;
         }
         case 'h': usage(stdout); return 0;
-        default: fprintf(stderr, "see `possim run --help`\n"); return EX_USAGE;
+        default: return pb_cli_bad_option("possim run", c, before, argv);
         }
     }
     if (optind >= argc) {

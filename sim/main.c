@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "capture.h"
 #include "fault.h"
@@ -418,9 +419,11 @@ static int cmd(int argc, char **argv, bool terminal)
     /* Faults go before transactions in the built scenario text: collect separately. */
     char *faults = NULL;
     size_t faults_len = 0;
-    int c, ret = EX_USAGE;
+    int before, c, ret = EX_USAGE;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:P:s:f:l:t:r:c:jvqhV", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((before = optind,
+            c = getopt_long(argc, argv, ":p:P:s:f:l:t:r:c:jvqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
             o.port = optarg;
@@ -523,7 +526,7 @@ static int cmd(int argc, char **argv, bool terminal)
             ret = 0;
             goto out;
         default:
-            (terminal ? usage_terminal : usage_register)(stderr);
+            pb_cli_bad_option(terminal ? "possim terminal" : "possim register", c, before, argv);
             goto out;
         }
     }
@@ -829,9 +832,10 @@ static int cmd_play(int argc, char **argv)
     bool json = false, quiet = false, has_seed = false;
     uint64_t seed = 0;
     const char *pname = NULL, *capture = NULL;
-    int c;
+    int before, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "P:c:jqh", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((before = optind, c = getopt_long(argc, argv, ":P:c:jqh", longopts, NULL)) != -1) {
         switch (c) {
         case O_SEED: {
             char *end;
@@ -870,7 +874,7 @@ static int cmd_play(int argc, char **argv)
                 "example:\n  possim play captures/scenarios/zvt-bad-day.scn\n");
             return 0;
         default:
-            return EX_USAGE;
+            return pb_cli_bad_option("possim play", c, before, argv);
         }
     }
     if (optind >= argc) {
@@ -1009,9 +1013,10 @@ static int cmd_replay(int argc, char **argv)
     struct sim_replay_opts o = {.side = PB_DIR_UNKNOWN};
     const char *port = NULL, *ltext = "9600,8N1";
     bool verbose = false;
-    int c;
+    int before, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:p:l:vh", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((before = optind, c = getopt_long(argc, argv, ":s:p:l:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
             if (strcmp(optarg, "terminal") == 0)
@@ -1067,7 +1072,7 @@ static int cmd_replay(int argc, char **argv)
                 "  possim replay lane3.pcapng --side terminal --port pty:/tmp/pt\n");
             return 0;
         default:
-            return EX_USAGE;
+            return pb_cli_bad_option("possim replay", c, before, argv);
         }
     }
     if (optind + 1 != argc || !port || o.side == PB_DIR_UNKNOWN) {

@@ -59,7 +59,18 @@ row 64 "--capture-files: invalid value '0'" "$B" run --capture-files 0
 row 64 "--capture-max-size: invalid value" "$B" run --capture-max-size 5T
 row 64 "--response-timeout: invalid value" "$B" run --response-timeout -1
 row 64 "--log-level: invalid value 'loud'" "$B" run --log-level loud
-row 64 "unrecognized option '--bogus'" "$B" run --bogus
+row 64 "posbridge run: unknown option '--bogus'" "$B" run --bogus
+# Every subcommand names the option at fault, also inside a cluster or after an argument.
+row 64 "posbridge decode: unknown option '-Z'" "$B" decode -jZ
+row 64 "posbridge monitor: unknown option '-Z'" "$B" monitor x.pcapng --plain -ZP
+row 64 "posbridge decode: option '-p' needs a value" "$B" decode -jp
+row 64 "posbridge report: option '--journal' needs a value" "$B" report --journal
+row 64 "posbridge ports: option '--json' takes no value" "$B" ports --json=yes
+row 64 "option '--ecr' belongs to the other direction" "$B" capture export --ecr e.bin x.pcapng
+row 64 "see \`posbridge resolve --help\`" "$B" resolve --bogus
+row 64 "possim play: option '--seed' needs a value" "$S" play --seed
+row 64 "possim terminal: unknown option '-Z'" "$S" terminal -Z
+row 64 "possim run: unknown option '--bogus'" "$S" run --bogus
 row 64 "unexpected argument 'extra'" "$B" run --register a --terminal b --protocol zvt extra
 row 64 "invalid port spec" "$B" run --register pty: --terminal y --protocol zvt --no-journal
 row 64 "bad line settings" "$B" run --register pty:"$tmp/r" --terminal "$tmp/t@9600,9Z9" --protocol zvt --no-journal
