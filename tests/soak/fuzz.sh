@@ -3,7 +3,8 @@
 # Builds them through `make fuzz` (1 s each), then runs each until FUZZ_RUNS executions
 # (default 10 000 000) or FUZZ_MAX_SECONDS (default 900), FUZZ_PAR harnesses at a time
 # (default 2). New corpus entries go to build-fuzz/corpus/<harness>; the seeds stay in
-# tests/fuzz/corpus/. Prints per harness: executions, seconds, exec/s, crash or not.
+# tests/fuzz/corpus/. Prints per harness: executions, seconds, exec/s, crash or not, and
+# the code id of what was fuzzed (below), also appended to $FUZZ_LOGS/ledger.tsv.
 # FUZZ_ONLY="fuzz_config fuzz_zvt" runs just those, in that order. FUZZ_FORK=N runs each
 # harness as one libFuzzer campaign of N worker processes sharing the corpus (-fork=N):
 # its executions are the workers' together, so N cores bring one harness to FUZZ_RUNS
@@ -79,10 +80,34 @@ one() {
     local what=""
     [ "$rc" -eq 72 ] && what=" (interrupted: libFuzzer's exit code for SIGINT and SIGTERM)"
     [ "$rc" -ne 0 ] && [ "$rc" -ne 72 ] && what=" CRASH: see $out/$n.log"
-    echo "fuzz $n: ${ex:-?} executions in ${dt} s ($(( ${ex:-0} / (dt > 0 ? dt : 1) )) exec/s), exit $rc$what"
+    local id
+    id=$(code_id "$n")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$n" "$id" \
+        "$(git rev-parse --short HEAD 2>/dev/null || echo -)" "${ex:-0}" "$dt" "$rc" >>"$out/ledger.tsv"
+    echo "fuzz $n: ${ex:-?} executions in ${dt} s ($(( ${ex:-0} / (dt > 0 ? dt : 1) )) exec/s), exit $rc$what, code $id"
     [ "$rc" -eq 72 ] && rc=0
     return "$rc"
 }
+# What an execution count is a count of: the repository's sources compiled into the
+# harness (its compile units, read from the binary's debug information) and the headers
+# beside them, hashed. A run is one segment of a campaign: libFuzzer carries nothing from
+# one run to the next but its corpus, so runs with the same code id that each start from
+# the corpus the last one left (build-fuzz/corpus/<harness>, or tests/fuzz/corpus/ once
+# merged there) add up, as continuous fuzzing services count them. Every run appends a
+# line to $out/ledger.tsv: date, harness, code id, commit, executions, seconds, exit code.
+code_id() {
+    local srcs hdrs d
+    mapfile -t srcs < <(readelf --debug-dump=info "build-fuzz/bin/$1" 2>/dev/null |
+        awk '/DW_TAG_compile_unit/ { cu = 1; next } cu && /DW_AT_name/ { print $NF; cu = 0 }' |
+        while read -r f; do [ -f "$f" ] && echo "$f"; done | sort -u)
+    [ ${#srcs[@]} -gt 0 ] || { echo unknown; return; }
+    hdrs=()
+    while read -r d; do
+        hdrs+=("$d"/*.h)
+    done < <(dirname "${srcs[@]}" | sort -u)
+    cat "${srcs[@]}" "${hdrs[@]}" 2>/dev/null | sha256sum | cut -c1-12
+}
+
 fail=0
 pids=()
 for h in ${FUZZ_ONLY:-build-fuzz/bin/fuzz_*}; do
