@@ -76,7 +76,7 @@ static void usage_main(FILE *out)
             "Simulates a card payment terminal or a cash register on a serial line or pty,\n"
             "with injected faults, so discrepancy handling can be tested without hardware.\n\n"
             "commands:\n"
-            "  terminal   play a payment terminal (Concert or ZVT) on a port\n"
+            "  terminal   play a payment terminal (Concert, ZVT, PAX or MIS-POS) on a port\n"
             "  register   play a cash register that drives transactions on a port\n"
             "  run        a whole virtual lane per scenario: register -> posbridge -> terminal\n"
             "             as processes on ptys, judged against the bridge's journal\n"

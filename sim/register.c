@@ -950,6 +950,22 @@ int64_t sim_register_next_deadline(const struct sim_register *r)
     return d;
 }
 
+/* The line discipline: who answers control bytes, frames and timers. */
+struct line_ops {
+    void (*control)(struct sim_register *r, uint8_t b, int64_t now);
+    void (*frame)(struct sim_register *r, const struct pb_frame *f, int64_t now);
+    void (*timer)(struct sim_register *r, int64_t now);
+};
+
+static const struct line_ops CONCERT_LINE = {concert_control, concert_frame, concert_timer};
+static const struct line_ops ZVT_LINE = {zvt_control, zvt_frame, zvt_timer};
+static const struct line_ops ACK_LINE = {ack_control, ack_frame, ack_timer};
+
+static const struct line_ops *line_of(const struct sim_register *r)
+{
+    return r->zvt ? &ZVT_LINE : r->ack_line ? &ACK_LINE : &CONCERT_LINE;
+}
+
 struct feed_ctx {
     struct sim_register *r;
     int64_t now;
@@ -961,21 +977,10 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     struct sim_register *r = c->r;
     if (f->type == PB_FRAME_GARBAGE)
         return;
-    if (f->type == PB_FRAME_CONTROL) {
-        if (r->zvt)
-            zvt_control(r, f->control, c->now);
-        else if (r->ack_line)
-            ack_control(r, f->control, c->now);
-        else
-            concert_control(r, f->control, c->now);
-        return;
-    }
-    if (r->zvt)
-        zvt_frame(r, f, c->now);
-    else if (r->ack_line)
-        ack_frame(r, f, c->now);
+    if (f->type == PB_FRAME_CONTROL)
+        line_of(r)->control(r, f->control, c->now);
     else
-        concert_frame(r, f, c->now);
+        line_of(r)->frame(r, f, c->now);
 }
 
 void sim_register_input(struct sim_register *r, const uint8_t *buf, size_t len, int64_t now)
@@ -1002,12 +1007,8 @@ int sim_register_tick(struct sim_register *r, int64_t now)
         r->deadline = -1;
         if (r->state == R_GAP)
             start_step(r, now);
-        else if (r->zvt)
-            zvt_timer(r, now);
-        else if (r->ack_line)
-            ack_timer(r, now);
         else
-            concert_timer(r, now);
+            line_of(r)->timer(r, now);
     }
     return sim_wire_flush(r->wire, now);
 }

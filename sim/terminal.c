@@ -1159,6 +1159,22 @@ static void ack_timer(struct sim_terminal *t, int64_t now)
 
 /* ---- input and timers ----------------------------------------------------------------- */
 
+/* The line discipline: who answers control bytes, frames and timers. */
+struct line_ops {
+    void (*control)(struct sim_terminal *t, uint8_t b, int64_t now);
+    void (*frame)(struct sim_terminal *t, const struct pb_frame *f, int64_t now);
+    void (*timer)(struct sim_terminal *t, int64_t now);
+};
+
+static const struct line_ops CONCERT_LINE = {concert_control, concert_frame, concert_timer};
+static const struct line_ops ZVT_LINE = {zvt_control, zvt_frame, zvt_timer};
+static const struct line_ops ACK_LINE = {ack_control, ack_frame, ack_timer};
+
+static const struct line_ops *line_of(const struct sim_terminal *t)
+{
+    return t->zvt ? &ZVT_LINE : t->ack_line ? &ACK_LINE : &CONCERT_LINE;
+}
+
 struct feed_ctx {
     struct sim_terminal *t;
     int64_t now;
@@ -1175,20 +1191,10 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     if (f->type == PB_FRAME_CONTROL) {
         if (f->control == PB_NAK && !t->zvt && !t->ack_line)
             t->st.naks_received++;
-        if (t->zvt)
-            zvt_control(t, f->control, c->now);
-        else if (t->ack_line)
-            ack_control(t, f->control, c->now);
-        else
-            concert_control(t, f->control, c->now);
+        line_of(t)->control(t, f->control, c->now);
         return;
     }
-    if (t->zvt)
-        zvt_frame(t, f, c->now);
-    else if (t->ack_line)
-        ack_frame(t, f, c->now);
-    else
-        concert_frame(t, f, c->now);
+    line_of(t)->frame(t, f, c->now);
 }
 
 void sim_terminal_input(struct sim_terminal *t, const uint8_t *buf, size_t len, int64_t now)
@@ -1205,12 +1211,8 @@ int sim_terminal_tick(struct sim_terminal *t, int64_t now)
         t->deadline = -1;
         if (t->state == T_DEAD)
             after_reboot(t, now);
-        else if (t->zvt)
-            zvt_timer(t, now);
-        else if (t->ack_line)
-            ack_timer(t, now);
         else
-            concert_timer(t, now);
+            line_of(t)->timer(t, now);
     }
     return sim_wire_flush(t->wire, now);
 }
