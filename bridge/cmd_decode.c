@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "detect.h"
 #include "journal.h"
+#include "log.h"
 #include "pipeline.h"
 #include "money.h"
 #include "msg.h"
@@ -480,12 +481,8 @@ static void on_lane_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
         }
         return;
     }
-    char req[PB_MONEY_FMT_MAX] = "-", chg[PB_MONEY_FMT_MAX] = "-";
-    uint16_t ccy = t->currency ? t->currency : t->requested_currency;
-    if (t->has_requested)
-        pb_money_format(req, sizeof req, t->requested, ccy);
-    if (t->has_charged)
-        pb_money_format(chg, sizeof chg, t->charged, ccy);
+    char req[PB_MONEY_FMT_MAX], chg[PB_MONEY_FMT_MAX];
+    pb_txn_format_amounts(t, req, chg);
     printf("== transaction %" PRIu64 "%s: %s requested %s charged %s -> %s%s\n   %s\n", t->id,
            ev == PB_TXN_RECLASSIFIED ? " (reclassified)" : "", pb_txn_name(t->type), req, chg,
            pb_class_name(t->cls), pb_class_is_discrepancy(t->cls) ? " (DISCREPANCY)" : "",
@@ -675,6 +672,10 @@ int cmd_decode(int argc, char **argv)
     int rc = parse_args(argc, argv, &opts);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
+    /* The pipeline logs what a live bridge would: discrepancies and link events, stamped
+     * with the time of logging. Here they are lines of the output already, stamped with
+     * the capture's own time; on stderr they would repeat them under today's date. */
+    pb_log_set_level(PB_LOG_ERROR);
 
     struct decode_run run = {.opts = &opts, .proto = opts.proto};
     uint8_t *bytes = NULL;

@@ -170,14 +170,6 @@ static void on_msg(enum pb_dir dir, const struct pb_frame *f, const struct pos_m
                  msg->result != PB_RESULT_NONE ? pb_result_name(msg->result) : "");
 }
 
-static void money(char *buf, size_t cap, bool has, int64_t v, uint16_t ccy)
-{
-    if (has)
-        pb_money_format(buf, cap, v, ccy);
-    else
-        snprintf(buf, cap, "-");
-}
-
 static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
 {
     struct monitor *m = ctx;
@@ -187,9 +179,7 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
         m->retries += t->repeats;
     char when[32], req[PB_MONEY_FMT_MAX], chg[PB_MONEY_FMT_MAX];
     fmt_time(t->ended.utc_us, when, sizeof when);
-    uint16_t ccy = t->currency ? t->currency : t->requested_currency;
-    money(req, sizeof req, t->has_requested, t->requested, ccy);
-    money(chg, sizeof chg, t->has_charged, t->charged, ccy);
+    pb_txn_format_amounts(t, req, chg);
     bool bad = pb_class_is_discrepancy(t->cls);
     add_line(m, bad ? LK_TXN_BAD : LK_TXN_OK,
              "%s == txn %" PRIu64 "%s %s requested %s charged %s -> %s%s%s%s", when, t->id,
@@ -380,9 +370,9 @@ static void in_flight(const struct monitor *m, char *buf, size_t cap)
         snprintf(buf, cap, "in flight: none");
         return;
     }
-    char when[32], req[PB_MONEY_FMT_MAX];
+    char when[32], req[PB_MONEY_FMT_MAX], chg[PB_MONEY_FMT_MAX];
     fmt_time(t->started.utc_us, when, sizeof when);
-    money(req, sizeof req, t->has_requested, t->requested, t->requested_currency);
+    pb_txn_format_amounts(t, req, chg);
     snprintf(buf, cap, "in flight: txn %" PRIu64 " %s %s since %s  state: %s", t->id,
              pb_txn_name(t->type), req, when, m->state[0] ? m->state : "requested");
 }

@@ -128,6 +128,20 @@ json_t *pb_txn_json(const struct pb_txn *t)
     return o;
 }
 
+void pb_txn_format_amounts(const struct pb_txn *t, char *req, char *chg)
+{
+    /* A terminal that answers in another currency than asked is a discrepancy of its own
+     * (currency_mismatch); printing both amounts in one currency would hide it. */
+    uint16_t req_ccy = t->requested_currency ? t->requested_currency : t->currency;
+    uint16_t chg_ccy = t->currency ? t->currency : t->requested_currency;
+    snprintf(req, PB_MONEY_FMT_MAX, "-");
+    snprintf(chg, PB_MONEY_FMT_MAX, "-");
+    if (t->has_requested)
+        pb_money_format(req, PB_MONEY_FMT_MAX, t->requested, req_ccy);
+    if (t->has_charged)
+        pb_money_format(chg, PB_MONEY_FMT_MAX, t->charged, chg_ccy);
+}
+
 char *pb_txn_to_json(const struct pb_txn *t)
 {
     json_t *o = pb_txn_json(t);
@@ -260,12 +274,8 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
             fflush(l->o.events);
         }
         if (pb_class_is_discrepancy(t->cls)) {
-            char req[PB_MONEY_FMT_MAX] = "-", chg[PB_MONEY_FMT_MAX] = "-";
-            uint16_t ccy = t->currency ? t->currency : t->requested_currency;
-            if (t->has_requested)
-                pb_money_format(req, sizeof req, t->requested, ccy);
-            if (t->has_charged)
-                pb_money_format(chg, sizeof chg, t->charged, ccy);
+            char req[PB_MONEY_FMT_MAX], chg[PB_MONEY_FMT_MAX];
+            pb_txn_format_amounts(t, req, chg);
             pb_warn("DISCREPANCY %s txn %" PRIu64 ": requested %s, charged %s: %s; action: %s",
                     pb_class_name(t->cls), t->id, req, chg, t->detail, pb_class_action(t->cls));
             if (l->o.alert_program && json)

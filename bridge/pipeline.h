@@ -86,6 +86,11 @@ const struct pb_txn *pb_pipeline_current(const struct pb_pipeline *l);
  * compact string without newline (free it). NULL on allocation failure. */
 json_t *pb_txn_json(const struct pb_txn *t);
 char *pb_txn_to_json(const struct pb_txn *t);
+
+/* t's requested and charged amounts as text ("12.50 EUR"; "-" when absent) into req and
+ * chg, each of PB_MONEY_FMT_MAX bytes, each in its own currency, so that a currency
+ * mismatch reads "requested 7.00 EUR, charged 7.00 USD". */
+void pb_txn_format_amounts(const struct pb_txn *t, char *req, char *chg);
 /* "2026-11-22T01:02:03.456789Z" */
 void pb_format_utc(int64_t utc_us, char *buf, size_t cap);
 

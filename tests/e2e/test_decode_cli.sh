@@ -200,9 +200,10 @@ def epb(us, data, flags=None, comment=None, orig=None):
     body = struct.pack("<IIIII", 0, us >> 32, us & 0xFFFFFFFF, len(data), orig)
     return block(6, body + data + b"\0" * (-len(data) % 4) + opts)
 link, out = int(sys.argv[1]), sys.argv[2]
-cut = len(sys.argv) > 3  # the first part of the answer was cut by a snap length
+mode = sys.argv[3] if len(sys.argv) > 3 else ""
+cut = mode == "cut"  # the first part of the answer was cut by a snap length
 req = wrap(b"0100001250110978          A010B010")
-ans = wrap(b"0100000125019780000000000")
+ans = wrap(b"010000012501" + (b"840" if mode == "usd" else b"978") + b"0000000000")
 ECR, PT = 1, 2  # epb_flags: inbound = register -> terminal
 t0 = 1763776638000000  # 2025-11-22T01:57:18Z
 pkts = [(ECR, b"\x05"), (PT, b"\x06"), (ECR, req[:20]), (PT, b"\x06"), (ECR, req[20:]),
@@ -232,6 +233,14 @@ has "$tmp/err" "2 frames"
 has "$tmp/err" "8 control bytes"
 has "$tmp/err" "0 garbage bytes"
 has "$tmp/err" "1 event"
+# A terminal answering in dollars to a request in euros: each amount in its own currency,
+# and nothing on stderr but the summary (the decoded lines say it all, with the
+# capture's own times; a live bridge's log lines would repeat them under today's date).
+python3 "$tmp/mkpcap.py" 148 "$tmp/usd.pcapng" usd
+expect_rc 0 dec "$tmp/usd.pcapng"
+has "$tmp/out" "== transaction 1: purchase requested 12.50 EUR charged 12.50 USD -> currency_mismatch (DISCREPANCY)"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || die "usd: stderr has more than the summary: $(cat "$tmp/err")"
+has "$tmp/err" "1 transaction, 1 discrepancy"
 expect_rc 0 dec --json "$tmp/lane.pcapng"
 python3 - "$tmp/out" <<'EOF'
 import json, sys
