@@ -202,16 +202,23 @@ static void csv_row(struct report *r, const struct pb_journal_row *row)
     pb_format_utc(row->started_utc_us, when, sizeof when);
     if (row->ended_utc_us)
         pb_format_utc(row->ended_utc_us, end, sizeof end);
+    /* Each amount with its own currency: a currency_mismatch row must not read as two
+     * amounts in one currency (pb_txn_format_amounts() does the same for text). */
+    uint16_t req_ccy = row->requested_currency ? row->requested_currency : row->currency;
     uint16_t ccy = row->currency ? row->currency : row->requested_currency;
     fprintf(r->out, "%" PRId64 ",%" PRId64 ",%s,%s,%s,%s,", row->id, row->run_id, row->protocol,
             pb_txn_name(row->type), row->pending ? "pending" : row->class_name,
             pb_severity_name(row->severity));
     if (row->has_requested)
-        fprintf(r->out, "%" PRId64, row->requested);
+        fprintf(r->out, "%" PRId64 ",%u", row->requested, req_ccy);
+    else
+        fputc(',', r->out);
     fputc(',', r->out);
     if (row->has_charged)
-        fprintf(r->out, "%" PRId64, row->charged);
-    fprintf(r->out, ",%u,%s,%s,%s,", ccy, pb_result_name(row->result), when, end);
+        fprintf(r->out, "%" PRId64 ",%u", row->charged, ccy);
+    else
+        fputc(',', r->out);
+    fprintf(r->out, ",%s,%s,%s,", pb_result_name(row->result), when, end);
     csv_field(r->out, row->detail);
     fprintf(r->out, ",%s\n", row->resolved ? row->resolution : "");
 }
@@ -462,8 +469,8 @@ int cmd_report(int argc, char **argv)
     if (r.fmt == FMT_JSON)
         r.json_rows = json_array();
     if (r.fmt == FMT_CSV)
-        fprintf(r.out, "id,run_id,protocol,type,class,severity,requested,charged,currency,"
-                       "result,started,ended,detail,resolution\n");
+        fprintf(r.out, "id,run_id,protocol,type,class,severity,requested,requested_currency,"
+                       "charged,currency,result,started,ended,detail,resolution\n");
     if (r.fmt == FMT_HTML && pb_html_report_new(journal, &r.html) != PB_OK) {
         free(def);
         return EX_OSERR;
