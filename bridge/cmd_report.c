@@ -99,23 +99,35 @@ static bool is_financial(enum pb_txn_type t)
     return t == PB_TXN_PURCHASE || t == PB_TXN_REFUND || t == PB_TXN_PREAUTH;
 }
 
+/* The reconciliation row of one UTC day in one currency, added when new; NULL past
+ * MAX_DAYS rows. */
+static struct day *day_row(struct report *r, const char *date, uint16_t ccy)
+{
+    for (size_t i = 0; i < r->n_days; i++)
+        if (strcmp(r->days[i].date, date) == 0 && r->days[i].currency == ccy)
+            return &r->days[i];
+    if (r->n_days >= MAX_DAYS)
+        return NULL;
+    struct day *d = &r->days[r->n_days++];
+    memset(d, 0, sizeof *d);
+    memcpy(d->date, date, sizeof d->date);
+    d->currency = ccy;
+    return d;
+}
+
 static void account(struct report *r, const struct pb_journal_row *row)
 {
     char date[11];
     day_of(row->started_utc_us, date);
+    /* A transaction counts in its answer's currency. Its amounts each go to their own
+     * currency's row: a sale asked in EUR and charged in USD (currency_mismatch) leaves
+     * the EUR row short and the USD row over, which is what the till and the bank
+     * statement will show. */
     uint16_t ccy = row->currency ? row->currency : row->requested_currency;
-    struct day *d = NULL;
-    for (size_t i = 0; i < r->n_days; i++)
-        if (strcmp(r->days[i].date, date) == 0 && r->days[i].currency == ccy)
-            d = &r->days[i];
-    if (!d) {
-        if (r->n_days >= MAX_DAYS)
-            return;
-        d = &r->days[r->n_days++];
-        memset(d, 0, sizeof *d);
-        memcpy(d->date, date, sizeof d->date);
-        d->currency = ccy;
-    }
+    uint16_t req_ccy = row->requested_currency ? row->requested_currency : ccy;
+    struct day *d = day_row(r, date, ccy);
+    if (!d)
+        return;
     d->count++;
     if ((unsigned)row->cls < PB_CLASS__COUNT)
         d->by_class[row->cls]++;
@@ -126,8 +138,11 @@ static void account(struct report *r, const struct pb_journal_row *row)
     int sign = row->type == PB_TXN_REFUND ? -1 : 1;
     /* What the register expected to be paid: not a declined sale, not the extra row of
      * a duplicate charge (its request is the first row's). */
-    if (row->has_requested && row->cls != PB_CLASS_DUPLICATE && row->cls != PB_CLASS_DECLINED)
-        d->requested += sign * row->requested;
+    if (row->has_requested && row->cls != PB_CLASS_DUPLICATE && row->cls != PB_CLASS_DECLINED) {
+        struct day *q = req_ccy == ccy ? d : day_row(r, date, req_ccy);
+        if (q)
+            q->requested += sign * row->requested;
+    }
     if (row->has_charged && row->result == PB_RESULT_APPROVED)
         d->charged += sign * row->charged;
 }
@@ -311,7 +326,8 @@ static void text_days(struct report *r)
 {
     fprintf(r->out, "\nreconciliation (UTC days, per currency; purchases minus refunds; requested "
                     "leaves out declines,\nvoided sales and the extra row of a duplicate; charged "
-                    "counts approvals)\n");
+                    "counts approvals; each amount\nin its own currency: a sale asked in EUR and "
+                    "charged in USD leaves EUR short, USD over)\n");
     fprintf(r->out, "  %-10s %6s %6s %16s %16s %16s\n", "day", "txns", "disc", "requested",
             "charged", "difference");
     for (size_t i = 0; i < r->n_days; i++) {

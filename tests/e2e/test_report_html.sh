@@ -65,6 +65,29 @@ mm = [r for r in rows if r["class"] == "currency_mismatch"]
 # the mismatch, when there, must show both currencies.
 assert all(r["requested_currency"] == "978" and r["currency"] == "840" for r in mm), mm
 print("test_report_html: csv ok (%d rows, %d currency mismatch)" % (len(rows), len(mm)))
+
+# The reconciliation, recomputed here from the transactions by its stated rules: per UTC
+# day and currency, purchases minus refunds, voided sales left out; requested leaves out
+# declines and a duplicate's extra row and counts in the request's currency; charged
+# counts approvals in the answer's currency.
+days = {}
+def row(day, ccy):
+    return days.setdefault((day, ccy), {"requested": 0, "charged": 0, "transactions": 0})
+for t in js:  # pending ones too: the register asked for their money
+    day = t["started"][:10]
+    ccy = t.get("currency", t.get("requested_currency"))
+    row(day, ccy)["transactions"] += 1
+    if t["type"] not in ("purchase", "refund", "preauth") or t["class"] == "voided":
+        continue
+    sign = -1 if t["type"] == "refund" else 1
+    if "requested_amount" in t and t["class"] not in ("duplicate", "declined"):
+        row(day, t.get("requested_currency", ccy))["requested"] += sign * t["requested_amount"]
+    if "charged_amount" in t and t["result"] == "approved":
+        row(day, ccy)["charged"] += sign * t["charged_amount"]
+got = {(d["day"], d["currency"]): {k: d[k] for k in ("requested", "charged", "transactions")}
+       for d in json.load(open(sys.argv[2]))["days"]}
+assert got == days, (got, days)
+print("test_report_html: reconciliation ok (%d day-currency rows)" % len(days))
 EOF
 
 chromium=$(command -v chromium || command -v chromium-browser || true)
