@@ -106,6 +106,7 @@ static void usage(FILE *out)
         "  --events FILE|-          one JSON object per closed transaction\n"
         "  --on-discrepancy PROG    run PROG (no shell) per discrepancy; details in POSBRIDGE_*\n"
         "                           environment variables and as JSON on its stdin\n"
+        "                           (docs/ALERTS.md)\n"
         "  --alert-timeout S        time limit for PROG in seconds (default 10)\n"
         "  --shutdown-wait S        on SIGTERM, wait up to S seconds for the transaction in\n"
         "                           flight (default 10)\n"

@@ -203,8 +203,10 @@ static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char 
         int maxfd = (int)sysconf(_SC_OPEN_MAX);
         for (int fd = 3; fd < (maxfd > 0 && maxfd < 65536 ? maxfd : 65536); fd++)
             close(fd);
-        char buf[8][96];
-        char ccy[PB_MONEY_FMT_MAX];
+        /* docs/ALERTS.md lists these; keep it in step. */
+        char buf[10][96];
+        char req[PB_MONEY_FMT_MAX], chg[PB_MONEY_FMT_MAX];
+        pb_txn_format_amounts(t, req, chg);
         snprintf(buf[0], sizeof buf[0], "POSBRIDGE_CLASS=%s", pb_class_name(t->cls));
         snprintf(buf[1], sizeof buf[1], "POSBRIDGE_ID=%" PRIu64, t->id);
         snprintf(buf[2], sizeof buf[2], "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
@@ -216,10 +218,11 @@ static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char 
                  t->currency ? t->currency : t->requested_currency);
         snprintf(buf[6], sizeof buf[6], "POSBRIDGE_SEVERITY=%s",
                  pb_severity_name(pb_class_severity(t->cls)));
-        pb_money_format(ccy, sizeof ccy, t->has_charged ? t->charged : 0,
-                        t->currency ? t->currency : t->requested_currency);
-        snprintf(buf[7], sizeof buf[7], "POSBRIDGE_CHARGED_TEXT=%s", ccy);
-        for (int i = 0; i < 8; i++)
+        snprintf(buf[7], sizeof buf[7], "POSBRIDGE_CHARGED_TEXT=%s", chg);
+        snprintf(buf[8], sizeof buf[8], "POSBRIDGE_REQUESTED_CURRENCY=%u",
+                 t->requested_currency ? t->requested_currency : t->currency);
+        snprintf(buf[9], sizeof buf[9], "POSBRIDGE_REQUESTED_TEXT=%s", req);
+        for (int i = 0; i < 10; i++)
             putenv(buf[i]);
         pid_t prog = fork();
         if (prog < 0)

@@ -66,7 +66,7 @@ has "$tmp/err" "bad5.ini:2:"
 # ---- a lane: config, events, alert program ------------------------------------------------
 cat >"$tmp/alert" <<EOF
 #!/bin/sh
-echo "\$POSBRIDGE_CLASS \$POSBRIDGE_REQUESTED \$POSBRIDGE_CHARGED \$POSBRIDGE_CURRENCY" >>"$tmp/alerts.txt"
+echo "\$POSBRIDGE_CLASS \$POSBRIDGE_REQUESTED \$POSBRIDGE_CHARGED \$POSBRIDGE_CURRENCY \$POSBRIDGE_REQUESTED_CURRENCY|\$POSBRIDGE_REQUESTED_TEXT|\$POSBRIDGE_CHARGED_TEXT|\$POSBRIDGE_SEVERITY|\$POSBRIDGE_PROTOCOL" >>"$tmp/alerts.txt"
 cat >>"$tmp/alerts.json"
 echo \$\$ >"$tmp/alert.pid"
 exec sleep 30
@@ -123,7 +123,7 @@ EOF
 checks=$((checks + 1))
 for _ in $(seq 100); do [ -s "$tmp/alert.pid" ] && break; sleep 0.05; done
 [ -s "$tmp/alert.pid" ] || die "the alert program did not run"
-has "$tmp/alerts.txt" "overcharge 1250 1350 978"
+has "$tmp/alerts.txt" "overcharge 1250 1350 978 978|12.50 EUR|13.50 EUR|high|concert"
 python3 - "$tmp/events.jsonl" "$tmp/alerts.json" <<'EOF'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
