@@ -21,7 +21,8 @@ static void usage(FILE *out)
                  "\n"
                  "Marks the discrepancy with journal id ID (the #number `posbridge report`\n"
                  "prints) as resolved. The original record is never changed; the resolution\n"
-                 "is added with who and when, as an audit trail.\n"
+                 "is added with who and when, as an audit trail. A transaction that is\n"
+                 "not a discrepancy, or is still pending, is refused (exit 65, 75).\n"
                  "\n"
                  "options:\n"
                  "  --action A      refund, void, recharge or none\n"
@@ -102,6 +103,18 @@ int cmd_resolve(int argc, char **argv)
     int ex = 0;
     if (rc == PB_ERR_NOTFOUND) {
         fprintf(stderr, "posbridge resolve: no transaction #%lld in %s\n", id, journal);
+        ex = EX_DATAERR;
+    } else if (rc == PB_ERR_AGAIN) {
+        fprintf(stderr,
+                "posbridge resolve: transaction #%lld is still pending (in flight, or its bridge "
+                "stopped and has not been restarted); resolve it once it is closed\n",
+                id);
+        ex = EX_TEMPFAIL;
+    } else if (rc == PB_ERR_UNSUPPORTED) {
+        fprintf(stderr,
+                "posbridge resolve: transaction #%lld is not a discrepancy (ok, declined or "
+                "voided): nothing to resolve; `posbridge report --all` lists every class\n",
+                id);
         ex = EX_DATAERR;
     } else if (rc != PB_OK) {
         fprintf(stderr, "posbridge resolve: %s: %s\n", journal, pb_strerror(rc));

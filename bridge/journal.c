@@ -1311,13 +1311,21 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
     int rc;
     sqlite3_stmt *s = NULL;
     pthread_mutex_lock(&j->db_mu);
-    if (sqlite3_prepare_v2(j->db, "SELECT 1 FROM transactions WHERE id = ?1", -1, &s, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(j->db, "SELECT state, class FROM transactions WHERE id = ?1", -1, &s,
+                           NULL) != SQLITE_OK) {
         rc = db_fail(j, "resolve");
         goto out;
     }
     sqlite3_bind_int64(s, 1, txn_id);
     int step = sqlite3_step(s);
+    bool pending = false, discrepancy = false;
+    if (step == SQLITE_ROW) {
+        const char *st = (const char *)sqlite3_column_text(s, 0);
+        const char *cls = (const char *)sqlite3_column_text(s, 1);
+        pending = st && strcmp(st, "pending") == 0;
+        int k = cls ? pb_class_from_name(cls) : -1;
+        discrepancy = k >= 0 && pb_class_is_discrepancy((enum pb_class)k);
+    }
     sqlite3_finalize(s);
     s = NULL;
     if (step == SQLITE_DONE) {
@@ -1326,6 +1334,10 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
     }
     if (step != SQLITE_ROW) {
         rc = db_fail(j, "resolve");
+        goto out;
+    }
+    if (pending || !discrepancy) {
+        rc = pending ? PB_ERR_AGAIN : PB_ERR_UNSUPPORTED;
         goto out;
     }
     if (sqlite3_prepare_v2(j->db,

@@ -200,9 +200,13 @@ int pb_journal_foreach_path(const char *path, const struct pb_journal_filter *f,
                             pb_journal_row_cb cb, void *ctx);
 
 /* Adds a resolutions row for transactions.id txn_id (the row itself is never changed;
- * the schema also forbids deleting it). Synchronous, on the caller's thread.
+ * the schema also forbids deleting it). Synchronous, on the caller's thread. Only a
+ * closed discrepancy can be resolved: a wrong id typed at the till must not mark a
+ * transaction nobody had to act on.
  * Returns PB_OK, PB_ERR_INVAL (unknown action, read-only journal), PB_ERR_NOTFOUND (no
- * such transaction) or PB_ERR_DB. note and who may be NULL. */
+ * such transaction), PB_ERR_AGAIN (still pending: in flight, or its bridge stopped and
+ * has not been restarted to close it in_doubt), PB_ERR_UNSUPPORTED (closed as ok,
+ * declined or voided: not a discrepancy) or PB_ERR_DB. note and who may be NULL. */
 int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action, const char *note,
                        const char *who, int64_t utc_us);
 bool pb_journal_action_valid(const char *action); /* refund, void, recharge, none */

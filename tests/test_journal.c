@@ -638,6 +638,17 @@ static void test_foreach_filters(void **state)
     for (int i = 1; i < rs->n; i++)
         assert_true(rs->r[i].id > rs->r[i - 1].id);
     int64_t id2 = rs->r[1].id;
+    /* Only a closed discrepancy can be resolved: not an ok, declined or voided row (a
+     * wrong id typed at the till), not one still pending. */
+    assert_int_equal(pb_journal_resolve(j, rs->r[0].id, "refund", "typo", "anna", T0),
+                     PB_ERR_UNSUPPORTED);
+    assert_int_equal(pb_journal_resolve(j, rs->r[2].id, "refund", "typo", "anna", T0),
+                     PB_ERR_UNSUPPORTED);
+    assert_int_equal(pb_journal_resolve(j, rs->r[4].id, "none", "typo", "anna", T0),
+                     PB_ERR_UNSUPPORTED);
+    assert_int_equal(pb_journal_resolve(j, rs->r[5].id, "refund", "early", "anna", T0),
+                     PB_ERR_AGAIN);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM resolutions"), 0);
     free(rs);
     assert_int_equal(pb_journal_resolve(j, id2, "refund", "done", "anna", T0), PB_OK);
 
