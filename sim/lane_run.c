@@ -313,10 +313,12 @@ static void follow_events(const char *path, long *pos)
         json_t *req = json_object_get(o, "requested_amount");
         json_t *chg = json_object_get(o, "charged_amount");
         json_t *ccy = json_object_get(o, "currency");
+        json_t *rccy = json_object_get(o, "requested_currency");
         uint16_t c = ccy ? (uint16_t)json_integer_value(ccy) : 0;
+        uint16_t rc = rccy ? (uint16_t)json_integer_value(rccy) : c; /* currency_mismatch */
         char rq[PB_MONEY_FMT_MAX] = "-", ch[PB_MONEY_FMT_MAX] = "-";
         if (req)
-            pb_money_format(rq, sizeof rq, json_integer_value(req), c);
+            pb_money_format(rq, sizeof rq, json_integer_value(req), rc);
         if (chg)
             pb_money_format(ch, sizeof ch, json_integer_value(chg), c);
         bool disc = json_is_true(json_object_get(o, "discrepancy"));

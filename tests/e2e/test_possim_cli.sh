@@ -272,4 +272,15 @@ if [ -n "${POSBRIDGE:-}" ] && [ -x "${POSBRIDGE:-}" ]; then
     has "$tmp/out" "pt  result       -            7.25 EUR approved"
 fi
 
+# possim run --follow: the live table of a whole lane keeps each amount in its currency
+# (a USD answer to a EUR request must not read as a USD request).
+if [ -n "${POSBRIDGE:-}" ] && [ -x "${POSBRIDGE:-}" ]; then
+    here=$(cd "$(dirname "$0")" && pwd)
+    expect_rc 0 "$POSSIM" run --posbridge "$POSBRIDGE" --follow --run-dir "$tmp/follow" \
+        "$here/../../captures/scenarios/concert-currency_mismatch.scn"
+    grep -qE '^  txn 1 +purchase +requested 7.00 EUR +charged 7.00 USD +\*\* currency_mismatch$' \
+        "$tmp/out" || { cat "$tmp/out" >&2; die "run --follow: the mismatch line"; }
+    checks=$((checks + 1))
+fi
+
 echo "test_possim_cli: $checks checks passed"
