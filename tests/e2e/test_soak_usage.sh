@@ -41,4 +41,6 @@ for s in privilege.py carddata.py; do
     row "$s" ""
     row "$s" "$tmp/work" extra
 done
+row fuzz-merge.sh
+row fuzz-merge.sh ../../etc
 echo "test_soak_usage: $checks checks passed"

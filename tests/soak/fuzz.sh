@@ -94,8 +94,8 @@ one() {
 # harness does not include leaves the id alone. A run is one segment of a campaign:
 # libFuzzer carries nothing from one run to the next but its corpus, so runs with the same
 # code id that each start from the corpus the last one left (build-fuzz/corpus/<harness>,
-# or tests/fuzz/corpus/ once merged there) add up, as continuous fuzzing services count
-# them. Every run appends a line to $out/ledger.tsv: date, harness, code id, commit,
+# or tests/fuzz/corpus/ once merged there by tests/soak/fuzz-merge.sh) add up, as
+# continuous fuzzing services count them. Every run appends a line to $out/ledger.tsv: date, harness, code id, commit,
 # executions, seconds, exit code.
 code_id() {
     local srcs files
