@@ -123,8 +123,8 @@ static void account(struct report *r, const struct pb_journal_row *row)
      * currency's row: a sale asked in EUR and charged in USD (currency_mismatch) leaves
      * the EUR row short and the USD row over, which is what the till and the bank
      * statement will show. */
-    uint16_t ccy = row->currency ? row->currency : row->requested_currency;
-    uint16_t req_ccy = row->requested_currency ? row->requested_currency : ccy;
+    uint16_t req_ccy, ccy;
+    pb_journal_row_currencies(row, &req_ccy, &ccy);
     struct day *d = day_row(r, date, ccy);
     if (!d)
         return;
@@ -155,8 +155,8 @@ static const char *dir_word(enum pb_dir d)
 static void text_row(struct report *r, const struct pb_journal_row *row)
 {
     char when[40], req[PB_MONEY_FMT_MAX] = "-", chg[PB_MONEY_FMT_MAX] = "-";
-    uint16_t req_ccy = row->requested_currency ? row->requested_currency : row->currency;
-    uint16_t ccy = row->currency ? row->currency : row->requested_currency;
+    uint16_t req_ccy, ccy;
+    pb_journal_row_currencies(row, &req_ccy, &ccy);
     pb_format_utc(row->started_utc_us, when, sizeof when);
     if (row->has_requested)
         pb_money_format(req, sizeof req, row->requested, req_ccy);
@@ -218,9 +218,9 @@ static void csv_row(struct report *r, const struct pb_journal_row *row)
     if (row->ended_utc_us)
         pb_format_utc(row->ended_utc_us, end, sizeof end);
     /* Each amount with its own currency: a currency_mismatch row must not read as two
-     * amounts in one currency (pb_txn_format_amounts() does the same for text). */
-    uint16_t req_ccy = row->requested_currency ? row->requested_currency : row->currency;
-    uint16_t ccy = row->currency ? row->currency : row->requested_currency;
+     * amounts in one currency. */
+    uint16_t req_ccy, ccy;
+    pb_journal_row_currencies(row, &req_ccy, &ccy);
     fprintf(r->out, "%" PRId64 ",%" PRId64 ",%s,%s,%s,%s,", row->id, row->run_id, row->protocol,
             pb_txn_name(row->type), row->pending ? "pending" : row->class_name,
             pb_severity_name(row->severity));

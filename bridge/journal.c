@@ -1303,6 +1303,12 @@ int pb_journal_foreach_path(const char *path, const struct pb_journal_filter *f,
     return rc;
 }
 
+void pb_journal_row_currencies(const struct pb_journal_row *row, uint16_t *req, uint16_t *chg)
+{
+    *req = row->requested_currency ? row->requested_currency : row->currency;
+    *chg = row->currency ? row->currency : row->requested_currency;
+}
+
 int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action, const char *note,
                        const char *who, int64_t utc_us)
 {

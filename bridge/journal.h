@@ -11,6 +11,7 @@
  *   pb_journal_in_doubt_at_open()  how many pending rows open() turned into in_doubt
  *   pb_journal_foreach()      read transaction rows through a filter, ordered by id
  *   pb_journal_foreach_path() the same on a journal file, opened read-only for the call
+ *   pb_journal_row_currencies() the currency of a row's requested and charged amount
  *   pb_journal_resolve()      add an audit row (refund|void|recharge|none) to a transaction
  *   pb_journal_action_valid() is this a resolution action the journal accepts
  *   pb_journal_schema_version() the PRAGMA user_version this code migrates to
@@ -198,6 +199,11 @@ int pb_journal_foreach(struct pb_journal *j, const struct pb_journal_filter *f,
 /* The same on a file: opens it read-only for the duration of the call. */
 int pb_journal_foreach_path(const char *path, const struct pb_journal_filter *f,
                             pb_journal_row_cb cb, void *ctx);
+
+/* The currency of a row's requested and of its charged amount, chosen as
+ * pb_txn_requested_currency() and pb_txn_charged_currency() (pipeline.h) choose them
+ * for a live transaction: each its own, the other's when none was named. */
+void pb_journal_row_currencies(const struct pb_journal_row *row, uint16_t *req, uint16_t *chg);
 
 /* Adds a resolutions row for transactions.id txn_id (the row itself is never changed;
  * the schema also forbids deleting it). Synchronous, on the caller's thread. Only a

@@ -85,7 +85,7 @@ json_t *pb_txn_json(const struct pb_txn *t)
         json_object_set_new(o, "requested_currency", json_integer(t->requested_currency));
     if (t->has_charged)
         json_object_set_new(o, "charged_amount", json_integer(t->charged));
-    uint16_t ccy = t->currency ? t->currency : t->requested_currency;
+    uint16_t ccy = pb_txn_charged_currency(t);
     if (ccy)
         json_object_set_new(o, "currency", json_integer(ccy));
     if (t->has_amount_due)
@@ -128,18 +128,24 @@ json_t *pb_txn_json(const struct pb_txn *t)
     return o;
 }
 
+uint16_t pb_txn_requested_currency(const struct pb_txn *t)
+{
+    return t->requested_currency ? t->requested_currency : t->currency;
+}
+
+uint16_t pb_txn_charged_currency(const struct pb_txn *t)
+{
+    return t->currency ? t->currency : t->requested_currency;
+}
+
 void pb_txn_format_amounts(const struct pb_txn *t, char *req, char *chg)
 {
-    /* A terminal that answers in another currency than asked is a discrepancy of its own
-     * (currency_mismatch); printing both amounts in one currency would hide it. */
-    uint16_t req_ccy = t->requested_currency ? t->requested_currency : t->currency;
-    uint16_t chg_ccy = t->currency ? t->currency : t->requested_currency;
     snprintf(req, PB_MONEY_FMT_MAX, "-");
     snprintf(chg, PB_MONEY_FMT_MAX, "-");
     if (t->has_requested)
-        pb_money_format(req, PB_MONEY_FMT_MAX, t->requested, req_ccy);
+        pb_money_format(req, PB_MONEY_FMT_MAX, t->requested, pb_txn_requested_currency(t));
     if (t->has_charged)
-        pb_money_format(chg, PB_MONEY_FMT_MAX, t->charged, chg_ccy);
+        pb_money_format(chg, PB_MONEY_FMT_MAX, t->charged, pb_txn_charged_currency(t));
 }
 
 char *pb_txn_to_json(const struct pb_txn *t)
@@ -214,13 +220,12 @@ static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char 
                  t->has_requested ? t->requested : 0);
         snprintf(buf[4], sizeof buf[4], "POSBRIDGE_CHARGED=%" PRId64,
                  t->has_charged ? t->charged : 0);
-        snprintf(buf[5], sizeof buf[5], "POSBRIDGE_CURRENCY=%u",
-                 t->currency ? t->currency : t->requested_currency);
+        snprintf(buf[5], sizeof buf[5], "POSBRIDGE_CURRENCY=%u", pb_txn_charged_currency(t));
         snprintf(buf[6], sizeof buf[6], "POSBRIDGE_SEVERITY=%s",
                  pb_severity_name(pb_class_severity(t->cls)));
         snprintf(buf[7], sizeof buf[7], "POSBRIDGE_CHARGED_TEXT=%s", chg);
         snprintf(buf[8], sizeof buf[8], "POSBRIDGE_REQUESTED_CURRENCY=%u",
-                 t->requested_currency ? t->requested_currency : t->currency);
+                 pb_txn_requested_currency(t));
         snprintf(buf[9], sizeof buf[9], "POSBRIDGE_REQUESTED_TEXT=%s", req);
         for (int i = 0; i < 10; i++)
             putenv(buf[i]);

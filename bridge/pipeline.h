@@ -87,6 +87,12 @@ const struct pb_txn *pb_pipeline_current(const struct pb_pipeline *l);
 json_t *pb_txn_json(const struct pb_txn *t);
 char *pb_txn_to_json(const struct pb_txn *t);
 
+/* The currency of t's requested and of its charged amount: each its own, the other's
+ * when the protocol named none for it. They differ only for a currency_mismatch, and
+ * then each amount must keep its own or the mismatch is hidden. */
+uint16_t pb_txn_requested_currency(const struct pb_txn *t);
+uint16_t pb_txn_charged_currency(const struct pb_txn *t);
+
 /* t's requested and charged amounts as text ("12.50 EUR"; "-" when absent) into req and
  * chg, each of PB_MONEY_FMT_MAX bytes, each in its own currency, so that a currency
  * mismatch reads "requested 7.00 EUR, charged 7.00 USD". */

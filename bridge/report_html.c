@@ -96,8 +96,7 @@ int pb_html_report_row(struct pb_html_report *h, const struct pb_journal_row *ro
     r->has_chg = row->has_charged;
     r->req = row->requested;
     r->chg = row->charged;
-    r->req_ccy = row->requested_currency ? row->requested_currency : row->currency;
-    r->ccy = row->currency ? row->currency : row->requested_currency;
+    pb_journal_row_currencies(row, &r->req_ccy, &r->ccy);
     snprintf(r->resolution, sizeof r->resolution, "%s", row->resolution);
     snprintf(r->detail, sizeof r->detail, "%s", row->detail);
     return PB_OK;

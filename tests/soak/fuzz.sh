@@ -95,8 +95,8 @@ one() {
 # libFuzzer carries nothing from one run to the next but its corpus, so runs with the same
 # code id that each start from the corpus the last one left (build-fuzz/corpus/<harness>,
 # or tests/fuzz/corpus/ once merged there by tests/soak/fuzz-merge.sh) add up, as
-# continuous fuzzing services count them. Every run appends a line to $out/ledger.tsv: date, harness, code id, commit,
-# executions, seconds, exit code.
+# continuous fuzzing services count them. Every run appends a line to $out/ledger.tsv:
+# date, harness, code id, commit, executions, seconds, exit code.
 code_id() {
     local srcs files
     mapfile -t srcs < <(readelf --debug-dump=info "build-fuzz/bin/$1" 2>/dev/null |
