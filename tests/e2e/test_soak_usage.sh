@@ -43,4 +43,6 @@ for s in privilege.py carddata.py; do
 done
 row fuzz-merge.sh
 row fuzz-merge.sh ../../etc
+row codeid.sh
+row codeid.sh a b
 echo "test_soak_usage: $checks checks passed"

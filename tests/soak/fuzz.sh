@@ -88,25 +88,15 @@ one() {
     [ "$rc" -eq 72 ] && rc=0
     return "$rc"
 }
-# What an execution count is a count of: the repository files compiled into the harness,
-# hashed. Its compile units are read from the binary's debug information; the headers each
-# one includes are the compiler's own answer (`cc -MM`), so a change to a header that the
-# harness does not include leaves the id alone. A run is one segment of a campaign:
-# libFuzzer carries nothing from one run to the next but its corpus, so runs with the same
-# code id that each start from the corpus the last one left (build-fuzz/corpus/<harness>,
-# or tests/fuzz/corpus/ once merged there by tests/soak/fuzz-merge.sh) add up, as
-# continuous fuzzing services count them. Every run appends a line to $out/ledger.tsv:
-# date, harness, code id, commit, executions, seconds, exit code.
+# A run is one segment of a campaign: libFuzzer carries nothing from one run to the next
+# but its corpus, so runs of the same code (tests/soak/codeid.sh: a hash of the repository
+# files compiled into the harness) that each start from the corpus the last one left
+# (build-fuzz/corpus/<harness>, or tests/fuzz/corpus/ once merged there by
+# tests/soak/fuzz-merge.sh) add up, as continuous fuzzing services count them. Every run
+# appends a line to $out/ledger.tsv: date, harness, code id, commit, executions, seconds,
+# exit code.
 code_id() {
-    local srcs files
-    mapfile -t srcs < <(readelf --debug-dump=info "build-fuzz/bin/$1" 2>/dev/null |
-        awk '/DW_TAG_compile_unit/ { cu = 1; next } cu && /DW_AT_name/ { print $NF; cu = 0 }' |
-        while read -r f; do [ -f "$f" ] && echo "$f"; done | sort -u)
-    [ ${#srcs[@]} -gt 0 ] || { echo unknown; return; }
-    mapfile -t files < <(for f in "${srcs[@]}"; do
-        cc -MM -D_GNU_SOURCE -Iprotocols -Ibridge -Isim "$f" || echo "$f"
-    done | tr ' ' '\n' | grep -v -e ':$' -e '^\\$' -e '^$' | sort -u)
-    cat "${files[@]}" | sha256sum | cut -c1-12
+    "$here/codeid.sh" "build-fuzz/bin/$1" || echo unknown
 }
 
 fail=0
