@@ -23,9 +23,7 @@
 #include "tracker.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_HTML };
-
-#define MAX_DAYS 400
-#define MAX_CCY 8
+static const char *const fmt_option[] = {"", "--json", "--csv", "--html"};
 
 struct day {
     char date[11]; /* YYYY-MM-DD, UTC */
@@ -40,11 +38,11 @@ struct report {
     bool all; /* every transaction, not only discrepancies */
     FILE *out;
     json_t *json_rows;
-    size_t n_days;
-    struct day days[MAX_DAYS];
+    size_t n_days, cap_days;
+    struct day *days; /* one per UTC day and currency, in the order first met */
     uint64_t open_disc, resolved_disc;
     struct pb_html_report *html; /* --html */
-    bool html_failed;
+    bool nomem;                  /* a row or day could not be kept: the report fails */
 };
 
 static void usage(FILE *out)
@@ -62,27 +60,40 @@ static void usage(FILE *out)
             "  --resolved       only resolved discrepancies\n"
             "  --class NAME     only this class (ok, overcharge, in_doubt, ...)\n"
             "  --since DATE     from this UTC day (YYYY-MM-DD)\n"
-            "  --until DATE     before this UTC day\n"
+            "  --until DATE     up to this UTC day, which is left out\n"
             "  --run N          only bridge run N\n"
+            "  -h, --help       this text\n"
+            "output (one of these; text without any):\n"
             "  --json           JSON: {\"transactions\": [...], \"days\": [...]}\n"
             "  --csv            CSV of the transactions\n"
             "  --html FILE      a self-contained page (inline CSS and SVG, no script): charts\n"
             "                   of discrepancies per day and per class, open and resolved,\n"
             "                   the reconciliation and the transactions; - for stdout\n"
-            "  -h, --help       this text\n"
             "\n"
             "example:\n"
             "  posbridge report --journal /var/lib/posbridge/lane1/journal.db --open\n"
             "  posbridge report --journal lane1.db --since 2026-11-01 --html november.html\n");
 }
 
+static int exclusive(const char *a, const char *b)
+{
+    fprintf(stderr, "posbridge report: %s and %s exclude each other\n", a, b);
+    return EX_USAGE;
+}
+
+/* A calendar day: strptime takes 2026-02-30 (any day 1..31), which timegm would turn
+ * into March 2 without a word; a day that does not come back as itself is refused. */
 static int parse_day(const char *s, int64_t *utc_us)
 {
     struct tm tm = {0};
     char *end = strptime(s, "%Y-%m-%d", &tm);
     if (!end || *end)
         return -1;
-    *utc_us = (int64_t)timegm(&tm) * 1000000;
+    struct tm want = tm;
+    time_t t = timegm(&tm);
+    if (tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon || tm.tm_year != want.tm_year)
+        return -1;
+    *utc_us = (int64_t)t * 1000000;
     return 0;
 }
 
@@ -99,15 +110,25 @@ static bool is_financial(enum pb_txn_type t)
     return t == PB_TXN_PURCHASE || t == PB_TXN_REFUND || t == PB_TXN_PREAUTH;
 }
 
-/* The reconciliation row of one UTC day in one currency, added when new; NULL past
- * MAX_DAYS rows. */
+/* The reconciliation row of one UTC day in one currency, added when new (a journal may
+ * hold years of days: no limit but memory); NULL, and the report failed, when memory
+ * runs out. Rows come in journal order, so the day sought is nearly always among the
+ * last few: the search runs backwards. */
 static struct day *day_row(struct report *r, const char *date, uint16_t ccy)
 {
-    for (size_t i = 0; i < r->n_days; i++)
-        if (strcmp(r->days[i].date, date) == 0 && r->days[i].currency == ccy)
+    for (size_t i = r->n_days; i-- > 0;)
+        if (r->days[i].currency == ccy && strcmp(r->days[i].date, date) == 0)
             return &r->days[i];
-    if (r->n_days >= MAX_DAYS)
-        return NULL;
+    if (r->n_days == r->cap_days) {
+        size_t cap = r->cap_days ? 2 * r->cap_days : 64;
+        struct day *p = realloc(r->days, cap * sizeof *p);
+        if (!p) {
+            r->nomem = true;
+            return NULL;
+        }
+        r->days = p;
+        r->cap_days = cap;
+    }
     struct day *d = &r->days[r->n_days++];
     memset(d, 0, sizeof *d);
     memcpy(d->date, date, sizeof d->date);
@@ -316,7 +337,7 @@ static int on_row(const struct pb_journal_row *row, void *ctx)
     case FMT_JSON: json_array_append_new(r->json_rows, json_row(row)); break;
     case FMT_HTML:
         if (pb_html_report_row(r->html, row) != PB_OK)
-            r->html_failed = true;
+            r->nomem = true;
         break;
     }
     return 0;
@@ -374,15 +395,13 @@ static json_t *json_days(struct report *r)
 
 static int write_html(struct report *r, const char *path)
 {
-    for (size_t i = 0; i < r->n_days && !r->html_failed; i++) {
+    for (size_t i = 0; i < r->n_days; i++) {
         const struct day *d = &r->days[i];
         if (pb_html_report_day(r->html, d->date, d->currency, d->count, d->discrepancies,
-                               d->requested, d->charged) != PB_OK)
-            r->html_failed = true;
-    }
-    if (r->html_failed) {
-        fprintf(stderr, "posbridge report: out of memory\n");
-        return EX_OSERR;
+                               d->requested, d->charged) != PB_OK) {
+            fprintf(stderr, "posbridge report: out of memory\n");
+            return EX_OSERR;
+        }
     }
     bool to_stdout = strcmp(path, "-") == 0;
     FILE *out = to_stdout ? stdout : fopen(path, "we");
@@ -415,9 +434,7 @@ int cmd_report(int argc, char **argv)
         {"html", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    static struct report r;
-    memset(&r, 0, sizeof r);
-    r.out = stdout;
+    struct report r = {.out = stdout};
     struct pb_journal_filter f = {0};
     const char *journal = NULL;
     const char *html_path = NULL;
@@ -428,14 +445,26 @@ int cmd_report(int argc, char **argv)
         switch (c) {
         case 'j': journal = optarg; break;
         case 'a': r.all = true; break;
-        case 'o': f.resolved = PB_JOURNAL_UNRESOLVED; break;
-        case 'r': f.resolved = PB_JOURNAL_RESOLVED; break;
-        case 'J': r.fmt = FMT_JSON; break;
-        case 'C': r.fmt = FMT_CSV; break;
-        case 'H':
-            r.fmt = FMT_HTML;
-            html_path = optarg;
+        case 'o':
+        case 'r':
+        {
+            enum pb_journal_resolved_filter want = c == 'o' ? PB_JOURNAL_UNRESOLVED : PB_JOURNAL_RESOLVED;
+            if (f.resolved != PB_JOURNAL_ANY && f.resolved != want)
+                return exclusive("--open", "--resolved");
+            f.resolved = want;
             break;
+        }
+        case 'J':
+        case 'C':
+        case 'H': {
+            enum format want = c == 'J' ? FMT_JSON : c == 'C' ? FMT_CSV : FMT_HTML;
+            if (r.fmt != FMT_TEXT && r.fmt != want)
+                return exclusive(fmt_option[r.fmt], fmt_option[want]);
+            r.fmt = want;
+            if (c == 'H')
+                html_path = optarg;
+            break;
+        }
         case 'c': {
             int k = pb_class_from_name(optarg);
             if (k < 0) {
@@ -473,6 +502,11 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "posbridge report: unexpected argument '%s'\n", argv[optind]);
         return EX_USAGE;
     }
+    if (f.since_utc_us && f.until_utc_us && f.until_utc_us <= f.since_utc_us) {
+        fprintf(stderr, "posbridge report: --until must be a later day than --since (--until "
+                        "is the first day left out)\n");
+        return EX_USAGE;
+    }
     char *def = NULL;
     if (!journal)
         journal = def = pb_default_journal_path();
@@ -492,13 +526,17 @@ int cmd_report(int argc, char **argv)
         return EX_OSERR;
     }
     int rc = pb_journal_foreach_path(journal, &f, on_row, &r);
-    if (rc < 0) {
+    if (rc < 0 || r.nomem) {
+        if (rc < 0)
+            fprintf(stderr, "posbridge report: %s: %s (is it a posbridge journal?)\n", journal,
+                    pb_strerror(rc));
+        else
+            fprintf(stderr, "posbridge report: out of memory\n");
         pb_html_report_free(r.html);
-        fprintf(stderr, "posbridge report: %s: %s (is it a posbridge journal?)\n", journal,
-                pb_strerror(rc));
         json_decref(r.json_rows);
+        free(r.days);
         free(def);
-        return EX_DATAERR;
+        return rc < 0 ? EX_DATAERR : EX_OSERR;
     }
     if (r.fmt == FMT_TEXT) {
         if (!r.open_disc && !r.resolved_disc && !r.all)
@@ -518,9 +556,11 @@ int cmd_report(int argc, char **argv)
     } else if (r.fmt == FMT_HTML) {
         rc = write_html(&r, html_path);
         pb_html_report_free(r.html);
+        free(r.days);
         free(def);
         return rc;
     }
+    free(r.days);
     free(def);
     return 0;
 }

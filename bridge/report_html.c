@@ -154,14 +154,17 @@ struct bucket {
     uint64_t open, resolved;
 };
 
-static struct bucket *bucket_for(struct bucket *b, size_t *n, size_t cap, const char *key)
+/* The bucket named key in the growing array *b, added when new; NULL when out of memory.
+ * Rows come in journal order, so the bucket sought is usually the last one: the search
+ * runs backwards. */
+static struct bucket *bucket_for(struct bucket **b, size_t *n, size_t *cap, const char *key)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(b[i].key, key) == 0)
-            return &b[i];
-    if (*n == cap)
+    for (size_t i = *n; i-- > 0;)
+        if (strcmp((*b)[i].key, key) == 0)
+            return &(*b)[i];
+    if (!grow((void **)b, cap, *n, sizeof **b))
         return NULL;
-    struct bucket *nb = &b[(*n)++];
+    struct bucket *nb = &(*b)[(*n)++];
     memset(nb, 0, sizeof *nb);
     snprintf(nb->key, sizeof nb->key, "%s", key);
     return nb;
@@ -234,14 +237,16 @@ static void chart(FILE *f, const char *id, const char *title, const char *attr,
     fprintf(f, "</svg>\n");
 }
 
-#define MAX_BUCKETS 1000
+/* Days drawn in the chart: at most this many, the most recent (about 13 months; 6 px a
+ * bar). Every day stays in the reconciliation table. */
+#define CHART_DAYS 400
 
 int pb_html_report_write(struct pb_html_report *h, FILE *f)
 {
     if (!h || !f)
         return PB_ERR_INVAL;
-    static struct bucket by_day[MAX_BUCKETS], by_class[PB_CLASS__COUNT + 2];
-    size_t nd = 0, nc = 0;
+    struct bucket *by_day = NULL, *by_class = NULL;
+    size_t nd = 0, nc = 0, cap_d = 0, cap_c = 0;
     uint64_t open = 0, resolved = 0;
     for (size_t i = 0; i < h->n_rows; i++) {
         const struct hrow *r = &h->rows[i];
@@ -249,20 +254,21 @@ int pb_html_report_write(struct pb_html_report *h, FILE *f)
             continue;
         char day[11];
         day_of(r->started, day);
-        struct bucket *bd = bucket_for(by_day, &nd, MAX_BUCKETS, day);
-        struct bucket *bc = bucket_for(by_class, &nc, PB_CLASS__COUNT + 2, r->cls);
+        struct bucket *bd = bucket_for(&by_day, &nd, &cap_d, day);
+        struct bucket *bc = bucket_for(&by_class, &nc, &cap_c, r->cls);
+        if (!bd || !bc) {
+            free(by_day);
+            free(by_class);
+            return PB_ERR_NOMEM;
+        }
         if (r->resolved) {
             resolved++;
-            if (bd)
-                bd->resolved++;
-            if (bc)
-                bc->resolved++;
+            bd->resolved++;
+            bc->resolved++;
         } else {
             open++;
-            if (bd)
-                bd->open++;
-            if (bc)
-                bc->open++;
+            bd->open++;
+            bc->open++;
         }
     }
     qsort(by_day, nd, sizeof *by_day, bucket_cmp);
@@ -284,10 +290,19 @@ int pb_html_report_write(struct pb_html_report *h, FILE *f)
             "</span></p>\n",
             open, resolved);
     fputs("<h2>Discrepancies over time (UTC days)</h2>\n", f);
-    chart(f, "chart-days", "discrepancies per day, open and resolved", "data-day", by_day, nd);
+    size_t skip = nd > CHART_DAYS ? nd - CHART_DAYS : 0;
+    chart(f, "chart-days", "discrepancies per day, open and resolved", "data-day", by_day + skip,
+          nd - skip);
+    if (skip)
+        fprintf(f, "<p id=\"days-not-drawn\">The %zu most recent of %zu days with discrepancies "
+                   "are drawn; every day is in the reconciliation below (or narrow the report "
+                   "with --since and --until).</p>\n",
+                nd - skip, nd);
     fputs("<h2>Discrepancies by class</h2>\n", f);
     chart(f, "chart-classes", "discrepancies per class, open and resolved", "data-class",
           by_class, nc);
+    free(by_day);
+    free(by_class);
 
     fputs("<h2>Reconciliation</h2>\n<table id=\"days\"><tr><th>day</th><th>transactions</th>"
           "<th>discrepancies</th><th>requested</th><th>charged</th><th>difference</th></tr>\n",

@@ -78,6 +78,10 @@ row 64 "not an executable" "$B" run --register pty:"$tmp/r" --terminal "$tmp/t" 
 row 64 "unknown protocol" "$B" decode --protocol nosuch --hex 00
 row 65 "not a hex digit" "$B" decode --protocol zvt --hex zz
 row 64 "is not a YYYY-MM-DD day" "$B" report --since notadate --journal none.db
+row 64 "'2026-02-30' is not a YYYY-MM-DD day" "$B" report --since 2026-02-30 --journal none.db
+row 64 "--until must be a later day than --since" "$B" report --since 2026-12-03 --until 2026-12-03 --journal none.db
+row 64 "--json and --csv exclude each other" "$B" report --json --csv --journal none.db
+row 64 "--open and --resolved exclude each other" "$B" report --resolved --open --journal none.db
 row 64 "usage" "$S"
 row 64 "unknown command" "$S" nosuch
 # config files

@@ -65,7 +65,10 @@ mm = [r for r in rows if r["class"] == "currency_mismatch"]
 # the mismatch, when there, must show both currencies.
 assert all(r["requested_currency"] == "978" and r["currency"] == "840" for r in mm), mm
 print("test_report_html: csv ok (%d rows, %d currency mismatch)" % (len(rows), len(mm)))
+EOF
 
+cat > "$tmp/recon.py" <<'EOF'
+import json, sys
 # The reconciliation, recomputed here from the transactions by its stated rules: per UTC
 # day and currency, purchases minus refunds, voided sales left out; requested leaves out
 # declines and a duplicate's extra row and counts in the request's currency; charged
@@ -73,6 +76,7 @@ print("test_report_html: csv ok (%d rows, %d currency mismatch)" % (len(rows), l
 days = {}
 def row(day, ccy):
     return days.setdefault((day, ccy), {"requested": 0, "charged": 0, "transactions": 0})
+js = json.load(open(sys.argv[1]))["transactions"]
 for t in js:  # pending ones too: the register asked for their money
     day = t["started"][:10]
     ccy = t.get("currency", t.get("requested_currency"))
@@ -85,9 +89,44 @@ for t in js:  # pending ones too: the register asked for their money
     if "charged_amount" in t and t["result"] == "approved":
         row(day, ccy)["charged"] += sign * t["charged_amount"]
 got = {(d["day"], d["currency"]): {k: d[k] for k in ("requested", "charged", "transactions")}
-       for d in json.load(open(sys.argv[2]))["days"]}
+       for d in json.load(open(sys.argv[1]))["days"]}
 assert got == days, (got, days)
-print("test_report_html: reconciliation ok (%d day-currency rows)" % len(days))
+print("test_report_html: reconciliation of %s ok (%d day-currency rows)" % (sys.argv[1], len(days)))
+if len(sys.argv) > 2:
+    assert len(days) >= int(sys.argv[2]), (len(days), sys.argv[2])
+EOF
+python3 "$tmp/recon.py" "$tmp/all.json" || die "reconciliation"
+
+# A bridge left running for years: a journal of some 500 days (the lane's transactions
+# copied back one day at a time) must reconcile every day, none dropped.
+cp "$journal" "$tmp/long.db"
+python3 - "$tmp/long.db" <<'EOF' || die "building the long journal"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+cols = [r[1] for r in db.execute("PRAGMA table_info(transactions)") if r[1] != "id"]
+sel = ", ".join("txn_seq + :k * 100000" if c == "txn_seq" else
+                "started_utc - :k * 86400000000" if c == "started_utc" else
+                "NULL" if c == "related" else c for c in cols)
+orig = db.execute("SELECT max(id) FROM transactions").fetchone()[0]
+for k in range(1, 500):
+    db.execute("INSERT INTO transactions (%s) SELECT %s FROM transactions WHERE id <= :n"
+               % (", ".join(cols), sel), {"k": k, "n": orig})
+db.commit()
+EOF
+"$POSBRIDGE" report --journal "$tmp/long.db" --json --all > "$tmp/long.json"
+python3 "$tmp/recon.py" "$tmp/long.json" 500 || die "reconciliation of 500 days"
+# Its page draws the 400 most recent days with discrepancies and says so.
+"$POSBRIDGE" report --journal "$tmp/long.db" --json > "$tmp/long-disc.json"
+"$POSBRIDGE" report --journal "$tmp/long.db" --html "$tmp/long.html" 2> /dev/null \
+    || die "report --html of 500 days"
+python3 - "$tmp/long.html" "$tmp/long-disc.json" <<'EOF' || die "the chart of 500 days"
+import json, re, sys
+html = open(sys.argv[1]).read()
+days = sorted({t["started"][:10] for t in json.load(open(sys.argv[2]))["transactions"]})
+drawn = re.findall(r'<g class="bar" data-day="([^"]+)"', html)
+assert len(days) >= 500 and drawn == days[-400:], (len(days), drawn[:2], drawn[-2:])
+assert "The 400 most recent of %d days with discrepancies are drawn" % len(days) in html
+print("test_report_html: chart of %d days draws the last 400" % len(days))
 EOF
 
 chromium=$(command -v chromium || command -v chromium-browser || true)
