@@ -20,7 +20,7 @@ PREFIX   ?= /usr/local
 PKG_MODULES  := libserialport libusb-1.0 cmocka sqlite3 jansson inih ncursesw
 DEB_PACKAGES := pkg-config libserialport-dev libusb-1.0-0-dev libcmocka-dev \
                 libsqlite3-dev libjansson-dev libinih-dev libncurses-dev socat tshark \
-                umockdev libumockdev-dev tmux chromium
+                umockdev libumockdev-dev tmux chromium logrotate
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
             -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wno-unused-parameter
@@ -73,7 +73,8 @@ $(DEPS_STAMP): Makefile
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists $(PKG_MODULES) \
 	    || ! command -v socat >/dev/null 2>&1 || ! command -v tshark >/dev/null 2>&1 \
 	    || ! command -v umockdev-run >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1 \
-	    || ! command -v chromium >/dev/null 2>&1 || ! pkg-config --exists umockdev-1.0; then \
+	    || ! command -v chromium >/dev/null 2>&1 || ! pkg-config --exists umockdev-1.0 \
+	    || ! PATH=$$PATH:/usr/sbin command -v logrotate >/dev/null 2>&1; then \
 	  echo "posbridge: missing build dependencies; need Debian packages: $(DEB_PACKAGES)"; \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \

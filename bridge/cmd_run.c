@@ -91,9 +91,10 @@ static void usage(FILE *out)
         "  PORT@9600,7E1                line settings inside the spec\n"
         "\n"
         "options:\n"
-        "  --protocol NAME          %s|auto|none (auto: named from the first bytes, which\n"
-        "                           are forwarded at once; none: relay and capture only,\n"
-        "                           every digit masked in the capture)\n"
+        "  --protocol NAME          %s|auto|none\n"
+        "                           auto: named from the first bytes, which are forwarded\n"
+        "                           at once; none: relay and capture only, every digit\n"
+        "                           masked in the capture\n"
         "  --register-line L        register side line, e.g. 9600,7E1 (default: protocol's)\n"
         "  --terminal-line L        terminal side line, e.g. 9600,8N2\n"
         "  --journal FILE           SQLite journal (default $XDG_STATE_HOME/posbridge/journal.db,\n"
@@ -123,8 +124,9 @@ static void usage(FILE *out)
         "  -q, --quiet              log warnings and errors only\n"
         "  -h, --help               this text\n"
         "\n"
-        "signals: SIGHUP reopens the capture; SIGTERM/SIGINT finish the transaction in\n"
-        "flight (bounded by --shutdown-wait), flush, and exit 0.\n"
+        "signals: SIGHUP reopens the capture and the events file (after logrotate);\n"
+        "SIGTERM/SIGINT finish the transaction in flight (bounded by --shutdown-wait),\n"
+        "flush, and exit 0.\n"
         "\n"
         "example:\n"
         "  posbridge run --protocol zvt --register pty:/run/posbridge/ecr \\\n"
@@ -293,6 +295,24 @@ static void on_journal_state(enum pb_journal_state st, const char *msg, void *ct
                  msg);
     else
         pb_info("journal writable again: %s", msg);
+}
+
+/* SIGHUP after logrotate moved the events file away: later events go to a new file at
+ * the path. The new descriptor takes the old one's number, so the FILE the pipeline
+ * holds stays valid; what was buffered goes to the moved file first. A file that cannot
+ * be created leaves the old one in use (nothing is dropped). */
+static void reopen_events(struct relay *r)
+{
+    const char *path = r->o->events;
+    if (!r->events || r->events == stdout)
+        return;
+    fflush(r->events);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0 || dup3(fd, fileno(r->events), O_CLOEXEC) < 0)
+        pb_error("events: cannot reopen %s: %s; still writing to the file it was", path,
+                 strerror(errno));
+    if (fd >= 0)
+        close(fd);
 }
 
 static int open_signals(void)
@@ -574,9 +594,10 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
                 if (si.ssi_signo == SIGHUP) {
-                    pb_info("SIGHUP: reopening the capture");
+                    pb_info("SIGHUP: reopening the capture and the events file");
                     if (rl.capture && pb_capture_reopen(rl.capture) != PB_OK)
                         pb_error("capture: reopen failed");
+                    reopen_events(&rl);
                 } else if (stop_by < 0) {
                     int64_t wait = (int64_t)o->shutdown_wait_ms * 1000;
                     stop_by = mono_us() + wait;

@@ -2,10 +2,11 @@
 # posbridge run as an operator meets it: bad options and config files get a clear
 # message and the sysexits code; the config file is read and options override it; a
 # discrepancy reaches the events file and the alert program (no shell, time limit);
-# SIGHUP reopens a capture moved away by logrotate; SIGTERM exits 0.
+# SIGHUP reopens a capture and an events file moved away by logrotate; SIGTERM exits 0.
 set -euo pipefail
 
 : "${POSBRIDGE:?set POSBRIDGE to the posbridge binary}"
+root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 bridge_pid=
 cleanup() {
@@ -79,7 +80,7 @@ register = pty:$tmp/ecr
 terminal = pty:$tmp/pt
 journal = $tmp/journal.db
 capture = $tmp/lane.pcapng
-events = $tmp/events.jsonl
+events = $tmp/lane.events.jsonl
 on-discrepancy = $tmp/alert
 alert-timeout = 1
 quiet = true
@@ -90,7 +91,8 @@ bridge_pid=$!
 for _ in $(seq 200); do [ -e "$tmp/ecr" ] && [ -e "$tmp/pt" ] && break; sleep 0.02; done
 [ -e "$tmp/pt" ] || die "the bridge made no ptys"
 
-python3 - "$tmp/ecr" "$tmp/pt" <<'EOF'
+# One Concert sale through the bridge's ptys (run again after SIGHUP below).
+cat >"$tmp/sale.py" <<'EOF'
 import os, sys, termios, tty, time, select
 def lrc(b):
     x = 0
@@ -120,11 +122,12 @@ send(pt, ecr, b"\x05"); send(ecr, pt, b"\x06")
 send(pt, ecr, frame(b"0100000135019780000000000")); send(ecr, pt, b"\x06")
 send(pt, ecr, b"\x04")
 EOF
+python3 "$tmp/sale.py" "$tmp/ecr" "$tmp/pt"
 checks=$((checks + 1))
 for _ in $(seq 100); do [ -s "$tmp/alert.pid" ] && break; sleep 0.05; done
 [ -s "$tmp/alert.pid" ] || die "the alert program did not run"
 has "$tmp/alerts.txt" "overcharge 1250 1350 978 978|12.50 EUR|13.50 EUR|high|concert"
-python3 - "$tmp/events.jsonl" "$tmp/alerts.json" <<'EOF'
+python3 - "$tmp/lane.events.jsonl" "$tmp/alerts.json" <<'EOF'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 assert len(ev) == 1, ev
@@ -151,12 +154,42 @@ case "$state" in
 esac
 checks=$((checks + 1))
 
-# SIGHUP: logrotate moved the capture away; the bridge starts a new one
+# SIGHUP: logrotate moved the capture and the events file away; the bridge starts new
+# ones, and the next sale's event goes to the new file (0600 like the first).
 mv "$tmp/lane.pcapng" "$tmp/lane.pcapng.1"
+mv "$tmp/lane.events.jsonl" "$tmp/lane.events.jsonl.old"
 kill -HUP "$bridge_pid"
-for _ in $(seq 100); do [ -e "$tmp/lane.pcapng" ] && break; sleep 0.02; done
+for _ in $(seq 100); do [ -e "$tmp/lane.pcapng" ] && [ -e "$tmp/lane.events.jsonl" ] && break; sleep 0.02; done
 [ -e "$tmp/lane.pcapng" ] || die "SIGHUP did not reopen the capture"
-checks=$((checks + 1))
+[ -e "$tmp/lane.events.jsonl" ] || die "SIGHUP did not reopen the events file"
+python3 "$tmp/sale.py" "$tmp/ecr" "$tmp/pt"
+for _ in $(seq 100); do [ -s "$tmp/lane.events.jsonl" ] && break; sleep 0.05; done
+[ "$(wc -l <"$tmp/lane.events.jsonl.old")" -eq 1 ] || die "the moved events file changed after SIGHUP"
+[ "$(wc -l <"$tmp/lane.events.jsonl")" -eq 1 ] && grep -q '"class": *"overcharge"' "$tmp/lane.events.jsonl" ||
+    die "the sale after SIGHUP is not in the new events file: $(cat "$tmp/lane.events.jsonl")"
+checks=$((checks + 3))
+sales=2
+
+# contrib/posbridge.logrotate, as logrotate runs it, with this lane's paths and PID: the
+# third sale's event lands in the file the bridge made, the second's stays in .1.
+logrotate=$(PATH=$PATH:/usr/sbin command -v logrotate || true)
+if [ -n "$logrotate" ]; then
+    sed -e "s|/var/log/posbridge/|$tmp/|" \
+        -e "s|systemctl reload 'posbridge@\*.service'|kill -HUP $bridge_pid|" \
+        "$root/contrib/posbridge.logrotate" >"$tmp/logrotate.conf"
+    grep -q "kill -HUP $bridge_pid" "$tmp/logrotate.conf" || die "logrotate.conf: no postrotate"
+    "$logrotate" -f -s "$tmp/logrotate.state" "$tmp/logrotate.conf" 2>"$tmp/logrotate.err" ||
+        die "logrotate: $(cat "$tmp/logrotate.err")"
+    for _ in $(seq 100); do [ -e "$tmp/lane.events.jsonl" ] && break; sleep 0.02; done
+    python3 "$tmp/sale.py" "$tmp/ecr" "$tmp/pt"
+    for _ in $(seq 100); do [ -s "$tmp/lane.events.jsonl" ] && break; sleep 0.05; done
+    [ "$(wc -l <"$tmp/lane.events.jsonl.1")" -eq 1 ] || die "logrotate: .1 is not the second sale"
+    [ "$(wc -l <"$tmp/lane.events.jsonl")" -eq 1 ] || die "logrotate: the third sale's event is not in the new file"
+    checks=$((checks + 2))
+    sales=3
+else
+    echo "test_run_cli: SKIP: contrib/posbridge.logrotate: logrotate not installed (Debian package logrotate)"
+fi
 kill -TERM "$bridge_pid"
 rc=0
 wait "$bridge_pid" || rc=$?
@@ -165,15 +198,15 @@ bridge_pid=
 checks=$((checks + 1))
 [ "$(stat -c %a "$tmp/journal.db")" = 600 ] || die "journal mode $(stat -c %a "$tmp/journal.db")"
 [ "$(stat -c %a "$tmp/lane.pcapng.1")" = 600 ] || die "capture mode"
-[ "$(stat -c %a "$tmp/events.jsonl")" = 600 ] || die "events mode $(stat -c %a "$tmp/events.jsonl")"
+[ "$(stat -c %a "$tmp/lane.events.jsonl")" = 600 ] || die "events mode $(stat -c %a "$tmp/lane.events.jsonl")"
 checks=$((checks + 3))
 "$POSBRIDGE" report --journal "$tmp/journal.db" --json >"$tmp/report.json"
 python3 -c "
 import json,sys
 r=json.load(open('$tmp/report.json'))
 t=r['transactions']
-assert len(t)==1 and t[0]['class']=='overcharge' and t[0]['charged_amount']==1350, t
-assert r['days'][0]['difference']==100, r['days']
+assert len(t)==$sales and all(x['class']=='overcharge' and x['charged_amount']==1350 for x in t), t
+assert r['days'][0]['difference']==100 * $sales, r['days']
 "
 checks=$((checks + 1))
 echo "test_run_cli: $checks checks passed"
