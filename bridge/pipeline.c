@@ -41,6 +41,7 @@ struct pb_pipeline {
     struct pb_pipeline_stats stats;
     enum pb_dir cur_dir;      /* for the frame callback */
     const struct pb_time *cur_t;
+    bool events_failing;      /* the last event could not be written (said once) */
 };
 
 /* ---- time and JSON --------------------------------------------------------------------- */
@@ -262,6 +263,27 @@ static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char 
 
 /* ---- transaction events --------------------------------------------------------------- */
 
+/* One line of the events file. A write that fails (full disk, file size limit) is said
+ * once, counted, and said again when writing works again; the journal keeps the
+ * transaction either way. */
+static void write_event(struct pb_pipeline *l, const char *json)
+{
+    FILE *f = l->o.events;
+    if (fputs(json, f) == EOF || fputc('\n', f) == EOF || fflush(f) != 0) {
+        int e = errno;
+        l->stats.events_failed++;
+        if (!l->events_failing)
+            pb_error("events: cannot write transaction events: %s (the journal still "
+                     "records every transaction)",
+                     strerror(e));
+        l->events_failing = true;
+        clearerr(f);
+    } else if (l->events_failing) {
+        pb_info("events: writing again (%" PRIu64 " events not written)", l->stats.events_failed);
+        l->events_failing = false;
+    }
+}
+
 static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
 {
     struct pb_pipeline *l = ctx;
@@ -276,11 +298,8 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
         char *json = NULL;
         if (l->o.events || (l->o.alert_program && pb_class_is_discrepancy(t->cls)))
             json = pb_txn_to_json(t);
-        if (l->o.events && json) {
-            fputs(json, l->o.events);
-            fputc('\n', l->o.events);
-            fflush(l->o.events);
-        }
+        if (l->o.events && json)
+            write_event(l, json);
         if (pb_class_is_discrepancy(t->cls)) {
             char req[PB_MONEY_FMT_MAX], chg[PB_MONEY_FMT_MAX];
             pb_txn_format_amounts(t, req, chg);

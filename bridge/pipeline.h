@@ -62,6 +62,7 @@ struct pb_pipeline_stats {
     uint64_t by_class[PB_CLASS__COUNT];
     uint64_t capture_errors;
     uint64_t alerts_run, alerts_failed;
+    uint64_t events_failed;  /* events-file lines not written */
 };
 
 int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **out);

@@ -1,14 +1,20 @@
 /* Tests for bridge/pipeline.c's transaction formatting: the amounts people read in
  * alerts, `posbridge decode` and `posbridge monitor`, and the JSON of events.jsonl and
- * the alert program. (The pipeline's forwarding and capture are tested end to end.) */
+ * the alert program; and the events file when the disk refuses it. (The pipeline's
+ * forwarding and capture are tested end to end.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pb_error.h"
 
 #include "money.h"
 #include "pipeline.h"
@@ -82,6 +88,94 @@ static void test_json_currencies(void **state)
     json_decref(o);
 }
 
+/* One Concert sale through a pipeline: 12.50 EUR asked, 13.50 approved (overcharge). */
+static void concert_sale(struct pb_pipeline *l, int64_t at_s)
+{
+    static const struct {
+        enum pb_dir dir;
+        const char *bytes;
+    } wire[] = {
+        {PB_DIR_ECR, "\x05"},
+        {PB_DIR_PT, "\x06"},
+        {PB_DIR_ECR, "\x02" "0100001250110978          A010B010\x03" "C"},
+        {PB_DIR_PT, "\x06"},
+        {PB_DIR_ECR, "\x04"},
+        {PB_DIR_PT, "\x05"},
+        {PB_DIR_ECR, "\x06"},
+        {PB_DIR_PT, "\x02" "0100000135019780000000000\x03" "L"},
+        {PB_DIR_ECR, "\x06"},
+        {PB_DIR_PT, "\x04"},
+    };
+    for (size_t i = 0; i < sizeof wire / sizeof wire[0]; i++) {
+        uint8_t buf[64];
+        size_t n = strlen(wire[i].bytes);
+        memcpy(buf, wire[i].bytes, n);
+        if (buf[0] == 0x02) { /* the LRC: XOR of everything after STX, ETX included */
+            uint8_t x = 0;
+            for (size_t k = 1; k < n - 1; k++)
+                x ^= buf[k];
+            buf[n - 1] = x;
+        }
+        struct pb_time t = {(at_s * 1000 + (int64_t)i * 20) * 1000,
+                            1798000000LL * 1000000 + (at_s * 1000 + (int64_t)i * 20) * 1000};
+        pb_pipeline_chunk(l, wire[i].dir, &t, buf, n);
+    }
+}
+
+static int events_errors, events_again;
+
+static void count_events_log(enum pb_log_level level, const char *msg, void *ctx)
+{
+    (void)ctx;
+    if (level == PB_LOG_ERROR && strstr(msg, "events: cannot write"))
+        events_errors++;
+    if (strstr(msg, "events: writing again"))
+        events_again++;
+}
+
+/* A full disk under the events file: each lost line is counted and the failure said
+ * once, then said to be over when the file takes lines again (here: the descriptor
+ * swapped for a good file, as SIGHUP's reopen does), and the line written then is whole. */
+static void test_events_write_failure(void **state)
+{
+    (void)state;
+    FILE *f = fopen("/dev/full", "w");
+    if (!f)
+        skip();
+    pb_log_set_sink(PB_LOG_CALLBACK, "test", count_events_log, NULL);
+    struct pb_pipeline_opts o = {.proto = pb_protocol_find("concert"), .events = f};
+    struct pb_pipeline *l = NULL;
+    assert_int_equal(pb_pipeline_new(&o, &l), PB_OK);
+    concert_sale(l, 1);
+    concert_sale(l, 2);
+    const struct pb_pipeline_stats *st = pb_pipeline_stats(l);
+    assert_int_equal(st->txns, 2);
+    assert_int_equal(st->by_class[PB_CLASS_OVERCHARGE], 2);
+    assert_int_equal(st->events_failed, 2);
+    assert_int_equal(events_errors, 1);
+    assert_int_equal(events_again, 0);
+
+    FILE *good = tmpfile();
+    assert_non_null(good);
+    assert_true(dup2(fileno(good), fileno(f)) >= 0);
+    concert_sale(l, 3);
+    assert_int_equal(st->txns, 3);
+    assert_int_equal(st->events_failed, 2);
+    assert_int_equal(events_errors, 1);
+    assert_int_equal(events_again, 1);
+    pb_pipeline_free(l);
+    fclose(f);
+    rewind(good);
+    char line[4096];
+    assert_non_null(fgets(line, sizeof line, good));
+    assert_int_equal(line[0], '{');
+    assert_non_null(strstr(line, "\"class\":\"overcharge\""));
+    assert_non_null(strstr(line, "\"id\":3"));
+    assert_null(fgets(line, sizeof line, good));
+    fclose(good);
+    pb_log_set_sink(PB_LOG_STDERR, "test", NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -89,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_amounts_borrow_missing_currency),
         cmocka_unit_test(test_amounts_absent),
         cmocka_unit_test(test_json_currencies),
+        cmocka_unit_test(test_events_write_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
