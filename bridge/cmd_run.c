@@ -61,6 +61,7 @@ static const struct option long_opts[] = {
     {"events", required_argument, NULL, O_KEY},
     {"on-discrepancy", required_argument, NULL, O_KEY},
     {"alert-timeout", required_argument, NULL, O_KEY},
+    {"alert-burst", required_argument, NULL, O_KEY},
     {"shutdown-wait", required_argument, NULL, O_KEY},
     {"accept-timeout", required_argument, NULL, O_KEY},
     {"response-timeout", required_argument, NULL, O_KEY},
@@ -109,6 +110,9 @@ static void usage(FILE *out)
         "                           environment variables and as JSON on its stdin\n"
         "                           (docs/ALERTS.md)\n"
         "  --alert-timeout S        time limit for PROG in seconds (default 10)\n"
+        "  --alert-burst N          N discrepancies within an hour also raise one burst\n"
+        "                           alert (log, journal, PROG with POSBRIDGE_CLASS=burst);\n"
+        "                           at most one an hour (default 10, 0: none)\n"
         "  --shutdown-wait S        on SIGTERM, wait up to S seconds for the transaction in\n"
         "                           flight (default 10)\n"
         "  --accept-timeout MS, --response-timeout MS, --completion-timeout MS\n"
@@ -362,6 +366,7 @@ static int start_pipeline(struct relay *r, const struct pb_protocol *proto, bool
         .events = r->events,
         .alert_program = o->on_discrepancy,
         .alert_timeout_ms = o->alert_timeout_ms,
+        .alert_burst = o->alert_burst,
     };
     return pb_pipeline_new(&lo, &r->lane) == PB_OK ? 0 : EX_OSERR;
 }

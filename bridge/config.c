@@ -22,6 +22,7 @@ enum kind {
     K_PROTOCOL, /* char *: a registered protocol, auto or none */
     K_SIZE,     /* uint64_t bytes, K/M/G suffixes */
     K_FILES,    /* unsigned 1..1000 */
+    K_COUNT,    /* unsigned 0..1000 */
     K_SECONDS,  /* uint32_t ms, given in whole seconds */
     K_SECONDS1, /* the same, never 0 */
     K_MS,       /* uint32_t ms */
@@ -51,6 +52,7 @@ static const struct key KEYS[] = {
     {"events", K_STRING, F(events)},
     {"on-discrepancy", K_STRING, F(on_discrepancy)},
     {"alert-timeout", K_SECONDS1, F(alert_timeout_ms)},
+    {"alert-burst", K_COUNT, F(alert_burst)},
     {"shutdown-wait", K_SECONDS, F(shutdown_wait_ms)},
     {"accept-timeout", K_MS, F(tracker.accept_timeout_ms)},
     {"response-timeout", K_MS, F(tracker.response_timeout_ms)},
@@ -75,7 +77,7 @@ static const struct key *find_key(const char *name)
 
 void pb_config_init(struct pb_config *c)
 {
-    *c = (struct pb_config){.capture_files = 5, .alert_timeout_ms = 10000,
+    *c = (struct pb_config){.capture_files = 5, .alert_timeout_ms = 10000, .alert_burst = 10,
                             .shutdown_wait_ms = 10000, .log_level = PB_LOG_INFO};
 }
 
@@ -193,7 +195,8 @@ int pb_config_set(struct pb_config *c, const char *key, const char *value)
     case K_SIZE:
         return parse_size(value, field) < 0 ? PB_ERR_SYNTAX : PB_OK;
     case K_FILES:
-        if (parse_u32(value, 1, &u) < 0 || u == 0 || u > 1000)
+    case K_COUNT:
+        if (parse_u32(value, 1, &u) < 0 || (k->kind == K_FILES && u == 0) || u > 1000)
             return PB_ERR_SYNTAX;
         *(unsigned *)field = u;
         return PB_OK;

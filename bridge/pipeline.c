@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -42,6 +43,14 @@ struct pb_pipeline {
     enum pb_dir cur_dir;      /* for the frame callback */
     const struct pb_time *cur_t;
     bool events_failing;      /* the last event could not be written (said once) */
+    struct burst_mark {       /* the last opts.alert_burst discrepancies, a ring */
+        int64_t at_us;        /* mono */
+        uint64_t id;
+        enum pb_class cls;
+    } *burst;
+    unsigned burst_head, burst_len;
+    bool burst_fired;
+    int64_t burst_last_us;    /* mono time of the last burst alert */
 };
 
 /* ---- time and JSON --------------------------------------------------------------------- */
@@ -180,12 +189,31 @@ static void supervise_alert(pid_t prog, uint32_t timeout_ms)
         ;
 }
 
+/* The environment of one alert: POSBRIDGE_* variables, each "NAME=value". */
+#define ALERT_ENV_MAX 12
+struct alert_env {
+    char var[ALERT_ENV_MAX][448]; /* the longest: POSBRIDGE_TEXT, up to 400 bytes */
+    int n;
+};
+
+static void alert_env_set(struct alert_env *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void alert_env_set(struct alert_env *e, const char *fmt, ...)
+{
+    if (e->n >= ALERT_ENV_MAX)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->var[e->n++], sizeof e->var[0], fmt, ap);
+    va_end(ap);
+}
+
 /* Runs the alert program without a shell: details in the environment and the JSON on
  * its stdin. The bridge forks a child that forks a supervisor and exits at once, so
  * the bridge never waits for the program and leaves no zombie. The supervisor drops
  * every descriptor of the bridge (ports, journal and its lock) and forks the program
  * in a process group of its own, which it kills at the time limit. */
-static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char *json)
+static void run_alert(struct pb_pipeline *l, struct alert_env *env, const char *json)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0) {
@@ -210,26 +238,8 @@ static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char 
         int maxfd = (int)sysconf(_SC_OPEN_MAX);
         for (int fd = 3; fd < (maxfd > 0 && maxfd < 65536 ? maxfd : 65536); fd++)
             close(fd);
-        /* docs/ALERTS.md lists these; keep it in step. */
-        char buf[10][96];
-        char req[PB_MONEY_FMT_MAX], chg[PB_MONEY_FMT_MAX];
-        pb_txn_format_amounts(t, req, chg);
-        snprintf(buf[0], sizeof buf[0], "POSBRIDGE_CLASS=%s", pb_class_name(t->cls));
-        snprintf(buf[1], sizeof buf[1], "POSBRIDGE_ID=%" PRIu64, t->id);
-        snprintf(buf[2], sizeof buf[2], "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
-        snprintf(buf[3], sizeof buf[3], "POSBRIDGE_REQUESTED=%" PRId64,
-                 t->has_requested ? t->requested : 0);
-        snprintf(buf[4], sizeof buf[4], "POSBRIDGE_CHARGED=%" PRId64,
-                 t->has_charged ? t->charged : 0);
-        snprintf(buf[5], sizeof buf[5], "POSBRIDGE_CURRENCY=%u", pb_txn_charged_currency(t));
-        snprintf(buf[6], sizeof buf[6], "POSBRIDGE_SEVERITY=%s",
-                 pb_severity_name(pb_class_severity(t->cls)));
-        snprintf(buf[7], sizeof buf[7], "POSBRIDGE_CHARGED_TEXT=%s", chg);
-        snprintf(buf[8], sizeof buf[8], "POSBRIDGE_REQUESTED_CURRENCY=%u",
-                 pb_txn_requested_currency(t));
-        snprintf(buf[9], sizeof buf[9], "POSBRIDGE_REQUESTED_TEXT=%s", req);
-        for (int i = 0; i < 10; i++)
-            putenv(buf[i]);
+        for (int i = 0; i < env->n; i++)
+            putenv(env->var[i]);
         pid_t prog = fork();
         if (prog < 0)
             _exit(126);
@@ -262,6 +272,102 @@ static void run_alert(struct pb_pipeline *l, const struct pb_txn *t, const char 
 }
 
 /* ---- transaction events --------------------------------------------------------------- */
+
+/* The alert for one discrepancy. docs/ALERTS.md lists these variables; keep it in step. */
+static void alert_txn(struct pb_pipeline *l, const struct pb_txn *t, const char *json)
+{
+    struct alert_env e = {.n = 0};
+    char req[PB_MONEY_FMT_MAX], chg[PB_MONEY_FMT_MAX];
+    pb_txn_format_amounts(t, req, chg);
+    alert_env_set(&e, "POSBRIDGE_CLASS=%s", pb_class_name(t->cls));
+    alert_env_set(&e, "POSBRIDGE_ID=%" PRIu64, t->id);
+    alert_env_set(&e, "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
+    alert_env_set(&e, "POSBRIDGE_REQUESTED=%" PRId64, t->has_requested ? t->requested : 0);
+    alert_env_set(&e, "POSBRIDGE_CHARGED=%" PRId64, t->has_charged ? t->charged : 0);
+    alert_env_set(&e, "POSBRIDGE_CURRENCY=%u", pb_txn_charged_currency(t));
+    alert_env_set(&e, "POSBRIDGE_SEVERITY=%s", pb_severity_name(pb_class_severity(t->cls)));
+    alert_env_set(&e, "POSBRIDGE_CHARGED_TEXT=%s", chg);
+    alert_env_set(&e, "POSBRIDGE_REQUESTED_CURRENCY=%u", pb_txn_requested_currency(t));
+    alert_env_set(&e, "POSBRIDGE_REQUESTED_TEXT=%s", req);
+    run_alert(l, &e, json);
+}
+
+/* A burst: opts.alert_burst discrepancies within BURST_WINDOW_US of each other on this
+ * lane (a loose cable, a misconfigured terminal, a register retrying) raise one alert of
+ * their own, besides each discrepancy's: an ALERT line in the log, a journal event
+ * "burst", and the alert program with POSBRIDGE_CLASS=burst. At most one per window. */
+#define BURST_WINDOW_US (3600LL * 1000000)
+
+static void note_burst(struct pb_pipeline *l, const struct pb_txn *t)
+{
+    unsigned n = l->o.alert_burst;
+    if (!n || !l->burst)
+        return;
+    struct burst_mark *m = &l->burst[l->burst_head];
+    *m = (struct burst_mark){t->ended.mono_us, t->id, t->cls};
+    l->burst_head = (l->burst_head + 1) % n;
+    if (l->burst_len < n)
+        l->burst_len++;
+    const struct burst_mark *first = &l->burst[l->burst_head % n];
+    if (l->burst_len < n || t->ended.mono_us - first->at_us > BURST_WINDOW_US)
+        return;
+    if (l->burst_fired && t->ended.mono_us - l->burst_last_us < BURST_WINDOW_US)
+        return;
+    l->burst_fired = true;
+    l->burst_last_us = t->ended.mono_us;
+    l->stats.bursts++;
+
+    uint64_t by_class[PB_CLASS__COUNT] = {0};
+    for (unsigned i = 0; i < n; i++)
+        if ((unsigned)l->burst[i].cls < PB_CLASS__COUNT)
+            by_class[l->burst[i].cls]++;
+    char classes[256] = "";
+    size_t used = 0;
+    json_t *jc = json_object();
+    for (int k = 0; k < PB_CLASS__COUNT; k++) {
+        if (!by_class[k])
+            continue;
+        int w = snprintf(classes + used, sizeof classes - used, "%s%s=%" PRIu64,
+                         used ? ", " : "", pb_class_name((enum pb_class)k), by_class[k]);
+        if (w > 0 && (size_t)w < sizeof classes - used)
+            used += (size_t)w;
+        json_object_set_new(jc, pb_class_name((enum pb_class)k),
+                            json_integer((json_int_t)by_class[k]));
+    }
+    int64_t span_s = (t->ended.mono_us - first->at_us) / 1000000;
+    char text[400];
+    snprintf(text, sizeof text,
+             "%u discrepancies in %" PRId64 " min on this lane (%s), transactions %" PRIu64
+             " to %" PRIu64,
+             n, span_s / 60, classes, first->id, t->id);
+    pb_error("ALERT burst: %s; check the cable, the line settings and the terminal", text);
+    if (l->o.journal)
+        pb_journal_event(l->o.journal, "burst", text, t->ended.utc_us);
+    if (l->o.alert_program) {
+        json_t *o = json_object();
+        json_object_set_new(o, "class", json_string("burst"));
+        json_object_set_new(o, "discrepancies", json_integer(n));
+        json_object_set_new(o, "seconds", json_integer(span_s));
+        json_object_set_new(o, "first_id", json_integer((json_int_t)first->id));
+        json_object_set_new(o, "last_id", json_integer((json_int_t)t->id));
+        json_object_set_new(o, "by_class", jc);
+        json_object_set_new(o, "text", json_string(text));
+        char *json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        struct alert_env e = {.n = 0};
+        alert_env_set(&e, "POSBRIDGE_CLASS=burst");
+        alert_env_set(&e, "POSBRIDGE_SEVERITY=critical");
+        alert_env_set(&e, "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
+        alert_env_set(&e, "POSBRIDGE_COUNT=%u", n);
+        alert_env_set(&e, "POSBRIDGE_ID=%" PRIu64, t->id);
+        alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
+        if (json)
+            run_alert(l, &e, json);
+        free(json);
+    } else {
+        json_decref(jc);
+    }
+}
 
 /* One line of the events file. A write that fails (full disk, file size limit) is said
  * once, counted, and said again when writing works again; the journal keeps the
@@ -306,7 +412,8 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
             pb_warn("DISCREPANCY %s txn %" PRIu64 ": requested %s, charged %s: %s; action: %s",
                     pb_class_name(t->cls), t->id, req, chg, t->detail, pb_class_action(t->cls));
             if (l->o.alert_program && json)
-                run_alert(l, t, json);
+                alert_txn(l, t, json);
+            note_burst(l, t);
         }
         free(json);
     }
@@ -570,7 +677,9 @@ int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **ou
     if (!l->o.alert_timeout_ms)
         l->o.alert_timeout_ms = 10000;
     int rc = PB_OK;
-    if (l->o.proto) {
+    if (l->o.alert_burst && !(l->burst = calloc(l->o.alert_burst, sizeof *l->burst)))
+        rc = PB_ERR_NOMEM;
+    if (l->o.proto && rc == PB_OK) {
         for (int d = 0; d < 2 && rc == PB_OK; d++)
             rc = pb_deframer_new(l->o.proto, &l->side[d].df);
         if (rc == PB_OK)
@@ -598,5 +707,6 @@ void pb_pipeline_free(struct pb_pipeline *l)
         }
     }
     pb_tracker_free(l->tracker);
+    free(l->burst);
     free(l);
 }

@@ -46,6 +46,8 @@ struct pb_pipeline_opts {
     FILE *events;                    /* borrowed; JSON Lines of closed transactions */
     const char *alert_program;       /* run on each discrepancy, no shell; NULL: none */
     uint32_t alert_timeout_ms;       /* time limit for the alert program; default 10000 */
+    unsigned alert_burst;            /* this many discrepancies within an hour raise one
+                                        burst alert (log, journal, program); 0: never */
     pb_pipeline_msg_cb on_msg;
     pb_pipeline_txn_cb on_txn;
     void *ctx;
@@ -63,6 +65,7 @@ struct pb_pipeline_stats {
     uint64_t capture_errors;
     uint64_t alerts_run, alerts_failed;
     uint64_t events_failed;  /* events-file lines not written */
+    uint64_t bursts;         /* burst alerts raised */
 };
 
 int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **out);

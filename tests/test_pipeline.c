@@ -176,6 +176,58 @@ static void test_events_write_failure(void **state)
     pb_log_set_sink(PB_LOG_STDERR, "test", NULL, NULL);
 }
 
+static int bursts_logged;
+static char burst_text[512];
+
+static void count_bursts(enum pb_log_level level, const char *msg, void *ctx)
+{
+    (void)ctx;
+    if (level == PB_LOG_ERROR && strstr(msg, "ALERT burst: ")) {
+        bursts_logged++;
+        snprintf(burst_text, sizeof burst_text, "%s", msg);
+    }
+}
+
+/* alert_burst 3: the third discrepancy within an hour raises a burst; a fourth soon after
+ * does not (one an hour); three spread over more than an hour do not; three close
+ * together an hour after the last burst do. */
+static void test_burst_alert(void **state)
+{
+    (void)state;
+    pb_log_set_sink(PB_LOG_CALLBACK, "test", count_bursts, NULL);
+    struct pb_pipeline_opts o = {.proto = pb_protocol_find("concert"), .alert_burst = 3};
+    struct pb_pipeline *l = NULL;
+    assert_int_equal(pb_pipeline_new(&o, &l), PB_OK);
+    const struct pb_pipeline_stats *st = pb_pipeline_stats(l);
+    concert_sale(l, 1);
+    concert_sale(l, 2);
+    assert_int_equal(bursts_logged, 0);
+    concert_sale(l, 3);
+    assert_int_equal(bursts_logged, 1);
+    assert_int_equal(st->bursts, 1);
+    assert_non_null(strstr(burst_text, "3 discrepancies in 0 min on this lane (overcharge=3), "
+                                       "transactions 1 to 3"));
+    concert_sale(l, 4);
+    concert_sale(l, 3700);
+    concert_sale(l, 3701);
+    assert_int_equal(bursts_logged, 1); /* 4 s, 3700 s, 3701 s: not within an hour */
+    concert_sale(l, 3702);
+    assert_int_equal(bursts_logged, 2);
+    assert_non_null(strstr(burst_text, "transactions 5 to 7"));
+    assert_int_equal(st->by_class[PB_CLASS_OVERCHARGE], 7);
+    pb_pipeline_free(l);
+
+    /* 0: never */
+    o.alert_burst = 0;
+    assert_int_equal(pb_pipeline_new(&o, &l), PB_OK);
+    for (int i = 1; i <= 20; i++)
+        concert_sale(l, i);
+    assert_int_equal(pb_pipeline_stats(l)->bursts, 0);
+    assert_int_equal(bursts_logged, 2);
+    pb_pipeline_free(l);
+    pb_log_set_sink(PB_LOG_STDERR, "test", NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_amounts_absent),
         cmocka_unit_test(test_json_currencies),
         cmocka_unit_test(test_events_write_failure),
+        cmocka_unit_test(test_burst_alert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,7 @@ has "$tmp/err" "bad5.ini:2:"
 # ---- a lane: config, events, alert program ------------------------------------------------
 cat >"$tmp/alert" <<EOF
 #!/bin/sh
+[ "\$POSBRIDGE_CLASS" = burst ] && echo "\$POSBRIDGE_COUNT|\$POSBRIDGE_TEXT|\$POSBRIDGE_SEVERITY" >>"$tmp/bursts.txt"
 echo "\$POSBRIDGE_CLASS \$POSBRIDGE_REQUESTED \$POSBRIDGE_CHARGED \$POSBRIDGE_CURRENCY \$POSBRIDGE_REQUESTED_CURRENCY|\$POSBRIDGE_REQUESTED_TEXT|\$POSBRIDGE_CHARGED_TEXT|\$POSBRIDGE_SEVERITY|\$POSBRIDGE_PROTOCOL" >>"$tmp/alerts.txt"
 cat >>"$tmp/alerts.json"
 echo \$\$ >"$tmp/alert.pid"
@@ -83,6 +84,7 @@ capture = $tmp/lane.pcapng
 events = $tmp/lane.events.jsonl
 on-discrepancy = $tmp/alert
 alert-timeout = 1
+alert-burst = 2
 quiet = true
 EOF
 # the command line overrides the config's protocol
@@ -169,6 +171,9 @@ for _ in $(seq 100); do [ -s "$tmp/lane.events.jsonl" ] && break; sleep 0.05; do
     die "the sale after SIGHUP is not in the new events file: $(cat "$tmp/lane.events.jsonl")"
 checks=$((checks + 3))
 sales=2
+# The second discrepancy within the hour (alert-burst = 2) raised a burst alert.
+for _ in $(seq 100); do [ -s "$tmp/bursts.txt" ] && break; sleep 0.05; done
+has "$tmp/bursts.txt" "2|2 discrepancies in 0 min on this lane (overcharge=2), transactions 1 to 2|critical"
 
 # contrib/posbridge.logrotate, as logrotate runs it, with this lane's paths and PID: the
 # third sale's event lands in the file the bridge made, the second's stays in .1.
@@ -208,5 +213,13 @@ t=r['transactions']
 assert len(t)==$sales and all(x['class']=='overcharge' and x['charged_amount']==1350 for x in t), t
 assert r['days'][0]['difference']==100 * $sales, r['days']
 "
-checks=$((checks + 1))
+# One burst however many sales follow within the hour, in the alerts and in the journal.
+[ "$(wc -l <"$tmp/bursts.txt")" -eq 1 ] || die "burst alerts: $(cat "$tmp/bursts.txt")"
+python3 -c "
+import sqlite3
+db = sqlite3.connect('file:$tmp/journal.db?mode=ro', uri=True)
+rows = db.execute(\"SELECT text FROM events WHERE kind = 'burst'\").fetchall()
+assert len(rows) == 1 and rows[0][0].startswith('2 discrepancies in 0 min'), rows
+"
+checks=$((checks + 3))
 echo "test_run_cli: $checks checks passed"
