@@ -62,6 +62,9 @@ static void usage(FILE *out)
             "  --since DATE     from this UTC day (YYYY-MM-DD)\n"
             "  --until DATE     up to this UTC day, which is left out\n"
             "  --run N          only bridge run N\n"
+            "  --lane-events    list what happened on the lane instead (link lost and back,\n"
+            "                   restarts, journal errors, burst alerts); --since, --until\n"
+            "                   and --run apply\n"
             "  -h, --help       this text\n"
             "output (one of these; text without any):\n"
             "  --json           JSON: {\"transactions\": [...], \"days\": [...]}\n"
@@ -72,7 +75,8 @@ static void usage(FILE *out)
             "\n"
             "example:\n"
             "  posbridge report --journal /var/lib/posbridge/lane1/journal.db --open\n"
-            "  posbridge report --journal lane1.db --since 2026-11-01 --html november.html\n");
+            "  posbridge report --journal lane1.db --since 2026-11-01 --html november.html\n"
+            "  posbridge report --journal lane1.db --lane-events --since 2026-12-01\n");
 }
 
 static int exclusive(const char *a, const char *b)
@@ -259,6 +263,63 @@ static void csv_row(struct report *r, const struct pb_journal_row *row)
     fprintf(r->out, ",%s\n", row->resolved ? row->resolution : "");
 }
 
+/* One row of --lane-events, in the report's format. */
+static int on_event(const struct pb_journal_event_row *ev, void *ctx)
+{
+    struct report *r = ctx;
+    char when[40];
+    pb_format_utc(ev->at_utc_us, when, sizeof when);
+    switch (r->fmt) {
+    case FMT_JSON: {
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(ev->id));
+        if (ev->run_id)
+            json_object_set_new(o, "run_id", json_integer(ev->run_id));
+        json_object_set_new(o, "at", json_string(when));
+        json_object_set_new(o, "kind", json_string(ev->kind));
+        json_object_set_new(o, "text", json_string(ev->text));
+        json_array_append_new(r->json_rows, o);
+        break;
+    }
+    case FMT_CSV:
+        fprintf(r->out, "%" PRId64 ",%" PRId64 ",%s,%s,", ev->id, ev->run_id, when, ev->kind);
+        csv_field(r->out, ev->text);
+        fputc('\n', r->out);
+        break;
+    default:
+        fprintf(r->out, "%s  run %-4" PRId64 " %-14s %s\n", when, ev->run_id, ev->kind, ev->text);
+        break;
+    }
+    return 0;
+}
+
+/* --lane-events: the journal's events table in the report's format. */
+static int lane_events(struct report *r, const char *journal, const struct pb_journal_filter *f)
+{
+    if (r->fmt == FMT_JSON)
+        r->json_rows = json_array();
+    if (r->fmt == FMT_CSV)
+        fprintf(r->out, "id,run_id,at,kind,text\n");
+    int rc = pb_journal_foreach_event_path(journal, f, on_event, r);
+    if (rc < 0) {
+        json_decref(r->json_rows);
+        fprintf(stderr, "posbridge report: %s: %s (is it a posbridge journal?)\n", journal,
+                pb_strerror(rc));
+        return EX_DATAERR;
+    }
+    if (r->fmt == FMT_JSON) {
+        json_t *o = json_object();
+        json_object_set_new(o, "journal", json_string(journal));
+        json_object_set_new(o, "events", r->json_rows);
+        json_dumpf(o, r->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', r->out);
+        json_decref(o);
+    } else if (r->fmt == FMT_TEXT && rc == 0) {
+        fprintf(r->out, "no lane events\n");
+    }
+    return 0;
+}
+
 /* The journal row as the tracker's transaction, so one function writes the JSON of
  * both (--events, decode --json and report --json share their keys). */
 static void row_to_txn(const struct pb_journal_row *row, struct pb_txn *t)
@@ -431,20 +492,26 @@ int cmd_report(int argc, char **argv)
         {"class", required_argument, NULL, 'c'},   {"since", required_argument, NULL, 's'},
         {"until", required_argument, NULL, 'u'},   {"run", required_argument, NULL, 'R'},
         {"json", no_argument, NULL, 'J'},          {"csv", no_argument, NULL, 'C'},
-        {"html", required_argument, NULL, 'H'},
+        {"html", required_argument, NULL, 'H'},    {"lane-events", no_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct report r = {.out = stdout};
     struct pb_journal_filter f = {0};
     const char *journal = NULL;
     const char *html_path = NULL;
+    const char *txn_only = NULL; /* an option about transactions, for --lane-events */
+    bool events = false;
     int before, c;
     optind = 1;
     opterr = 0;
     while ((before = optind, c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': journal = optarg; break;
-        case 'a': r.all = true; break;
+        case 'a':
+            r.all = true;
+            txn_only = "--all";
+            break;
+        case 'E': events = true; break;
         case 'o':
         case 'r':
         {
@@ -452,6 +519,7 @@ int cmd_report(int argc, char **argv)
             if (f.resolved != PB_JOURNAL_ANY && f.resolved != want)
                 return exclusive("--open", "--resolved");
             f.resolved = want;
+            txn_only = c == 'o' ? "--open" : "--resolved";
             break;
         }
         case 'J':
@@ -474,6 +542,7 @@ int cmd_report(int argc, char **argv)
             f.by_class = true;
             f.cls = (enum pb_class)k;
             r.all = true;
+            txn_only = "--class";
             break;
         }
         case 's':
@@ -507,6 +576,8 @@ int cmd_report(int argc, char **argv)
                         "is the first day left out)\n");
         return EX_USAGE;
     }
+    if (events && (txn_only || r.fmt == FMT_HTML))
+        return exclusive("--lane-events", txn_only ? txn_only : "--html");
     char *def = NULL;
     if (!journal)
         journal = def = pb_default_journal_path();
@@ -515,6 +586,11 @@ int cmd_report(int argc, char **argv)
                 journal ? journal : "?", strerror(errno));
         free(def);
         return EX_NOINPUT;
+    }
+    if (events) {
+        int rc = lane_events(&r, journal, &f);
+        free(def);
+        return rc;
     }
     if (r.fmt == FMT_JSON)
         r.json_rows = json_array();

@@ -1291,16 +1291,75 @@ out:
     return rc;
 }
 
-int pb_journal_foreach_path(const char *path, const struct pb_journal_filter *f,
-                            pb_journal_row_cb cb, void *ctx)
+int pb_journal_foreach_event(struct pb_journal *j, const struct pb_journal_filter *f,
+                             pb_journal_event_cb cb, void *ctx)
+{
+    if (!j || !cb)
+        return PB_ERR_INVAL;
+    static const struct pb_journal_filter all;
+    if (!f)
+        f = &all;
+    struct pb_journal_event_row ev;
+    int rc = PB_OK, n = 0;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&j->db_mu);
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT id, at_utc, run_id, kind, text FROM events"
+                           " WHERE (?1 IS NULL OR run_id = ?1) AND (?2 IS NULL OR at_utc >= ?2)"
+                           " AND (?3 IS NULL OR at_utc < ?3) ORDER BY id",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(j, "events");
+        goto out;
+    }
+    bind_i64_if(s, 1, f->run_id != 0, f->run_id);
+    bind_i64_if(s, 2, f->since_utc_us != 0, f->since_utc_us);
+    bind_i64_if(s, 3, f->until_utc_us != 0, f->until_utc_us);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(s, 3);
+        const char *text = (const char *)sqlite3_column_text(s, 4);
+        ev.id = sqlite3_column_int64(s, 0);
+        ev.at_utc_us = sqlite3_column_int64(s, 1);
+        ev.run_id = sqlite3_column_int64(s, 2);
+        snprintf(ev.kind, sizeof ev.kind, "%s", kind ? kind : "");
+        snprintf(ev.text, sizeof ev.text, "%s", text ? text : "");
+        n++;
+        int stop = cb(&ev, ctx);
+        if (stop) {
+            rc = stop;
+            goto out;
+        }
+    }
+    rc = step == SQLITE_DONE ? n : db_fail(j, "events");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&j->db_mu);
+    return rc;
+}
+
+/* Opens path read-only for one foreach call (of rows when row_cb, else of events). */
+static int foreach_on_file(const char *path, const struct pb_journal_filter *f,
+                           pb_journal_row_cb row_cb, pb_journal_event_cb ev_cb, void *ctx)
 {
     struct pb_journal *j;
     int rc = pb_journal_open(path, &(struct pb_journal_opts){.read_only = true}, &j);
     if (rc != PB_OK)
         return rc;
-    rc = pb_journal_foreach(j, f, cb, ctx);
+    rc = row_cb ? pb_journal_foreach(j, f, row_cb, ctx) : pb_journal_foreach_event(j, f, ev_cb, ctx);
     pb_journal_close(j);
     return rc;
+}
+
+int pb_journal_foreach_path(const char *path, const struct pb_journal_filter *f,
+                            pb_journal_row_cb cb, void *ctx)
+{
+    return cb ? foreach_on_file(path, f, cb, NULL, ctx) : PB_ERR_INVAL;
+}
+
+int pb_journal_foreach_event_path(const char *path, const struct pb_journal_filter *f,
+                                  pb_journal_event_cb cb, void *ctx)
+{
+    return cb ? foreach_on_file(path, f, NULL, cb, ctx) : PB_ERR_INVAL;
 }
 
 void pb_journal_row_currencies(const struct pb_journal_row *row, uint16_t *req, uint16_t *chg)

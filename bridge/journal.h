@@ -200,6 +200,24 @@ int pb_journal_foreach(struct pb_journal *j, const struct pb_journal_filter *f,
 int pb_journal_foreach_path(const char *path, const struct pb_journal_filter *f,
                             pb_journal_row_cb cb, void *ctx);
 
+/* One row of the events table: what happened on the lane (link_lost, link_back,
+ * restart, journal_error, burst, ...). */
+struct pb_journal_event_row {
+    int64_t id;
+    int64_t at_utc_us;
+    int64_t run_id; /* 0: written outside a run */
+    char kind[PB_JOURNAL_NAME_MAX];
+    char text[PB_JOURNAL_TEXT_MAX];
+};
+typedef int (*pb_journal_event_cb)(const struct pb_journal_event_row *ev, void *ctx);
+
+/* Event rows written so far, ordered by id. Of the filter only run_id, since_utc_us and
+ * until_utc_us apply (to at_utc). Returns as pb_journal_foreach. */
+int pb_journal_foreach_event(struct pb_journal *j, const struct pb_journal_filter *f,
+                             pb_journal_event_cb cb, void *ctx);
+int pb_journal_foreach_event_path(const char *path, const struct pb_journal_filter *f,
+                                  pb_journal_event_cb cb, void *ctx);
+
 /* The currency of a row's requested and of its charged amount, chosen as
  * pb_txn_requested_currency() and pb_txn_charged_currency() (pipeline.h) choose them
  * for a live transaction: each its own, the other's when none was named. */

@@ -555,6 +555,64 @@ static void test_events(void **state)
                      PB_JOURNAL_TEXT_MAX - 1);
 }
 
+struct seen_events {
+    int n;
+    struct pb_journal_event_row ev[8];
+};
+
+static int collect_event(const struct pb_journal_event_row *ev, void *ctx)
+{
+    struct seen_events *s = ctx;
+    if (s->n < 8)
+        s->ev[s->n] = *ev;
+    s->n++;
+    return 0;
+}
+
+/* Reading the events back (report --lane-events): in order, each field, filtered by run
+ * and by time (since inclusive, until exclusive). */
+static void test_events_read_back(void **state)
+{
+    struct fx *f = *state;
+    struct pb_journal *j = open_ok(f->db, NULL);
+    assert_int_equal(pb_journal_event(j, "link_lost", "terminal port gone", T0 + 10), PB_OK);
+    assert_int_equal(pb_journal_event(j, "burst", "10 discrepancies", T0 + 20), PB_OK);
+    assert_int_equal(pb_journal_event(j, "link_back", NULL, T0 + 30), PB_OK);
+    assert_int_equal(pb_journal_close(j), PB_OK);
+    j = open_ok(f->db, NULL); /* run 2: its restart event */
+    assert_int_equal(pb_journal_event(j, "note", "run two", T0 + 40), PB_OK);
+    assert_int_equal(pb_journal_close(j), PB_OK);
+
+    struct seen_events s = {0};
+    int n = pb_journal_foreach_event_path(f->db, NULL, collect_event, &s);
+    assert_int_equal(n, s.n);
+    assert_true(n >= 4);
+    assert_string_equal(s.ev[0].kind, "link_lost");
+    assert_string_equal(s.ev[0].text, "terminal port gone");
+    assert_int_equal(s.ev[0].at_utc_us, T0 + 10);
+    assert_int_equal(s.ev[0].run_id, 1);
+    assert_string_equal(s.ev[2].kind, "link_back");
+    assert_string_equal(s.ev[2].text, "");
+    for (int i = 1; i < s.n && i < 8; i++)
+        assert_true(s.ev[i].id > s.ev[i - 1].id);
+
+    memset(&s, 0, sizeof s);
+    struct pb_journal_filter by_time = {.since_utc_us = T0 + 20, .until_utc_us = T0 + 30};
+    assert_int_equal(pb_journal_foreach_event_path(f->db, &by_time, collect_event, &s), 1);
+    assert_string_equal(s.ev[0].kind, "burst");
+
+    memset(&s, 0, sizeof s);
+    struct pb_journal_filter run2 = {.run_id = 2};
+    n = pb_journal_foreach_event_path(f->db, &run2, collect_event, &s);
+    assert_int_equal(n, s.n);
+    assert_true(n >= 1);
+    for (int i = 0; i < s.n && i < 8; i++)
+        assert_int_equal(s.ev[i].run_id, 2);
+    assert_string_equal(s.ev[s.n - 1].kind, "note");
+
+    assert_int_equal(pb_journal_foreach_event_path(f->db, NULL, NULL, NULL), PB_ERR_INVAL);
+}
+
 /* ---- resolutions and reading ---------------------------------------------------------- */
 
 static void test_resolve_keeps_original(void **state)
@@ -1118,6 +1176,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pending_becomes_in_doubt_on_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_bridge_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_keeps_original, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreach_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v0, setup, teardown),

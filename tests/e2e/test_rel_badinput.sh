@@ -82,6 +82,7 @@ row 64 "'2026-02-30' is not a YYYY-MM-DD day" "$B" report --since 2026-02-30 --j
 row 64 "--until must be a later day than --since" "$B" report --since 2026-12-03 --until 2026-12-03 --journal none.db
 row 64 "--json and --csv exclude each other" "$B" report --json --csv --journal none.db
 row 64 "--open and --resolved exclude each other" "$B" report --resolved --open --journal none.db
+row 64 "--lane-events and --class exclude each other" "$B" report --lane-events --class ok --journal none.db
 row 64 "usage" "$S"
 row 64 "unknown command" "$S" nosuch
 # config files

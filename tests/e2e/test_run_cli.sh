@@ -222,4 +222,23 @@ rows = db.execute(\"SELECT text FROM events WHERE kind = 'burst'\").fetchall()
 assert len(rows) == 1 and rows[0][0].startswith('2 discrepancies in 0 min'), rows
 "
 checks=$((checks + 3))
+# ... and `report --lane-events` shows it, in each format.
+"$POSBRIDGE" report --journal "$tmp/journal.db" --lane-events >"$tmp/lane-events.txt"
+grep -Eq '^20[0-9-]+T[0-9:.]+Z  run 1    burst +2 discrepancies in 0 min on this lane' \
+    "$tmp/lane-events.txt" || die "report --lane-events: $(cat "$tmp/lane-events.txt")"
+"$POSBRIDGE" report --journal "$tmp/journal.db" --lane-events --json | python3 -c "
+import json, sys
+ev = json.load(sys.stdin)['events']
+assert [e['kind'] for e in ev] == ['burst'] and ev[0]['run_id'] == 1, ev
+assert ev[0]['at'].endswith('Z') and 'overcharge=2' in ev[0]['text'], ev
+" || die "report --lane-events --json"
+"$POSBRIDGE" report --journal "$tmp/journal.db" --lane-events --csv --since 2000-01-01 |
+    python3 -c "
+import csv, sys
+rows = list(csv.DictReader(sys.stdin))
+assert len(rows) == 1 and rows[0]['kind'] == 'burst' and rows[0]['run_id'] == '1', rows
+" || die "report --lane-events --csv"
+[ "$("$POSBRIDGE" report --journal "$tmp/journal.db" --lane-events --until 2000-01-01)" = "no lane events" ] ||
+    die "report --lane-events --until 2000-01-01 is not empty"
+checks=$((checks + 4))
 echo "test_run_cli: $checks checks passed"
