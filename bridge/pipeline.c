@@ -303,24 +303,33 @@ static void note_burst(struct pb_pipeline *l, const struct pb_txn *t)
     unsigned n = l->o.alert_burst;
     if (!n || !l->burst)
         return;
+    /* A reclassified transaction (a late duplicate) ended before the ones now in the
+     * ring: the ring's times never go backwards. */
+    int64_t at = t->ended.mono_us;
+    if (l->burst_len && l->burst[(l->burst_head + n - 1) % n].at_us > at)
+        at = l->burst[(l->burst_head + n - 1) % n].at_us;
     struct burst_mark *m = &l->burst[l->burst_head];
-    *m = (struct burst_mark){t->ended.mono_us, t->id, t->cls};
+    *m = (struct burst_mark){at, t->id, t->cls};
     l->burst_head = (l->burst_head + 1) % n;
     if (l->burst_len < n)
         l->burst_len++;
     const struct burst_mark *first = &l->burst[l->burst_head % n];
-    if (l->burst_len < n || t->ended.mono_us - first->at_us > BURST_WINDOW_US)
+    if (l->burst_len < n || at - first->at_us > BURST_WINDOW_US)
         return;
-    if (l->burst_fired && t->ended.mono_us - l->burst_last_us < BURST_WINDOW_US)
+    if (l->burst_fired && at - l->burst_last_us < BURST_WINDOW_US)
         return;
     l->burst_fired = true;
-    l->burst_last_us = t->ended.mono_us;
+    l->burst_last_us = at;
     l->stats.bursts++;
 
     uint64_t by_class[PB_CLASS__COUNT] = {0};
-    for (unsigned i = 0; i < n; i++)
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (unsigned i = 0; i < n; i++) {
         if ((unsigned)l->burst[i].cls < PB_CLASS__COUNT)
             by_class[l->burst[i].cls]++;
+        lo = l->burst[i].id < lo ? l->burst[i].id : lo;
+        hi = l->burst[i].id > hi ? l->burst[i].id : hi;
+    }
     char classes[256] = "";
     size_t used = 0;
     json_t *jc = json_object();
@@ -334,12 +343,12 @@ static void note_burst(struct pb_pipeline *l, const struct pb_txn *t)
         json_object_set_new(jc, pb_class_name((enum pb_class)k),
                             json_integer((json_int_t)by_class[k]));
     }
-    int64_t span_s = (t->ended.mono_us - first->at_us) / 1000000;
+    int64_t span_s = (at - first->at_us) / 1000000;
     char text[400];
     snprintf(text, sizeof text,
              "%u discrepancies in %" PRId64 " min on this lane (%s), transactions %" PRIu64
              " to %" PRIu64,
-             n, span_s / 60, classes, first->id, t->id);
+             n, span_s / 60, classes, lo, hi);
     pb_error("ALERT burst: %s; check the cable, the line settings and the terminal", text);
     if (l->o.journal)
         pb_journal_event(l->o.journal, "burst", text, t->ended.utc_us);
@@ -348,8 +357,8 @@ static void note_burst(struct pb_pipeline *l, const struct pb_txn *t)
         json_object_set_new(o, "class", json_string("burst"));
         json_object_set_new(o, "discrepancies", json_integer(n));
         json_object_set_new(o, "seconds", json_integer(span_s));
-        json_object_set_new(o, "first_id", json_integer((json_int_t)first->id));
-        json_object_set_new(o, "last_id", json_integer((json_int_t)t->id));
+        json_object_set_new(o, "first_id", json_integer((json_int_t)lo));
+        json_object_set_new(o, "last_id", json_integer((json_int_t)hi));
         json_object_set_new(o, "by_class", jc);
         json_object_set_new(o, "text", json_string(text));
         char *json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
