@@ -454,8 +454,21 @@ static json_t *json_days(struct report *r)
     return a;
 }
 
-static int write_html(struct report *r, const char *path)
+static int on_html_event(const struct pb_journal_event_row *ev, void *ctx)
 {
+    return pb_html_report_event(ctx, ev) == PB_OK ? 0 : PB_ERR_NOMEM;
+}
+
+/* The page: the rows and days gathered, and the lane's events in the same time range. */
+static int write_html(struct report *r, const char *path, const char *journal,
+                      const struct pb_journal_filter *f)
+{
+    int rc = pb_journal_foreach_event_path(journal, f, on_html_event, r->html);
+    if (rc < 0) {
+        fprintf(stderr, "posbridge report: %s: %s\n", journal,
+                rc == PB_ERR_NOMEM ? "out of memory" : pb_strerror(rc));
+        return rc == PB_ERR_NOMEM ? EX_OSERR : EX_DATAERR;
+    }
     for (size_t i = 0; i < r->n_days; i++) {
         const struct day *d = &r->days[i];
         if (pb_html_report_day(r->html, d->date, d->currency, d->count, d->discrepancies,
@@ -630,7 +643,7 @@ int cmd_report(int argc, char **argv)
         fputc('\n', r.out);
         json_decref(o);
     } else if (r.fmt == FMT_HTML) {
-        rc = write_html(&r, html_path);
+        rc = write_html(&r, html_path, journal, &f);
         pb_html_report_free(r.html);
         free(r.days);
         free(def);

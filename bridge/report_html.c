@@ -45,6 +45,8 @@ struct pb_html_report {
     size_t n_rows, cap_rows;
     struct hday *days;
     size_t n_days, cap_days;
+    struct pb_journal_event_row *events;
+    size_t n_events, cap_events;
 };
 
 int pb_html_report_new(const char *journal_path, struct pb_html_report **out)
@@ -117,6 +119,16 @@ int pb_html_report_day(struct pb_html_report *h, const char *date, uint16_t curr
     d->disc = discrepancies;
     d->requested = requested;
     d->charged = charged;
+    return PB_OK;
+}
+
+int pb_html_report_event(struct pb_html_report *h, const struct pb_journal_event_row *ev)
+{
+    if (!h || !ev)
+        return PB_ERR_INVAL;
+    if (!grow((void **)&h->events, &h->cap_events, h->n_events, sizeof *h->events))
+        return PB_ERR_NOMEM;
+    h->events[h->n_events++] = *ev;
     return PB_OK;
 }
 
@@ -320,7 +332,25 @@ int pb_html_report_write(struct pb_html_report *h, FILE *f)
                    "</tr>\n",
                 d->count, d->disc, a, b, c);
     }
-    fputs("</table>\n<h2>Transactions</h2>\n<table id=\"transactions\"><tr><th>#</th>"
+    fputs("</table>\n", f);
+    if (h->n_events) {
+        fputs("<h2>Lane events</h2>\n<table id=\"lane-events\"><tr><th>at (UTC)</th><th>run</th>"
+              "<th>event</th><th>details</th></tr>\n",
+              f);
+        for (size_t i = 0; i < h->n_events; i++) {
+            const struct pb_journal_event_row *e = &h->events[i];
+            char when[40];
+            pb_format_utc(e->at_utc_us, when, sizeof when);
+            fprintf(f, "<tr class=\"event\"><td>%s</td><td class=\"n\">%" PRId64 "</td><td>",
+                    when, e->run_id);
+            esc(f, e->kind);
+            fputs("</td><td>", f);
+            esc(f, e->text);
+            fputs("</td></tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    fputs("<h2>Transactions</h2>\n<table id=\"transactions\"><tr><th>#</th>"
           "<th>started (UTC)</th><th>type</th><th>class</th><th>severity</th>"
           "<th>requested</th><th>charged</th><th>status</th><th>why / action</th></tr>\n",
           f);
@@ -367,5 +397,6 @@ void pb_html_report_free(struct pb_html_report *h)
     free(h->journal);
     free(h->rows);
     free(h->days);
+    free(h->events);
     free(h);
 }

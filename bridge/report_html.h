@@ -5,6 +5,7 @@
  *   pb_html_report_new()    start a page for a journal
  *   pb_html_report_row()    one journal row (the rows the report selected)
  *   pb_html_report_day()    one reconciliation line (day and currency)
+ *   pb_html_report_event()  one lane event (link lost, restart, burst, ...)
  *   pb_html_report_write()  the page
  *   pb_html_report_free()   NULL is fine
  *
@@ -28,6 +29,7 @@ int pb_html_report_row(struct pb_html_report *h, const struct pb_journal_row *ro
 int pb_html_report_day(struct pb_html_report *h, const char *date, uint16_t currency,
                        uint64_t count, uint64_t discrepancies, int64_t requested,
                        int64_t charged);
+int pb_html_report_event(struct pb_html_report *h, const struct pb_journal_event_row *ev);
 /* PB_OK or PB_ERR_IO (errno kept). */
 int pb_html_report_write(struct pb_html_report *h, FILE *out);
 void pb_html_report_free(struct pb_html_report *h);

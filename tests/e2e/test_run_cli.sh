@@ -241,4 +241,12 @@ assert len(rows) == 1 and rows[0]['kind'] == 'burst' and rows[0]['run_id'] == '1
 [ "$("$POSBRIDGE" report --journal "$tmp/journal.db" --lane-events --until 2000-01-01)" = "no lane events" ] ||
     die "report --lane-events --until 2000-01-01 is not empty"
 checks=$((checks + 4))
+# The HTML page lists them too, in the report's time range.
+"$POSBRIDGE" report --journal "$tmp/journal.db" --html "$tmp/page.html" 2>/dev/null
+grep -q '<table id="lane-events">' "$tmp/page.html" &&
+    grep -q '<tr class="event"><td>[^<]*Z</td><td class="n">1</td><td>burst</td><td>2 discrepancies in 0 min' "$tmp/page.html" ||
+    die "report --html: no lane events table with the burst"
+"$POSBRIDGE" report --journal "$tmp/journal.db" --html "$tmp/page2.html" --until 2000-01-01 2>/dev/null
+! grep -q 'lane-events' "$tmp/page2.html" || die "report --html --until 2000-01-01 lists lane events"
+checks=$((checks + 2))
 echo "test_run_cli: $checks checks passed"
