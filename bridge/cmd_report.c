@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,7 @@ enum format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_HTML };
 static const char *const fmt_option[] = {"", "--json", "--csv", "--html"};
 
 struct day {
-    char date[11]; /* YYYY-MM-DD, UTC */
+    char date[11]; /* YYYY-MM-DD, in the report's zone */
     uint16_t currency;
     uint64_t count, discrepancies;
     int64_t requested, charged; /* approved financial transactions only */
@@ -43,6 +44,7 @@ struct report {
     uint64_t open_disc, resolved_disc;
     struct pb_html_report *html; /* --html */
     bool nomem;                  /* a row or day could not be kept: the report fails */
+    const char *zone;            /* whose days: "UTC" or the --tz zone */
 };
 
 static void usage(FILE *out)
@@ -59,8 +61,10 @@ static void usage(FILE *out)
             "  --open           only unresolved discrepancies\n"
             "  --resolved       only resolved discrepancies\n"
             "  --class NAME     only this class (ok, overcharge, in_doubt, ...)\n"
-            "  --since DATE     from this UTC day (YYYY-MM-DD)\n"
-            "  --until DATE     up to this UTC day, which is left out\n"
+            "  --since DATE     from this day (YYYY-MM-DD)\n"
+            "  --until DATE     up to this day, which is left out\n"
+            "  --tz ZONE        days in ZONE: UTC (default), local (this machine's, or $TZ)\n"
+            "                   or a tzdata name such as Europe/Berlin: the shop's days\n"
             "  --run N          only bridge run N\n"
             "  --lane-events    list what happened on the lane instead (link lost and back,\n"
             "                   restarts, journal errors, burst alerts); --since, --until\n"
@@ -85,8 +89,39 @@ static int exclusive(const char *a, const char *b)
     return EX_USAGE;
 }
 
-/* A calendar day: strptime takes 2026-02-30 (any day 1..31), which timegm would turn
- * into March 2 without a word; a day that does not come back as itself is refused. */
+/* Which days the report counts in: UTC (the default), or a zone's (--tz; the zone is
+ * then the process's TZ, so localtime and mktime speak it). */
+static bool days_local;
+
+/* --tz ZONE: "UTC", "local" (this machine's zone, or $TZ), or a zone name that tzdata
+ * has (/usr/share/zoneinfo/Europe/Berlin). glibc takes any other name silently as UTC,
+ * so it is refused here. The label for headers is set in *label. */
+static int set_days_zone(const char *z, const char **label)
+{
+    if (strcmp(z, "UTC") == 0) {
+        days_local = false;
+        *label = "UTC";
+        return 0;
+    }
+    if (strcmp(z, "local") != 0) {
+        char path[256];
+        struct stat st;
+        if (!z[0] || z[0] == '/' || strstr(z, "..") ||
+            snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", z) >= (int)sizeof path ||
+            stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            return -1;
+        setenv("TZ", z, 1);
+    }
+    tzset();
+    days_local = true;
+    const char *tz = getenv("TZ");
+    *label = tz && tz[0] ? tz : "local";
+    return 0;
+}
+
+/* A calendar day, at its midnight in the report's zone: strptime takes 2026-02-30 (any
+ * day 1..31), which timegm would turn into March 2 without a word; a day that does not
+ * come back as itself is refused. */
 static int parse_day(const char *s, int64_t *utc_us)
 {
     struct tm tm = {0};
@@ -94,7 +129,8 @@ static int parse_day(const char *s, int64_t *utc_us)
     if (!end || *end)
         return -1;
     struct tm want = tm;
-    time_t t = timegm(&tm);
+    tm.tm_isdst = -1;
+    time_t t = days_local ? mktime(&tm) : timegm(&tm);
     if (tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon || tm.tm_year != want.tm_year)
         return -1;
     *utc_us = (int64_t)t * 1000000;
@@ -105,7 +141,10 @@ static void day_of(int64_t utc_us, char out[11])
 {
     time_t s = (time_t)(utc_us / 1000000);
     struct tm tm;
-    gmtime_r(&s, &tm);
+    if (days_local)
+        localtime_r(&s, &tm);
+    else
+        gmtime_r(&s, &tm);
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
@@ -114,7 +153,7 @@ static bool is_financial(enum pb_txn_type t)
     return t == PB_TXN_PURCHASE || t == PB_TXN_REFUND || t == PB_TXN_PREAUTH;
 }
 
-/* The reconciliation row of one UTC day in one currency, added when new (a journal may
+/* The reconciliation row of one day in one currency, added when new (a journal may
  * hold years of days: no limit but memory); NULL, and the report failed, when memory
  * runs out. Rows come in journal order, so the day sought is nearly always among the
  * last few: the search runs backwards. */
@@ -406,10 +445,11 @@ static int on_row(const struct pb_journal_row *row, void *ctx)
 
 static void text_days(struct report *r)
 {
-    fprintf(r->out, "\nreconciliation (UTC days, per currency; purchases minus refunds; requested "
+    fprintf(r->out, "\nreconciliation (%s days, per currency; purchases minus refunds; requested "
                     "leaves out declines,\nvoided sales and the extra row of a duplicate; charged "
                     "counts approvals; each amount\nin its own currency: a sale asked in EUR and "
-                    "charged in USD leaves EUR short, USD over)\n");
+                    "charged in USD leaves EUR short, USD over)\n",
+            r->zone);
     fprintf(r->out, "  %-10s %6s %6s %16s %16s %16s\n", "day", "txns", "disc", "requested",
             "charged", "difference");
     for (size_t i = 0; i < r->n_days; i++) {
@@ -506,13 +546,16 @@ int cmd_report(int argc, char **argv)
         {"until", required_argument, NULL, 'u'},   {"run", required_argument, NULL, 'R'},
         {"json", no_argument, NULL, 'J'},          {"csv", no_argument, NULL, 'C'},
         {"html", required_argument, NULL, 'H'},    {"lane-events", no_argument, NULL, 'E'},
+        {"tz", required_argument, NULL, 'Z'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    struct report r = {.out = stdout};
+    struct report r = {.out = stdout, .zone = "UTC"};
     struct pb_journal_filter f = {0};
     const char *journal = NULL;
     const char *html_path = NULL;
     const char *txn_only = NULL; /* an option about transactions, for --lane-events */
+    const char *since = NULL, *until = NULL;
+    days_local = false;
     bool events = false;
     int before, c;
     optind = 1;
@@ -558,11 +601,13 @@ int cmd_report(int argc, char **argv)
             txn_only = "--class";
             break;
         }
-        case 's':
-        case 'u':
-            if (parse_day(optarg, c == 's' ? &f.since_utc_us : &f.until_utc_us) < 0) {
-                fprintf(stderr, "posbridge report: --%s: '%s' is not a YYYY-MM-DD day\n",
-                        c == 's' ? "since" : "until", optarg);
+        case 's': since = optarg; break;
+        case 'u': until = optarg; break;
+        case 'Z':
+            if (set_days_zone(optarg, &r.zone) < 0) {
+                fprintf(stderr, "posbridge report: --tz: unknown time zone '%s' (UTC, local, or a "
+                                "name under /usr/share/zoneinfo such as Europe/Berlin)\n",
+                        optarg);
                 return EX_USAGE;
             }
             break;
@@ -583,6 +628,15 @@ int cmd_report(int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "posbridge report: unexpected argument '%s'\n", argv[optind]);
         return EX_USAGE;
+    }
+    /* Days are read once the zone is known, whatever the order of the options. */
+    for (int i = 0; i < 2; i++) {
+        const char *day = i ? until : since;
+        if (day && parse_day(day, i ? &f.until_utc_us : &f.since_utc_us) < 0) {
+            fprintf(stderr, "posbridge report: --%s: '%s' is not a YYYY-MM-DD day\n",
+                    i ? "until" : "since", day);
+            return EX_USAGE;
+        }
     }
     if (f.since_utc_us && f.until_utc_us && f.until_utc_us <= f.since_utc_us) {
         fprintf(stderr, "posbridge report: --until must be a later day than --since (--until "
@@ -614,6 +668,8 @@ int cmd_report(int argc, char **argv)
         free(def);
         return EX_OSERR;
     }
+    if (r.html)
+        pb_html_report_zone(r.html, r.zone, days_local);
     int rc = pb_journal_foreach_path(journal, &f, on_row, &r);
     if (rc < 0 || r.nomem) {
         if (rc < 0)
@@ -635,6 +691,7 @@ int cmd_report(int argc, char **argv)
         json_t *o = json_object();
         json_object_set_new(o, "journal", json_string(journal));
         json_object_set_new(o, "transactions", r.json_rows);
+        json_object_set_new(o, "days_zone", json_string(r.zone));
         json_object_set_new(o, "days", json_days(&r));
         json_object_set_new(o, "open_discrepancies", json_integer((json_int_t)r.open_disc));
         json_object_set_new(o, "resolved_discrepancies",

@@ -47,6 +47,8 @@ struct pb_html_report {
     size_t n_days, cap_days;
     struct pb_journal_event_row *events;
     size_t n_events, cap_events;
+    char zone[64]; /* whose days */
+    bool local;    /* days by localtime (TZ set by the caller) */
 };
 
 int pb_html_report_new(const char *journal_path, struct pb_html_report **out)
@@ -59,6 +61,7 @@ int pb_html_report_new(const char *journal_path, struct pb_html_report **out)
         free(h);
         return PB_ERR_NOMEM;
     }
+    snprintf(h->zone, sizeof h->zone, "UTC");
     *out = h;
     return PB_OK;
 }
@@ -122,6 +125,14 @@ int pb_html_report_day(struct pb_html_report *h, const char *date, uint16_t curr
     return PB_OK;
 }
 
+void pb_html_report_zone(struct pb_html_report *h, const char *label, bool local)
+{
+    if (!h)
+        return;
+    snprintf(h->zone, sizeof h->zone, "%s", label ? label : "UTC");
+    h->local = local;
+}
+
 int pb_html_report_event(struct pb_html_report *h, const struct pb_journal_event_row *ev)
 {
     if (!h || !ev)
@@ -150,11 +161,11 @@ static void esc(FILE *f, const char *s)
     }
 }
 
-static void day_of(int64_t utc_us, char out[11])
+static void day_of(int64_t utc_us, bool local, char out[11])
 {
     time_t s = (time_t)(utc_us / 1000000);
     struct tm tm;
-    if (utc_us <= 0 || !gmtime_r(&s, &tm)) {
+    if (utc_us <= 0 || !(local ? localtime_r(&s, &tm) : gmtime_r(&s, &tm))) {
         snprintf(out, 11, "unknown");
         return;
     }
@@ -265,7 +276,7 @@ int pb_html_report_write(struct pb_html_report *h, FILE *f)
         if (!r->disc)
             continue;
         char day[11];
-        day_of(r->started, day);
+        day_of(r->started, h->local, day);
         struct bucket *bd = bucket_for(&by_day, &nd, &cap_d, day);
         struct bucket *bc = bucket_for(&by_class, &nc, &cap_c, r->cls);
         if (!bd || !bc) {
@@ -301,7 +312,9 @@ int pb_html_report_write(struct pb_html_report *h, FILE *f)
             "<span><i class=\"key open\"></i> open <i class=\"key resolved\"></i> resolved"
             "</span></p>\n",
             open, resolved);
-    fputs("<h2>Discrepancies over time (UTC days)</h2>\n", f);
+    fputs("<h2>Discrepancies over time (days in ", f);
+    esc(f, h->zone);
+    fputs(")</h2>\n", f);
     size_t skip = nd > CHART_DAYS ? nd - CHART_DAYS : 0;
     chart(f, "chart-days", "discrepancies per day, open and resolved", "data-day", by_day + skip,
           nd - skip);

@@ -6,6 +6,7 @@
  *   pb_html_report_row()    one journal row (the rows the report selected)
  *   pb_html_report_day()    one reconciliation line (day and currency)
  *   pb_html_report_event()  one lane event (link lost, restart, burst, ...)
+ *   pb_html_report_zone()   whose days the chart counts (default UTC)
  *   pb_html_report_write()  the page
  *   pb_html_report_free()   NULL is fine
  *
@@ -15,6 +16,7 @@
 #ifndef PB_REPORT_HTML_H
 #define PB_REPORT_HTML_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -30,6 +32,9 @@ int pb_html_report_day(struct pb_html_report *h, const char *date, uint16_t curr
                        uint64_t count, uint64_t discrepancies, int64_t requested,
                        int64_t charged);
 int pb_html_report_event(struct pb_html_report *h, const struct pb_journal_event_row *ev);
+/* label: the zone's name for the page (copied, at most 63 bytes); local: days by
+ * localtime() (the caller has set TZ), else by gmtime(). */
+void pb_html_report_zone(struct pb_html_report *h, const char *label, bool local);
 /* PB_OK or PB_ERR_IO (errno kept). */
 int pb_html_report_write(struct pb_html_report *h, FILE *out);
 void pb_html_report_free(struct pb_html_report *h);

@@ -83,6 +83,8 @@ row 64 "--until must be a later day than --since" "$B" report --since 2026-12-03
 row 64 "--json and --csv exclude each other" "$B" report --json --csv --journal none.db
 row 64 "--open and --resolved exclude each other" "$B" report --resolved --open --journal none.db
 row 64 "--lane-events and --class exclude each other" "$B" report --lane-events --class ok --journal none.db
+row 64 "--tz: unknown time zone 'Mars/Olympus'" "$B" report --tz Mars/Olympus --journal none.db
+row 64 "--tz: unknown time zone '../../etc/passwd'" "$B" report --tz ../../etc/passwd --journal none.db
 row 64 "usage" "$S"
 row 64 "unknown command" "$S" nosuch
 # config files

@@ -68,7 +68,13 @@ print("test_report_html: csv ok (%d rows, %d currency mismatch)" % (len(rows), l
 EOF
 
 cat > "$tmp/recon.py" <<'EOF'
-import json, sys
+# recon.py REPORT.json [MIN_ROWS [UTC_OFFSET_HOURS]]: the days of a --tz report are the
+# zone's (a fixed offset here).
+import datetime, json, sys
+off = datetime.timedelta(hours=int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+def day_of(started):
+    t = datetime.datetime.fromisoformat(started.replace("Z", "+00:00")) + off
+    return t.date().isoformat()
 # The reconciliation, recomputed here from the transactions by its stated rules: per UTC
 # day and currency, purchases minus refunds, voided sales left out; requested leaves out
 # declines and a duplicate's extra row and counts in the request's currency; charged
@@ -78,7 +84,7 @@ def row(day, ccy):
     return days.setdefault((day, ccy), {"requested": 0, "charged": 0, "transactions": 0})
 js = json.load(open(sys.argv[1]))["transactions"]
 for t in js:  # pending ones too: the register asked for their money
-    day = t["started"][:10]
+    day = day_of(t["started"])
     ccy = t.get("currency", t.get("requested_currency"))
     row(day, ccy)["transactions"] += 1
     if t["type"] not in ("purchase", "refund", "preauth") or t["class"] == "voided":
@@ -115,6 +121,30 @@ db.commit()
 EOF
 "$POSBRIDGE" report --journal "$tmp/long.db" --json --all > "$tmp/long.json"
 python3 "$tmp/recon.py" "$tmp/long.json" 500 || die "reconciliation of 500 days"
+
+# The shop's days (--tz): a zone 14 hours ahead of UTC (POSIX TZ, no tzdata needed)
+# moves every sale after 10:00 UTC into the next day, and --since counts from its
+# midnight.
+TZ=XST-14 "$POSBRIDGE" report --journal "$tmp/long.db" --json --all --tz local > "$tmp/tz.json"
+python3 "$tmp/recon.py" "$tmp/tz.json" 500 14 || die "reconciliation in another zone"
+python3 - "$tmp/tz.json" <<'EOF' || die "--tz: days_zone"
+import json, sys
+assert json.load(open(sys.argv[1]))["days_zone"] == "XST-14"
+EOF
+since=$(python3 -c '
+import json, sys
+print(sorted(t["started"] for t in json.load(open(sys.argv[1]))["transactions"])[-1][:10])' "$tmp/long.json")
+TZ=XST-14 "$POSBRIDGE" report --journal "$tmp/long.db" --json --all --tz local --since "$since" > "$tmp/tz-since.json"
+python3 - "$tmp/long.json" "$tmp/tz-since.json" "$since" <<'EOF' || die "--tz local --since"
+import datetime, json, sys
+ts = json.load(open(sys.argv[1]))["transactions"]
+got = json.load(open(sys.argv[2]))["transactions"]
+start = datetime.datetime.fromisoformat(sys.argv[3] + "T00:00:00+14:00")
+want = [t["id"] for t in ts
+        if datetime.datetime.fromisoformat(t["started"].replace("Z", "+00:00")) >= start]
+assert [t["id"] for t in got] == want, (len(got), len(want))
+print("test_report_html: --tz local --since %s: %d transactions" % (sys.argv[3], len(want)))
+EOF
 # Its page draws the 400 most recent days with discrepancies and says so.
 "$POSBRIDGE" report --journal "$tmp/long.db" --json > "$tmp/long-disc.json"
 "$POSBRIDGE" report --journal "$tmp/long.db" --html "$tmp/long.html" 2> /dev/null \
