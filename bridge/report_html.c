@@ -294,8 +294,10 @@ int pb_html_report_write(struct pb_html_report *h, FILE *f)
             bc->open++;
         }
     }
-    qsort(by_day, nd, sizeof *by_day, bucket_cmp);
-    qsort(by_class, nc, sizeof *by_class, bucket_cmp);
+    if (nd) /* NULL when there is nothing to sort, which qsort may not be given */
+        qsort(by_day, nd, sizeof *by_day, bucket_cmp);
+    if (nc)
+        qsort(by_class, nc, sizeof *by_class, bucket_cmp);
 
     char now[40];
     pb_format_utc((int64_t)time(NULL) * 1000000, now, sizeof now);
@@ -316,7 +318,7 @@ int pb_html_report_write(struct pb_html_report *h, FILE *f)
     esc(f, h->zone);
     fputs(")</h2>\n", f);
     size_t skip = nd > CHART_DAYS ? nd - CHART_DAYS : 0;
-    chart(f, "chart-days", "discrepancies per day, open and resolved", "data-day", by_day + skip,
+    chart(f, "chart-days", "discrepancies per day, open and resolved", "data-day", nd ? by_day + skip : NULL,
           nd - skip);
     if (skip)
         fprintf(f, "<p id=\"days-not-drawn\">The %zu most recent of %zu days with discrepancies "
