@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "grow.h"
 #include "commands.h"
 #include "journal.h"
 #include "pipeline.h"
@@ -34,6 +35,25 @@ struct day {
     uint64_t by_class[PB_CLASS__COUNT];
 };
 
+/* A terminal batch: what the terminal said it charged between two of its ends of day
+ * (the journal's end_of_day rows carry the total) against the approvals the bridge saw
+ * in between. A difference means charges the bridge did not see approved (an in_doubt
+ * sale the terminal did charge) or approvals the terminal did not count. */
+#define BATCH_CCY_MAX 8
+#define BATCH_DOUBT_MAX 8
+struct batch {
+    int64_t at_utc_us; /* the end of day */
+    int64_t eod_id;
+    uint16_t currency;
+    bool has_total;
+    int64_t terminal, bridge;
+    uint64_t approvals;
+    unsigned n_doubt;                   /* in_doubt sales in the batch */
+    int64_t doubt_id[BATCH_DOUBT_MAX];  /* the first few */
+    int64_t doubt_amount[BATCH_DOUBT_MAX];
+    int64_t doubt_sum;
+};
+
 struct report {
     enum format fmt;
     bool all; /* every transaction, not only discrepancies */
@@ -45,6 +65,18 @@ struct report {
     struct pb_html_report *html; /* --html */
     bool nomem;                  /* a row or day could not be kept: the report fails */
     const char *zone;            /* whose days: "UTC" or the --tz zone */
+    /* terminal batches (see struct batch) */
+    bool batches_off;            /* only some rows are read: a batch's sum would be wrong */
+    bool batch_open;             /* an end of day was seen: the next one closes a batch */
+    struct batch cur;            /* the batch being summed */
+    struct {
+        uint16_t ccy;
+        int64_t net;
+    } net[BATCH_CCY_MAX];
+    size_t n_net;
+    struct batch *batches;
+    size_t n_batches, cap_batches;
+    uint64_t eods;               /* end of day rows seen */
 };
 
 static void usage(FILE *out)
@@ -162,21 +194,73 @@ static struct day *day_row(struct report *r, const char *date, uint16_t ccy)
     for (size_t i = r->n_days; i-- > 0;)
         if (r->days[i].currency == ccy && strcmp(r->days[i].date, date) == 0)
             return &r->days[i];
-    if (r->n_days == r->cap_days) {
-        size_t cap = r->cap_days ? 2 * r->cap_days : 64;
-        struct day *p = realloc(r->days, cap * sizeof *p);
-        if (!p) {
-            r->nomem = true;
-            return NULL;
-        }
-        r->days = p;
-        r->cap_days = cap;
+    if (!pb_grow((void **)&r->days, &r->cap_days, r->n_days, sizeof *r->days)) {
+        r->nomem = true;
+        return NULL;
     }
     struct day *d = &r->days[r->n_days++];
     memset(d, 0, sizeof *d);
     memcpy(d->date, date, sizeof d->date);
     d->currency = ccy;
     return d;
+}
+
+/* The bridge's net approvals of the open batch in ccy. */
+static int64_t *batch_net(struct report *r, uint16_t ccy)
+{
+    for (size_t i = 0; i < r->n_net; i++)
+        if (r->net[i].ccy == ccy)
+            return &r->net[i].net;
+    if (r->n_net == BATCH_CCY_MAX)
+        return NULL;
+    r->net[r->n_net].ccy = ccy;
+    r->net[r->n_net].net = 0;
+    return &r->net[r->n_net++].net;
+}
+
+/* An approved end of day closes the terminal's batch: compared when its start (an
+ * earlier end of day) was seen too, then a new batch opens. */
+static void batch_close(struct report *r, const struct pb_journal_row *row)
+{
+    r->eods++;
+    if (r->batch_open && !r->batches_off) {
+        if (!pb_grow((void **)&r->batches, &r->cap_batches, r->n_batches, sizeof *r->batches)) {
+            r->nomem = true;
+            return;
+        }
+        struct batch *b = &r->batches[r->n_batches++];
+        *b = r->cur;
+        b->at_utc_us = row->started_utc_us;
+        b->eod_id = row->id;
+        b->currency = row->currency;
+        b->has_total = row->has_charged;
+        b->terminal = row->charged;
+        int64_t *net = batch_net(r, row->currency);
+        b->bridge = net ? *net : 0;
+    }
+    memset(&r->cur, 0, sizeof r->cur);
+    r->n_net = 0;
+    r->batch_open = true;
+}
+
+static void batch_account(struct report *r, const struct pb_journal_row *row, uint16_t req_ccy,
+                          uint16_t ccy, int sign)
+{
+    if (row->cls == PB_CLASS_IN_DOUBT && row->has_requested && req_ccy) {
+        struct batch *b = &r->cur;
+        if (b->n_doubt < BATCH_DOUBT_MAX) {
+            b->doubt_id[b->n_doubt] = row->id;
+            b->doubt_amount[b->n_doubt] = sign * row->requested;
+        }
+        b->n_doubt++;
+        b->doubt_sum += sign * row->requested;
+    }
+    if (row->has_charged && row->result == PB_RESULT_APPROVED) {
+        int64_t *net = batch_net(r, ccy);
+        if (net)
+            *net += sign * row->charged;
+        r->cur.approvals++;
+    }
 }
 
 static void account(struct report *r, const struct pb_journal_row *row)
@@ -197,9 +281,12 @@ static void account(struct report *r, const struct pb_journal_row *row)
         d->by_class[row->cls]++;
     if (pb_class_is_discrepancy(row->cls))
         d->discrepancies++;
+    if (row->type == PB_TXN_END_OF_DAY && !row->pending && row->result == PB_RESULT_APPROVED)
+        batch_close(r, row);
     if (!is_financial(row->type) || row->cls == PB_CLASS_VOIDED)
         return;
     int sign = row->type == PB_TXN_REFUND ? -1 : 1;
+    batch_account(r, row, req_ccy, ccy, sign);
     /* What the register expected to be paid: not a declined sale, not the extra row of
      * a duplicate charge (its request is the first row's). */
     if (row->has_requested && row->cls != PB_CLASS_DUPLICATE && row->cls != PB_CLASS_DECLINED) {
@@ -443,6 +530,101 @@ static int on_row(const struct pb_journal_row *row, void *ctx)
     return 0;
 }
 
+/* What a batch's difference says, for people: into out (a line's tail). */
+static void batch_verdict(const struct batch *b, char *out, size_t cap)
+{
+    char ids[160] = "";
+    size_t used = 0;
+    for (unsigned i = 0; i < b->n_doubt && i < BATCH_DOUBT_MAX; i++) {
+        char a[PB_MONEY_FMT_MAX];
+        pb_money_format(a, sizeof a, b->doubt_amount[i], b->currency);
+        int w = snprintf(ids + used, sizeof ids - used, "%s#%" PRId64 " %s", i ? ", " : "",
+                         b->doubt_id[i], a);
+        if (w > 0 && (size_t)w < sizeof ids - used)
+            used += (size_t)w;
+    }
+    const char *more = b->n_doubt > BATCH_DOUBT_MAX ? ", ..." : "";
+    int64_t diff = b->terminal - b->bridge;
+    if (!b->has_total)
+        snprintf(out, cap, "not compared: the terminal reported no total");
+    else if (diff == 0 && b->n_doubt)
+        snprintf(out, cap, "ok; the in_doubt sale(s) %s%s were not charged", ids, more);
+    else if (diff == 0)
+        snprintf(out, cap, "ok");
+    else if (b->n_doubt && diff == b->doubt_sum)
+        snprintf(out, cap, "MISMATCH: the terminal charged the in_doubt sale(s) %s%s", ids, more);
+    else if (b->n_doubt)
+        snprintf(out, cap, "MISMATCH: charges the bridge did not see approved; in_doubt here: %s%s",
+                 ids, more);
+    else
+        snprintf(out, cap, "MISMATCH: %s", diff > 0 ? "charges the bridge did not see approved"
+                                                    : "approvals the terminal did not count");
+}
+
+static void text_batches(struct report *r)
+{
+    if (r->batches_off) {
+        if (r->eods)
+            fprintf(r->out, "\nterminal batches: not compared when --run, --class, --open or "
+                            "--resolved leave rows out\n");
+        return;
+    }
+    if (!r->n_batches)
+        return;
+    fprintf(r->out, "\nterminal batches (each end of day's total against the approvals the "
+                    "bridge saw since\nthe previous end of day; the first one in the range only "
+                    "opens a batch)\n");
+    fprintf(r->out, "  %-27s %-7s %16s %16s %16s\n", "end of day (UTC)", "row", "terminal",
+            "bridge", "difference");
+    for (size_t i = 0; i < r->n_batches; i++) {
+        const struct batch *b = &r->batches[i];
+        char when[40], t[PB_MONEY_FMT_MAX] = "-", br[PB_MONEY_FMT_MAX], d[PB_MONEY_FMT_MAX] = "-";
+        char verdict[400];
+        pb_format_utc(b->at_utc_us, when, sizeof when);
+        pb_money_format(br, sizeof br, b->bridge, b->currency);
+        if (b->has_total) {
+            pb_money_format(t, sizeof t, b->terminal, b->currency);
+            pb_money_format(d, sizeof d, b->terminal - b->bridge, b->currency);
+        }
+        batch_verdict(b, verdict, sizeof verdict);
+        fprintf(r->out, "  %-27s #%-6" PRId64 " %16s %16s %16s  %s\n", when, b->eod_id, t, br, d,
+                verdict);
+    }
+}
+
+static json_t *json_batches(struct report *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->n_batches && !r->batches_off; i++) {
+        const struct batch *b = &r->batches[i];
+        char when[40], verdict[400];
+        pb_format_utc(b->at_utc_us, when, sizeof when);
+        batch_verdict(b, verdict, sizeof verdict);
+        json_t *o = json_object();
+        json_object_set_new(o, "end_of_day_id", json_integer(b->eod_id));
+        json_object_set_new(o, "at", json_string(when));
+        json_object_set_new(o, "currency", json_integer(b->currency));
+        if (b->has_total) {
+            json_object_set_new(o, "terminal_total", json_integer(b->terminal));
+            json_object_set_new(o, "difference", json_integer(b->terminal - b->bridge));
+        }
+        json_object_set_new(o, "bridge_total", json_integer(b->bridge));
+        json_object_set_new(o, "approvals", json_integer((json_int_t)b->approvals));
+        json_object_set_new(o, "match", json_boolean(b->has_total && b->terminal == b->bridge));
+        json_t *d = json_array();
+        for (unsigned k = 0; k < b->n_doubt && k < BATCH_DOUBT_MAX; k++) {
+            json_t *x = json_object();
+            json_object_set_new(x, "id", json_integer(b->doubt_id[k]));
+            json_object_set_new(x, "requested", json_integer(b->doubt_amount[k]));
+            json_array_append_new(d, x);
+        }
+        json_object_set_new(o, "in_doubt", d);
+        json_object_set_new(o, "verdict", json_string(verdict));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 static void text_days(struct report *r)
 {
     fprintf(r->out, "\nreconciliation (%s days, per currency; purchases minus refunds; requested "
@@ -466,6 +648,7 @@ static void text_days(struct report *r)
                 fprintf(r->out, " %s=%" PRIu64, pb_class_name((enum pb_class)k), d->by_class[k]);
         fputc('\n', r->out);
     }
+    text_batches(r);
     fprintf(r->out, "\ndiscrepancies: %" PRIu64 " open, %" PRIu64 " resolved\n", r->open_disc,
             r->resolved_disc);
 }
@@ -638,6 +821,7 @@ int cmd_report(int argc, char **argv)
             return EX_USAGE;
         }
     }
+    r.batches_off = f.run_id || f.by_class || f.resolved != PB_JOURNAL_ANY;
     if (f.since_utc_us && f.until_utc_us && f.until_utc_us <= f.since_utc_us) {
         fprintf(stderr, "posbridge report: --until must be a later day than --since (--until "
                         "is the first day left out)\n");
@@ -680,6 +864,7 @@ int cmd_report(int argc, char **argv)
         pb_html_report_free(r.html);
         json_decref(r.json_rows);
         free(r.days);
+        free(r.batches);
         free(def);
         return rc < 0 ? EX_DATAERR : EX_OSERR;
     }
@@ -693,6 +878,7 @@ int cmd_report(int argc, char **argv)
         json_object_set_new(o, "transactions", r.json_rows);
         json_object_set_new(o, "days_zone", json_string(r.zone));
         json_object_set_new(o, "days", json_days(&r));
+        json_object_set_new(o, "batches", json_batches(&r));
         json_object_set_new(o, "open_discrepancies", json_integer((json_int_t)r.open_disc));
         json_object_set_new(o, "resolved_discrepancies",
                             json_integer((json_int_t)r.resolved_disc));
@@ -703,10 +889,12 @@ int cmd_report(int argc, char **argv)
         rc = write_html(&r, html_path, journal, &f);
         pb_html_report_free(r.html);
         free(r.days);
+        free(r.batches);
         free(def);
         return rc;
     }
     free(r.days);
+    free(r.batches);
     free(def);
     return 0;
 }

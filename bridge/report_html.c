@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grow.h"
 #include "money.h"
 #include "pb_error.h"
 #include "pipeline.h"
@@ -66,24 +67,11 @@ int pb_html_report_new(const char *journal_path, struct pb_html_report **out)
     return PB_OK;
 }
 
-static bool grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return true;
-    size_t nc = *cap ? *cap * 2 : 64;
-    void *p = realloc(*arr, nc * size);
-    if (!p)
-        return false;
-    *arr = p;
-    *cap = nc;
-    return true;
-}
-
 int pb_html_report_row(struct pb_html_report *h, const struct pb_journal_row *row)
 {
     if (!h || !row)
         return PB_ERR_INVAL;
-    if (!grow((void **)&h->rows, &h->cap_rows, h->n_rows, sizeof *h->rows))
+    if (!pb_grow((void **)&h->rows, &h->cap_rows, h->n_rows, sizeof *h->rows))
         return PB_ERR_NOMEM;
     struct hrow *r = &h->rows[h->n_rows++];
     memset(r, 0, sizeof *r);
@@ -113,7 +101,7 @@ int pb_html_report_day(struct pb_html_report *h, const char *date, uint16_t curr
 {
     if (!h || !date)
         return PB_ERR_INVAL;
-    if (!grow((void **)&h->days, &h->cap_days, h->n_days, sizeof *h->days))
+    if (!pb_grow((void **)&h->days, &h->cap_days, h->n_days, sizeof *h->days))
         return PB_ERR_NOMEM;
     struct hday *d = &h->days[h->n_days++];
     snprintf(d->date, sizeof d->date, "%s", date);
@@ -137,7 +125,7 @@ int pb_html_report_event(struct pb_html_report *h, const struct pb_journal_event
 {
     if (!h || !ev)
         return PB_ERR_INVAL;
-    if (!grow((void **)&h->events, &h->cap_events, h->n_events, sizeof *h->events))
+    if (!pb_grow((void **)&h->events, &h->cap_events, h->n_events, sizeof *h->events))
         return PB_ERR_NOMEM;
     h->events[h->n_events++] = *ev;
     return PB_OK;
@@ -185,7 +173,7 @@ static struct bucket *bucket_for(struct bucket **b, size_t *n, size_t *cap, cons
     for (size_t i = *n; i-- > 0;)
         if (strcmp((*b)[i].key, key) == 0)
             return &(*b)[i];
-    if (!grow((void **)b, cap, *n, sizeof **b))
+    if (!pb_grow((void **)b, cap, *n, sizeof **b))
         return NULL;
     struct bucket *nb = &(*b)[(*n)++];
     memset(nb, 0, sizeof *nb);

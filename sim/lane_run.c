@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "grow.h"
 #include "journal.h"
 #include "money.h"
 #include "pb_error.h"
@@ -200,14 +201,8 @@ struct rows {
 static int collect(const struct pb_journal_row *jr, void *ctx)
 {
     struct rows *rs = ctx;
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 256;
-        struct row *grown = realloc(rs->r, cap * sizeof *grown);
-        if (!grown)
-            return PB_ERR_NOMEM;
-        rs->r = grown;
-        rs->cap = cap;
-    }
+    if (!pb_grow((void **)&rs->r, &rs->cap, rs->n, sizeof *rs->r))
+        return PB_ERR_NOMEM;
     struct row *r = &rs->r[rs->n++];
     r->seq = jr->txn_seq;
     r->related_seq = jr->related_seq;
