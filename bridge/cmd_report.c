@@ -692,6 +692,18 @@ static int write_html(struct report *r, const char *path, const char *journal,
                 rc == PB_ERR_NOMEM ? "out of memory" : pb_strerror(rc));
         return rc == PB_ERR_NOMEM ? EX_OSERR : EX_DATAERR;
     }
+    for (size_t i = 0; i < r->n_batches && !r->batches_off; i++) {
+        const struct batch *b = &r->batches[i];
+        char verdict[400];
+        batch_verdict(b, verdict, sizeof verdict);
+        struct pb_html_batch hb = {b->at_utc_us, b->eod_id, b->currency, b->has_total,
+                                   b->has_total && b->terminal == b->bridge, b->terminal,
+                                   b->bridge, verdict};
+        if (pb_html_report_batch(r->html, &hb) != PB_OK) {
+            fprintf(stderr, "posbridge report: out of memory\n");
+            return EX_OSERR;
+        }
+    }
     for (size_t i = 0; i < r->n_days; i++) {
         const struct day *d = &r->days[i];
         if (pb_html_report_day(r->html, d->date, d->currency, d->count, d->discrepancies,

@@ -48,6 +48,11 @@ struct pb_html_report {
     size_t n_days, cap_days;
     struct pb_journal_event_row *events;
     size_t n_events, cap_events;
+    struct hbatch {
+        struct pb_html_batch b;
+        char verdict[200];
+    } *batches;
+    size_t n_batches, cap_batches;
     char zone[64]; /* whose days */
     bool local;    /* days by localtime (TZ set by the caller) */
 };
@@ -119,6 +124,19 @@ void pb_html_report_zone(struct pb_html_report *h, const char *label, bool local
         return;
     snprintf(h->zone, sizeof h->zone, "%s", label ? label : "UTC");
     h->local = local;
+}
+
+int pb_html_report_batch(struct pb_html_report *h, const struct pb_html_batch *b)
+{
+    if (!h || !b)
+        return PB_ERR_INVAL;
+    if (!pb_grow((void **)&h->batches, &h->cap_batches, h->n_batches, sizeof *h->batches))
+        return PB_ERR_NOMEM;
+    struct hbatch *x = &h->batches[h->n_batches++];
+    x->b = *b;
+    snprintf(x->verdict, sizeof x->verdict, "%s", b->verdict ? b->verdict : "");
+    x->b.verdict = NULL;
+    return PB_OK;
 }
 
 int pb_html_report_event(struct pb_html_report *h, const struct pb_journal_event_row *ev)
@@ -194,6 +212,7 @@ static const char css[] =
     ".open{fill:#c0392b}.resolved{fill:#95a5a6}.axis{stroke:#444}"
     "svg text{font:11px sans-serif;fill:#333}"
     "tr.disc-open td{background:#fdecea}tr.disc-resolved td{color:#666}"
+    "tr.batch-mismatch td{background:#fdecea}"
     ".summary span{display:inline-block;margin-right:2em;font-size:1.1em}"
     ".key{display:inline-block;width:1em;height:1em;vertical-align:middle}"
     ".key.open{background:#c0392b}.key.resolved{background:#95a5a6}";
@@ -336,6 +355,29 @@ int pb_html_report_write(struct pb_html_report *h, FILE *f)
                 d->count, d->disc, a, b, c);
     }
     fputs("</table>\n", f);
+    if (h->n_batches) {
+        fputs("<h2>Terminal batches</h2>\n<p>Each end of day's total against the approvals the "
+              "bridge saw since the previous end of day.</p>\n<table id=\"batches\"><tr>"
+              "<th>end of day (UTC)</th><th>row</th><th>terminal</th><th>bridge</th>"
+              "<th>difference</th><th></th></tr>\n",
+              f);
+        for (size_t i = 0; i < h->n_batches; i++) {
+            const struct hbatch *x = &h->batches[i];
+            char when[40], t[PB_MONEY_FMT_MAX] = "-", br[PB_MONEY_FMT_MAX], d[PB_MONEY_FMT_MAX] = "-";
+            pb_format_utc(x->b.at_utc_us, when, sizeof when);
+            pb_money_format(br, sizeof br, x->b.bridge, x->b.currency);
+            if (x->b.has_total) {
+                pb_money_format(t, sizeof t, x->b.terminal, x->b.currency);
+                pb_money_format(d, sizeof d, x->b.terminal - x->b.bridge, x->b.currency);
+            }
+            fprintf(f, "<tr class=\"%s\"><td>%s</td><td class=\"n\">%" PRId64 "</td>"
+                       "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>",
+                    x->b.match ? "batch-ok" : "batch-mismatch", when, x->b.eod_id, t, br, d);
+            esc(f, x->verdict);
+            fputs("</td></tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
     if (h->n_events) {
         fputs("<h2>Lane events</h2>\n<table id=\"lane-events\"><tr><th>at (UTC)</th><th>run</th>"
               "<th>event</th><th>details</th></tr>\n",
@@ -401,5 +443,6 @@ void pb_html_report_free(struct pb_html_report *h)
     free(h->rows);
     free(h->days);
     free(h->events);
+    free(h->batches);
     free(h);
 }

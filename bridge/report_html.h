@@ -6,6 +6,7 @@
  *   pb_html_report_row()    one journal row (the rows the report selected)
  *   pb_html_report_day()    one reconciliation line (day and currency)
  *   pb_html_report_event()  one lane event (link lost, restart, burst, ...)
+ *   pb_html_report_batch()  one terminal batch against the bridge's approvals
  *   pb_html_report_zone()   whose days the chart counts (default UTC)
  *   pb_html_report_write()  the page
  *   pb_html_report_free()   NULL is fine
@@ -32,6 +33,15 @@ int pb_html_report_day(struct pb_html_report *h, const char *date, uint16_t curr
                        uint64_t count, uint64_t discrepancies, int64_t requested,
                        int64_t charged);
 int pb_html_report_event(struct pb_html_report *h, const struct pb_journal_event_row *ev);
+/* One terminal batch (cmd_report.c's comparison): verdict is copied. */
+struct pb_html_batch {
+    int64_t at_utc_us, eod_id;
+    uint16_t currency;
+    bool has_total, match;
+    int64_t terminal, bridge;
+    const char *verdict;
+};
+int pb_html_report_batch(struct pb_html_report *h, const struct pb_html_batch *b);
 /* label: the zone's name for the page (copied, at most 63 bytes); local: days by
  * localtime() (the caller has set TZ), else by gmtime(). */
 void pb_html_report_zone(struct pb_html_report *h, const char *label, bool local);

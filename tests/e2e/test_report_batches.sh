@@ -8,6 +8,7 @@
 #     charge (the difference is that sale, and the report says so), one with an approval
 #     the bridge never saw, one where nothing differs; the JSON's figures are recomputed
 #     here from the transactions.
+#     The HTML page shows the same batches.
 #  3. Options that leave rows out (--class, --run, --open) switch the comparison off.
 set -euo pipefail
 : "${POSBRIDGE:?set by make check}"
@@ -109,6 +110,18 @@ print("test_report_batches: 4 batches recomputed: %s" % "; ".join(v))
 EOF
 grep -q "MISMATCH: the terminal charged the in_doubt sale(s) #[0-9]* 7.00 EUR" "$tmp/b.txt" ||
     die "text report: $(grep -A6 'terminal batches' "$tmp/b.txt")"
+
+# The HTML page has the same four, mismatches marked.
+"$POSBRIDGE" report --journal "$tmp/b.db" --html "$tmp/b.html" 2>/dev/null
+python3 - "$tmp/b.html" <<'EOF' || die "report --html: terminal batches"
+import re, sys
+page = open(sys.argv[1]).read()
+rows = re.findall(r'<tr class="(batch-[a-z]+)"><td>[^<]*Z</td><td class="n">\d+</td>'
+                  r'<td class="n">([^<]*)</td><td class="n">([^<]*)</td><td class="n">([^<]*)</td><td>([^<]*)</td>', page)
+assert [r[0] for r in rows] == ["batch-ok", "batch-mismatch", "batch-mismatch", "batch-ok"], rows
+assert rows[1][1:4] == ("20.00 EUR", "13.00 EUR", "7.00 EUR"), rows[1]
+assert rows[1][4].startswith("MISMATCH: the terminal charged the in_doubt sale(s)"), rows[1]
+EOF
 
 # 3. Rows left out: no comparison, and the text says why.
 for opt in "--class ok" "--run 1" "--open"; do
