@@ -6,6 +6,8 @@
 #   make fuzz       long libFuzzer runs of every harness (clang)
 #   make soak       long reliability runs
 #   make bench      benchmarks; figures go to docs/BENCHMARKS.md
+#   make man        man pages from the programs' --help (build/man/)
+#   make install    programs, man pages, systemd unit, examples (PREFIX, DESTDIR)
 #   make SANITIZE=1 check     the same with ASan+UBSan
 #   make COVERAGE=1 check     the same with gcov instrumentation
 #
@@ -20,7 +22,7 @@ PREFIX   ?= /usr/local
 PKG_MODULES  := libserialport libusb-1.0 cmocka sqlite3 jansson inih ncursesw
 DEB_PACKAGES := pkg-config libserialport-dev libusb-1.0-0-dev libcmocka-dev \
                 libsqlite3-dev libjansson-dev libinih-dev libncurses-dev socat tshark \
-                umockdev libumockdev-dev tmux chromium logrotate
+                umockdev libumockdev-dev tmux chromium logrotate groff-base
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
             -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wno-unused-parameter
@@ -60,7 +62,7 @@ TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 FUZZ_SHORT := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-short/%,$(FUZZ_SRC))
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps check check-unit check-fuzz check-e2e check-scenarios demo fuzz soak bench clean install
+.PHONY: all deps check check-unit check-fuzz check-e2e check-scenarios demo fuzz soak bench clean install man
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -74,7 +76,8 @@ $(DEPS_STAMP): Makefile
 	    || ! command -v socat >/dev/null 2>&1 || ! command -v tshark >/dev/null 2>&1 \
 	    || ! command -v umockdev-run >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1 \
 	    || ! command -v chromium >/dev/null 2>&1 || ! pkg-config --exists umockdev-1.0 \
-	    || ! PATH=$$PATH:/usr/sbin command -v logrotate >/dev/null 2>&1; then \
+	    || ! PATH=$$PATH:/usr/sbin command -v logrotate >/dev/null 2>&1 \
+	    || ! command -v groff >/dev/null 2>&1; then \
 	  echo "posbridge: missing build dependencies; need Debian packages: $(DEB_PACKAGES)"; \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
@@ -185,9 +188,29 @@ demo: all
 	@if [ -x sim/demo.sh ]; then POSBRIDGE=$(CURDIR)/$(POSBRIDGE) POSSIM=$(CURDIR)/$(POSSIM) sim/demo.sh; \
 	else echo "demo: the virtual lane arrives with possim (issue 4); not built yet"; exit 1; fi
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+# ---- man pages and install ---------------------------------------------------------------
+MAN := $(BUILD)/man/posbridge.1 $(BUILD)/man/possim.1
+$(BUILD)/man/posbridge.1: $(POSBRIDGE) docs/man.sh
+	@mkdir -p $(@D)
+	docs/man.sh $(POSBRIDGE) "bridge a cash register and a card payment terminal, record what was asked and charged" $@
+$(BUILD)/man/possim.1: $(POSSIM) docs/man.sh
+	@mkdir -p $(@D)
+	docs/man.sh $(POSSIM) "simulate a card payment terminal or a cash register, with faults" $@
+man: $(MAN)
+
+# The unit names the installed program; examples (config, udev rule, logrotate) are
+# copied where an integrator looks for them, never activated.
+DOCDIR := $(DESTDIR)$(PREFIX)/share/doc/posbridge
+install: all man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DOCDIR)/examples
 	install -m 0755 $(POSBRIDGE) $(POSSIM) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' contrib/posbridge@.service \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/posbridge@.service
+	install -m 0644 contrib/60-posbridge.rules contrib/lane1.ini.example \
+	  contrib/posbridge.logrotate $(DOCDIR)/examples/
+	install -m 0644 README.md docs/*.md $(DOCDIR)/
 
 clean:
 	rm -rf build build-san build-cov build-fuzz
