@@ -303,6 +303,14 @@ static void note_burst(struct pb_pipeline *l, const struct pb_txn *t)
     unsigned n = l->o.alert_burst;
     if (!n || !l->burst)
         return;
+    /* A transaction reclassified from one discrepancy into another (in_doubt, then a late
+     * approval) is one discrepancy: its mark takes the new class. */
+    for (unsigned i = 0; i < l->burst_len; i++) {
+        if (l->burst[i].id == t->id) {
+            l->burst[i].cls = t->cls;
+            return;
+        }
+    }
     /* A reclassified transaction (a late duplicate) ended before the ones now in the
      * ring: the ring's times never go backwards. */
     int64_t at = t->ended.mono_us;
