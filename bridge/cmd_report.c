@@ -764,9 +764,9 @@ int cmd_report(int argc, char **argv)
             break;
         case 'E': events = true; break;
         case 'o':
-        case 'r':
-        {
-            enum pb_journal_resolved_filter want = c == 'o' ? PB_JOURNAL_UNRESOLVED : PB_JOURNAL_RESOLVED;
+        case 'r': {
+            enum pb_journal_resolved_filter want =
+                c == 'o' ? PB_JOURNAL_UNRESOLVED : PB_JOURNAL_RESOLVED;
             if (f.resolved != PB_JOURNAL_ANY && f.resolved != want)
                 return exclusive("--open", "--resolved");
             f.resolved = want;
