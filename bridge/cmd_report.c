@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "cli.h"
 #include "grow.h"
 #include "commands.h"
@@ -35,24 +36,6 @@ struct day {
     uint64_t by_class[PB_CLASS__COUNT];
 };
 
-/* A terminal batch: what the terminal said it charged between two of its ends of day
- * (the journal's end_of_day rows carry the total) against the approvals the bridge saw
- * in between. A difference means charges the bridge did not see approved (an in_doubt
- * sale the terminal did charge) or approvals the terminal did not count. */
-#define BATCH_CCY_MAX 8
-#define BATCH_DOUBT_MAX 8
-struct batch {
-    int64_t at_utc_us; /* the end of day */
-    int64_t eod_id;
-    uint16_t currency;
-    bool has_total;
-    int64_t terminal, bridge;
-    uint64_t approvals;
-    unsigned n_doubt;                   /* in_doubt sales in the batch */
-    int64_t doubt_id[BATCH_DOUBT_MAX];  /* the first few */
-    int64_t doubt_amount[BATCH_DOUBT_MAX];
-    int64_t doubt_sum;
-};
 
 struct report {
     enum format fmt;
@@ -65,16 +48,10 @@ struct report {
     struct pb_html_report *html; /* --html */
     bool nomem;                  /* a row or day could not be kept: the report fails */
     const char *zone;            /* whose days: "UTC" or the --tz zone */
-    /* terminal batches (see struct batch) */
+    /* terminal batches (batch.h) */
     bool batches_off;            /* only some rows are read: a batch's sum would be wrong */
-    bool batch_open;             /* an end of day was seen: the next one closes a batch */
-    struct batch cur;            /* the batch being summed */
-    struct {
-        uint16_t ccy;
-        int64_t net;
-    } net[BATCH_CCY_MAX];
-    size_t n_net;
-    struct batch *batches;
+    struct pb_batch *acc;
+    struct pb_batch_result *batches;
     size_t n_batches, cap_batches;
     uint64_t eods;               /* end of day rows seen */
 };
@@ -205,62 +182,29 @@ static struct day *day_row(struct report *r, const char *date, uint16_t ccy)
     return d;
 }
 
-/* The bridge's net approvals of the open batch in ccy. */
-static int64_t *batch_net(struct report *r, uint16_t ccy)
+/* Every row goes to the batch accumulator; a batch it closes is kept for the output. */
+static void batch_row(struct report *r, const struct pb_journal_row *row)
 {
-    for (size_t i = 0; i < r->n_net; i++)
-        if (r->net[i].ccy == ccy)
-            return &r->net[i].net;
-    if (r->n_net == BATCH_CCY_MAX)
-        return NULL;
-    r->net[r->n_net].ccy = ccy;
-    r->net[r->n_net].net = 0;
-    return &r->net[r->n_net++].net;
-}
-
-/* An approved end of day closes the terminal's batch: compared when its start (an
- * earlier end of day) was seen too, then a new batch opens. */
-static void batch_close(struct report *r, const struct pb_journal_row *row)
-{
-    r->eods++;
-    if (r->batch_open && !r->batches_off) {
-        if (!pb_grow((void **)&r->batches, &r->cap_batches, r->n_batches, sizeof *r->batches)) {
-            r->nomem = true;
-            return;
-        }
-        struct batch *b = &r->batches[r->n_batches++];
-        *b = r->cur;
-        b->at_utc_us = row->started_utc_us;
-        b->eod_id = row->id;
-        b->currency = row->currency;
-        b->has_total = row->has_charged;
-        b->terminal = row->charged;
-        int64_t *net = batch_net(r, row->currency);
-        b->bridge = net ? *net : 0;
-    }
-    memset(&r->cur, 0, sizeof r->cur);
-    r->n_net = 0;
-    r->batch_open = true;
-}
-
-static void batch_account(struct report *r, const struct pb_journal_row *row, uint16_t req_ccy,
-                          uint16_t ccy, int sign)
-{
-    if (row->cls == PB_CLASS_IN_DOUBT && row->has_requested && req_ccy) {
-        struct batch *b = &r->cur;
-        if (b->n_doubt < BATCH_DOUBT_MAX) {
-            b->doubt_id[b->n_doubt] = row->id;
-            b->doubt_amount[b->n_doubt] = sign * row->requested;
-        }
-        b->n_doubt++;
-        b->doubt_sum += sign * row->requested;
-    }
-    if (row->has_charged && row->result == PB_RESULT_APPROVED) {
-        int64_t *net = batch_net(r, ccy);
-        if (net)
-            *net += sign * row->charged;
-        r->cur.approvals++;
-    }
+    if (row->type == PB_TXN_END_OF_DAY)
+        r->eods++;
+    if (r->batches_off || !r->acc)
+        return;
+    struct pb_batch_fact fact = {
+        .key = (uint64_t)row->id,         .id = row->id,
+        .type = row->type,                .cls = row->cls,
+        .pending = row->pending,          .result = row->result,
+        .has_charged = row->has_charged,  .charged = row->charged,
+        .currency = row->currency,        .has_requested = row->has_requested,
+        .requested = row->requested,      .requested_currency = row->requested_currency,
+        .at_utc_us = row->started_utc_us,
+    };
+    struct pb_batch_result res;
+    int rc = pb_batch_add(r->acc, &fact, &res);
+    if (rc < 0 ||
+        (rc == 1 && !pb_grow((void **)&r->batches, &r->cap_batches, r->n_batches, sizeof res)))
+        r->nomem = true;
+    else if (rc == 1)
+        r->batches[r->n_batches++] = res;
 }
 
 static void account(struct report *r, const struct pb_journal_row *row)
@@ -281,12 +225,10 @@ static void account(struct report *r, const struct pb_journal_row *row)
         d->by_class[row->cls]++;
     if (pb_class_is_discrepancy(row->cls))
         d->discrepancies++;
-    if (row->type == PB_TXN_END_OF_DAY && !row->pending && row->result == PB_RESULT_APPROVED)
-        batch_close(r, row);
+    batch_row(r, row);
     if (!is_financial(row->type) || row->cls == PB_CLASS_VOIDED)
         return;
     int sign = row->type == PB_TXN_REFUND ? -1 : 1;
-    batch_account(r, row, req_ccy, ccy, sign);
     /* What the register expected to be paid: not a declined sale, not the extra row of
      * a duplicate charge (its request is the first row's). */
     if (row->has_requested && row->cls != PB_CLASS_DUPLICATE && row->cls != PB_CLASS_DECLINED) {
@@ -530,37 +472,6 @@ static int on_row(const struct pb_journal_row *row, void *ctx)
     return 0;
 }
 
-/* What a batch's difference says, for people: into out (a line's tail). */
-static void batch_verdict(const struct batch *b, char *out, size_t cap)
-{
-    char ids[160] = "";
-    size_t used = 0;
-    for (unsigned i = 0; i < b->n_doubt && i < BATCH_DOUBT_MAX; i++) {
-        char a[PB_MONEY_FMT_MAX];
-        pb_money_format(a, sizeof a, b->doubt_amount[i], b->currency);
-        int w = snprintf(ids + used, sizeof ids - used, "%s#%" PRId64 " %s", i ? ", " : "",
-                         b->doubt_id[i], a);
-        if (w > 0 && (size_t)w < sizeof ids - used)
-            used += (size_t)w;
-    }
-    const char *more = b->n_doubt > BATCH_DOUBT_MAX ? ", ..." : "";
-    int64_t diff = b->terminal - b->bridge;
-    if (!b->has_total)
-        snprintf(out, cap, "not compared: the terminal reported no total");
-    else if (diff == 0 && b->n_doubt)
-        snprintf(out, cap, "ok; the in_doubt sale(s) %s%s were not charged", ids, more);
-    else if (diff == 0)
-        snprintf(out, cap, "ok");
-    else if (b->n_doubt && diff == b->doubt_sum)
-        snprintf(out, cap, "MISMATCH: the terminal charged the in_doubt sale(s) %s%s", ids, more);
-    else if (b->n_doubt)
-        snprintf(out, cap, "MISMATCH: charges the bridge did not see approved; in_doubt here: %s%s",
-                 ids, more);
-    else
-        snprintf(out, cap, "MISMATCH: %s", diff > 0 ? "charges the bridge did not see approved"
-                                                    : "approvals the terminal did not count");
-}
-
 static void text_batches(struct report *r)
 {
     if (r->batches_off) {
@@ -577,7 +488,7 @@ static void text_batches(struct report *r)
     fprintf(r->out, "  %-27s %-7s %16s %16s %16s\n", "end of day (UTC)", "row", "terminal",
             "bridge", "difference");
     for (size_t i = 0; i < r->n_batches; i++) {
-        const struct batch *b = &r->batches[i];
+        const struct pb_batch_result *b = &r->batches[i];
         char when[40], t[PB_MONEY_FMT_MAX] = "-", br[PB_MONEY_FMT_MAX], d[PB_MONEY_FMT_MAX] = "-";
         char verdict[400];
         pb_format_utc(b->at_utc_us, when, sizeof when);
@@ -586,7 +497,7 @@ static void text_batches(struct report *r)
             pb_money_format(t, sizeof t, b->terminal, b->currency);
             pb_money_format(d, sizeof d, b->terminal - b->bridge, b->currency);
         }
-        batch_verdict(b, verdict, sizeof verdict);
+        pb_batch_verdict(b, verdict, sizeof verdict);
         fprintf(r->out, "  %-27s #%-6" PRId64 " %16s %16s %16s  %s\n", when, b->eod_id, t, br, d,
                 verdict);
     }
@@ -596,10 +507,10 @@ static json_t *json_batches(struct report *r)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < r->n_batches && !r->batches_off; i++) {
-        const struct batch *b = &r->batches[i];
+        const struct pb_batch_result *b = &r->batches[i];
         char when[40], verdict[400];
         pb_format_utc(b->at_utc_us, when, sizeof when);
-        batch_verdict(b, verdict, sizeof verdict);
+        pb_batch_verdict(b, verdict, sizeof verdict);
         json_t *o = json_object();
         json_object_set_new(o, "end_of_day_id", json_integer(b->eod_id));
         json_object_set_new(o, "at", json_string(when));
@@ -610,9 +521,9 @@ static json_t *json_batches(struct report *r)
         }
         json_object_set_new(o, "bridge_total", json_integer(b->bridge));
         json_object_set_new(o, "approvals", json_integer((json_int_t)b->approvals));
-        json_object_set_new(o, "match", json_boolean(b->has_total && b->terminal == b->bridge));
+        json_object_set_new(o, "match", json_boolean(pb_batch_matches(b)));
         json_t *d = json_array();
-        for (unsigned k = 0; k < b->n_doubt && k < BATCH_DOUBT_MAX; k++) {
+        for (unsigned k = 0; k < b->n_doubt && k < PB_BATCH_DOUBT_MAX; k++) {
             json_t *x = json_object();
             json_object_set_new(x, "id", json_integer(b->doubt_id[k]));
             json_object_set_new(x, "requested", json_integer(b->doubt_amount[k]));
@@ -693,12 +604,11 @@ static int write_html(struct report *r, const char *path, const char *journal,
         return rc == PB_ERR_NOMEM ? EX_OSERR : EX_DATAERR;
     }
     for (size_t i = 0; i < r->n_batches && !r->batches_off; i++) {
-        const struct batch *b = &r->batches[i];
+        const struct pb_batch_result *b = &r->batches[i];
         char verdict[400];
-        batch_verdict(b, verdict, sizeof verdict);
-        struct pb_html_batch hb = {b->at_utc_us, b->eod_id, b->currency, b->has_total,
-                                   b->has_total && b->terminal == b->bridge, b->terminal,
-                                   b->bridge, verdict};
+        pb_batch_verdict(b, verdict, sizeof verdict);
+        struct pb_html_batch hb = {b->at_utc_us, b->eod_id,   b->currency, b->has_total,
+                                   pb_batch_matches(b), b->terminal, b->bridge,  verdict};
         if (pb_html_report_batch(r->html, &hb) != PB_OK) {
             fprintf(stderr, "posbridge report: out of memory\n");
             return EX_OSERR;
@@ -866,7 +776,10 @@ int cmd_report(int argc, char **argv)
     }
     if (r.html)
         pb_html_report_zone(r.html, r.zone, days_local);
-    int rc = pb_journal_foreach_path(journal, &f, on_row, &r);
+    if (!r.batches_off)
+        r.acc = pb_batch_new(SIZE_MAX / 2); /* NULL: nomem below */
+    r.nomem = !r.batches_off && !r.acc;
+    int rc = r.nomem ? 0 : pb_journal_foreach_path(journal, &f, on_row, &r);
     if (rc < 0 || r.nomem) {
         if (rc < 0)
             fprintf(stderr, "posbridge report: %s: %s (is it a posbridge journal?)\n", journal,
@@ -877,6 +790,7 @@ int cmd_report(int argc, char **argv)
         json_decref(r.json_rows);
         free(r.days);
         free(r.batches);
+        pb_batch_free(r.acc);
         free(def);
         return rc < 0 ? EX_DATAERR : EX_OSERR;
     }
@@ -902,11 +816,13 @@ int cmd_report(int argc, char **argv)
         pb_html_report_free(r.html);
         free(r.days);
         free(r.batches);
+        pb_batch_free(r.acc);
         free(def);
         return rc;
     }
     free(r.days);
     free(r.batches);
+    pb_batch_free(r.acc);
     free(def);
     return 0;
 }

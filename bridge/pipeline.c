@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "capture.h"
 #include "journal.h"
 #include "log.h"
@@ -51,6 +52,7 @@ struct pb_pipeline {
     unsigned burst_head, burst_len;
     bool burst_fired;
     int64_t burst_last_us;    /* mono time of the last burst alert */
+    struct pb_batch *batch;   /* the terminal's batch since its last end of day */
 };
 
 /* ---- time and JSON --------------------------------------------------------------------- */
@@ -271,6 +273,29 @@ static void run_alert(struct pb_pipeline *l, struct alert_env *env, const char *
     l->stats.alerts_run++;
 }
 
+/* An alert about the lane rather than one transaction (a burst, a terminal batch): o is
+ * its JSON for stdin (taken), e its variables after the four every such alert has. */
+static void run_lane_alert(struct pb_pipeline *l, const char *cls, const char *severity,
+                           const struct pb_txn *t, json_t *o, const struct alert_env *more)
+{
+    json_t *all = json_object(); /* "class" first, as in a transaction's JSON */
+    json_object_set_new(all, "class", json_string(cls));
+    json_object_update(all, o);
+    json_decref(o);
+    char *json = json_dumps(all, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(all);
+    struct alert_env e = {.n = 0};
+    alert_env_set(&e, "POSBRIDGE_CLASS=%s", cls);
+    alert_env_set(&e, "POSBRIDGE_SEVERITY=%s", severity);
+    alert_env_set(&e, "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
+    alert_env_set(&e, "POSBRIDGE_ID=%" PRIu64, t->id);
+    for (int i = 0; i < more->n; i++)
+        alert_env_set(&e, "%s", more->var[i]);
+    if (json)
+        run_alert(l, &e, json);
+    free(json);
+}
+
 /* ---- transaction events --------------------------------------------------------------- */
 
 /* The alert for one discrepancy. docs/ALERTS.md lists these variables; keep it in step. */
@@ -362,28 +387,91 @@ static void note_burst(struct pb_pipeline *l, const struct pb_txn *t)
         pb_journal_event(l->o.journal, "burst", text, t->ended.utc_us);
     if (l->o.alert_program) {
         json_t *o = json_object();
-        json_object_set_new(o, "class", json_string("burst"));
         json_object_set_new(o, "discrepancies", json_integer(n));
         json_object_set_new(o, "seconds", json_integer(span_s));
         json_object_set_new(o, "first_id", json_integer((json_int_t)lo));
         json_object_set_new(o, "last_id", json_integer((json_int_t)hi));
         json_object_set_new(o, "by_class", jc);
         json_object_set_new(o, "text", json_string(text));
-        char *json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
         struct alert_env e = {.n = 0};
-        alert_env_set(&e, "POSBRIDGE_CLASS=burst");
-        alert_env_set(&e, "POSBRIDGE_SEVERITY=critical");
-        alert_env_set(&e, "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
         alert_env_set(&e, "POSBRIDGE_COUNT=%u", n);
-        alert_env_set(&e, "POSBRIDGE_ID=%" PRIu64, t->id);
         alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
-        if (json)
-            run_alert(l, &e, json);
-        free(json);
+        run_lane_alert(l, "burst", "critical", t, o, &e);
     } else {
         json_decref(jc);
     }
+}
+
+/* Transactions one batch remembers: a terminal whose ends of day the bridge never sees
+ * (closed on its own keypad) must not make the bridge grow for years. */
+#define BATCH_TXNS_MAX 100000
+
+/* The end of day just closed the terminal's batch: its total against the approvals seen
+ * since the previous one. A match is logged; a mismatch is an ALERT, a journal event
+ * "batch_mismatch" and the alert program with POSBRIDGE_CLASS=batch_mismatch. */
+static void batch_closed(struct pb_pipeline *l, const struct pb_txn *t,
+                         const struct pb_batch_result *b)
+{
+    char verdict[400], term[PB_MONEY_FMT_MAX] = "-", br[PB_MONEY_FMT_MAX], diff[PB_MONEY_FMT_MAX] = "-";
+    pb_batch_verdict(b, verdict, sizeof verdict);
+    pb_money_format(br, sizeof br, b->bridge, b->currency);
+    if (b->has_total) {
+        pb_money_format(term, sizeof term, b->terminal, b->currency);
+        pb_money_format(diff, sizeof diff, b->terminal - b->bridge, b->currency);
+    }
+    char text[600];
+    snprintf(text, sizeof text,
+             "end of day (txn %" PRIu64 "): terminal batch %s, bridge saw %s approved since the "
+             "last end of day (difference %s): %s",
+             t->id, term, br, diff, verdict);
+    bool ok = pb_batch_matches(b);
+    if (ok)
+        pb_info("%s", text);
+    else
+        pb_error("ALERT batch: %s", text);
+    if (l->o.journal)
+        pb_journal_event(l->o.journal, ok ? "batch_ok" : "batch_mismatch", text, t->ended.utc_us);
+    if (ok || !l->o.alert_program)
+        return;
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer((json_int_t)t->id));
+    json_object_set_new(o, "currency", json_integer(b->currency));
+    if (b->has_total)
+        json_object_set_new(o, "terminal_total", json_integer(b->terminal));
+    json_object_set_new(o, "bridge_total", json_integer(b->bridge));
+    json_object_set_new(o, "text", json_string(text));
+    struct alert_env e = {.n = 0};
+    alert_env_set(&e, "POSBRIDGE_CURRENCY=%u", b->currency);
+    alert_env_set(&e, "POSBRIDGE_TERMINAL_TOTAL=%" PRId64, b->has_total ? b->terminal : 0);
+    alert_env_set(&e, "POSBRIDGE_BRIDGE_TOTAL=%" PRId64, b->bridge);
+    alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
+    run_lane_alert(l, "batch_mismatch", "high", t, o, &e);
+}
+
+static void batch_txn(struct pb_pipeline *l, const struct pb_txn *t)
+{
+    if (!l->batch)
+        return;
+    struct pb_batch_fact f = {
+        .key = t->id,
+        .id = (int64_t)t->id,
+        .type = t->type,
+        .cls = t->cls,
+        .result = t->result,
+        .has_charged = t->has_charged,
+        .charged = t->charged,
+        .currency = pb_txn_charged_currency(t),
+        .has_requested = t->has_requested,
+        .requested = t->requested,
+        .requested_currency = pb_txn_requested_currency(t),
+        .at_utc_us = t->ended.utc_us,
+    };
+    struct pb_batch_result res;
+    int rc = pb_batch_add(l->batch, &f, &res);
+    if (rc == 1)
+        batch_closed(l, t, &res);
+    else if (rc < 0)
+        pb_warn("batch: out of memory; this batch is not compared");
 }
 
 /* One line of the events file. A write that fails (full disk, file size limit) is said
@@ -433,6 +521,7 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
             note_burst(l, t);
         }
         free(json);
+        batch_txn(l, t);
     }
     if (l->o.on_txn)
         l->o.on_txn(ev, t, l->o.ctx);
@@ -696,6 +785,8 @@ int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **ou
     int rc = PB_OK;
     if (l->o.alert_burst && !(l->burst = calloc(l->o.alert_burst, sizeof *l->burst)))
         rc = PB_ERR_NOMEM;
+    if (rc == PB_OK && l->o.proto && !(l->batch = pb_batch_new(BATCH_TXNS_MAX)))
+        rc = PB_ERR_NOMEM;
     if (l->o.proto && rc == PB_OK) {
         for (int d = 0; d < 2 && rc == PB_OK; d++)
             rc = pb_deframer_new(l->o.proto, &l->side[d].df);
@@ -725,5 +816,6 @@ void pb_pipeline_free(struct pb_pipeline *l)
     }
     pb_tracker_free(l->tracker);
     free(l->burst);
+    pb_batch_free(l->batch);
     free(l);
 }
