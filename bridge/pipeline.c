@@ -194,7 +194,7 @@ static void supervise_alert(pid_t prog, uint32_t timeout_ms)
 /* The environment of one alert: POSBRIDGE_* variables, each "NAME=value". */
 #define ALERT_ENV_MAX 12
 struct alert_env {
-    char var[ALERT_ENV_MAX][448]; /* the longest: POSBRIDGE_TEXT, up to 400 bytes */
+    char var[ALERT_ENV_MAX][832]; /* the longest: POSBRIDGE_TEXT, up to 800 bytes */
     int n;
 };
 
@@ -419,7 +419,7 @@ static void batch_closed(struct pb_pipeline *l, const struct pb_txn *t,
         pb_money_format(term, sizeof term, b->terminal, b->currency);
         pb_money_format(diff, sizeof diff, b->terminal - b->bridge, b->currency);
     }
-    char text[600];
+    char text[800];
     snprintf(text, sizeof text,
              "end of day (txn %" PRIu64 "): terminal batch %s, bridge saw %s approved since the "
              "last end of day (difference %s): %s",
