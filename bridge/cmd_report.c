@@ -43,7 +43,7 @@ struct report {
     FILE *out;
     json_t *json_rows;
     size_t n_days, cap_days;
-    struct day *days; /* one per UTC day and currency, in the order first met */
+    struct day *days; /* one per day (in the report's zone) and currency, as first met */
     uint64_t open_disc, resolved_disc;
     struct pb_html_report *html; /* --html */
     bool nomem;                  /* a row or day could not be kept: the report fails */
