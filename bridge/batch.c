@@ -83,8 +83,8 @@ int pb_batch_add(struct pb_batch *b, const struct pb_batch_fact *f, struct pb_ba
         return 0;
     if (f->type == PB_TXN_END_OF_DAY)
         return f->result == PB_RESULT_APPROVED ? close_batch(b, f, res) : 0;
-    if (!b->open || (f->type != PB_TXN_PURCHASE && f->type != PB_TXN_REFUND &&
-                     f->type != PB_TXN_PREAUTH))
+    int sign = pb_money_sign(f->type);
+    if (!b->open || !sign)
         return 0;
     struct entry *x = NULL;
     for (size_t i = b->n; i-- > 0;) {
@@ -104,7 +104,6 @@ int pb_batch_add(struct pb_batch *b, const struct pb_batch_fact *f, struct pb_ba
             return PB_ERR_NOMEM;
         x = &b->e[b->n++];
     }
-    int sign = f->type == PB_TXN_REFUND ? -1 : 1;
     bool counted = f->cls != PB_CLASS_VOIDED;
     *x = (struct entry){.key = f->key, .id = f->id};
     x->approved = counted && f->has_charged && f->result == PB_RESULT_APPROVED;

@@ -62,6 +62,14 @@ void pb_batch_free(struct pb_batch *b);
 int pb_batch_add(struct pb_batch *b, const struct pb_batch_fact *f, struct pb_batch_result *res);
 /* "ok", "MISMATCH: the terminal charged the in_doubt sale(s) #3 7.00 EUR", ... */
 void pb_batch_verdict(const struct pb_batch_result *r, char *out, size_t cap);
+/* How a transaction of type t moves the shop's money, in the reconciliation and in a
+ * batch alike: +1 purchases and pre-authorisations, -1 refunds, 0 everything else
+ * (voids act through the class of the sale they void). */
+static inline int pb_money_sign(enum pb_txn_type t)
+{
+    return t == PB_TXN_PURCHASE || t == PB_TXN_PREAUTH ? 1 : t == PB_TXN_REFUND ? -1 : 0;
+}
+
 static inline bool pb_batch_matches(const struct pb_batch_result *r)
 {
     return r->has_total && r->terminal == r->bridge;

@@ -157,11 +157,6 @@ static void day_of(int64_t utc_us, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static bool is_financial(enum pb_txn_type t)
-{
-    return t == PB_TXN_PURCHASE || t == PB_TXN_REFUND || t == PB_TXN_PREAUTH;
-}
-
 /* The reconciliation row of one day in one currency, added when new (a journal may
  * hold years of days: no limit but memory); NULL, and the report failed, when memory
  * runs out. Rows come in journal order, so the day sought is nearly always among the
@@ -226,9 +221,9 @@ static void account(struct report *r, const struct pb_journal_row *row)
     if (pb_class_is_discrepancy(row->cls))
         d->discrepancies++;
     batch_row(r, row);
-    if (!is_financial(row->type) || row->cls == PB_CLASS_VOIDED)
+    int sign = pb_money_sign(row->type);
+    if (!sign || row->cls == PB_CLASS_VOIDED)
         return;
-    int sign = row->type == PB_TXN_REFUND ? -1 : 1;
     /* What the register expected to be paid: not a declined sale, not the extra row of
      * a duplicate charge (its request is the first row's). */
     if (row->has_requested && row->cls != PB_CLASS_DUPLICATE && row->cls != PB_CLASS_DECLINED) {
