@@ -11,8 +11,14 @@
 #   make SANITIZE=1 check     the same with ASan+UBSan
 #   make COVERAGE=1 check     the same with gcov instrumentation
 #
-# New modules need no edit here: protocols/*.c, bridge/*.c (except main.c) and sim/*.c
-# (except main.c) are picked up by wildcard; every tests/test_*.c becomes one test binary.
+# Layers (docs/DESIGN.md): protocols/ <- lane/ <- bridge/ (posbridge) and sim/ (possim).
+# Each layer compiles with the include paths of the layers below it and its own, nothing
+# else, so a wrong arrow (sim/ including a bridge/ header, a codec including the journal)
+# fails to compile; possim does not link bridge/ objects at all (tests/e2e/test_layers.sh).
+#
+# New modules need no edit here: protocols/*.c, lane/*.c, bridge/*.c (except main.c) and
+# sim/*.c (except main.c) are picked up by wildcard; every tests/test_*.c becomes one test
+# binary.
 
 CC       ?= cc
 BUILD    ?= build
@@ -27,7 +33,15 @@ DEB_PACKAGES := pkg-config libserialport-dev libusb-1.0-0-dev libcmocka-dev \
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
             -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iprotocols -Ibridge -Isim
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
+
+# Include paths per layer; tests, benchmarks and fuzz harnesses see every layer.
+INC_protocols := -Iprotocols
+INC_lane      := -Iprotocols -Ilane
+INC_bridge    := -Iprotocols -Ilane -Ibridge
+INC_sim       := -Iprotocols -Ilane -Isim
+INC_ALL       := -Iprotocols -Ilane -Ibridge -Isim
+layer_inc      = $(or $(INC_$(firstword $(subst /, ,$(1)))),$(INC_ALL))
 LDFLAGS  ?=
 
 ifeq ($(SANITIZE),1)
@@ -47,6 +61,7 @@ PKG_LIBS   = $(shell pkg-config --libs libserialport libusb-1.0 sqlite3 jansson 
 TEST_LIBS  = $(shell pkg-config --libs cmocka)
 
 PROTO_SRC  := $(wildcard protocols/*.c)
+LANE_SRC   := $(wildcard lane/*.c)
 BRIDGE_SRC := $(filter-out bridge/main.c,$(wildcard bridge/*.c))
 SIM_SRC    := $(filter-out sim/main.c,$(wildcard sim/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
@@ -54,6 +69,7 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
+LIBLANE    := $(BUILD)/liblane.a
 LIBPB      := $(BUILD)/libposbridge.a
 LIBSIM     := $(BUILD)/libpossim.a
 POSBRIDGE  := $(BUILD)/posbridge
@@ -93,9 +109,14 @@ $(DEPS_STAMP): Makefile
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC $<"
-	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS) $(call layer_inc,$<) $(PKG_CFLAGS) -c $< -o $@
 
-$(LIBPB): $(call obj,$(PROTO_SRC) $(BRIDGE_SRC))
+# What both programs share: the codecs and the engine of one lane.
+$(LIBLANE): $(call obj,$(PROTO_SRC) $(LANE_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBPB): $(call obj,$(BRIDGE_SRC))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -107,19 +128,19 @@ $(BUILD)/.empty.o: | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	echo 'extern int possim_empty_unit; int possim_empty_unit;' | $(CC) -x c -c - -o $@
 
-$(POSBRIDGE): $(call obj,bridge/main.c) $(LIBPB)
+$(POSBRIDGE): $(call obj,bridge/main.c) $(LIBPB) $(LIBLANE)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(POSSIM): $(call obj,sim/main.c) $(LIBSIM) $(LIBPB)
+$(POSSIM): $(call obj,sim/main.c) $(LIBSIM) $(LIBLANE)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # ---- tests -----------------------------------------------------------------------------
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSIM) $(LIBPB)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSIM) $(LIBPB) $(LIBLANE)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
 
 # Short fuzz runs for make check: each harness linked with a deterministic driver
 # (corpus replay plus seeded mutations), built by the ordinary compiler.
-$(BUILD)/fuzz-short/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/driver.o $(LIBSIM) $(LIBPB)
+$(BUILD)/fuzz-short/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/driver.o $(LIBSIM) $(LIBPB) $(LIBLANE)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -164,13 +185,13 @@ FUZZ_SECONDS ?= 120
 fuzz: | $(DEPS_STAMP)
 	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install -y clang"; exit 1; }
 	$(MAKE) BUILD=build-fuzz CC=clang \
-	  CFLAGS="-O2 -g -fsanitize=fuzzer-no-link,address,undefined -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge -Isim" \
-	  LDFLAGS="-fsanitize=address,undefined" build-fuzz/libposbridge.a build-fuzz/libpossim.a
+	  CFLAGS="-O2 -g -fsanitize=fuzzer-no-link,address,undefined -std=c11 -D_GNU_SOURCE" \
+	  LDFLAGS="-fsanitize=address,undefined" build-fuzz/libposbridge.a build-fuzz/libpossim.a build-fuzz/liblane.a
 	@mkdir -p build-fuzz/bin
 	@for h in $(FUZZ_SRC); do \
 	  n=$$(basename $$h .c); \
-	  clang -O2 -g -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge -Isim $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined $$h build-fuzz/libpossim.a build-fuzz/libposbridge.a \
+	  clang -O2 -g -std=c11 -D_GNU_SOURCE $(INC_ALL) $(PKG_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $$h build-fuzz/libpossim.a build-fuzz/libposbridge.a build-fuzz/liblane.a \
 	    $(PKG_LIBS) -o build-fuzz/bin/$$n || exit 1; \
 	  mkdir -p build-fuzz/corpus/$$n; \
 	  echo "== $$n for $(FUZZ_SECONDS) s"; \
@@ -216,3 +237,7 @@ clean:
 	rm -rf build build-san build-cov build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# `make -s print-VAR` prints a variable (tests/e2e/test_layers.sh reads the layers' paths).
+print-%:
+	@echo '$($*)'

@@ -4,8 +4,8 @@
  * what pb_journal_submit() costs the caller (the forwarding path).
  *
  * Build and run (after `make`, from the top of the tree):
- *   cc -O2 -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge bench/bench_journal.c \
- *      build/libposbridge.a -lsqlite3 -o build/bench_journal && build/bench_journal [DIR] [N]
+ *   cc -O2 -std=c11 -D_GNU_SOURCE -Iprotocols -Ilane bench/bench_journal.c \
+ *      build/liblane.a -lsqlite3 -o build/bench_journal && build/bench_journal [DIR] [N]
  * DIR must be on the disk the journal will live on (default: a fresh directory in /tmp);
  * N is the number of transactions for the batched runs (default 20000). */
 #include <stdint.h>

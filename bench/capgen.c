@@ -1,11 +1,11 @@
 /* capgen: builds a large capture for the offline-analysis benchmark (docs/BENCHMARKS.md
  * item 5) out of a real lane's capture, with the project's own pcapng writer
- * (bridge/capture.h): the records of IN are written again and again, each copy shifted
+ * (lane/capture.h): the records of IN are written again and again, each copy shifted
  * in time past the end of the previous one plus an hour (longer than every protocol
  * timer and the duplicate window), until OUT holds at least MIN_MB megabytes.
  *
- * Build (after `make`): cc -O2 -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge \
- *     bench/capgen.c build/libposbridge.a -o build/bench/capgen
+ * Build (after `make`): cc -O2 -std=c11 -D_GNU_SOURCE -Iprotocols -Ilane \
+ *     bench/capgen.c build/liblane.a -o build/bench/capgen
  * Run:   build/bench/capgen IN.pcapng OUT.pcapng MIN_MB
  * Prints the copies made, records and bytes written. */
 #include <stdint.h>

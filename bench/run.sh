@@ -60,12 +60,12 @@ stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 # ---- build the measuring tools: libc only for pingpong ------------------------------
 CC=${CC:-cc}
 $CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$BB/pingpong" bench/pingpong.c || exit 1
-$CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iprotocols -Ibridge bench/capgen.c \
-    "$BUILD/libposbridge.a" -o "$BB/capgen" || exit 1
-$CC -O2 -std=c11 -D_GNU_SOURCE -Iprotocols -Ibridge bench/bench_journal.c \
-    "$BUILD/libposbridge.a" -lsqlite3 -o "$BB/bench_journal" || exit 1
-$CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iprotocols -Ibridge bench/bench_deframer.c \
-    "$BUILD/libposbridge.a" -o "$BB/bench_deframer" || exit 1
+$CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iprotocols -Ilane bench/capgen.c \
+    "$BUILD/liblane.a" -o "$BB/capgen" || exit 1
+$CC -O2 -std=c11 -D_GNU_SOURCE -Iprotocols -Ilane bench/bench_journal.c \
+    "$BUILD/liblane.a" -lsqlite3 -o "$BB/bench_journal" || exit 1
+$CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iprotocols -Ilane bench/bench_deframer.c \
+    "$BUILD/liblane.a" -o "$BB/bench_deframer" || exit 1
 
 echo "# posbridge bench $(date -u +%Y-%m-%dT%H:%M:%SZ) quick=${BENCH_QUICK:-0}"
 echo "# $(uname -srm); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"

@@ -1,6 +1,6 @@
 /* possim: the simulator CLI. `possim terminal` plays a card terminal, `possim register`
  * a cash register, on a port (pty:PATH creates a pseudo-terminal; any other spec opens an
- * existing pty or a serial device, bridge/link.h). Both read the same scenario file. */
+ * existing pty or a serial device, lane/link.h). Both read the same scenario file. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -17,7 +17,7 @@
 #include "clock.h"
 #include "capture.h"
 #include "fault.h"
-#include "lane.h"
+#include "play.h"
 #include "link.h"
 #include "log.h"
 #include "money.h"

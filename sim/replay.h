@@ -1,4 +1,4 @@
-/* replay: play one side of a recorded capture (pcapng, bridge/capture.h) back on a port,
+/* replay: play one side of a recorded capture (pcapng, lane/capture.h) back on a port,
  * so a field problem can be replayed in the lab against a real register or terminal.
  *
  *   sim_replay_load()      read a capture; keep the chunks of one side

@@ -1,4 +1,4 @@
-/* Tests for bridge/batch.c: the terminal's batch between two ends of day against the
+/* Tests for lane/batch.c: the terminal's batch between two ends of day against the
  * approvals seen, as the live pipeline and `posbridge report` both use it. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Tests for bridge/capture.c: pcapng round trip, rotation, reopen, file mode, write
+/* Tests for lane/capture.c: pcapng round trip, rotation, reopen, file mode, write
  * errors (RLIMIT_FSIZE in a child), hostile files, both byte orders, and tshark's view. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Tests for bridge/link.c: line parsing, pty links with a symlink, termios on an existing
+/* Tests for lane/link.c: line parsing, pty links with a symlink, termios on an existing
  * pty, port loss and return, drop, and no descriptor leaks. Everything runs over ptys. */
 #include <stdarg.h>
 #include <stddef.h>

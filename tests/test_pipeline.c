@@ -1,4 +1,4 @@
-/* Tests for bridge/pipeline.c's transaction formatting: the amounts people read in
+/* Tests for lane/pipeline.c's transaction formatting: the amounts people read in
  * alerts, `posbridge decode` and `posbridge monitor`, and the JSON of events.jsonl and
  * the alert program; and the events file when the disk refuses it. (The pipeline's
  * forwarding and capture are tested end to end.) */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "lane.h"
+#include "play.h"
 #include "log.h"
 #include "pb_error.h"
 #include "register.h"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bridge's real libserialport path (bridge/link.c, sp_kind_open) on a CDC-ACM port
+# The bridge's real libserialport path (lane/link.c, sp_kind_open) on a CDC-ACM port
 # emulated by umockdev: builds tests/e2e/link_umockdev.c against the library next to
 # $POSBRIDGE and umockdev-1.0 (glib, so not a cmocka test), and runs it under
 # umockdev's preload library. Measured reliable: 50 of 50 runs passed.
@@ -23,8 +23,8 @@ case "$build" in
 esac
 # shellcheck disable=SC2046
 cc -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror "${san[@]}" \
-    -I"$root/bridge" -I"$root/protocols" "$here/link_umockdev.c" \
-    "$root/tests/soak/usb_tiocm.c" "$build/libposbridge.a" \
+    -I"$root/lane" -I"$root/protocols" "$here/link_umockdev.c" \
+    "$root/tests/soak/usb_tiocm.c" "$build/liblane.a" \
     $(pkg-config --cflags --libs umockdev-1.0 libserialport libusb-1.0 sqlite3 jansson inih) \
     -ldl -lm -o "$tmp/link_umockdev"
 for i in 1 2 3; do

@@ -31,6 +31,6 @@ if [ ${#srcs[@]} -eq 0 ]; then
     exit 1
 fi
 mapfile -t files < <(for f in "${srcs[@]}"; do
-    cc -MM -D_GNU_SOURCE -Iprotocols -Ibridge -Isim "$f" 2>/dev/null || echo "$f"
+    cc -MM -D_GNU_SOURCE -Iprotocols -Ilane -Ibridge -Isim "$f" 2>/dev/null || echo "$f"
 done | tr ' ' '\n' | grep -v -e ':$' -e '^\\$' -e '^$' | sort -u)
 cat -- "${files[@]}" | sha256sum | cut -c1-12

@@ -10,7 +10,7 @@
  *
  * With PB_TIOCM_LOG=FILE set, each TIOCMGET answered from the mask appends "TIOCMGET"
  * to FILE, and each TIOCEXCL "TIOCEXCL": in posbridge only libserialport's sp_open()
- * asks for the modem lines, and only the termios fallback (bridge/link.c,
+ * asks for the modem lines, and only the termios fallback (lane/link.c,
  * termios_kind_open) sets TIOCEXCL, so the log tells which path opened the port. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

@@ -1,7 +1,7 @@
 /* The virtual lane: two in-memory pipes and a clock that jumps from one deadline to the
  * next. Bytes written at time t are read by the other side at time t (the virtual line
  * is instant; latency and pacing faults still delay them inside the writer's queue). */
-#include "lane.h"
+#include "play.h"
 
 #include <stdlib.h>
 #include <string.h>

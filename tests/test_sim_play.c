@@ -26,14 +26,14 @@
 #include "scenario.h"
 #include "terminal.h"
 #include "tracker.h"
-#include "lane.h"
+#include "play.h"
 
 #include <dirent.h>
 
 #define REC_MAX (1 << 18)
 #define OUT_MAX 64
 
-/* A virtual lane run (sim/lane.c) with the terminal's bytes recorded. */
+/* A virtual lane run (sim/play.c) with the terminal's bytes recorded. */
 struct run {
     struct sim_lane_result *res;
     uint8_t rec[REC_MAX];
@@ -131,7 +131,7 @@ static void check_beliefs(struct run *run)
     assert_int_equal(bad, 0);
 }
 
-/* Disagreements that are the tracker's, reported to its owner (bridge/tracker.c), and
+/* Disagreements that are the tracker's, reported to its owner (lane/tracker.c), and
  * tolerated here only while the tracker says exactly this. A line printed as "now
  * passes" means the tracker was fixed: remove it from this table. */
 static const struct {

@@ -1,4 +1,4 @@
-/* lane: a whole virtual checkout lane in one process, on a virtual clock: possim's
+/* play: a whole virtual checkout lane in one process, on a virtual clock: possim's
  * register and terminal play one scenario against each other, and (optionally)
  * posbridge's own tracker watches the line as the bridge would.
  *
@@ -8,8 +8,8 @@
  * No ports, no real time: a scenario with minutes of timeouts plays in milliseconds and
  * the same seed gives the same bytes. For `possim play`, tests, and anyone who wants to
  * know what a scenario yields before wiring a real lane. */
-#ifndef SIM_LANE_H
-#define SIM_LANE_H
+#ifndef SIM_PLAY_H
+#define SIM_PLAY_H
 
 #include <stdbool.h>
 #include <stddef.h>
