@@ -170,15 +170,22 @@ check-e2e: all
 	else echo "check-e2e: no end-to-end suite yet"; fi
 
 # The scenario library, each file a real lane (possim register -> posbridge -> possim
-# terminal over ptys), judged against the journal; one protocol per core.
+# terminal over ptys), judged against the journal; one protocol per core. Then the
+# journal of each kept lane, `posbridge decode` of its capture and `possim play` of the
+# same file must list the same transactions (tests/scenarios_agree.sh).
 SCENARIO_PROTOCOLS := concert zvt pax mispos
 check-scenarios: all
-	@pids=; for p in $(SCENARIO_PROTOCOLS); do \
-	  $(POSSIM) run --quiet --posbridge $(POSBRIDGE) --junit $(BUILD)/scenarios-$$p.xml \
+	@rm -rf $(BUILD)/scenario-runs; pids=; for p in $(SCENARIO_PROTOCOLS); do \
+	  mkdir -p $(BUILD)/scenario-runs/$$p; \
+	  $(POSSIM) run --quiet --keep --run-dir $(BUILD)/scenario-runs/$$p \
+	    --posbridge $(POSBRIDGE) --junit $(BUILD)/scenarios-$$p.xml \
 	    captures/scenarios/$$p-*.scn > $(BUILD)/scenarios-$$p.log 2>&1 & pids="$$pids $$!"; \
 	done; fail=0; for pid in $$pids; do wait $$pid || fail=1; done; \
 	for p in $(SCENARIO_PROTOCOLS); do echo "== scenario library: $$p"; cat $(BUILD)/scenarios-$$p.log; done; \
-	test $$fail = 0
+	for p in $(SCENARIO_PROTOCOLS); do echo "== play, run and decode agree: $$p"; \
+	  POSBRIDGE=$(POSBRIDGE) POSSIM=$(POSSIM) tests/scenarios_agree.sh \
+	    $(BUILD)/scenario-runs/$$p captures/scenarios/$$p-*.scn || fail=1; \
+	done; test $$fail = 0
 
 # ---- long runs -------------------------------------------------------------------------
 FUZZ_SECONDS ?= 120

@@ -54,6 +54,7 @@ struct decode_run {
     uint64_t malformed, events, cut_packets;
     bool warned_link; /* said once that --protocol overrides the link type */
     struct pb_pipeline *lane; /* captures: the live bridge's pipeline, tracker included */
+    struct pb_tracker_config tracker; /* from the capture's settings comment, else 0s */
     struct pb_journal *journal;
     uint64_t txns, discrepancies;
     uint64_t lane_bytes, lane_frames, lane_controls, lane_garbage, lane_checksum;
@@ -506,6 +507,32 @@ static void replay_event(struct decode_run *run, const char *comment, const stru
     pb_pipeline_link(run->lane, term ? PB_DIR_PT : PB_DIR_ECR, up, t, NULL);
 }
 
+/* The bridge that recorded the capture wrote the settings it judged with; the same
+ * settings give the same classes offline. Only settings seen before the first frame
+ * count: a tracker's settings do not change under a transaction. */
+static void settings_event(struct decode_run *run, const char *comment, uint64_t offset)
+{
+    struct pb_tracker_config c;
+    int r = pb_tracker_config_parse(comment, &c);
+    if (r == 0)
+        return;
+    if (r < 0) {
+        fprintf(stderr,
+                "posbridge decode: a damaged settings comment before byte %" PRIu64
+                " of the capture; judging with the defaults\n",
+                offset);
+        return;
+    }
+    if (run->lane) {
+        fprintf(stderr,
+                "posbridge decode: the settings comment before byte %" PRIu64
+                " came after the first frame; kept the earlier ones\n",
+                offset);
+        return;
+    }
+    run->tracker = c;
+}
+
 static int decode_capture(struct decode_run *run, const char *path)
 {
     struct pb_capture_reader *r = NULL;
@@ -534,6 +561,7 @@ static int decode_capture(struct decode_run *run, const char *path)
         if (rec.comment) {
             print_event(run, rec.comment);
             replay_event(run, rec.comment, &t);
+            settings_event(run, rec.comment, pb_capture_reader_offset(r));
         }
         if (rec.is_event || rec.len == 0)
             continue;
@@ -542,6 +570,7 @@ static int decode_capture(struct decode_run *run, const char *path)
         enum pb_dir dir = rec.dir != PB_DIR_UNKNOWN ? rec.dir : run->opts->dir;
         if (!run->lane && (dir == PB_DIR_ECR || dir == PB_DIR_PT)) {
             struct pb_pipeline_opts lo = {.proto = run->proto,
+                                      .tracker = run->tracker,
                                       .journal = run->journal,
                                       .on_msg = on_lane_msg,
                                       .on_txn = on_lane_txn,

@@ -396,6 +396,7 @@ static void detected(struct relay *r, enum pb_dir tail_dir, const uint8_t *tail,
     /* The bytes came earlier; their own times are not kept by the detector. */
     struct pb_time t = now_time();
     pb_pipeline_comment(r->lane, &t, proto ? "protocol detected" : "no protocol detected");
+    pb_pipeline_comment_settings(r->lane, &t);
     for (int d = PB_DIR_ECR; d <= PB_DIR_PT; d++) {
         const uint8_t *seen = NULL;
         size_t n = pb_detector_seen(r->det, (enum pb_dir)d, &seen);
@@ -530,6 +531,7 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
     }
     struct pb_time t0 = now_time();
     pb_pipeline_comment(rl.lane, &t0, "posbridge started");
+    pb_pipeline_comment_settings(rl.lane, &t0);
     pb_info("bridging %s <-> %s (%s)", o->register_spec, o->terminal_spec,
             proto ? proto->name : autodetect ? "detecting the protocol" : "no decoding");
 

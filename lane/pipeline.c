@@ -730,6 +730,13 @@ void pb_pipeline_comment(struct pb_pipeline *l, const struct pb_time *now, const
         l->stats.capture_errors++;
 }
 
+void pb_pipeline_comment_settings(struct pb_pipeline *l, const struct pb_time *now)
+{
+    char text[256];
+    pb_tracker_config_format(&l->o.tracker, text, sizeof text);
+    pb_pipeline_comment(l, now, text);
+}
+
 void pb_pipeline_link(struct pb_pipeline *l, enum pb_dir side, bool up, const struct pb_time *now,
                   const char *text)
 {

@@ -82,6 +82,9 @@ void pb_pipeline_link(struct pb_pipeline *l, enum pb_dir side, bool up, const st
 void pb_pipeline_finish(struct pb_pipeline *l, const struct pb_time *now);
 /* Writes a comment into the capture (bridge start, SIGHUP...). */
 void pb_pipeline_comment(struct pb_pipeline *l, const struct pb_time *now, const char *text);
+/* Writes the tracker settings into the capture as a comment (pb_tracker_config_format),
+ * so `posbridge decode` of the capture judges with them. */
+void pb_pipeline_comment_settings(struct pb_pipeline *l, const struct pb_time *now);
 const struct pb_pipeline_stats *pb_pipeline_stats(const struct pb_pipeline *l);
 const struct pb_txn *pb_pipeline_current(const struct pb_pipeline *l);
 

@@ -7,6 +7,7 @@
  * that closes an earlier sale. Time only arrives with the calls (DESIGN.md decision 2). */
 #include "tracker.h"
 
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -876,6 +877,82 @@ int64_t pb_tracker_next_deadline(const struct pb_tracker *tr)
 const struct pb_txn *pb_tracker_current(const struct pb_tracker *tr)
 {
     return tr && tr->phase != PH_IDLE ? &tr->cur : NULL;
+}
+
+int pb_tracker_config_format(const struct pb_tracker_config *c, char *buf, size_t cap)
+{
+    return snprintf(buf, cap,
+                    PB_TRACKER_SETTINGS_PREFIX " accept-timeout=%" PRIu32 "ms response-timeout=%" PRIu32
+                    "ms completion-timeout=%" PRIu32 "ms register-timeout=%" PRIu32
+                    "ms duplicate-window=%" PRIu32 "ms undercharge-is-partial=%s",
+                    c->accept_timeout_ms, c->response_timeout_ms, c->completion_timeout_ms,
+                    c->register_timeout_ms, c->duplicate_window_ms,
+                    c->undercharge_is_partial ? "yes" : "no");
+}
+
+/* The comment comes from a capture file: hostile. Every word must be KEY=VALUE with a
+ * known key and a value in range, or the whole line is refused. */
+int pb_tracker_config_parse(const char *text, struct pb_tracker_config *out)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } ms_keys[] = {
+        {"accept-timeout", offsetof(struct pb_tracker_config, accept_timeout_ms)},
+        {"response-timeout", offsetof(struct pb_tracker_config, response_timeout_ms)},
+        {"completion-timeout", offsetof(struct pb_tracker_config, completion_timeout_ms)},
+        {"register-timeout", offsetof(struct pb_tracker_config, register_timeout_ms)},
+        {"duplicate-window", offsetof(struct pb_tracker_config, duplicate_window_ms)},
+    };
+    size_t plen = strlen(PB_TRACKER_SETTINGS_PREFIX);
+    if (!text || strncmp(text, PB_TRACKER_SETTINGS_PREFIX, plen) != 0)
+        return 0;
+    struct pb_tracker_config c = {0};
+    const char *p = text + plen;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *eq = strchr(p, '=');
+        const char *end = strchr(p, ' ');
+        if (!end)
+            end = p + strlen(p);
+        if (!eq || eq > end)
+            return PB_ERR_SYNTAX;
+        size_t klen = (size_t)(eq - p);
+        const char *v = eq + 1;
+        size_t vlen = (size_t)(end - v);
+        bool known = false;
+        for (size_t k = 0; k < sizeof ms_keys / sizeof ms_keys[0]; k++) {
+            if (strlen(ms_keys[k].key) != klen || strncmp(p, ms_keys[k].key, klen) != 0)
+                continue;
+            uint64_t n = 0;
+            size_t j = 0;
+            for (; j < vlen && v[j] >= '0' && v[j] <= '9'; j++) {
+                n = n * 10 + (uint64_t)(v[j] - '0');
+                if (n > UINT32_MAX)
+                    return PB_ERR_SYNTAX;
+            }
+            if (j == 0 || vlen - j != 2 || strncmp(v + j, "ms", 2) != 0)
+                return PB_ERR_SYNTAX;
+            *(uint32_t *)((char *)&c + ms_keys[k].off) = (uint32_t)n;
+            known = true;
+        }
+        if (klen == strlen("undercharge-is-partial") &&
+            strncmp(p, "undercharge-is-partial", klen) == 0) {
+            if (vlen == 3 && strncmp(v, "yes", 3) == 0)
+                c.undercharge_is_partial = true;
+            else if (!(vlen == 2 && strncmp(v, "no", 2) == 0))
+                return PB_ERR_SYNTAX;
+            known = true;
+        }
+        if (!known)
+            return PB_ERR_SYNTAX;
+        p = end;
+    }
+    *out = c;
+    return 1;
 }
 
 int pb_tracker_new(const struct pb_protocol *p, const struct pb_tracker_config *cfg,

@@ -115,6 +115,19 @@ struct pb_tracker_config {
     bool undercharge_is_partial;
 };
 
+/* The settings as one line of text, and back, so a capture can carry the settings its
+ * bridge judged with and `posbridge decode` judges it the same way:
+ * "tracker settings: accept-timeout=0ms response-timeout=10000ms completion-timeout=0ms
+ * register-timeout=10000ms duplicate-window=0ms undercharge-is-partial=no" (0: the
+ * protocol's default). The names are posbridge run's options.
+ * pb_tracker_config_format() returns the snprintf length. pb_tracker_config_parse()
+ * returns 1 and fills *out (fields it does not name stay 0) when text is such a line,
+ * 0 when text is some other comment, PB_ERR_SYNTAX when it is a damaged one (out
+ * untouched). */
+#define PB_TRACKER_SETTINGS_PREFIX "tracker settings:"
+int pb_tracker_config_format(const struct pb_tracker_config *cfg, char *buf, size_t cap);
+int pb_tracker_config_parse(const char *text, struct pb_tracker_config *out);
+
 struct pb_tracker;
 
 int pb_tracker_new(const struct pb_protocol *p, const struct pb_tracker_config *cfg,

@@ -405,9 +405,10 @@ static int run_one(const struct run_opts *o, const char *base, unsigned k, struc
     /* The bridge judges with the register's own give-up time, so what the register
      * abandons is in doubt (or late) in the journal too. */
     char timeout[24], response[24];
-    uint32_t reg_timeout = set->timeout_ms ? set->timeout_ms : 10000;
-    snprintf(timeout, sizeof timeout, "%" PRIu32, reg_timeout);
-    snprintf(response, sizeof response, "%" PRIu32, reg_timeout);
+    struct pb_tracker_config tc;
+    sim_settings_tracker(set, &tc);
+    snprintf(timeout, sizeof timeout, "%" PRIu32, tc.register_timeout_ms);
+    snprintf(response, sizeof response, "%" PRIu32, tc.response_timeout_ms);
 
     char *targv[] = {(char *)o->possim, "terminal", "--port", pty_pt, "--protocol", (char *)proto,
                      "--scenario", (char *)res->path, NULL};
@@ -415,7 +416,7 @@ static int run_one(const struct run_opts *o, const char *base, unsigned k, struc
                      pty_ecr, "--terminal", pt, "--journal", journal, "--capture", capture,
                      "--events", events, "--response-timeout", response, "--register-timeout",
                      timeout, "--shutdown-wait", "1",
-                     set->partial_approval ? "--undercharge-is-partial" : NULL, NULL};
+                     tc.undercharge_is_partial ? "--undercharge-is-partial" : NULL, NULL};
     char *rargv[] = {(char *)o->possim, "register", "--port", ecr, "--protocol", (char *)proto,
                      "--scenario", (char *)res->path, NULL};
 
@@ -441,7 +442,7 @@ static int run_one(const struct run_opts *o, const char *base, unsigned k, struc
         limit = 10000;
         for (size_t i = 0; i < res->steps; i++) {
             const struct sim_step *st = sim_scenario_step(res->sc, i);
-            limit += (st->timeout_ms ? st->timeout_ms : reg_timeout) + st->pause_ms + 2000;
+            limit += (st->timeout_ms ? st->timeout_ms : tc.register_timeout_ms) + st->pause_ms + 2000;
         }
     }
     int st = -1;

@@ -819,17 +819,18 @@ static void capture_tap(void *ctx, enum pb_dir from, const uint8_t *b, size_t n,
  * what posbridge's tracker recorded, and what the register believed. */
 static int cmd_play(int argc, char **argv)
 {
-    enum { O_SEED = 256 };
+    enum { O_SEED = 256, O_TXNS };
     static const struct option longopts[] = {
         {"seed", required_argument, NULL, O_SEED},
         {"protocol", required_argument, NULL, 'P'},
         {"capture", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},
+        {"transactions", no_argument, NULL, O_TXNS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool json = false, quiet = false, has_seed = false;
+    bool json = false, quiet = false, has_seed = false, txns = false;
     uint64_t seed = 0;
     const char *pname = NULL, *capture = NULL;
     int before, c;
@@ -857,20 +858,26 @@ static int cmd_play(int argc, char **argv)
         case 'j':
             json = true;
             break;
+        case O_TXNS:
+            txns = true;
+            break;
         case 'q':
             quiet = true;
             break;
         case 'h':
             printf(
                 "usage: possim play [--seed N] [--protocol NAME] [--capture FILE] [--json] [-q]\n"
-                "                   SCENARIO...\n\n"
+                "                   [--transactions] SCENARIO...\n\n"
                 "Plays each scenario with possim's register and terminal in one process on a\n"
                 "virtual clock (timeouts take no real time) while posbridge's tracker watches\n"
                 "the line, and prints per transaction what was expected, what the tracker\n"
                 "recorded, and what the register believed. Exit 1 when an expectation\n"
                 "fails, 65 on a scenario error. --capture FILE writes the lane's bytes as a\n"
                 "pcapng capture (one scenario only) that Wireshark, `posbridge decode` and\n"
-                "`possim replay` read.\n\n"
+                "`possim replay` read. --transactions prints, instead of the steps, one\n"
+                "line per transaction the bridge's pipeline closed: file, id, class and the\n"
+                "charged amount in minor units (- when none), tab-separated, to compare\n"
+                "with `posbridge decode` or a journal.\n\n"
                 "example:\n  possim play captures/scenarios/zvt-bad-day.scn\n");
             return 0;
         default:
@@ -885,8 +892,14 @@ static int cmd_play(int argc, char **argv)
         fprintf(stderr, "possim play: --capture takes one scenario\n");
         return EX_USAGE;
     }
+    if (json && txns) {
+        fprintf(stderr, "possim play: give --json or --transactions, not both\n");
+        return EX_USAGE;
+    }
     pb_log_set_sink(PB_LOG_STDERR, "possim play", NULL, NULL);
-    pb_log_set_level(PB_LOG_WARN);
+    /* The watching pipeline logs each discrepancy as the bridge does; here the table
+     * below says it, with the expectation beside it. */
+    pb_log_set_level(PB_LOG_ERROR);
     int ret = 0;
     unsigned total = 0, failed = 0;
     for (int i = optind; i < argc; i++) {
@@ -933,7 +946,18 @@ static int cmd_play(int argc, char **argv)
             ret = EX_SOFTWARE;
             continue;
         }
-        if (!json && !quiet)
+        if (txns) {
+            for (size_t k = 0; k < res->tracker_txns; k++) {
+                const struct sim_lane_txn *tx = &res->txns[k];
+                printf("%s\t%llu\t%s\t", argv[i], (unsigned long long)tx->id,
+                       pb_class_name(tx->cls));
+                if (tx->has_charged)
+                    printf("%lld\n", (long long)tx->charged);
+                else
+                    printf("-\n");
+            }
+        }
+        if (!json && !quiet && !txns)
             printf("%s (%s, seed %llu)\n  %-4s %-5s %-12s %-12s %-19s %-19s %-19s\n", argv[i],
                    p->name, (unsigned long long)sd, "#", "line", "action", "requested", "expected",
                    "posbridge", "register");
@@ -959,7 +983,9 @@ static int cmd_play(int argc, char **argv)
                                                 : pb_class_name(ls->reg.belief);
             total += stp->expect.cls != PB_CLASS_NONE;
             failed += !ls->matches;
-            if (json) {
+            if (txns) {
+                /* listed above */
+            } else if (json) {
                 printf("{\"file\":\"%s\",\"transaction\":%u,\"line\":%u,\"action\":\"%s\","
                        "\"expected\":\"%s\",\"posbridge\":\"%s\",\"register\":\"%s\","
                        "\"pass\":%s}\n",
@@ -971,7 +997,7 @@ static int cmd_play(int argc, char **argv)
                        ls->matches ? "" : "  MISMATCH");
             }
         }
-        if (!json && !quiet)
+        if (!json && !quiet && !txns)
             printf("  %u mismatches; %.1f s of line time, %llu bytes from the terminal, %llu "
                    "from the register\n",
                    res->mismatches, (double)res->virtual_us / 1e6,
@@ -982,7 +1008,7 @@ static int cmd_play(int argc, char **argv)
         sim_scenario_free(sc);
     }
     fflush(stdout);
-    if (!json)
+    if (!json && !txns)
         fprintf(stderr, "possim play: %u expectations, %u failed\n", total, failed);
     return ret;
 }

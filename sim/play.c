@@ -1,12 +1,17 @@
 /* The virtual lane: two in-memory pipes and a clock that jumps from one deadline to the
  * next. Bytes written at time t are read by the other side at time t (the virtual line
- * is instant; latency and pacing faults still delay them inside the writer's queue). */
+ * is instant; latency and pacing faults still delay them inside the writer's queue).
+ *
+ * The watch is the bridge's own pipeline (lane/pipeline.h), fed every byte as the relay
+ * feeds it, with the tracker settings `possim run` gives posbridge: play, run and
+ * `posbridge decode` of a lane's capture judge the same bytes the same way. */
 #include "play.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "pb_error.h"
+#include "pipeline.h"
 #include "terminal.h"
 
 #define PIPE_MAX (1u << 16)
@@ -34,8 +39,7 @@ struct lane {
     /* register outcomes arrive in step order, skipped steps included */
     size_t n_out;
     /* the watch */
-    struct pb_deframer *d[2];
-    struct pb_tracker *tr;
+    struct pb_pipeline *pl;
     bool last_was_request;
     struct tracked *txn;
     size_t n_txn, cap_txn;
@@ -48,22 +52,12 @@ static struct pb_time ptime(int64_t us)
     return t;
 }
 
-struct frame_ctx {
-    struct lane *l;
-    enum pb_dir dir;
-};
-
-static void watch_frame(const struct pb_frame *f, void *ctx)
+static void watch_msg(enum pb_dir dir, const struct pb_frame *frame, const struct pos_msg *m,
+                      const struct pb_time *t, void *ctx)
 {
-    struct frame_ctx *c = ctx;
-    if (f->type == PB_FRAME_GARBAGE)
-        return;
-    struct pos_msg m;
-    c->l->cfg->proto->decode(f, c->dir, &m);
-    m.dir = c->dir;
-    c->l->last_was_request = m.kind == PB_KIND_REQUEST;
-    struct pb_time t = ptime(c->l->now);
-    pb_tracker_msg(c->l->tr, &m, &t);
+    struct lane *l = ctx;
+    if (m)
+        l->last_was_request = m->kind == PB_KIND_REQUEST;
 }
 
 static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
@@ -99,11 +93,10 @@ static void carry(struct lane *l, enum pb_dir from, const uint8_t *b, size_t n)
 {
     if (l->cfg->tap)
         l->cfg->tap(l->cfg->tap_ctx, from, b, n, l->now);
-    if (l->tr) {
+    if (l->pl) {
         struct pb_time t = ptime(l->now);
-        pb_tracker_tick(l->tr, &t);
-        struct frame_ctx c = {l, from};
-        pb_deframer_feed_at(l->d[from], b, n, l->now, watch_frame, &c);
+        pb_pipeline_tick(l->pl, &t);
+        pb_pipeline_chunk(l->pl, from, &t, b, n);
     }
 }
 
@@ -143,6 +136,18 @@ static void on_outcome(const struct sim_outcome *o, void *ctx)
             return;
         }
     }
+}
+
+static int export_txns(struct lane *l)
+{
+    struct sim_lane_txn *v = calloc(l->n_txn ? l->n_txn : 1, sizeof *v);
+    if (!v)
+        return PB_ERR_NOMEM;
+    for (size_t i = 0; i < l->n_txn; i++)
+        v[i] = (struct sim_lane_txn){l->txn[i].id, l->txn[i].cls, l->txn[i].synthetic,
+                                     l->txn[i].has_charged, l->txn[i].charged};
+    l->res->txns = v;
+    return PB_OK;
 }
 
 /* Steps map in order onto the transactions the tracker opened on a request. */
@@ -210,8 +215,8 @@ static int run(struct lane *l, struct sim_terminal *t, struct sim_register *r)
             return PB_OK;
         int64_t a = sim_register_next_deadline(r), b = sim_terminal_next_deadline(t);
         int64_t next = a < 0 ? b : b < 0 ? a : (a < b ? a : b);
-        if (l->tr) {
-            int64_t c = pb_tracker_next_deadline(l->tr);
+        if (l->pl) {
+            int64_t c = pb_pipeline_next_deadline(l->pl);
             if (c >= 0 && (next < 0 || c < next))
                 next = c;
         }
@@ -219,9 +224,9 @@ static int run(struct lane *l, struct sim_terminal *t, struct sim_register *r)
             return PB_OK;
         if (next > l->now)
             l->now = next;
-        if (l->tr) {
+        if (l->pl) {
             struct pb_time tm = ptime(l->now);
-            pb_tracker_tick(l->tr, &tm);
+            pb_pipeline_tick(l->pl, &tm);
         }
     }
     return PB_ERR_RANGE; /* the lane never settled */
@@ -232,6 +237,7 @@ void sim_lane_result_free(struct sim_lane_result *r)
     if (!r)
         return;
     free(r->steps);
+    free(r->txns);
     free(r);
 }
 
@@ -259,16 +265,14 @@ int sim_lane_play(const struct sim_lane_config *cfg, struct sim_lane_result **ou
     l->cfg = cfg;
     l->res = res;
     if (cfg->watch) {
-        const struct sim_settings *st = sim_scenario_settings(cfg->scenario);
-        struct pb_tracker_config tc = {
-            .register_timeout_ms = st->timeout_ms,
-            .response_timeout_ms = st->timeout_ms,
-            .accept_timeout_ms = st->ack_timeout_ms,
-            .undercharge_is_partial = st->partial_approval,
+        struct pb_pipeline_opts po = {
+            .proto = cfg->proto,
+            .on_msg = watch_msg,
+            .on_txn = on_txn,
+            .ctx = l,
         };
-        if ((ret = pb_deframer_new(cfg->proto, &l->d[0])) < 0 ||
-            (ret = pb_deframer_new(cfg->proto, &l->d[1])) < 0 ||
-            (ret = pb_tracker_new(cfg->proto, &tc, on_txn, l, &l->tr)) < 0)
+        sim_settings_tracker(sim_scenario_settings(cfg->scenario), &po.tracker);
+        if ((ret = pb_pipeline_new(&po, &l->pl)) < 0)
             goto out;
     }
     struct sim_rng rng_t, rng_r;
@@ -282,10 +286,12 @@ int sim_lane_play(const struct sim_lane_config *cfg, struct sim_lane_result **ou
     ret = run(l, t, r);
     if (ret < 0)
         goto out;
-    if (l->tr) {
+    if (l->pl) {
         struct pb_time tm = ptime(l->now);
-        pb_tracker_finish(l->tr, &tm);
+        pb_pipeline_finish(l->pl, &tm);
         match_steps(l);
+        if ((ret = export_txns(l)) < 0)
+            goto out;
     }
     res->virtual_us = l->now;
     res->terminal = *sim_terminal_stats(t);
@@ -296,9 +302,7 @@ out:
     sim_terminal_free(t);
     sim_register_free(r);
     if (l) {
-        pb_tracker_free(l->tr);
-        pb_deframer_free(l->d[0]);
-        pb_deframer_free(l->d[1]);
+        pb_pipeline_free(l->pl);
         free(l->txn);
         free(l);
     }

@@ -50,11 +50,21 @@ struct sim_lane_step {
     bool matches; /* the expectation holds (true when there is none) */
 };
 
+/* One transaction as the watching pipeline closed it, in the order it was opened. */
+struct sim_lane_txn {
+    uint64_t id;
+    enum pb_class cls;
+    bool synthetic; /* opened on an answer with no request (a duplicate's second approval) */
+    bool has_charged;
+    int64_t charged;
+};
+
 struct sim_lane_result {
     size_t n_steps;
     struct sim_lane_step *steps;
     unsigned mismatches;   /* steps whose expectation fails (watch only) */
     unsigned tracker_txns; /* transactions the tracker recorded, synthetic included */
+    struct sim_lane_txn *txns; /* those transactions (watch only) */
     int64_t virtual_us;    /* line time the lane took */
     uint64_t bytes_pt, bytes_ecr;
     struct sim_terminal_stats terminal; /* the terminal's batch at the end */

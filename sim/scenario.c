@@ -31,6 +31,16 @@ static const char *const action_names[SIM_ACT__COUNT] = {
     "sale", "refund", "void", "status", "end-of-day", "registration", "logoff",
 };
 
+void sim_settings_tracker(const struct sim_settings *s, struct pb_tracker_config *out)
+{
+    uint32_t give_up = s->timeout_ms ? s->timeout_ms : 10000;
+    *out = (struct pb_tracker_config){
+        .response_timeout_ms = give_up,
+        .register_timeout_ms = give_up,
+        .undercharge_is_partial = s->partial_approval,
+    };
+}
+
 const char *sim_action_name(enum sim_action a)
 {
     return (unsigned)a < SIM_ACT__COUNT ? action_names[a] : "?";

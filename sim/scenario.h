@@ -93,6 +93,12 @@ size_t sim_scenario_count(const struct sim_scenario *s);
 const struct sim_step *sim_scenario_step(const struct sim_scenario *s, size_t i);
 const struct sim_fault *sim_scenario_faults(const struct sim_scenario *s, size_t *n);
 
+/* The tracker settings of the bridge that watches this scenario's lane, exactly as
+ * `possim run` starts posbridge (the register's give-up time as response and register
+ * timeout, the partial-approval switch, the protocol's defaults for the rest), so that
+ * `possim play` judges a scenario as the real bridge does. */
+void sim_settings_tracker(const struct sim_settings *s, struct pb_tracker_config *out);
+
 const char *sim_action_name(enum sim_action a);
 /* The protocols possim plays (terminal and register), for help and error messages. */
 #define SIM_PROTOCOLS "concert, zvt, pax or mispos"
