@@ -1,7 +1,8 @@
 # posbridge: one non-recursive Makefile.
 #
-#   make            build posbridge and possim (installs missing Debian packages first)
-#   make check      build and run every test (unit, end-to-end lanes, short fuzz runs)
+#   make            build posbridge and possim (installs missing build packages first)
+#   make check      build and run every test (unit, end-to-end lanes, short fuzz runs;
+#                   installs the test tools first: cmocka, tshark, socat, umockdev...)
 #   make demo       run a complete virtual checkout lane and show its discrepancies
 #   make fuzz       long libFuzzer runs of every harness (clang)
 #   make soak       long reliability runs
@@ -24,11 +25,16 @@ CC       ?= cc
 BUILD    ?= build
 PREFIX   ?= /usr/local
 
-# Debian packages behind each pkg-config module the build needs.
-PKG_MODULES  := libserialport libusb-1.0 cmocka sqlite3 jansson inih ncursesw
-DEB_PACKAGES := pkg-config libserialport-dev libusb-1.0-0-dev libcmocka-dev \
-                libsqlite3-dev libjansson-dev libinih-dev libncurses-dev socat tshark \
-                umockdev libumockdev-dev tmux chromium logrotate groff-base
+# What the programs need to build (plain `make`), and what only the tests and benchmarks
+# need (`make check`, `make bench`): pkg-config modules, commands, and the Debian
+# packages behind them. Each set is installed when missing (as root), else named.
+PKG_MODULES   := libserialport libusb-1.0 sqlite3 jansson inih ncursesw
+BUILD_DEB     := pkg-config libserialport-dev libusb-1.0-0-dev libsqlite3-dev \
+                 libjansson-dev libinih-dev libncurses-dev
+TEST_MODULES  := cmocka umockdev-1.0
+TEST_COMMANDS := socat tshark umockdev-run tmux chromium logrotate groff
+TEST_DEB      := libcmocka-dev socat tshark umockdev libumockdev-dev tmux chromium \
+                 logrotate groff-base
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
             -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wno-unused-parameter
@@ -57,7 +63,7 @@ endif
 
 # Lazily expanded: pkg-config runs in recipes, after the deps stamp has installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_MODULES))
-PKG_LIBS   = $(shell pkg-config --libs libserialport libusb-1.0 sqlite3 jansson inih ncursesw) -lm
+PKG_LIBS   = $(shell pkg-config --libs $(PKG_MODULES)) -lm
 TEST_LIBS  = $(shell pkg-config --libs cmocka)
 
 PROTO_SRC  := $(wildcard protocols/*.c)
@@ -77,32 +83,41 @@ POSSIM     := $(BUILD)/possim
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 FUZZ_SHORT := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-short/%,$(FUZZ_SRC))
 DEPS_STAMP := $(BUILD)/.deps-ok
+TEST_DEPS_STAMP := $(BUILD)/.test-deps-ok
 
-.PHONY: all deps check check-unit check-fuzz check-e2e check-scenarios demo fuzz soak bench clean install man
+.PHONY: all deps test-deps check check-unit check-fuzz check-e2e check-scenarios demo fuzz soak bench clean install man
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 all: $(POSBRIDGE) $(POSSIM)
 
 # ---- dependencies: install what is missing, or say exactly how -------------------------
+# $(call need,WHAT,MODULES,COMMANDS,PACKAGES): true when every pkg-config module and
+# command is there; else apt-get installs PACKAGES (root) or the command is printed.
+need = missing=; \
+  for m in $(2); do pkg-config --exists $$m 2>/dev/null || missing="$$missing $$m"; done; \
+  for c in $(3); do PATH=$$PATH:/usr/sbin command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+  if [ -n "$$missing" ]; then \
+    echo "posbridge: missing $(1) dependencies:$$missing; Debian packages: $(4)"; \
+    if [ "$$(id -u)" = 0 ]; then \
+      DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(4) || exit 1; \
+    else \
+      echo "posbridge: not root; run:  sudo apt-get update && sudo apt-get install -y $(4)"; \
+      exit 1; \
+    fi; \
+  fi
+
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): Makefile
 	@mkdir -p $(@D)
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists $(PKG_MODULES) \
-	    || ! command -v socat >/dev/null 2>&1 || ! command -v tshark >/dev/null 2>&1 \
-	    || ! command -v umockdev-run >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1 \
-	    || ! command -v chromium >/dev/null 2>&1 || ! pkg-config --exists umockdev-1.0 \
-	    || ! PATH=$$PATH:/usr/sbin command -v logrotate >/dev/null 2>&1 \
-	    || ! command -v groff >/dev/null 2>&1; then \
-	  echo "posbridge: missing build dependencies; need Debian packages: $(DEB_PACKAGES)"; \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PACKAGES) || exit 1; \
-	  else \
-	    echo "posbridge: not root; run:  sudo apt-get update && sudo apt-get install -y $(DEB_PACKAGES)"; \
-	    exit 1; \
-	  fi; \
-	fi
+	@$(call need,build,$(PKG_MODULES),pkg-config,$(BUILD_DEB))
+	@touch $@
+
+test-deps: $(TEST_DEPS_STAMP)
+$(TEST_DEPS_STAMP): Makefile | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(call need,test,$(TEST_MODULES),$(TEST_COMMANDS),$(TEST_DEB))
 	@touch $@
 
 # ---- objects ---------------------------------------------------------------------------
@@ -135,6 +150,9 @@ $(POSSIM): $(call obj,sim/main.c) $(LIBSIM) $(LIBLANE)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # ---- tests -----------------------------------------------------------------------------
+# Test objects need cmocka's header: the test dependencies come first.
+$(call obj,$(TEST_SRC) $(FUZZ_SRC) tests/fuzz/driver.c): | $(TEST_DEPS_STAMP)
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSIM) $(LIBPB) $(LIBLANE)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
 
@@ -164,7 +182,7 @@ check-fuzz: $(FUZZ_SHORT)
 	  $$f -runs=$(FUZZ_SHORT_RUNS) tests/fuzz/corpus/$${n#fuzz_} || exit 1; \
 	done
 
-check-e2e: all
+check-e2e: all $(TEST_DEPS_STAMP)
 	@if [ -x tests/e2e/run.sh ]; then \
 	  POSBRIDGE=$(CURDIR)/$(POSBRIDGE) POSSIM=$(CURDIR)/$(POSSIM) tests/e2e/run.sh; \
 	else echo "check-e2e: no end-to-end suite yet"; fi
@@ -174,7 +192,7 @@ check-e2e: all
 # journal of each kept lane, `posbridge decode` of its capture and `possim play` of the
 # same file must list the same transactions (tests/scenarios_agree.sh).
 SCENARIO_PROTOCOLS := concert zvt pax mispos
-check-scenarios: all
+check-scenarios: all $(TEST_DEPS_STAMP)
 	@rm -rf $(BUILD)/scenario-runs; pids=; for p in $(SCENARIO_PROTOCOLS); do \
 	  mkdir -p $(BUILD)/scenario-runs/$$p; \
 	  $(POSSIM) run --quiet --keep --run-dir $(BUILD)/scenario-runs/$$p \
@@ -206,10 +224,10 @@ fuzz: | $(DEPS_STAMP)
 	    build-fuzz/corpus/$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; \
 	done
 
-soak: all
+soak: all $(TEST_DEPS_STAMP)
 	@if [ -x tests/soak/run.sh ]; then tests/soak/run.sh; else echo "soak: no soak suite yet"; exit 1; fi
 
-bench: all
+bench: all $(TEST_DEPS_STAMP)
 	@if [ -x bench/run.sh ]; then bench/run.sh; else echo "bench: no benchmarks yet"; exit 1; fi
 
 demo: all
