@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discipline.h"
 #include "pb_error.h"
 
 /* Field positions inside the payload (bytes between STX and ETX). */
@@ -563,4 +564,5 @@ const struct pb_protocol pb_proto_concert = {
             .completion_timeout_ms = 0,
             .max_repeats = 2,
         },
+    .discipline = &pb_concert_discipline,
 };

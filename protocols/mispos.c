@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discipline.h"
 #include "pb_error.h"
 
 #define PAN_MIN 13
@@ -637,4 +638,5 @@ const struct pb_protocol pb_proto_mispos = {
             .completion_timeout_ms = 0,
             .max_repeats = 2,
         },
+    .discipline = &pb_mispos_discipline,
 };

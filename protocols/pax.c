@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discipline.h"
 #include "pb_error.h"
 
 #define DEFAULT_VERSION "1.28" /* the version field of PROTOCOLS.md's vector */
@@ -827,4 +828,5 @@ const struct pb_protocol pb_proto_pax = {
             .completion_timeout_ms = 0,
             .max_repeats = 2, /* 3 NAKs, then EOT: the first try and two repeats */
         },
+    .discipline = &pb_pax_discipline,
 };

@@ -28,6 +28,8 @@ enum pb_frame_type {
     PB_FRAME_GARBAGE, /* bytes that are no frame; skipped and counted */
 };
 
+struct pb_discipline;
+
 struct pb_frame {
     enum pb_frame_type type;
     uint8_t control;    /* the byte, for PB_FRAME_CONTROL */
@@ -92,6 +94,8 @@ struct pb_protocol {
     /* Confidence 0..100 that buf (the first bytes seen on a line) speaks this protocol. */
     int (*probe)(const uint8_t *buf, size_t len);
     struct pb_track_rules rules;
+    /* How the protocol behaves on the line, for whoever plays a side (discipline.h). */
+    const struct pb_discipline *discipline;
 };
 
 const struct pb_protocol *pb_protocol_find(const char *name);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discipline.h"
 #include "pb_error.h"
 
 /* ---- wire constants ------------------------------------------------------------------- */
@@ -1431,4 +1432,5 @@ const struct pb_protocol pb_proto_zvt = {
             .completion_timeout_ms = 180000, /* 04 0F -> 06 0F: receipts may print between */
             .max_repeats = 2,              /* a frame is repeated at most twice more [P] */
         },
+    .discipline = &pb_zvt_discipline,
 };

@@ -96,10 +96,10 @@ static void usage_main(FILE *out)
 static void usage_terminal(FILE *out)
 {
     fprintf(out,
-            "usage: possim terminal --port PORT --protocol " SIM_PROTOCOLS_BAR " [OPTIONS]\n\n"
+            "usage: possim terminal --port PORT --protocol NAME [OPTIONS]\n\n"
             "  -p, --port PORT        pty:PATH creates a pty and links PATH to it; a device\n"
             "                         or existing pty path is opened as it is\n"
-            "  -P, --protocol NAME    " SIM_PROTOCOLS " (or `protocol` in the scenario)\n"
+            "  -P, --protocol NAME    %s (or `protocol` in the scenario)\n"
             "  -s, --scenario FILE    play the terminal's part of a scenario (step N = the Nth\n"
             "                         request)\n"
             "  -f, --fault SPEC       a fault for every transaction, or with a trigger:\n"
@@ -119,16 +119,17 @@ static void usage_terminal(FILE *out)
             "SIGHUP reads the scenario file again: edit a 'fault' line to flip a fault on a\n"
             "live lane; it applies from the next transaction.\n\n"
             "example:\n"
-            "  possim terminal --port pty:/tmp/pt --protocol concert --fault 'no-answer at 2'\n");
+            "  possim terminal --port pty:/tmp/pt --protocol concert --fault 'no-answer at 2'\n",
+            sim_protocol_names());
 }
 
 static void usage_register(FILE *out)
 {
     fprintf(out,
-            "usage: possim register --port PORT --protocol " SIM_PROTOCOLS_BAR "\n"
+            "usage: possim register --port PORT --protocol NAME\n"
             "                       (--sale AMOUNT... | --scenario FILE) [OPTIONS]\n\n"
             "  -p, --port PORT        the terminal's port (a pty path, a device, or pty:PATH)\n"
-            "  -P, --protocol NAME    " SIM_PROTOCOLS " (or `protocol` in the scenario)\n"
+            "  -P, --protocol NAME    %s (or `protocol` in the scenario)\n"
             "  -s, --scenario FILE    play the register's part of a scenario\n"
             "      --sale AMOUNT      a sale (repeatable, in order)\n"
             "      --refund AMOUNT    a refund\n"
@@ -154,7 +155,8 @@ static void usage_register(FILE *out)
             "register believes.\n\n"
             "examples:\n"
             "  possim register --port /tmp/pt --protocol zvt --sale 12.50 --timeout 5\n"
-            "  possim register --port /tmp/pt --scenario captures/scenarios/zvt-overcharge.scn\n");
+            "  possim register --port /tmp/pt --scenario captures/scenarios/zvt-overcharge.scn\n",
+            sim_protocol_names());
 }
 
 static int append_text(struct opts *o, const char *a, const char *b)
@@ -592,8 +594,8 @@ static int cmd(int argc, char **argv, bool terminal)
         cli_faults ? sim_scenario_faults(cli_faults, &n_cli_faults) : NULL;
     const char *pname = o.protocol ? o.protocol : st->protocol[0] ? st->protocol : NULL;
     if (!pname) {
-        fprintf(stderr, "possim: --protocol is required (" SIM_PROTOCOLS ") unless the "
-                        "scenario names one\n");
+        fprintf(stderr, "possim: --protocol is required (%s) unless the scenario names one\n",
+                sim_protocol_names());
         ret = EX_USAGE;
         goto out_sc;
     }
@@ -601,8 +603,9 @@ static int cmd(int argc, char **argv, bool terminal)
         pb_warn("--protocol %s overrides the scenario's protocol %s", o.protocol, st->protocol);
     const struct pb_protocol *proto = pb_protocol_find(pname);
     if (!proto || !sim_protocol_played(pname)) {
-        fprintf(stderr, "possim: %s protocol '%s': possim plays " SIM_PROTOCOLS "\n",
-                proto ? "posbridge decodes but possim does not play" : "unknown", pname);
+        fprintf(stderr, "possim: %s protocol '%s': possim plays %s\n",
+                proto ? "posbridge decodes but possim does not play" : "unknown", pname,
+                sim_protocol_names());
         ret = EX_USAGE;
         goto out_sc;
     }
@@ -915,8 +918,8 @@ static int cmd_play(int argc, char **argv)
         const char *name = pname ? pname : st->protocol;
         const struct pb_protocol *p = name[0] ? pb_protocol_find(name) : NULL;
         if (!p) {
-            fprintf(stderr, "%s: no protocol (write 'protocol " SIM_PROTOCOLS_BAR "' or give --protocol)\n",
-                    argv[i]);
+            fprintf(stderr, "%s: no protocol (write 'protocol %s' or give --protocol)\n", argv[i],
+                    sim_protocol_names());
             sim_scenario_free(sc);
             ret = EX_USAGE;
             continue;

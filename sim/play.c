@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discipline.h"
 #include "pb_error.h"
 #include "pipeline.h"
 #include "terminal.h"
@@ -154,16 +155,16 @@ static int export_txns(struct lane *l)
 static void match_steps(struct lane *l)
 {
     const struct pb_protocol *p = l->cfg->proto;
-    bool concert = strcmp(p->name, "concert") == 0;
+    bool probe_status = p->discipline && p->discipline->status_is_probe;
     size_t ti = 0;
     for (size_t i = 0; i < l->res->n_steps; i++) {
         struct sim_lane_step *s = &l->res->steps[i];
         const struct sim_step *st = s->step;
         s->cls = PB_CLASS_NONE;
         s->related_cls = PB_CLASS_NONE;
-        /* Concert's status is a bare ENQ/ACK/EOT: no request frame for the tracker. */
+        /* A status that is a bare ENQ/ACK/EOT puts no request frame on the line. */
         s->on_wire =
-            sim_action_supported(p, st->action) && !(concert && st->action == SIM_ACT_STATUS);
+            sim_action_supported(p, st->action) && !(probe_status && st->action == SIM_ACT_STATUS);
         s->matches = true;
         if (!s->on_wire)
             continue;

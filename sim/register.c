@@ -1,71 +1,54 @@
-/* The simulated register. One step machine per protocol over a shared step loop:
+/* The simulated register: one step loop over the three line disciplines of
+ * protocols/line.h, each played from the protocol's description:
  *
- * Concert (PROTOCOLS.md 1): ENQ, wait ACK (ENQ up to 3 tries); request, wait ACK
- * (repeated on NAK or silence, 3 tries); EOT. Then wait for the PT's ENQ until the
- * give-up time, ACK it, take the answer (NAK a bad LRC), ACK, and the PT's EOT ends it.
- * An ENQ from the PT at any other time is answered too: a late or duplicate answer.
+ * Handshake: ENQ, wait ACK (ENQ up to max_tries); request, wait ACK (repeated on NAK or
+ * silence); EOT. Then wait for the terminal's ENQ until the give-up time, ACK it, take
+ * the answer (NAK a bad checksum), ACK, and the terminal's EOT ends it. An ENQ from the
+ * terminal at any other time is answered too: a late or duplicate answer.
  *
- * PAX POSLink and MIS-POS (PROTOCOLS.md 3, 4): request, wait ACK (repeated on NAK or
- * silence, 3 tries; PAX then sends EOT); then wait for the answer until the give-up
- * time, ACK it (NAK a bad LRC). There is no abort message: giving up is silence, and an
- * answer that still comes is ACKed and reported as late. An answer that comes before
- * the ACK of the request proves the request taken.
+ * Frame-ACK: request, wait ACK (repeated on NAK or silence; some protocols then send
+ * EOT); then wait for the answer until the give-up time, ACK it (NAK a bad checksum).
+ * There is no abort message: giving up is silence, and an answer that still comes is
+ * ACKed and reported as late. An answer that comes before the ACK of the request proves
+ * the request taken.
  *
- * ZVT (PROTOCOLS.md 2): command, wait ACK (2 repeats), wait 80 00 00 within T3; then
- * ACK every PT frame and answer each PT message with 80 00 00 until 06 0F or 06 1E. At
- * the give-up time (or an ecr-abort fault) send 06 B0 and stop waiting; PT messages that
- * still come are acknowledged and reported as late. */
+ * Master: command, wait ACK, wait for the terminal's application-level acceptance; then
+ * ACK every terminal frame and acknowledge each of its messages at application level
+ * until the completion or abort. At the give-up time (or an ecr-abort fault) send an
+ * abort and stop waiting; messages that still come are acknowledged and reported as
+ * late. */
 #include "register.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "discipline.h"
 #include "log.h"
 #include "money.h"
 #include "pb_error.h"
 
 #define FRAME_MAX 1200
-#define MAX_TRIES 3
-
-enum {
-    ZVT_ACCEPTED = 0x8000,
-    ZVT_INTERMEDIATE = 0x04FF,
-    ZVT_STATUS_INFO = 0x040F,
-    ZVT_COMPLETION = 0x060F,
-    ZVT_ABORT = 0x061E,
-    ZVT_ECR_ABORT = 0x06B0,
-    ZVT_CMD_AUTHORISATION = 0x0601,
-    ZVT_CMD_REFUND = 0x0631,
-    ZVT_CMD_REVERSAL = 0x0630,
-    ZVT_CMD_STATUS = 0x0501,
-    ZVT_CMD_END_OF_DAY = 0x0650,
-    ZVT_CMD_REGISTRATION = 0x0600,
-    ZVT_CMD_LOGOFF = 0x0602,
-};
 
 enum state {
     R_GAP, /* between steps */
     R_DONE,
-    RC_ENQ_SENT,
-    RC_REQ_SENT,
-    RC_STATUS_EOT, /* status probe: ACK came, EOT sent */
-    RC_WAIT_PT_ENQ,
-    RC_WAIT_ANSWER,
-    RC_WAIT_PT_EOT,
-    RZ_CMD_SENT,
-    RZ_WAIT_ACCEPT,
-    RZ_MASTER,
-    RA_REQ_SENT,    /* PAX, MIS-POS: request sent, ACK awaited */
+    RH_ENQ_SENT,
+    RH_REQ_SENT,
+    RH_STATUS_EOT, /* status probe: ACK came, EOT sent */
+    RH_WAIT_PT_ENQ,
+    RH_WAIT_ANSWER,
+    RH_WAIT_PT_EOT,
+    RM_CMD_SENT,
+    RM_WAIT_ACCEPT,
+    RM_MASTER,
+    RA_REQ_SENT,    /* frame-ACK: request sent, ACK awaited */
     RA_WAIT_ANSWER, /* request ACKed, answer awaited until the give-up time */
 };
 
 struct sim_register {
     struct sim_register_config cfg;
-    bool zvt;
-    bool ack_line; /* PAX, MIS-POS: ACK/NAK per frame, no ENQ handshake */
-    bool pax;
-    bool currency_on_wire; /* requests name a currency (Concert, ZVT) */
+    const struct pb_discipline *disc; /* how the protocol behaves on the line */
     struct sim_rng *rng;
     struct sim_wire *wire;
     sim_outcome_cb cb;
@@ -93,7 +76,7 @@ struct sim_register {
     bool has_prev;
     bool gave_up_last;
 
-    /* Concert: an answer the PT pushes outside our own exchange */
+    /* handshake: an answer the PT pushes outside our own exchange */
     bool unsolicited;
     enum state resume;
     int64_t resume_deadline;
@@ -147,13 +130,14 @@ static enum pb_class content_class(const struct sim_register *r, const struct po
     if (a->txn != PB_TXN_NONE && asked != PB_TXN_NONE && a->txn != asked &&
         o->action != SIM_ACT_STATUS && o->action != SIM_ACT_END_OF_DAY)
         return PB_CLASS_TYPE_MISMATCH;
-    if (r->currency_on_wire && (a->flags & PB_F_CURRENCY) && a->currency &&
+    if (r->disc->currency_on_wire && (a->flags & PB_F_CURRENCY) && a->currency &&
         a->currency != r->currency)
         return PB_CLASS_CURRENCY_MISMATCH;
-    if (!r->zvt && a->pos_id[0] && strcmp(a->pos_id, r->set->pos_id) != 0)
+    if ((r->disc->echoes & PB_ECHO_POS_ID) && a->pos_id[0] &&
+        strcmp(a->pos_id, r->set->pos_id) != 0)
         return PB_CLASS_REFERENCE_MISMATCH;
-    if (r->pax && a->reference[0]) {
-        char ours[16]; /* the T00 reference number: the step's */
+    if ((r->disc->echoes & PB_ECHO_REFERENCE) && a->reference[0]) {
+        char ours[16]; /* the request's reference: the step's number */
         snprintf(ours, sizeof ours, "%u", o->index);
         if (strcmp(a->reference, ours) != 0)
             return PB_CLASS_REFERENCE_MISMATCH;
@@ -227,7 +211,7 @@ static void record_answer(struct sim_register *r, struct sim_outcome *o, const s
         o->answer_currency = (a->flags & PB_F_CURRENCY) ? a->currency : 0;
         o->partial =
             (a->flags & PB_F_PARTIAL) || ((a->flags & PB_F_AMOUNT_DUE) && a->amount_due > 0);
-        /* MIS-POS names a transaction by its trace (a void's 9F20). */
+        /* Where the answer has no receipt, its trace names the transaction for a void. */
         memcpy(o->receipt, a->receipt[0] ? a->receipt : a->trace, PB_REF_MAX);
         memcpy(o->trace, a->trace, PB_REF_MAX);
         o->latency_us = r->sent_at ? now - r->sent_at : -1;
@@ -278,54 +262,25 @@ static void build_request(struct sim_register *r, struct pos_msg *m)
         m->flags |= PB_F_AMOUNT;
         m->amount = s->amount;
     }
-    m->flags |= PB_F_CURRENCY;
-    m->currency = r->currency;
-    if (r->zvt) {
-        static const uint32_t cmds[SIM_ACT__COUNT] = {
-            ZVT_CMD_AUTHORISATION, ZVT_CMD_REFUND,       ZVT_CMD_REVERSAL, ZVT_CMD_STATUS,
-            ZVT_CMD_END_OF_DAY,    ZVT_CMD_REGISTRATION, ZVT_CMD_LOGOFF,
-        };
-        m->cmd = cmds[s->action];
-        if (s->action != SIM_ACT_SALE && s->action != SIM_ACT_REFUND)
-            m->flags &= ~(uint32_t)(PB_F_AMOUNT | PB_F_CURRENCY);
-        if (s->action == SIM_ACT_REGISTRATION) {
-            m->flags |= PB_F_CURRENCY;
-            m->currency = r->currency;
-        }
-    } else if (r->ack_line) {
-        m->flags &= ~(uint32_t)PB_F_CURRENCY; /* neither names one on the wire */
-        if (r->pax) {
-            /* T00 trace group: the ECR's reference number, echoed in the T01. */
-            snprintf(m->reference, sizeof m->reference, "%u", s->index);
-        } else {
-            memcpy(m->pos_id, r->set->pos_id, sizeof r->set->pos_id); /* 9F1F */
-        }
-    } else {
-        memcpy(m->pos_id, r->set->pos_id, sizeof r->set->pos_id);
-        snprintf(m->text, sizeof m->text, "answer=1 mode=1");
+    if (r->disc->currency_on_wire) {
+        m->flags |= PB_F_CURRENCY;
+        m->currency = r->currency;
     }
-    if (s->action == SIM_ACT_VOID && !r->zvt && !r->ack_line) {
-        /* Concert cancellations need an amount even when no sale is known */
-        m->flags |= PB_F_AMOUNT;
-        m->amount = 0;
-    }
+    struct pb_request_facts f = {.pos_id = r->set->pos_id, .seq = s->index};
     if (s->action == SIM_ACT_VOID) {
-        /* the receipt of the sale to void: step N's, or the last approved sale's */
+        /* the sale to void: step N's, or the last approved sale's */
         for (unsigned i = r->n_sales; i-- > 0;) {
             if (s->void_of && r->sales[i].step != s->void_of)
                 continue;
-            memcpy(m->receipt, r->sales[i].receipt, PB_REF_MAX);
-            if (!r->zvt && !r->ack_line) {
-                /* Concert cancellations carry the amount, not a receipt */
-                m->receipt[0] = '\0';
-                m->flags |= PB_F_AMOUNT;
-                m->amount = r->sales[i].amount;
-            }
+            f.has_void_target = true;
+            memcpy(f.void_receipt, r->sales[i].receipt, PB_REF_MAX);
+            f.void_amount = r->sales[i].amount;
             r->cur.requested = r->sales[i].amount;
             r->cur.has_requested = true;
             break;
         }
     }
+    r->disc->shape_request(m, &f);
 }
 
 static void transmit(struct sim_register *r, int64_t now, bool first)
@@ -364,8 +319,9 @@ static int encode(struct sim_register *r, const struct pos_msg *m)
     return n;
 }
 
-/* Sends a ZVT 80 00 00 for a PT message (unless the ecr-no-app-ack fault says not). */
-static void zvt_app_ack(struct sim_register *r, int64_t now)
+/* Acknowledges a terminal message at application level (unless the ecr-no-app-ack fault
+ * says not). */
+static void app_ack(struct sim_register *r, int64_t now)
 {
     if (sim_plan_find(&r->plan, SIM_FAULT_NO_APP_ACK))
         return;
@@ -374,7 +330,6 @@ static void zvt_app_ack(struct sim_register *r, int64_t now)
     m.proto = r->cfg.proto;
     m.dir = PB_DIR_ECR;
     m.kind = PB_KIND_APP_ACK;
-    m.cmd = ZVT_ACCEPTED;
     if (encode(r, &m) > 0)
         transmit(r, now, true);
 }
@@ -390,20 +345,24 @@ static void send_request(struct sim_register *r, int64_t now)
     }
     r->sent_at = now;
     transmit(r, now, true);
-    set_timer(r, r->zvt ? RZ_CMD_SENT : r->ack_line ? RA_REQ_SENT : RC_REQ_SENT, now,
-              r->cfg.ack_timeout_ms);
+    static const enum state sent[] = {
+        [PB_LINE_HANDSHAKE] = RH_REQ_SENT,
+        [PB_LINE_MASTER] = RM_CMD_SENT,
+        [PB_LINE_FRAME_ACK] = RA_REQ_SENT,
+    };
+    set_timer(r, sent[r->disc->kind], now, r->cfg.ack_timeout_ms);
     const struct sim_fault *ab = sim_plan_find(&r->plan, SIM_FAULT_ECR_ABORT);
     if (ab)
         r->abort_at = now + (int64_t)ab->ms * 1000;
 }
 
-static void concert_enq(struct sim_register *r, int64_t now, bool first)
+static void hs_enq(struct sim_register *r, int64_t now, bool first)
 {
     if (first)
         r->tries = 0;
     r->tries++;
     sim_wire_send_control(r->wire, PB_ENQ, now);
-    set_timer(r, RC_ENQ_SENT, now, r->cfg.ack_timeout_ms);
+    set_timer(r, RH_ENQ_SENT, now, r->cfg.ack_timeout_ms);
 }
 
 static void start_step(struct sim_register *r, int64_t now)
@@ -461,10 +420,10 @@ static void start_step(struct sim_register *r, int64_t now)
     r->give_up_at = -1;
     r->abort_at = -1;
     pb_debug("register: step %u: %s", s->index, sim_action_name(s->action));
-    if (r->zvt || r->ack_line)
-        send_request(r, now);
+    if (r->disc->kind == PB_LINE_HANDSHAKE)
+        hs_enq(r, now, true);
     else
-        concert_enq(r, now, true);
+        send_request(r, now);
 }
 
 /* ---- giving up ------------------------------------------------------------------------ */
@@ -475,23 +434,22 @@ static void give_up(struct sim_register *r, int64_t now, const char *why)
     r->cur.gave_up = true;
     r->give_up_at = -1;
     r->abort_at = -1;
-    if (r->zvt && r->cur.accepted) {
-        /* ZVT: tell the PT to stop (06 B0); what still comes is late. */
+    if (r->disc->kind == PB_LINE_MASTER && r->cur.accepted) {
+        /* Tell the master terminal to stop; what still comes is late. */
         struct pos_msg m;
         pb_msg_init(&m);
         m.proto = r->cfg.proto;
         m.dir = PB_DIR_ECR;
         m.kind = PB_KIND_ABORT;
-        m.cmd = ZVT_ECR_ABORT;
         if (encode(r, &m) > 0)
             transmit(r, now, true);
     }
     end_step(r, now);
 }
 
-/* ---- Concert -------------------------------------------------------------------------- */
+/* ---- handshake discipline ---------------------------------------------------------- */
 
-static void concert_unsolicited_enq(struct sim_register *r, int64_t now)
+static void hs_unsolicited_enq(struct sim_register *r, int64_t now)
 {
     /* The PT wants the line outside our exchange: a late or duplicate answer. */
     r->unsolicited = true;
@@ -499,17 +457,17 @@ static void concert_unsolicited_enq(struct sim_register *r, int64_t now)
     r->resume_deadline = r->deadline;
     sim_wire_send_control(r->wire, PB_ACK, now);
     r->rx_attempt = 0;
-    set_timer(r, RC_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
+    set_timer(r, RH_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
 }
 
-static void concert_after_answer(struct sim_register *r, int64_t now)
+static void hs_after_answer(struct sim_register *r, int64_t now)
 {
     if (r->unsolicited) {
         r->unsolicited = false;
-        if (r->resume == RC_ENQ_SENT && r->has_cur && !r->cur.accepted) {
-            concert_enq(r, now, true); /* our own step starts over */
-        } else if (r->resume == RC_WAIT_PT_ENQ) {
-            r->state = RC_WAIT_PT_ENQ;
+        if (r->resume == RH_ENQ_SENT && r->has_cur && !r->cur.accepted) {
+            hs_enq(r, now, true); /* our own step starts over */
+        } else if (r->resume == RH_WAIT_PT_ENQ) {
+            r->state = RH_WAIT_PT_ENQ;
             r->deadline = r->give_up_at;
         } else {
             r->state = r->resume;
@@ -520,10 +478,10 @@ static void concert_after_answer(struct sim_register *r, int64_t now)
     end_step(r, now);
 }
 
-static void concert_control(struct sim_register *r, uint8_t b, int64_t now)
+static void hs_control(struct sim_register *r, uint8_t b, int64_t now)
 {
     switch (r->state) {
-    case RC_ENQ_SENT:
+    case RH_ENQ_SENT:
         if (b == PB_ACK) {
             if (r->step->action == SIM_ACT_STATUS) {
                 /* liveness probe: ENQ, ACK, EOT */
@@ -536,64 +494,64 @@ static void concert_control(struct sim_register *r, uint8_t b, int64_t now)
                 send_request(r, now);
             }
         } else if (b == PB_ENQ) {
-            concert_unsolicited_enq(r, now);
+            hs_unsolicited_enq(r, now);
         } else if (b == PB_NAK) {
-            if (r->tries >= MAX_TRIES) {
+            if (r->tries >= r->disc->max_tries) {
                 r->cur.transport_failed = true;
                 end_step(r, now);
             } else {
-                concert_enq(r, now, false);
+                hs_enq(r, now, false);
             }
         }
         break;
-    case RC_REQ_SENT:
+    case RH_REQ_SENT:
         if (b == PB_ACK) {
             sim_wire_send_control(r->wire, PB_EOT, now);
             mark_accepted(r);
             r->give_up_at = now + (int64_t)step_timeout(r) * 1000;
-            r->state = RC_WAIT_PT_ENQ;
+            r->state = RH_WAIT_PT_ENQ;
             r->deadline = r->give_up_at;
         } else if (b == PB_NAK) {
-            if (r->tries >= MAX_TRIES) {
+            if (r->tries >= r->disc->max_tries) {
                 sim_wire_send_control(r->wire, PB_EOT, now);
                 r->cur.transport_failed = true;
                 end_step(r, now);
             } else {
                 transmit(r, now, false);
-                set_timer(r, RC_REQ_SENT, now, r->cfg.ack_timeout_ms);
+                set_timer(r, RH_REQ_SENT, now, r->cfg.ack_timeout_ms);
             }
         }
         break;
-    case RC_WAIT_PT_ENQ:
+    case RH_WAIT_PT_ENQ:
         if (b == PB_ENQ) {
             sim_wire_send_control(r->wire, PB_ACK, now);
             r->rx_attempt = 0;
-            set_timer(r, RC_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
+            set_timer(r, RH_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
         }
         break;
-    case RC_WAIT_PT_EOT:
+    case RH_WAIT_PT_EOT:
         if (b == PB_EOT)
-            concert_after_answer(r, now);
+            hs_after_answer(r, now);
         else if (b == PB_ENQ) /* EOT lost and a new answer starts */
-            concert_unsolicited_enq(r, now);
+            hs_unsolicited_enq(r, now);
         break;
-    case RC_WAIT_ANSWER:
+    case RH_WAIT_ANSWER:
         if (b == PB_EOT) /* the PT gave up sending */
-            concert_after_answer(r, now);
+            hs_after_answer(r, now);
         break;
     case R_GAP:
     case R_DONE:
         if (b == PB_ENQ)
-            concert_unsolicited_enq(r, now);
+            hs_unsolicited_enq(r, now);
         break;
     default:
         break;
     }
 }
 
-static void concert_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
+static void hs_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
 {
-    if (r->state != RC_WAIT_ANSWER) {
+    if (r->state != RH_WAIT_ANSWER) {
         pb_debug("register: frame outside an answer exchange ignored");
         return;
     }
@@ -603,13 +561,13 @@ static void concert_frame(struct sim_register *r, const struct pb_frame *f, int6
     if (!f->checksum_ok || sim_plan_naks(&r->plan, r->rx_frames, r->rx_attempt)) {
         r->rx_last_ok = false;
         sim_wire_send_control(r->wire, PB_NAK, now);
-        set_timer(r, RC_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
+        set_timer(r, RH_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
         return;
     }
     r->rx_last_ok = true;
     if (sim_plan_withholds_ack(&r->plan, r->rx_frames, r->rx_attempt)) {
         r->rx_last_ok = false;
-        set_timer(r, RC_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
+        set_timer(r, RH_WAIT_ANSWER, now, r->cfg.ack_timeout_ms);
         return;
     }
     struct pos_msg m;
@@ -620,42 +578,42 @@ static void concert_frame(struct sim_register *r, const struct pb_frame *f, int6
         if (o)
             record_answer(r, o, &m, now);
     }
-    set_timer(r, RC_WAIT_PT_EOT, now, r->cfg.ack_timeout_ms);
+    set_timer(r, RH_WAIT_PT_EOT, now, r->cfg.ack_timeout_ms);
 }
 
-static void concert_timer(struct sim_register *r, int64_t now)
+static void hs_timer(struct sim_register *r, int64_t now)
 {
     switch (r->state) {
-    case RC_ENQ_SENT:
-        if (r->tries >= MAX_TRIES) {
+    case RH_ENQ_SENT:
+        if (r->tries >= r->disc->max_tries) {
             pb_warn("register: transaction %u: terminal does not answer ENQ", r->cur.index);
             r->cur.transport_failed = true;
             end_step(r, now);
         } else {
-            concert_enq(r, now, false);
+            hs_enq(r, now, false);
         }
         break;
-    case RC_REQ_SENT:
-        if (r->tries >= MAX_TRIES) {
+    case RH_REQ_SENT:
+        if (r->tries >= r->disc->max_tries) {
             sim_wire_send_control(r->wire, PB_EOT, now);
             r->cur.transport_failed = true;
             end_step(r, now);
         } else {
             transmit(r, now, false);
-            set_timer(r, RC_REQ_SENT, now, r->cfg.ack_timeout_ms);
+            set_timer(r, RH_REQ_SENT, now, r->cfg.ack_timeout_ms);
         }
         break;
-    case RC_WAIT_PT_ENQ:
+    case RH_WAIT_PT_ENQ:
         give_up(r, now, "no answer from the terminal; giving up");
         break;
-    case RC_WAIT_ANSWER:
-    case RC_WAIT_PT_EOT:
+    case RH_WAIT_ANSWER:
+    case RH_WAIT_PT_EOT:
         if (r->unsolicited) {
-            concert_after_answer(r, now);
+            hs_after_answer(r, now);
         } else if (r->cur.answers > 0) {
             end_step(r, now);
         } else if (r->give_up_at >= 0 && now < r->give_up_at) {
-            r->state = RC_WAIT_PT_ENQ; /* the PT may try again */
+            r->state = RH_WAIT_PT_ENQ; /* the PT may try again */
             r->deadline = r->give_up_at;
         } else {
             give_up(r, now, "answer never completed; giving up");
@@ -666,29 +624,29 @@ static void concert_timer(struct sim_register *r, int64_t now)
     }
 }
 
-/* ---- ZVT ------------------------------------------------------------------------------ */
+/* ---- master discipline -------------------------------------------------------------- */
 
-static void zvt_control(struct sim_register *r, uint8_t b, int64_t now)
+static void master_control(struct sim_register *r, uint8_t b, int64_t now)
 {
     if (b == PB_NAK) {
-        /* NAK of our last frame: repeat it (at most twice more) */
-        if (r->tx_len && r->tries < MAX_TRIES) {
+        /* NAK of our last frame: repeat it, up to max_tries transmissions */
+        if (r->tx_len && r->tries < r->disc->max_tries) {
             transmit(r, now, false);
-            if (r->state == RZ_CMD_SENT)
-                set_timer(r, RZ_CMD_SENT, now, r->cfg.ack_timeout_ms);
-        } else if (r->state == RZ_CMD_SENT) {
+            if (r->state == RM_CMD_SENT)
+                set_timer(r, RM_CMD_SENT, now, r->cfg.ack_timeout_ms);
+        } else if (r->state == RM_CMD_SENT) {
             r->cur.transport_failed = true;
             end_step(r, now);
         }
         return;
     }
-    if (b == PB_ACK && r->state == RZ_CMD_SENT) {
-        /* T3: the PT's 80 00 00 must follow */
-        set_timer(r, RZ_WAIT_ACCEPT, now, r->cfg.ack_timeout_ms);
+    if (b == PB_ACK && r->state == RM_CMD_SENT) {
+        /* the terminal's acceptance must follow within the ACK time (ZVT's T3) */
+        set_timer(r, RM_WAIT_ACCEPT, now, r->cfg.ack_timeout_ms);
     }
 }
 
-/* Transport rule of ZVT, PAX and MIS-POS for a frame from the PT: NAK a bad checksum (or
+/* Transport rule of the master and frame-ACK lines for a frame from the PT: NAK a bad checksum (or
  * on an ecr-nak fault), say nothing on ecr-withhold-ack, else ACK. A frame after one not
  * ACKed is its repeat. Returns true when the frame was ACKed and is to be acted on. */
 static bool rx_acknowledge(struct sim_register *r, const struct pb_frame *f, int64_t now)
@@ -712,20 +670,20 @@ static bool rx_acknowledge(struct sim_register *r, const struct pb_frame *f, int
     return true;
 }
 
-static void zvt_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
+static void master_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
 {
     if (!rx_acknowledge(r, f, now))
         return;
     struct pos_msg m;
     if (r->cfg.proto->decode(f, PB_DIR_PT, &m) < 0)
         return;
-    bool ours = r->state == RZ_WAIT_ACCEPT || r->state == RZ_MASTER || r->state == RZ_CMD_SENT;
+    bool ours = r->state == RM_WAIT_ACCEPT || r->state == RM_MASTER || r->state == RM_CMD_SENT;
     struct sim_outcome *o = ours ? &r->cur : answer_owner(r);
     switch (m.kind) {
     case PB_KIND_ACCEPTED:
         if (ours) {
             mark_accepted(r);
-            r->state = RZ_MASTER;
+            r->state = RM_MASTER;
             r->give_up_at = now + (int64_t)step_timeout(r) * 1000;
             r->deadline = r->give_up_at;
         }
@@ -739,21 +697,21 @@ static void zvt_frame(struct sim_register *r, const struct pb_frame *f, int64_t 
         }
         break;
     case PB_KIND_INTERMEDIATE:
-        zvt_app_ack(r, now);
-        if (ours && r->state == RZ_MASTER) {
+        app_ack(r, now);
+        if (ours && r->state == RM_MASTER) {
             /* an intermediate status proves the PT alive: the wait starts again */
             r->give_up_at = now + (int64_t)step_timeout(r) * 1000;
             r->deadline = r->give_up_at;
         }
         break;
     case PB_KIND_RESULT:
-        zvt_app_ack(r, now);
+        app_ack(r, now);
         if (o)
             record_answer(r, o, &m, now);
         break;
     case PB_KIND_COMPLETION:
     case PB_KIND_ABORT:
-        zvt_app_ack(r, now);
+        app_ack(r, now);
         if (m.kind == PB_KIND_ABORT && o && o->answers == 0) {
             o->answers = 1;
             o->result = m.result != PB_RESULT_NONE && m.result != PB_RESULT_APPROVED
@@ -771,14 +729,14 @@ static void zvt_frame(struct sim_register *r, const struct pb_frame *f, int64_t 
             end_step(r, now);
         break;
     case PB_KIND_PRINT:
-        zvt_app_ack(r, now); /* every PT message gets its 80 00 00, late ones too */
+        app_ack(r, now); /* every PT message is acknowledged, late ones too */
         break;
     default:
-        if (ours && r->state == RZ_MASTER)
-            zvt_app_ack(r, now);
+        if (ours && r->state == RM_MASTER)
+            app_ack(r, now);
         break;
     }
-    /* Log-off: 80 00 00 is the whole answer. */
+    /* Log-off: the acceptance is the whole answer. */
     if (ours && m.kind == PB_KIND_ACCEPTED && r->step->action == SIM_ACT_LOGOFF) {
         r->cur.answers = 1;
         r->cur.result = PB_RESULT_APPROVED;
@@ -786,23 +744,23 @@ static void zvt_frame(struct sim_register *r, const struct pb_frame *f, int64_t 
     }
 }
 
-static void zvt_timer(struct sim_register *r, int64_t now)
+static void master_timer(struct sim_register *r, int64_t now)
 {
     switch (r->state) {
-    case RZ_CMD_SENT:
-        if (r->tries >= MAX_TRIES) {
+    case RM_CMD_SENT:
+        if (r->tries >= r->disc->max_tries) {
             r->cur.transport_failed = true;
             end_step(r, now);
         } else {
             transmit(r, now, false);
-            set_timer(r, RZ_CMD_SENT, now, r->cfg.ack_timeout_ms);
+            set_timer(r, RM_CMD_SENT, now, r->cfg.ack_timeout_ms);
         }
         break;
-    case RZ_WAIT_ACCEPT:
+    case RM_WAIT_ACCEPT:
         mark_accepted(r); /* ACKed at transport level: it may be running */
-        give_up(r, now, "no 80 00 00 within T3; giving up");
+        give_up(r, now, "the command was not accepted in time; giving up");
         break;
-    case RZ_MASTER:
+    case RM_MASTER:
         give_up(r, now, "no result from the terminal; aborting");
         break;
     default:
@@ -810,18 +768,18 @@ static void zvt_timer(struct sim_register *r, int64_t now)
     }
 }
 
-/* ---- PAX and MIS-POS ------------------------------------------------------------------ */
+/* ---- frame-ACK discipline ---------------------------------------------------------- */
 
-/* Retries of the request exhausted: PAX closes the exchange with EOT. */
-static void ack_request_failed(struct sim_register *r, int64_t now)
+/* Tries of the request exhausted: some protocols close the exchange with EOT. */
+static void fa_request_failed(struct sim_register *r, int64_t now)
 {
-    if (r->pax)
+    if (r->disc->eot_on_give_up)
         sim_wire_send_control(r->wire, PB_EOT, now);
     r->cur.transport_failed = true;
     end_step(r, now);
 }
 
-static void ack_control(struct sim_register *r, uint8_t b, int64_t now)
+static void fa_control(struct sim_register *r, uint8_t b, int64_t now)
 {
     if (r->state != RA_REQ_SENT)
         return;
@@ -831,8 +789,8 @@ static void ack_control(struct sim_register *r, uint8_t b, int64_t now)
         r->state = RA_WAIT_ANSWER;
         r->deadline = r->give_up_at;
     } else if (b == PB_NAK) {
-        if (r->tries >= MAX_TRIES) {
-            ack_request_failed(r, now);
+        if (r->tries >= r->disc->max_tries) {
+            fa_request_failed(r, now);
         } else {
             transmit(r, now, false);
             set_timer(r, RA_REQ_SENT, now, r->cfg.ack_timeout_ms);
@@ -840,7 +798,7 @@ static void ack_control(struct sim_register *r, uint8_t b, int64_t now)
     }
 }
 
-static void ack_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
+static void fa_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
 {
     if (!rx_acknowledge(r, f, now))
         return;
@@ -857,13 +815,13 @@ static void ack_frame(struct sim_register *r, const struct pb_frame *f, int64_t 
         end_step(r, now);
 }
 
-static void ack_timer(struct sim_register *r, int64_t now)
+static void fa_timer(struct sim_register *r, int64_t now)
 {
     switch (r->state) {
     case RA_REQ_SENT:
-        if (r->tries >= MAX_TRIES) {
+        if (r->tries >= r->disc->max_tries) {
             pb_warn("register: transaction %u: request never acknowledged", r->cur.index);
-            ack_request_failed(r, now);
+            fa_request_failed(r, now);
         } else {
             transmit(r, now, false);
             set_timer(r, RA_REQ_SENT, now, r->cfg.ack_timeout_ms);
@@ -887,19 +845,13 @@ int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng,
     *out = NULL;
     if (!cfg || !cfg->proto || !cfg->scenario || !rng || !write)
         return PB_ERR_INVAL;
-    const char *name = cfg->proto->name;
-    bool zvt = strcmp(name, "zvt") == 0, pax = strcmp(name, "pax") == 0;
-    bool ack_line = pax || strcmp(name, "mispos") == 0;
-    if (!zvt && !ack_line && strcmp(name, "concert") != 0)
-        return PB_ERR_UNSUPPORTED;
+    if (!cfg->proto->discipline || !cfg->proto->encode)
+        return PB_ERR_UNSUPPORTED; /* a protocol possim cannot play */
     struct sim_register *r = calloc(1, sizeof *r);
     if (!r)
         return PB_ERR_NOMEM;
     r->cfg = *cfg;
-    r->zvt = zvt;
-    r->ack_line = ack_line;
-    r->pax = pax;
-    r->currency_on_wire = !ack_line;
+    r->disc = cfg->proto->discipline;
     r->rng = rng;
     r->cb = cb;
     r->cb_ctx = cb_ctx;
@@ -957,13 +909,15 @@ struct line_ops {
     void (*timer)(struct sim_register *r, int64_t now);
 };
 
-static const struct line_ops CONCERT_LINE = {concert_control, concert_frame, concert_timer};
-static const struct line_ops ZVT_LINE = {zvt_control, zvt_frame, zvt_timer};
-static const struct line_ops ACK_LINE = {ack_control, ack_frame, ack_timer};
+static const struct line_ops LINE_OPS[] = {
+    [PB_LINE_HANDSHAKE] = {hs_control, hs_frame, hs_timer},
+    [PB_LINE_MASTER] = {master_control, master_frame, master_timer},
+    [PB_LINE_FRAME_ACK] = {fa_control, fa_frame, fa_timer},
+};
 
 static const struct line_ops *line_of(const struct sim_register *r)
 {
-    return r->zvt ? &ZVT_LINE : r->ack_line ? &ACK_LINE : &CONCERT_LINE;
+    return &LINE_OPS[r->disc->kind];
 }
 
 struct feed_ctx {

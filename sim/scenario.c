@@ -12,6 +12,7 @@
 
 #include "money.h"
 #include "pb_error.h"
+#include "discipline.h"
 #include "protocol.h"
 
 #define LINE_MAX_CHARS 1024
@@ -57,22 +58,36 @@ enum pb_txn_type sim_action_txn(enum sim_action a)
 
 bool sim_protocol_played(const char *name)
 {
-    static const char *const played[] = {"concert", "zvt", "pax", "mispos"};
-    for (size_t i = 0; name && i < sizeof played / sizeof played[0]; i++)
-        if (strcmp(name, played[i]) == 0)
-            return true;
-    return false;
+    const struct pb_protocol *p = name ? pb_protocol_find(name) : NULL;
+    return p && p->discipline && p->encode;
+}
+
+const char *sim_protocol_names(void)
+{
+    static char names[128];
+    if (!names[0]) {
+        size_t n = 0;
+        for (const struct pb_protocol *const *p = pb_protocol_list(); *p; p++) {
+            size_t l = strlen((*p)->name);
+            if (!sim_protocol_played((*p)->name) || n + l + 2 >= sizeof names)
+                continue;
+            if (n)
+                names[n++] = '|';
+            memcpy(names + n, (*p)->name, l);
+            n += l;
+        }
+        names[n] = '\0';
+    }
+    return names;
 }
 
 bool sim_action_supported(const struct pb_protocol *p, enum sim_action a)
 {
-    if (p && strcmp(p->name, "concert") == 0)
-        return a == SIM_ACT_SALE || a == SIM_ACT_REFUND || a == SIM_ACT_VOID || a == SIM_ACT_STATUS;
-    /* PAX T00 credit and MIS-POS as profiled: sale, return/refund, void. Their batch
-     * close, sign-in and queries are other commands this simulator does not speak. */
-    if (p && (strcmp(p->name, "pax") == 0 || strcmp(p->name, "mispos") == 0))
-        return a == SIM_ACT_SALE || a == SIM_ACT_REFUND || a == SIM_ACT_VOID;
-    return (unsigned)a < SIM_ACT__COUNT;
+    if ((unsigned)a >= SIM_ACT__COUNT)
+        return false;
+    if (!p || !p->discipline)
+        return true;
+    return (p->discipline->plays & PB_PLAYS(sim_action_txn(a))) != 0;
 }
 
 static int action_from_word(const char *w)
@@ -263,9 +278,10 @@ static int parse_setting(struct parser *p, bool *handled)
     }
     if (strcmp(k, "protocol") == 0) {
         if (p->argc < 2)
-            return fail(p, 1, "'protocol' needs a name: " SIM_PROTOCOLS);
+            return fail(p, 1, "'protocol' needs a name: %s", sim_protocol_names());
         if (!sim_protocol_played(p->argv[1]))
-            return fail(p, 1, "unknown protocol '%s': possim plays " SIM_PROTOCOLS, p->argv[1]);
+            return fail(p, 1, "unknown protocol '%s': possim plays %s", p->argv[1],
+                        sim_protocol_names());
         snprintf(st->protocol, sizeof st->protocol, "%s", p->argv[1]);
     } else if (strcmp(k, "currency") == 0) {
         if (p->argc < 2)

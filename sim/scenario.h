@@ -100,12 +100,12 @@ const struct sim_fault *sim_scenario_faults(const struct sim_scenario *s, size_t
 void sim_settings_tracker(const struct sim_settings *s, struct pb_tracker_config *out);
 
 const char *sim_action_name(enum sim_action a);
-/* The protocols possim plays (terminal and register), for help and error messages. */
-#define SIM_PROTOCOLS "concert, zvt, pax or mispos"
-#define SIM_PROTOCOLS_BAR "concert|zvt|pax|mispos"
+/* possim plays every registered protocol that has a discipline (protocols/discipline.h):
+ * sim_protocol_names() lists them, "concert|zvt|..." in registry order. */
 bool sim_protocol_played(const char *name);
-/* Is the action played on this protocol? (Concert E has no end of day, registration or
- * log-off: both sides skip those steps, so step numbers stay in lock-step.) */
+const char *sim_protocol_names(void);
+/* Is the action played on this protocol (its discipline's `plays`)? Both sides skip the
+ * steps it does not play, so step numbers stay in lock-step. */
 struct pb_protocol;
 bool sim_action_supported(const struct pb_protocol *p, enum sim_action a);
 /* pb_txn_type the action asks for (SIM_ACT_SALE -> PB_TXN_PURCHASE, ...). */

@@ -1,23 +1,23 @@
-/* The simulated terminal. Two line disciplines over one transaction core:
+/* The simulated terminal: one transaction core (decide, book, answer) over the three line
+ * disciplines of protocols/line.h, each played from the protocol's description:
  *
- * Concert (PROTOCOLS.md 1): the ECR's ENQ is ACKed; the request frame is ACKed (NAKed on
- * a bad LRC); the ECR's EOT ends its turn. With the result ready the PT sends ENQ, waits
- * for ACK (ENQ repeated up to 3 times), sends the answer, waits for ACK (the answer is
- * repeated on NAK or silence, 3 tries in all), and ends with EOT. ENQ then EOT with no
- * frame is a liveness probe: it is the `status` step.
+ * Handshake: the register's ENQ is ACKed; the request frame is ACKed (NAKed on a bad
+ * checksum); the register's EOT ends its turn. With the result ready the terminal sends
+ * ENQ, waits for ACK (ENQ repeated up to max_tries times), sends the answer, waits for
+ * ACK (repeated on NAK or silence), and ends with EOT. ENQ then EOT with no frame is a
+ * liveness probe: it is the `status` step.
  *
- * ZVT (PROTOCOLS.md 2): every frame is acknowledged with ACK (NAK on a bad CRC). The
- * command is accepted with 80 00 00; then the PT is master and sends 04 FF intermediate
- * status, 04 0F status information (the result) and 06 0F completion or 06 1E abort,
- * each repeated on NAK or a missing ACK (at most twice more), each answered by the ECR
- * with 80 00 00 before the next.
+ * Master: every frame is acknowledged with ACK (NAK on a bad checksum). The command is
+ * accepted at application level; then the terminal is master and sends intermediate
+ * status, the result, print lines and a completion or abort, each repeated on NAK or a
+ * missing ACK, each answered by the register at application level before the next.
  *
- * PAX POSLink and MIS-POS (PROTOCOLS.md 3, 4): no line handshake. Every frame is
- * answered with ACK (NAK on a bad LRC) and repeated by its sender on NAK or silence, 3
- * tries in all; PAX ends a failed exchange with EOT. The request is ACKed, the answer
- * follows after the card-and-PIN time and waits for the register's ACK. A request frame
- * that arrives again while its answer is being prepared is the register's repeat (our
- * ACK was lost): it is ACKed again, not taken as a new transaction.
+ * Frame-ACK: no line handshake. Every frame is answered with ACK (NAK on a bad checksum)
+ * and repeated by its sender on NAK or silence; a protocol may end a failed exchange with
+ * EOT. The request is ACKed, the answer follows after the card-and-PIN time and waits for
+ * the register's ACK. A request frame that arrives again while its answer is being
+ * prepared is the register's repeat (our ACK was lost): it is ACKed again, not taken as a
+ * new transaction.
  *
  * Transaction N takes its faults from scenario step N (and the global faults that fire
  * for N); the plan is built when the request first arrives, before it is ACKed, so a
@@ -28,60 +28,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discipline.h"
 #include "log.h"
 #include "money.h"
 #include "pb_error.h"
 
 #define FRAME_MAX 1200 /* largest frame this terminal sends or remembers */
-#define MAX_TRIES 3    /* Concert: 3 tries; ZVT: a frame plus at most 2 repeats */
 #define BATCH_MAX 512  /* receipts remembered for voids */
-#define ZVT_MSGS_MAX 16
+#define SCRIPT_MAX 16  /* messages of one master-discipline transaction */
 #define RECEIPT_LINES 4
 
-/* ZVT commands and status codes this terminal speaks (PROTOCOLS.md 2; Wireshark
- * packet-zvt.c names). */
-enum {
-    ZVT_ACCEPTED = 0x8000,
-    ZVT_REFUSED = 0x8400,
-    ZVT_INTERMEDIATE = 0x04FF,
-    ZVT_STATUS_INFO = 0x040F,
-    ZVT_COMPLETION = 0x060F,
-    ZVT_ABORT = 0x061E,
-    ZVT_ECR_ABORT = 0x06B0,
-    ZVT_PRINT_LINE = 0x06D1,
-    ZVT_INSERT_CARD = 0x0A, /* 04 FF status "insert card" */
-    ZVT_RC_ABORT = 0x6C,    /* result code: abort via timeout or abort key */
-    ZVT_RC_ALREADY_REVERSED = 0xB4,
-    ZVT_RC_REVERSAL_NOT_POSSIBLE = 0xB5,
-    ZVT_RC_FUNCTION_NOT_POSSIBLE = 0x83,
-};
-
-/* Concert answer status bytes (PROTOCOLS.md 1): '0' approved, '7' rejected, '9' not
- * processed. The codec maps them from pb_result. */
-
-/* A masked card number for full Concert answers and ZVT BMP 22: never a clear PAN. */
+/* The card number every answer that carries one gets: masked, never a clear PAN. */
 static const char SIM_PAN[] = "497010******0014";
 
 enum state {
     T_IDLE,
-    C_ENQ_ACKED,    /* ECR owns the line; its request or EOT comes next */
-    C_WAIT_EOT,     /* request ACKed; the ECR's EOT comes next */
-    C_PROCESS,      /* card, PIN, authorisation: timer until the answer */
-    C_ENQ_SENT,     /* we want the line: ENQ sent, ACK awaited */
-    C_ANSWER_SENT,  /* answer sent, ACK awaited */
-    Z_PROCESS,      /* timer until the next PT message */
-    Z_MSG_SENT,     /* PT message sent, transport ACK awaited */
-    Z_WAIT_APP_ACK, /* ACKed; the ECR's 80 00 00 awaited */
+    H_ENQ_ACKED,    /* ECR owns the line; its request or EOT comes next */
+    H_WAIT_EOT,     /* request ACKed; the ECR's EOT comes next */
+    H_PROCESS,      /* card, PIN, authorisation: timer until the answer */
+    H_ENQ_SENT,     /* we want the line: ENQ sent, ACK awaited */
+    H_ANSWER_SENT,  /* answer sent, ACK awaited */
+    M_PROCESS,      /* timer until the next PT message */
+    M_MSG_SENT,     /* PT message sent, transport ACK awaited */
+    M_WAIT_APP_ACK, /* ACKed; the ECR's application ACK awaited */
     A_NAKED,        /* request NAKed: its repeat comes next */
     A_PROCESS,      /* request taken: timer until the answer */
     A_ANSWER_SENT,  /* answer sent, ACK awaited */
     T_DEAD,         /* power cycle: deaf and mute until the deadline */
 };
 
-struct zmsg {
-    uint32_t cmd;
-    bool app_ack;     /* the ECR answers it with 80 00 00 */
-    uint32_t wait_ms; /* time before it is sent */
+/* One message of the master's script. */
+struct pt_msg {
+    enum pb_kind kind; /* ACCEPTED, INTERMEDIATE, RESULT, PRINT, COMPLETION or ABORT */
+    bool app_ack;      /* the ECR acknowledges it at application level */
+    uint32_t wait_ms;  /* time before it is sent */
 };
 
 struct batch_entry {
@@ -93,9 +73,7 @@ struct batch_entry {
 
 struct sim_terminal {
     struct sim_terminal_config cfg;
-    bool zvt;
-    bool ack_line; /* PAX, MIS-POS: ACK/NAK per frame, no ENQ handshake */
-    bool pax;
+    const struct pb_discipline *disc; /* how the protocol behaves on the line */
     struct sim_rng *rng;
     struct sim_wire *wire;
     struct sim_terminal_stats st;
@@ -116,7 +94,7 @@ struct sim_terminal {
     bool partial;
     enum pb_result result;
     int32_t code;
-    unsigned answers_left; /* Concert: answers still to send (duplicate: 2) */
+    unsigned answers_left; /* answers still to send (duplicate: 2) */
     unsigned req_arrivals; /* arrivals of the request frame (approve-repeat) */
     unsigned rx_frames, tx_frames;
     unsigned rx_attempt; /* arrivals of the current rx frame */
@@ -126,7 +104,7 @@ struct sim_terminal {
     unsigned receipt_no, trace_no;
     int64_t void_amount;
 
-    /* PAX/MIS-POS: the request frame taken, to know its repeat */
+    /* frame-ACK: the request frame taken, to know its repeat */
     uint8_t rx_copy[FRAME_MAX];
     size_t rx_copy_len;
 
@@ -134,16 +112,22 @@ struct sim_terminal {
     uint8_t tx[FRAME_MAX];
     size_t tx_len;
     unsigned tx_nth;
+    enum pb_kind tx_kind; /* what the frame in tx is */
 
-    /* ZVT message script of the transaction */
-    struct zmsg zq[ZVT_MSGS_MAX];
-    unsigned zq_len, zq_pos;
+    /* master: the messages of the transaction */
+    struct pt_msg script[SCRIPT_MAX];
+    unsigned script_len, script_pos;
 
     struct batch_entry batch[BATCH_MAX];
     unsigned n_batch;
 };
 
 /* ---- configuration -------------------------------------------------------------------- */
+
+static bool master(const struct sim_terminal *t)
+{
+    return t->disc->kind == PB_LINE_MASTER;
+}
 
 static const struct sim_settings *settings(const struct sim_terminal *t)
 {
@@ -163,18 +147,13 @@ int sim_terminal_new(const struct sim_terminal_config *cfg, struct sim_rng *rng,
     *out = NULL;
     if (!cfg || !cfg->proto || !rng || !write)
         return PB_ERR_INVAL;
-    const char *name = cfg->proto->name;
-    bool zvt = strcmp(name, "zvt") == 0, pax = strcmp(name, "pax") == 0;
-    bool ack_line = pax || strcmp(name, "mispos") == 0;
-    if (!zvt && !ack_line && strcmp(name, "concert") != 0)
-        return PB_ERR_UNSUPPORTED;
+    if (!cfg->proto->discipline || !cfg->proto->encode)
+        return PB_ERR_UNSUPPORTED; /* a protocol possim cannot play */
     struct sim_terminal *t = calloc(1, sizeof *t);
     if (!t)
         return PB_ERR_NOMEM;
     t->cfg = *cfg;
-    t->zvt = zvt;
-    t->ack_line = ack_line;
-    t->pax = pax;
+    t->disc = cfg->proto->discipline;
     t->rng = rng;
     const struct sim_settings *s = settings(t);
     if (!t->cfg.currency)
@@ -315,7 +294,7 @@ static void decide(struct sim_terminal *t)
     if (t->type == PB_TXN_PURCHASE || t->type == PB_TXN_REFUND || t->type == PB_TXN_PREAUTH)
         t->charged = sim_plan_charged(&t->plan, requested, &t->partial);
     if (t->type == PB_TXN_VOID) {
-        /* ZVT voids name a receipt (BMP 87); Concert cancellations name an amount. */
+        /* A void names a receipt, or (line.void_by_amount) an amount. */
         struct batch_entry *e = NULL;
         if (t->req.receipt[0])
             e = find_receipt(t, (unsigned)strtoul(t->req.receipt, NULL, 10));
@@ -326,10 +305,10 @@ static void decide(struct sim_terminal *t)
                     e = &t->batch[i];
         if (!e || e->type != PB_TXN_PURCHASE) {
             t->result = PB_RESULT_DECLINED;
-            t->code = ZVT_RC_REVERSAL_NOT_POSSIBLE;
+            t->code = t->disc->codes[PB_REASON_REVERSAL_IMPOSSIBLE];
         } else if (e->voided) {
             t->result = PB_RESULT_DECLINED;
-            t->code = ZVT_RC_ALREADY_REVERSED;
+            t->code = t->disc->codes[PB_REASON_ALREADY_REVERSED];
         } else {
             t->charged = e->amount;
             t->void_amount = e->amount;
@@ -390,79 +369,42 @@ static void build_result(struct sim_terminal *t, struct pos_msg *m)
     m->proto = t->cfg.proto;
     m->dir = PB_DIR_PT;
     m->kind = PB_KIND_RESULT;
-    m->cmd = t->zvt ? ZVT_STATUS_INFO : 0;
     m->txn = t->type;
     m->result = t->result;
-    /* Concert has no "aborted" status: '9' not processed says it (PROTOCOLS.md 1). */
-    if (!t->zvt && !t->ack_line && m->result == PB_RESULT_ABORTED)
+    if (t->disc->aborted_is_not_processed && m->result == PB_RESULT_ABORTED)
         m->result = PB_RESULT_NOT_PROCESSED;
-    if ((f = fault(t, SIM_FAULT_TYPE)) != NULL)
-        m->txn = (enum pb_txn_type)f->txn_type;
-    m->flags |= PB_F_AMOUNT | PB_F_CURRENCY;
+    m->flags |= PB_F_AMOUNT;
     m->amount =
         t->type == PB_TXN_END_OF_DAY ? (t->st.total < 0 ? -t->st.total : t->st.total) : t->charged;
-    m->currency =
-        (t->req.flags & PB_F_CURRENCY) && t->req.currency ? t->req.currency : t->cfg.currency;
-    if ((f = fault(t, SIM_FAULT_CURRENCY)) != NULL)
-        m->currency = (uint16_t)f->code;
+    if (t->disc->currency_on_wire) {
+        m->flags |= PB_F_CURRENCY;
+        m->currency =
+            (t->req.flags & PB_F_CURRENCY) && t->req.currency ? t->req.currency : t->cfg.currency;
+    }
     if (t->partial) {
         m->flags |= PB_F_PARTIAL | PB_F_AMOUNT_DUE;
         int64_t req = (t->req.flags & PB_F_AMOUNT) ? t->req.amount : 0;
         m->amount_due = req > t->charged ? req - t->charged : 0;
     }
-    if (t->zvt) {
-        m->flags |= PB_F_RESULT_CODE;
-        m->result_code = t->code;
-        snprintf(m->result_text, sizeof m->result_text, "%02X", (unsigned)t->code & 0xFF);
-        snprintf(m->terminal_id, sizeof m->terminal_id, "%s",
-                 settings(t) ? settings(t)->terminal_id : "52500001");
-        snprintf(m->trace, sizeof m->trace, "%06u", t->trace_no % 1000000);
-        snprintf(m->receipt, sizeof m->receipt, "%04u", t->receipt_no % 10000);
-        if (t->result == PB_RESULT_APPROVED && t->type == PB_TXN_PURCHASE)
-            snprintf(m->pan, sizeof m->pan, "%s", SIM_PAN);
-    } else if (t->ack_line) {
-        /* Neither names a currency on the wire (MIS-POS: the profile's, PAX: none). */
-        m->flags &= ~(uint32_t)PB_F_CURRENCY;
-        snprintf(m->trace, sizeof m->trace, "%06u", t->trace_no % 1000000);
-        if (t->result == PB_RESULT_APPROVED)
-            snprintf(m->auth_code, sizeof m->auth_code, "A%05u", t->trace_no % 100000);
-        memcpy(m->reference, t->req.reference, sizeof m->reference);
-        memcpy(m->pos_id, t->req.pos_id, sizeof m->pos_id);
-        bool card = t->result == PB_RESULT_APPROVED && t->type == PB_TXN_PURCHASE;
-        if (t->pax) {
-            /* T01: the terminal's transaction number names it for a later void; the
-             * account group carries the last 4 digits only. The response code comes
-             * from the result (000000, 000100 declined, 100002 aborted). */
-            snprintf(m->receipt, sizeof m->receipt, "%u", t->receipt_no);
-            if (card)
-                snprintf(m->pan, sizeof m->pan, "%s", SIM_PAN + sizeof SIM_PAN - 5);
-        } else {
-            /* 9F14: "00" approved, else the code; 9F0E trace names it for a void. */
-            if (t->result == PB_RESULT_APPROVED)
-                snprintf(m->result_text, sizeof m->result_text, "00");
-            else
-                snprintf(m->result_text, sizeof m->result_text, "%02X",
-                         (unsigned)(t->code ? t->code : 0x05) & 0xFF);
-            memcpy(m->receipt, m->trace, sizeof m->receipt);
-            snprintf(m->terminal_id, sizeof m->terminal_id, "%s",
-                     settings(t) ? settings(t)->terminal_id : "52500001");
-            if (card)
-                snprintf(m->pan, sizeof m->pan, "%s", SIM_PAN);
-        }
-    } else {
-        memcpy(m->pos_id, t->req.pos_id, sizeof m->pos_id);
-        memcpy(m->reference, t->req.reference, sizeof m->reference);
-        /* The register asked for a full answer ('1'), or a short one. */
-        bool full = strstr(t->req.text, "answer=0") == NULL;
-        snprintf(m->text, sizeof m->text, "format=%s mode=1", full ? "full" : "short");
-        if (full)
-            snprintf(m->pan, sizeof m->pan, "%s", SIM_PAN);
-    }
+    struct pb_answer_facts facts = {
+        .req = &t->req,
+        .code = t->code,
+        .trace = t->trace_no,
+        .receipt = t->receipt_no,
+        .terminal_id = settings(t) ? settings(t)->terminal_id : "52500001",
+        .pan = SIM_PAN,
+    };
+    t->disc->shape_answer(m, &facts);
+    /* Content faults come last: they are what the terminal gets wrong. */
+    if ((f = fault(t, SIM_FAULT_TYPE)) != NULL)
+        m->txn = (enum pb_txn_type)f->txn_type;
+    if ((f = fault(t, SIM_FAULT_CURRENCY)) != NULL && t->disc->currency_on_wire)
+        m->currency = (uint16_t)f->code;
     if ((f = fault(t, SIM_FAULT_POS_ID)) != NULL)
         snprintf(m->pos_id, sizeof m->pos_id, "%s", f->text);
     if ((f = fault(t, SIM_FAULT_REFERENCE)) != NULL) {
         snprintf(m->reference, sizeof m->reference, "%s", f->text);
-        if (t->zvt || (t->ack_line && !t->pax))
+        if (t->disc->ref_in_receipt)
             snprintf(m->receipt, sizeof m->receipt, "%.4s", f->text);
     }
 }
@@ -479,6 +421,7 @@ static int encode(struct sim_terminal *t, const struct pos_msg *m)
         return n;
     }
     t->tx_len = (size_t)n;
+    t->tx_kind = m->kind;
     return n;
 }
 
@@ -496,9 +439,7 @@ static void transmit(struct sim_terminal *t, int64_t now, bool first)
         return;
     size_t cut = 0;
     const struct sim_fault *d = fault(t, SIM_FAULT_DROP_LINK);
-    bool is_result =
-        t->zvt ? (t->tx_len > 4 && t->tx[2] == 0x04 && t->tx[3] == 0x0F) : t->tx_len > 3;
-    if (d && is_result) {
+    if (d && t->tx_kind == PB_KIND_RESULT) {
         cut = d->bytes ? d->bytes : t->tx_len / 2;
         if (cut == 0)
             cut = 1;
@@ -517,10 +458,10 @@ static void transmit(struct sim_terminal *t, int64_t now, bool first)
 }
 
 /* The frame in t->tx was NAKed or not ACKed in time: sends it again and waits in state
- * `waiting`, or returns false when its MAX_TRIES transmissions are used up. */
+ * `waiting`, or returns false when its max_tries transmissions are used up. */
 static bool repeat_tx(struct sim_terminal *t, int64_t now, enum state waiting)
 {
-    if (t->tries >= MAX_TRIES)
+    if (t->tries >= t->disc->max_tries)
         return false;
     transmit(t, now, false);
     set_timer(t, waiting, now, ack_ms(t));
@@ -550,18 +491,19 @@ static bool maybe_power_cycle(struct sim_terminal *t, int64_t now)
 }
 
 static void start_answer(struct sim_terminal *t, int64_t now);
-static void zvt_next(struct sim_terminal *t, int64_t now);
+static void master_next(struct sim_terminal *t, int64_t now);
 
 static void after_reboot(struct sim_terminal *t, int64_t now)
 {
     const struct sim_fault *f = fault(t, SIM_FAULT_POWER_CYCLE);
     if (f && f->late) {
         /* It had the result before the power went: it reports it now. */
-        if (t->zvt) {
+        if (master(t)) {
             /* skip the remaining intermediates: straight to the result */
-            while (t->zq_pos < t->zq_len && t->zq[t->zq_pos].cmd == ZVT_INTERMEDIATE)
-                t->zq_pos++;
-            zvt_next(t, now);
+            while (t->script_pos < t->script_len &&
+                   t->script[t->script_pos].kind == PB_KIND_INTERMEDIATE)
+                t->script_pos++;
+            master_next(t, now);
         } else {
             start_answer(t, now);
         }
@@ -573,27 +515,32 @@ static void after_reboot(struct sim_terminal *t, int64_t now)
     go_idle(t);
 }
 
-/* ---- Concert -------------------------------------------------------------------------- */
+/* ---- handshake discipline ---------------------------------------------------------- */
 
-static void concert_send_enq(struct sim_terminal *t, int64_t now, bool first)
+static void hs_send_enq(struct sim_terminal *t, int64_t now, bool first)
 {
     if (first)
         t->tries = 0;
     t->tries++;
     send_control(t, PB_ENQ, now);
-    set_timer(t, C_ENQ_SENT, now, ack_ms(t));
+    set_timer(t, H_ENQ_SENT, now, ack_ms(t));
 }
 
-static void ack_send_answer(struct sim_terminal *t, int64_t now);
+static void fa_send_answer(struct sim_terminal *t, int64_t now);
 
 static void start_answer(struct sim_terminal *t, int64_t now)
 {
-    if (t->zvt)
-        zvt_next(t, now);
-    else if (t->ack_line)
-        ack_send_answer(t, now);
-    else
-        concert_send_enq(t, now, true);
+    switch (t->disc->kind) {
+    case PB_LINE_MASTER:
+        master_next(t, now);
+        break;
+    case PB_LINE_FRAME_ACK:
+        fa_send_answer(t, now);
+        break;
+    case PB_LINE_HANDSHAKE:
+        hs_send_enq(t, now, true);
+        break;
+    }
 }
 
 /* The request in t->req was taken: decide, book and encode the answer, and wait in state
@@ -616,20 +563,20 @@ static bool process_request(struct sim_terminal *t, int64_t now, enum state proc
     return true;
 }
 
-static void concert_processing(struct sim_terminal *t, int64_t now)
+static void hs_processing(struct sim_terminal *t, int64_t now)
 {
-    if (process_request(t, now, C_PROCESS))
+    if (process_request(t, now, H_PROCESS))
         maybe_power_cycle(t, now);
 }
 
 /* A data frame from the register while the terminal is idle or owns nothing. */
-static void concert_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t now)
+static void hs_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t now)
 {
-    if (t->state != C_ENQ_ACKED && t->state != T_IDLE) {
+    if (t->state != H_ENQ_ACKED && t->state != T_IDLE) {
         pb_debug("terminal: frame ignored while busy");
         return;
     }
-    bool repeat = t->in_txn && t->rx_frames > 0 && t->state == C_ENQ_ACKED;
+    bool repeat = t->in_txn && t->rx_frames > 0 && t->state == H_ENQ_ACKED;
     if (!repeat)
         begin_txn(t);
     if (!repeat) {
@@ -641,9 +588,9 @@ static void concert_frame(struct sim_terminal *t, const struct pb_frame *f, int6
     if (!f->checksum_ok || sim_plan_naks(&t->plan, 1, t->rx_attempt)) {
         send_control(t, PB_NAK, now);
         t->rx_last_accepted = false;
-        set_timer(t, C_ENQ_ACKED, now, ack_ms(t));
-        if (t->rx_attempt >= MAX_TRIES) {
-            /* The ECR gives up after 3 tries; so do we. */
+        set_timer(t, H_ENQ_ACKED, now, ack_ms(t));
+        if (t->rx_attempt >= t->disc->max_tries) {
+            /* The ECR gives up after its last try; so do we. */
             go_idle(t);
         }
         return;
@@ -651,34 +598,34 @@ static void concert_frame(struct sim_terminal *t, const struct pb_frame *f, int6
     struct pos_msg m;
     if (t->cfg.proto->decode(f, PB_DIR_ECR, &m) < 0 || m.kind != PB_KIND_REQUEST) {
         send_control(t, PB_NAK, now);
-        set_timer(t, C_ENQ_ACKED, now, ack_ms(t));
+        set_timer(t, H_ENQ_ACKED, now, ack_ms(t));
         return;
     }
     t->req = m;
     if (sim_plan_withholds_ack(&t->plan, 1, t->rx_attempt)) {
         t->rx_last_accepted = true;
-        set_timer(t, C_ENQ_ACKED, now, ack_ms(t) * 2);
+        set_timer(t, H_ENQ_ACKED, now, ack_ms(t) * 2);
         return;
     }
     send_control(t, PB_ACK, now);
     t->rx_last_accepted = true;
-    set_timer(t, C_WAIT_EOT, now, ack_ms(t));
+    set_timer(t, H_WAIT_EOT, now, ack_ms(t));
 }
 
-static void concert_control(struct sim_terminal *t, uint8_t b, int64_t now)
+static void hs_control(struct sim_terminal *t, uint8_t b, int64_t now)
 {
     switch (t->state) {
     case T_IDLE:
         if (b == PB_ENQ) {
             send_control(t, PB_ACK, now);
-            set_timer(t, C_ENQ_ACKED, now, ack_ms(t));
+            set_timer(t, H_ENQ_ACKED, now, ack_ms(t));
         }
         break;
-    case C_ENQ_ACKED:
+    case H_ENQ_ACKED:
         if (b == PB_EOT) {
             if (t->in_txn && t->rx_last_accepted) {
                 /* withheld ACK, then the ECR ended: take the request as it stands */
-                concert_processing(t, now);
+                hs_processing(t, now);
             } else if (t->in_txn) {
                 go_idle(t); /* NAKed to the end: nothing was taken */
             } else {
@@ -688,36 +635,36 @@ static void concert_control(struct sim_terminal *t, uint8_t b, int64_t now)
             }
         } else if (b == PB_ENQ) {
             send_control(t, PB_ACK, now);
-            set_timer(t, C_ENQ_ACKED, now, ack_ms(t));
+            set_timer(t, H_ENQ_ACKED, now, ack_ms(t));
         }
         break;
-    case C_WAIT_EOT:
+    case H_WAIT_EOT:
         if (b == PB_EOT)
-            concert_processing(t, now);
+            hs_processing(t, now);
         else if (b == PB_ENQ) { /* the ECR missed our ACK and starts over */
             send_control(t, PB_ACK, now);
-            set_timer(t, C_ENQ_ACKED, now, ack_ms(t));
+            set_timer(t, H_ENQ_ACKED, now, ack_ms(t));
         }
         break;
-    case C_ENQ_SENT:
+    case H_ENQ_SENT:
         if (b == PB_ACK) {
             transmit(t, now, true);
-            if (t->state == C_ENQ_SENT)
-                set_timer(t, C_ANSWER_SENT, now, ack_ms(t));
+            if (t->state == H_ENQ_SENT)
+                set_timer(t, H_ANSWER_SENT, now, ack_ms(t));
         } else if (b == PB_NAK || b == PB_EOT) {
-            concert_send_enq(t, now, false);
+            hs_send_enq(t, now, false);
         }
         break;
-    case C_ANSWER_SENT:
+    case H_ANSWER_SENT:
         if (b == PB_ACK) {
             send_control(t, PB_EOT, now);
             if (--t->answers_left > 0) {
                 /* duplicate: the same answer once more, a fresh exchange */
-                set_timer(t, C_PROCESS, now, t->cfg.think_ms);
+                set_timer(t, H_PROCESS, now, t->cfg.think_ms);
             } else {
                 go_idle(t);
             }
-        } else if (b == PB_NAK && !repeat_tx(t, now, C_ANSWER_SENT)) {
+        } else if (b == PB_NAK && !repeat_tx(t, now, H_ANSWER_SENT)) {
             send_control(t, PB_EOT, now);
             go_idle(t);
         }
@@ -727,31 +674,31 @@ static void concert_control(struct sim_terminal *t, uint8_t b, int64_t now)
     }
 }
 
-static void concert_timer(struct sim_terminal *t, int64_t now)
+static void hs_timer(struct sim_terminal *t, int64_t now)
 {
     switch (t->state) {
-    case C_ENQ_ACKED:
+    case H_ENQ_ACKED:
         if (t->in_txn && t->rx_last_accepted)
-            concert_processing(t, now); /* EOT lost: proceed with the request taken */
+            hs_processing(t, now); /* EOT lost: proceed with the request taken */
         else
             go_idle(t);
         break;
-    case C_WAIT_EOT:
-        concert_processing(t, now); /* EOT lost: the request was taken anyway */
+    case H_WAIT_EOT:
+        hs_processing(t, now); /* EOT lost: the request was taken anyway */
         break;
-    case C_PROCESS:
+    case H_PROCESS:
         start_answer(t, now);
         break;
-    case C_ENQ_SENT:
-        if (t->tries >= MAX_TRIES) {
+    case H_ENQ_SENT:
+        if (t->tries >= t->disc->max_tries) {
             pb_warn("terminal: transaction %u: register never took the answer", t->txn_no);
             go_idle(t);
         } else {
-            concert_send_enq(t, now, false);
+            hs_send_enq(t, now, false);
         }
         break;
-    case C_ANSWER_SENT:
-        if (!repeat_tx(t, now, C_ANSWER_SENT)) {
+    case H_ANSWER_SENT:
+        if (!repeat_tx(t, now, H_ANSWER_SENT)) {
             send_control(t, PB_EOT, now);
             go_idle(t);
         }
@@ -762,31 +709,31 @@ static void concert_timer(struct sim_terminal *t, int64_t now)
     }
 }
 
-/* ---- ZVT ------------------------------------------------------------------------------ */
+/* ---- master discipline -------------------------------------------------------------- */
 
-static void zq_add(struct sim_terminal *t, uint32_t cmd, bool app_ack, uint32_t wait_ms)
+static void script_add(struct sim_terminal *t, enum pb_kind kind, bool app_ack, uint32_t wait_ms)
 {
-    if (t->zq_len < ZVT_MSGS_MAX)
-        t->zq[t->zq_len++] = (struct zmsg){cmd, app_ack, wait_ms};
+    if (t->script_len < SCRIPT_MAX)
+        t->script[t->script_len++] = (struct pt_msg){kind, app_ack, wait_ms};
 }
 
-/* The PT's script for the command in t->req. */
-static void zvt_script(struct sim_terminal *t)
+/* The terminal's messages for the command in t->req. */
+static void master_script(struct sim_terminal *t)
 {
-    t->zq_len = t->zq_pos = 0;
+    t->script_len = t->script_pos = 0;
     const struct sim_fault *d = fault(t, SIM_FAULT_DELAY);
     uint32_t think = t->cfg.think_ms + (d ? d->ms : 0);
-    zq_add(t, ZVT_ACCEPTED, false, 0);
+    script_add(t, PB_KIND_ACCEPTED, false, 0);
     switch (t->type) {
     case PB_TXN_REGISTRATION:
-        zq_add(t, ZVT_COMPLETION, true, 0);
+        script_add(t, PB_KIND_COMPLETION, true, 0);
         return;
     case PB_TXN_LOGOFF:
         return;
     case PB_TXN_PURCHASE:
     case PB_TXN_REFUND:
     case PB_TXN_PREAUTH:
-        zq_add(t, ZVT_INTERMEDIATE, true, 0);
+        script_add(t, PB_KIND_INTERMEDIATE, true, 0);
         break;
     default:
         break;
@@ -794,48 +741,45 @@ static void zvt_script(struct sim_terminal *t)
     if (fault(t, SIM_FAULT_NO_ANSWER))
         return;
     if (t->result == PB_RESULT_ABORTED) {
-        zq_add(t, ZVT_ABORT, true, think);
+        script_add(t, PB_KIND_ABORT, true, think);
         return;
     }
     for (unsigned i = 0; i < t->answers_left; i++)
-        zq_add(t, ZVT_STATUS_INFO, true, i == 0 ? think : 0);
-    /* The ECR prints the receipt: 06 D1 lines between status information and
-     * completion, each answered with 80 00 00 (setting `receipt on`). */
+        script_add(t, PB_KIND_RESULT, true, i == 0 ? think : 0);
+    /* The ECR prints the receipt: print lines between the result and the completion,
+     * each acknowledged (setting `receipt on`). */
     if (settings(t) && settings(t)->receipt && t->type != PB_TXN_STATUS)
         for (unsigned i = 0; i < RECEIPT_LINES; i++)
-            zq_add(t, ZVT_PRINT_LINE, true, 0);
+            script_add(t, PB_KIND_PRINT, true, 0);
     if (t->result == PB_RESULT_DECLINED)
-        zq_add(t, ZVT_ABORT, true, 0);
+        script_add(t, PB_KIND_ABORT, true, 0);
     else
-        zq_add(t, ZVT_COMPLETION, true, 0);
+        script_add(t, PB_KIND_COMPLETION, true, 0);
 }
 
-static void zvt_build(struct sim_terminal *t, const struct zmsg *z, struct pos_msg *m)
+static void master_build(struct sim_terminal *t, const struct pt_msg *z, struct pos_msg *m)
 {
     pb_msg_init(m);
     m->proto = t->cfg.proto;
     m->dir = PB_DIR_PT;
-    m->cmd = z->cmd;
-    switch (z->cmd) {
-    case ZVT_ACCEPTED:
-        m->kind = PB_KIND_ACCEPTED;
+    m->kind = z->kind;
+    switch (z->kind) {
+    case PB_KIND_ACCEPTED:
         break;
-    case ZVT_INTERMEDIATE:
-        m->kind = PB_KIND_INTERMEDIATE;
+    case PB_KIND_INTERMEDIATE:
         m->flags |= PB_F_RESULT_CODE;
-        m->result_code = ZVT_INSERT_CARD;
+        m->result_code = t->disc->codes[PB_REASON_INSERT_CARD];
         break;
-    case ZVT_STATUS_INFO:
+    case PB_KIND_RESULT:
         build_result(t, m);
         break;
-    case ZVT_PRINT_LINE: {
+    case PB_KIND_PRINT: {
         /* which line of the receipt: the position in the script after the result */
         unsigned line = 0;
-        for (unsigned i = 0; i < t->zq_pos; i++)
-            line += t->zq[i].cmd == ZVT_PRINT_LINE;
+        for (unsigned i = 0; i < t->script_pos; i++)
+            line += t->script[i].kind == PB_KIND_PRINT;
         char amount[PB_MONEY_FMT_MAX];
         pb_money_format(amount, sizeof amount, t->charged, t->cfg.currency);
-        m->kind = PB_KIND_PRINT;
         switch (line) {
         case 0:
             snprintf(m->text, sizeof m->text, "POSSIM TERMINAL %s",
@@ -855,16 +799,14 @@ static void zvt_build(struct sim_terminal *t, const struct zmsg *z, struct pos_m
         }
         break;
     }
-    case ZVT_COMPLETION:
-        m->kind = PB_KIND_COMPLETION;
+    case PB_KIND_COMPLETION:
         m->txn = t->type;
         break;
-    case ZVT_ABORT:
-        m->kind = PB_KIND_ABORT;
+    case PB_KIND_ABORT:
         m->txn = t->type;
         m->result = t->result == PB_RESULT_APPROVED ? PB_RESULT_ABORTED : t->result;
         m->flags |= PB_F_RESULT_CODE;
-        m->result_code = t->code ? t->code : ZVT_RC_ABORT;
+        m->result_code = t->code ? t->code : t->disc->codes[PB_REASON_ABORT];
         snprintf(m->result_text, sizeof m->result_text, "%02X", (unsigned)m->result_code);
         break;
     default:
@@ -874,9 +816,9 @@ static void zvt_build(struct sim_terminal *t, const struct zmsg *z, struct pos_m
 }
 
 /* Sends the next message of the script, after its wait, or ends the transaction. */
-static void zvt_next(struct sim_terminal *t, int64_t now)
+static void master_next(struct sim_terminal *t, int64_t now)
 {
-    if (t->zq_pos >= t->zq_len) {
+    if (t->script_pos >= t->script_len) {
         if (fault(t, SIM_FAULT_NO_ANSWER)) {
             pb_info("terminal: transaction %u: no answer", t->txn_no);
             t->st.unanswered++;
@@ -884,73 +826,72 @@ static void zvt_next(struct sim_terminal *t, int64_t now)
         go_idle(t);
         return;
     }
-    struct zmsg *z = &t->zq[t->zq_pos];
+    struct pt_msg *z = &t->script[t->script_pos];
     if (z->wait_ms) {
         uint32_t w = z->wait_ms;
         z->wait_ms = 0;
-        set_timer(t, Z_PROCESS, now, w);
+        set_timer(t, M_PROCESS, now, w);
         return;
     }
-    if (z->cmd == ZVT_STATUS_INFO && t->receipt_no == 0)
+    if (z->kind == PB_KIND_RESULT && t->receipt_no == 0)
         book(t);
     struct pos_msg m;
-    zvt_build(t, z, &m);
+    master_build(t, z, &m);
     if (encode(t, &m) < 0) {
-        t->zq_pos++;
-        zvt_next(t, now);
+        t->script_pos++;
+        master_next(t, now);
         return;
     }
     transmit(t, now, true);
     if (t->in_txn)
-        set_timer(t, Z_MSG_SENT, now, ack_ms(t));
+        set_timer(t, M_MSG_SENT, now, ack_ms(t));
 }
 
-static void zvt_sent_ok(struct sim_terminal *t, int64_t now)
+static void master_sent_ok(struct sim_terminal *t, int64_t now)
 {
-    struct zmsg *z = &t->zq[t->zq_pos];
+    struct pt_msg *z = &t->script[t->script_pos];
     if (z->app_ack) {
-        set_timer(t, Z_WAIT_APP_ACK, now, ack_ms(t));
+        set_timer(t, M_WAIT_APP_ACK, now, ack_ms(t));
         return;
     }
-    t->zq_pos++;
-    if (z->cmd == ZVT_ACCEPTED && maybe_power_cycle(t, now))
+    t->script_pos++;
+    if (z->kind == PB_KIND_ACCEPTED && maybe_power_cycle(t, now))
         return;
-    zvt_next(t, now);
+    master_next(t, now);
 }
 
-static void zvt_take_command(struct sim_terminal *t, const struct pos_msg *m, int64_t now)
+static void master_take_command(struct sim_terminal *t, const struct pos_msg *m, int64_t now)
 {
     t->req = *m;
     t->receipt_no = 0;
     decide(t);
     if (m->kind != PB_KIND_REQUEST) {
-        /* A command this terminal does not know: refused (84 83, function not possible). */
+        /* A command this terminal does not know: refused, function not possible. */
         struct pos_msg r;
         pb_msg_init(&r);
         r.proto = t->cfg.proto;
         r.dir = PB_DIR_PT;
         r.kind = PB_KIND_REFUSED;
-        r.cmd = ZVT_REFUSED | ZVT_RC_FUNCTION_NOT_POSSIBLE;
         r.flags |= PB_F_RESULT_CODE;
-        r.result_code = ZVT_RC_FUNCTION_NOT_POSSIBLE;
+        r.result_code = t->disc->codes[PB_REASON_NOT_POSSIBLE];
         r.result = PB_RESULT_NOT_PROCESSED;
-        t->zq_len = t->zq_pos = 0;
+        t->script_len = t->script_pos = 0;
         if (encode(t, &r) >= 0)
             transmit(t, now, true);
         go_idle(t);
         return;
     }
-    zvt_script(t);
-    zvt_next(t, now);
+    master_script(t);
+    master_next(t, now);
 }
 
-static void zvt_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t now)
+static void master_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t now)
 {
     bool idle = t->state == T_IDLE;
     /* A frame after one we did not take (NAK, or no ACK) is its transport repeat. */
     bool repeat = t->in_txn && t->rx_frames > 0 && !t->rx_last_accepted;
     if (idle && !t->in_txn) {
-        /* Only a command opens a transaction: an abort (06 B0) or 80 00 00 arriving
+        /* Only a command opens a transaction: an abort or an application ACK arriving
          * after we finished is acknowledged and dropped. */
         struct pos_msg pre;
         if (f->checksum_ok && t->cfg.proto->decode(f, PB_DIR_ECR, &pre) >= 0 &&
@@ -973,7 +914,7 @@ static void zvt_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t 
         t->rx_last_accepted = false;
         if (nak)
             send_control(t, PB_NAK, now);
-        if (idle && t->rx_attempt >= MAX_TRIES)
+        if (idle && t->rx_attempt >= t->disc->max_tries)
             go_idle(t); /* the ECR's last try: it gives up, and so do we */
         return;
     }
@@ -982,17 +923,17 @@ static void zvt_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t 
     struct pos_msg m;
     t->cfg.proto->decode(f, PB_DIR_ECR, &m);
     if (idle) {
-        zvt_take_command(t, &m, now);
+        master_take_command(t, &m, now);
         return;
     }
-    if (m.kind == PB_KIND_APP_ACK || m.cmd == ZVT_ACCEPTED) {
-        if (t->state == Z_WAIT_APP_ACK) {
-            t->zq_pos++;
-            zvt_next(t, now);
+    if (m.kind == PB_KIND_APP_ACK || m.kind == PB_KIND_ACCEPTED) {
+        if (t->state == M_WAIT_APP_ACK) {
+            t->script_pos++;
+            master_next(t, now);
         }
         return;
     }
-    if (m.cmd == ZVT_ECR_ABORT || (m.kind == PB_KIND_ABORT && m.dir != PB_DIR_PT)) {
+    if (m.kind == PB_KIND_ABORT && m.dir != PB_DIR_PT) {
         if (t->ignore_abort) {
             pb_info("terminal: transaction %u: register aborted; the late result still "
                     "comes",
@@ -1000,25 +941,25 @@ static void zvt_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t 
             return;
         }
         t->result = PB_RESULT_ABORTED;
-        t->code = ZVT_RC_ABORT;
-        t->zq_len = t->zq_pos = 0;
-        zq_add(t, ZVT_ABORT, true, 0);
+        t->code = t->disc->codes[PB_REASON_ABORT];
+        t->script_len = t->script_pos = 0;
+        script_add(t, PB_KIND_ABORT, true, 0);
         t->st.aborted++;
-        zvt_next(t, now);
+        master_next(t, now);
         return;
     }
     pb_debug("terminal: %s ignored while busy", pb_kind_name(m.kind));
 }
 
-static void zvt_control(struct sim_terminal *t, uint8_t b, int64_t now)
+static void master_control(struct sim_terminal *t, uint8_t b, int64_t now)
 {
-    if (t->state != Z_MSG_SENT)
+    if (t->state != M_MSG_SENT)
         return;
     if (b == PB_ACK) {
-        zvt_sent_ok(t, now);
+        master_sent_ok(t, now);
     } else if (b == PB_NAK) {
         t->st.naks_received++;
-        if (!repeat_tx(t, now, Z_MSG_SENT)) {
+        if (!repeat_tx(t, now, M_MSG_SENT)) {
             pb_warn("terminal: transaction %u: frame NAKed %u times, giving up", t->txn_no,
                     t->tries);
             go_idle(t);
@@ -1026,20 +967,20 @@ static void zvt_control(struct sim_terminal *t, uint8_t b, int64_t now)
     }
 }
 
-static void zvt_timer(struct sim_terminal *t, int64_t now)
+static void master_timer(struct sim_terminal *t, int64_t now)
 {
     switch (t->state) {
-    case Z_PROCESS:
-        zvt_next(t, now);
+    case M_PROCESS:
+        master_next(t, now);
         break;
-    case Z_MSG_SENT:
-        if (!repeat_tx(t, now, Z_MSG_SENT))
+    case M_MSG_SENT:
+        if (!repeat_tx(t, now, M_MSG_SENT))
             go_idle(t);
         break;
-    case Z_WAIT_APP_ACK:
-        /* No 80 00 00 from the ECR within T3: carry on with the script. */
-        t->zq_pos++;
-        zvt_next(t, now);
+    case M_WAIT_APP_ACK:
+        /* No application ACK from the ECR in time: carry on with the script. */
+        t->script_pos++;
+        master_next(t, now);
         break;
     default:
         go_idle(t);
@@ -1047,17 +988,17 @@ static void zvt_timer(struct sim_terminal *t, int64_t now)
     }
 }
 
-/* ---- PAX and MIS-POS ------------------------------------------------------------------ */
+/* ---- frame-ACK discipline ---------------------------------------------------------- */
 
-/* PAX closes an exchange it gives up on with EOT; MIS-POS just stops. */
-static void ack_give_up(struct sim_terminal *t, int64_t now)
+/* Some protocols close an exchange they give up on with EOT; others just stop. */
+static void fa_give_up(struct sim_terminal *t, int64_t now)
 {
-    if (t->pax)
+    if (t->disc->eot_on_give_up)
         send_control(t, PB_EOT, now);
     go_idle(t);
 }
 
-static void ack_send_answer(struct sim_terminal *t, int64_t now)
+static void fa_send_answer(struct sim_terminal *t, int64_t now)
 {
     transmit(t, now, true);
     if (t->in_txn) /* not after drop-link */
@@ -1070,7 +1011,7 @@ static bool is_taken_request(const struct sim_terminal *t, const struct pb_frame
            memcmp(f->payload, t->rx_copy, f->payload_len) == 0;
 }
 
-static void ack_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t now)
+static void fa_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t now)
 {
     if (t->state == A_PROCESS || t->state == A_ANSWER_SENT) {
         if (!is_taken_request(t, f)) {
@@ -1104,7 +1045,7 @@ static void ack_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t 
     t->req_arrivals++;
     if (!good || sim_plan_naks(&t->plan, 1, t->rx_attempt)) {
         send_control(t, PB_NAK, now);
-        if (t->rx_attempt >= MAX_TRIES)
+        if (t->rx_attempt >= t->disc->max_tries)
             go_idle(t); /* the register's last try: it gives up, and so do we */
         else
             set_timer(t, A_NAKED, now, ack_ms(t) * 2);
@@ -1118,13 +1059,13 @@ static void ack_frame(struct sim_terminal *t, const struct pb_frame *f, int64_t 
     process_request(t, now, A_PROCESS);
 }
 
-static void ack_control(struct sim_terminal *t, uint8_t b, int64_t now)
+static void fa_control(struct sim_terminal *t, uint8_t b, int64_t now)
 {
     if (t->state != A_ANSWER_SENT)
         return;
     if (b == PB_ACK) {
         if (--t->answers_left > 0)
-            ack_send_answer(t, now); /* duplicate: the same answer once more */
+            fa_send_answer(t, now); /* duplicate: the same answer once more */
         else
             go_idle(t);
     } else if (b == PB_NAK) {
@@ -1132,23 +1073,23 @@ static void ack_control(struct sim_terminal *t, uint8_t b, int64_t now)
         if (!repeat_tx(t, now, A_ANSWER_SENT)) {
             pb_warn("terminal: transaction %u: answer NAKed %u times, giving up", t->txn_no,
                     t->tries);
-            ack_give_up(t, now);
+            fa_give_up(t, now);
         }
     }
 }
 
-static void ack_timer(struct sim_terminal *t, int64_t now)
+static void fa_timer(struct sim_terminal *t, int64_t now)
 {
     switch (t->state) {
     case A_PROCESS:
         /* A power cycle strikes while the card is read: the request's ACK has left. */
         if (!maybe_power_cycle(t, now))
-            ack_send_answer(t, now);
+            fa_send_answer(t, now);
         break;
     case A_ANSWER_SENT:
         if (!repeat_tx(t, now, A_ANSWER_SENT)) {
             pb_warn("terminal: transaction %u: register never took the answer", t->txn_no);
-            ack_give_up(t, now);
+            fa_give_up(t, now);
         }
         break;
     default: /* A_NAKED: the repeat never came */
@@ -1166,13 +1107,15 @@ struct line_ops {
     void (*timer)(struct sim_terminal *t, int64_t now);
 };
 
-static const struct line_ops CONCERT_LINE = {concert_control, concert_frame, concert_timer};
-static const struct line_ops ZVT_LINE = {zvt_control, zvt_frame, zvt_timer};
-static const struct line_ops ACK_LINE = {ack_control, ack_frame, ack_timer};
+static const struct line_ops LINE_OPS[] = {
+    [PB_LINE_HANDSHAKE] = {hs_control, hs_frame, hs_timer},
+    [PB_LINE_MASTER] = {master_control, master_frame, master_timer},
+    [PB_LINE_FRAME_ACK] = {fa_control, fa_frame, fa_timer},
+};
 
 static const struct line_ops *line_of(const struct sim_terminal *t)
 {
-    return t->zvt ? &ZVT_LINE : t->ack_line ? &ACK_LINE : &CONCERT_LINE;
+    return &LINE_OPS[t->disc->kind];
 }
 
 struct feed_ctx {
@@ -1189,7 +1132,7 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     if (f->type == PB_FRAME_GARBAGE)
         return;
     if (f->type == PB_FRAME_CONTROL) {
-        if (f->control == PB_NAK && !t->zvt && !t->ack_line)
+        if (f->control == PB_NAK && t->disc->kind == PB_LINE_HANDSHAKE)
             t->st.naks_received++;
         line_of(t)->control(t, f->control, c->now);
         return;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "discipline.h"
 #include "log.h"
 #include "pb_error.h"
 #include "protocol.h"
@@ -500,6 +501,57 @@ static void lonely_register(const char *name, struct bytes *out, struct sim_outc
     sim_scenario_free(s);
 }
 
+static size_t count_byte(const struct bytes *b, uint8_t v)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->n; i++)
+        n += b->b[i] == v;
+    return n;
+}
+
+/* A protocol possim has never heard of by name: PAX's codec under another name, with a
+ * discipline of its own (two tries instead of three, no EOT on giving up). Both sides
+ * must play it from its description alone (protocols/discipline.h), so that a fifth
+ * protocol is its codec, its discipline and a registry row. */
+static void test_unnamed_protocol_from_its_discipline(void **state)
+{
+    const struct pb_protocol *pax = proto_or_skip("pax");
+    struct pb_discipline d = *pax->discipline;
+    d.max_tries = 2;
+    d.eot_on_give_up = false;
+    struct pb_protocol fifth = *pax;
+    fifth.name = "fifth";
+    fifth.discipline = &d;
+    struct sim_scenario *s = scenario("ack-timeout 1s\n"
+                                      "sale 5.00                   expect ok\n"
+                                      "sale 6.00   nak 1 times 2   expect protocol_error\n");
+    static struct run l;
+    static struct bytes ecr;
+    memset(&ecr, 0, sizeof ecr);
+    memset(&l, 0, sizeof l);
+    struct sim_lane_config c = {
+        .proto = &fifth, .scenario = s, .seed = 1, .watch = false, .tap = ecr_tap, .tap_ctx = &ecr};
+    assert_int_equal(sim_lane_play(&c, &l.res), PB_OK);
+    assert_int_equal(outcome(&l, 0)->belief, PB_CLASS_OK);
+    assert_int_equal(outcome(&l, 0)->charged, 500);
+    /* Two NAKs use up both tries: with PAX's three, the third would have gone through. */
+    assert_true(outcome(&l, 1)->transport_failed);
+    assert_int_equal(outcome(&l, 1)->belief, PB_CLASS_PROTOCOL_ERROR);
+    /* The register sent 1 + 2 request frames, and gave up without PAX's EOT. */
+    assert_int_equal(count_byte(&ecr, PB_STX), 3);
+    assert_null(memchr(ecr.b, PB_EOT, ecr.n));
+    done(&l);
+
+    /* The same lane with PAX's own discipline: three tries, and EOT where it gives up. */
+    d = *pax->discipline;
+    memset(&ecr, 0, sizeof ecr);
+    assert_int_equal(sim_lane_play(&c, &l.res), PB_OK);
+    assert_int_equal(outcome(&l, 1)->belief, PB_CLASS_OK);
+    assert_int_equal(count_byte(&ecr, PB_STX), 4);
+    done(&l);
+    sim_scenario_free(s);
+}
+
 static void test_concert_register_enq_three_tries(void **state)
 {
     struct bytes out;
@@ -823,6 +875,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concert_sale_ok),
+        cmocka_unit_test(test_unnamed_protocol_from_its_discipline),
         cmocka_unit_test(test_concert_faults),
         cmocka_unit_test(test_zvt_sale_ok),
         cmocka_unit_test(test_zvt_faults),

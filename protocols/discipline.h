@@ -1,0 +1,102 @@
+/* discipline: how a protocol behaves on the line, beyond what its codec shows. Who speaks
+ * when, what answers a frame, how often a frame is tried, which codes a terminal uses
+ * for which reason, and which fields each side fills in or echoes.
+ *
+ *   struct pb_discipline         one per protocol, reached as pb_protocol.discipline
+ *   shape_request()              a register's request in this protocol's terms
+ *   shape_answer()               a terminal's result in this protocol's terms
+ *
+ * possim's terminal and register play either side of any protocol from this description
+ * and nothing else; the tracker watches with its other half, struct pb_track_rules. So a
+ * fifth protocol is its codec, its line description and a row in the registry.
+ * Facts: docs/PROTOCOLS.md, section per protocol, and the sources each codec names. */
+#ifndef PB_DISCIPLINE_H
+#define PB_DISCIPLINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+enum pb_discipline_kind {
+    /* The sender takes the line with ENQ (answered ACK), sends its frame (ACK or NAK),
+     * and hands the line back with EOT; the terminal answers the same way, with its own
+     * ENQ. A bare ENQ/ACK/EOT is a liveness probe. (Concert) */
+    PB_LINE_HANDSHAKE,
+    /* Every frame is answered ACK or NAK. The terminal accepts a command at application
+     * level (its own frame), then is master: it sends intermediate status, results,
+     * print lines and finally a completion or an abort, and the register acknowledges
+     * each at application level. (ZVT) */
+    PB_LINE_MASTER,
+    /* Every frame is answered ACK or NAK; the terminal's answer is one frame. (PAX,
+     * MIS-POS) */
+    PB_LINE_FRAME_ACK,
+};
+
+/* Why a terminal refuses, declines or reports something; codes[] gives the protocol's
+ * code for each (0 where it has none). */
+enum pb_line_reason {
+    PB_REASON_ABORT = 0,           /* aborted: timeout or abort key */
+    PB_REASON_NOT_POSSIBLE,        /* a command this terminal does not perform */
+    PB_REASON_ALREADY_REVERSED,    /* a void of a sale already voided */
+    PB_REASON_REVERSAL_IMPOSSIBLE, /* a void of nothing voidable */
+    PB_REASON_DECLINED,            /* a decline that names no code of its own */
+    PB_REASON_INSERT_CARD,         /* intermediate status: insert card */
+    PB_REASON__COUNT
+};
+
+/* Fields of a request that the terminal echoes in its answer, and a register checks. */
+enum {
+    PB_ECHO_POS_ID = 1u << 0,
+    PB_ECHO_REFERENCE = 1u << 1,
+};
+
+/* What a register knows when it asks. */
+struct pb_request_facts {
+    const char *pos_id;      /* the register's POS number setting ("01") */
+    unsigned seq;            /* the register's own number for this request (from 1) */
+    bool has_void_target;    /* a void names an earlier sale: */
+    char void_receipt[PB_REF_MAX]; /* its receipt (or trace) as the terminal gave it */
+    int64_t void_amount;     /* and its amount */
+};
+
+/* What a terminal knows when it answers. */
+struct pb_answer_facts {
+    const struct pos_msg *req; /* the request answered */
+    int32_t code;              /* the result code decided; 0: none */
+    unsigned trace, receipt;   /* the numbers it gave this transaction */
+    const char *terminal_id;   /* its terminal id setting */
+    const char *pan;           /* a masked card number ("497010******0014") */
+};
+
+#define PB_PLAYS(t) (1u << (t))
+
+struct pb_discipline {
+    enum pb_discipline_kind kind;
+    unsigned max_tries;        /* transmissions of one frame (or ENQ), the first included */
+    bool eot_on_give_up;       /* a side that gives up on a frame says so with EOT */
+    bool currency_on_wire;     /* requests and answers name a currency */
+    bool aborted_is_not_processed; /* no "aborted" status: report it as not processed */
+    bool void_by_amount;       /* a void names the sale's amount, not its receipt */
+    unsigned echoes;           /* PB_ECHO_*: request fields the answer repeats */
+    bool ref_in_receipt;       /* the answer's receipt (or trace) is what names the
+                                  transaction: a wrong reference shows there */
+    int32_t codes[PB_REASON__COUNT];
+    uint32_t plays;            /* bit 1u << pb_txn_type for each request a register may
+                                  send and a terminal answers */
+    bool status_is_probe;      /* a status request is a bare ENQ, ACK, EOT: no frame */
+    /* m holds a generic request (kind, txn, amount, currency); adds this protocol's
+     * fields and drops the ones it cannot carry. */
+    void (*shape_request)(struct pos_msg *m, const struct pb_request_facts *f);
+    /* m holds a generic result (kind, txn, result, amount, currency, partial marker and
+     * amount due); adds the fields this protocol's terminal fills in and drops the ones
+     * it has no room for. */
+    void (*shape_answer)(struct pos_msg *m, const struct pb_answer_facts *f);
+};
+
+extern const struct pb_discipline pb_concert_discipline;
+extern const struct pb_discipline pb_zvt_discipline;
+extern const struct pb_discipline pb_pax_discipline;
+extern const struct pb_discipline pb_mispos_discipline;
+
+#endif
