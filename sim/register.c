@@ -1,17 +1,17 @@
 /* The simulated register. One step machine per protocol over a shared step loop:
  *
- * Concert (PROTOCOLS.md 1): ENQ, wait ACK (ENQ up to 3 tries); request, wait ACK
+ * Concert (docs/PROTOCOLS.md 1): ENQ, wait ACK (ENQ up to 3 tries); request, wait ACK
  * (repeated on NAK or silence, 3 tries); EOT. Then wait for the PT's ENQ until the
  * give-up time, ACK it, take the answer (NAK a bad LRC), ACK, and the PT's EOT ends it.
  * An ENQ from the PT at any other time is answered too: a late or duplicate answer.
  *
- * PAX POSLink and MIS-POS (PROTOCOLS.md 3, 4): request, wait ACK (repeated on NAK or
+ * PAX POSLink and MIS-POS (docs/PROTOCOLS.md 3, 4): request, wait ACK (repeated on NAK or
  * silence, 3 tries; PAX then sends EOT); then wait for the answer until the give-up
  * time, ACK it (NAK a bad LRC). There is no abort message: giving up is silence, and an
  * answer that still comes is ACKed and reported as late. An answer that comes before
  * the ACK of the request proves the request taken.
  *
- * ZVT (PROTOCOLS.md 2): command, wait ACK (2 repeats), wait 80 00 00 within T3; then
+ * ZVT (docs/PROTOCOLS.md 2): command, wait ACK (2 repeats), wait 80 00 00 within T3; then
  * ACK every PT frame and answer each PT message with 80 00 00 until 06 0F or 06 1E. At
  * the give-up time (or an ecr-abort fault) send 06 B0 and stop waiting; PT messages that
  * still come are acknowledged and reported as late. */
@@ -140,7 +140,7 @@ static enum pb_class believe(const struct sim_outcome *o)
     return o->belief; /* set from the answer's content when it came */
 }
 
-/* Content checks on one approved answer (DISCREPANCIES.md order). */
+/* Content checks on one approved answer (docs/DISCREPANCIES.md order). */
 static enum pb_class content_class(const struct sim_register *r, const struct pos_msg *a,
                                    const struct sim_outcome *o, enum pb_txn_type asked)
 {

@@ -1,18 +1,18 @@
 /* The simulated terminal. Two line disciplines over one transaction core:
  *
- * Concert (PROTOCOLS.md 1): the ECR's ENQ is ACKed; the request frame is ACKed (NAKed on
+ * Concert (docs/PROTOCOLS.md 1): the ECR's ENQ is ACKed; the request frame is ACKed (NAKed on
  * a bad LRC); the ECR's EOT ends its turn. With the result ready the PT sends ENQ, waits
  * for ACK (ENQ repeated up to 3 times), sends the answer, waits for ACK (the answer is
  * repeated on NAK or silence, 3 tries in all), and ends with EOT. ENQ then EOT with no
  * frame is a liveness probe: it is the `status` step.
  *
- * ZVT (PROTOCOLS.md 2): every frame is acknowledged with ACK (NAK on a bad CRC). The
+ * ZVT (docs/PROTOCOLS.md 2): every frame is acknowledged with ACK (NAK on a bad CRC). The
  * command is accepted with 80 00 00; then the PT is master and sends 04 FF intermediate
  * status, 04 0F status information (the result) and 06 0F completion or 06 1E abort,
  * each repeated on NAK or a missing ACK (at most twice more), each answered by the ECR
  * with 80 00 00 before the next.
  *
- * PAX POSLink and MIS-POS (PROTOCOLS.md 3, 4): no line handshake. Every frame is
+ * PAX POSLink and MIS-POS (docs/PROTOCOLS.md 3, 4): no line handshake. Every frame is
  * answered with ACK (NAK on a bad LRC) and repeated by its sender on NAK or silence, 3
  * tries in all; PAX ends a failed exchange with EOT. The request is ACKed, the answer
  * follows after the card-and-PIN time and waits for the register's ACK. A request frame
@@ -38,7 +38,7 @@
 #define ZVT_MSGS_MAX 16
 #define RECEIPT_LINES 4
 
-/* ZVT commands and status codes this terminal speaks (PROTOCOLS.md 2; Wireshark
+/* ZVT commands and status codes this terminal speaks (docs/PROTOCOLS.md 2; Wireshark
  * packet-zvt.c names). */
 enum {
     ZVT_ACCEPTED = 0x8000,
@@ -56,7 +56,7 @@ enum {
     ZVT_RC_FUNCTION_NOT_POSSIBLE = 0x83,
 };
 
-/* Concert answer status bytes (PROTOCOLS.md 1): '0' approved, '7' rejected, '9' not
+/* Concert answer status bytes (docs/PROTOCOLS.md 1): '0' approved, '7' rejected, '9' not
  * processed. The codec maps them from pb_result. */
 
 /* A masked card number for full Concert answers and ZVT BMP 22: never a clear PAN. */
@@ -393,7 +393,7 @@ static void build_result(struct sim_terminal *t, struct pos_msg *m)
     m->cmd = t->zvt ? ZVT_STATUS_INFO : 0;
     m->txn = t->type;
     m->result = t->result;
-    /* Concert has no "aborted" status: '9' not processed says it (PROTOCOLS.md 1). */
+    /* Concert has no "aborted" status: '9' not processed says it (docs/PROTOCOLS.md 1). */
     if (!t->zvt && !t->ack_line && m->result == PB_RESULT_ABORTED)
         m->result = PB_RESULT_NOT_PROCESSED;
     if ((f = fault(t, SIM_FAULT_TYPE)) != NULL)
