@@ -71,7 +71,7 @@ echo "# posbridge bench $(date -u +%Y-%m-%dT%H:%M:%SZ) quick=${BENCH_QUICK:-0}"
 echo "# $(uname -srm); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); commit $(git rev-parse --short HEAD 2>/dev/null)"
 
-# Frames (PROTOCOLS.md; bytes as a real lane puts them on the wire):
+# Frames (docs/PROTOCOLS.md; bytes as a real lane puts them on the wire):
 # Concert purchase request of 12.50 EUR, 37 bytes (STX .. ETX LRC).
 CONCERT_REQ="02 30 31 30 30 30 30 31 32 35 30 31 31 30 39 37 38 20 20 20 20 20 20 20 20 20 20 41 30 31 30 42 30 31 30 03 01"
 # ZVT status information 04 0F (approved 12.50 EUR, trace, BMP 22 PAN masked as possim

@@ -554,7 +554,7 @@ static int decode_capture(struct decode_run *run, const char *path)
         pb_progress_update(bar, pb_capture_reader_offset(r));
         run->have_time = true;
         run->utc_us = rec.utc_us;
-        /* Offline, the capture's clock is the tracker's clock (DESIGN.md decision 2). */
+        /* Offline, the capture's clock is the tracker's clock (docs/DESIGN.md decision 2). */
         t.mono_us = t.utc_us = rec.utc_us;
         if (run->lane)
             pb_pipeline_tick(run->lane, &t);

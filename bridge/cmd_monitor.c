@@ -1,6 +1,6 @@
 /* `posbridge monitor`: a live view of a running bridge for a person at the lane. It
  * follows the bridge's capture file (flushed after each exchange, possibly rotated) and
- * runs it through the same pipeline as the bridge (DESIGN.md, "One pipeline"), so what
+ * runs it through the same pipeline as the bridge (docs/DESIGN.md, "One pipeline"), so what
  * it shows is what the bridge decides: frames as they pass, the transaction in flight,
  * counters, and discrepancies highlighted.
  *
@@ -249,7 +249,7 @@ static void handle_record(struct monitor *m, const struct pb_capture_record *rec
 {
     m->records++;
     m->last_utc = rec->utc_us;
-    /* The capture's clock is the tracker's clock, as in decode (DESIGN.md decision 2). */
+    /* The capture's clock is the tracker's clock, as in decode (docs/DESIGN.md decision 2). */
     struct pb_time t = {rec->utc_us, rec->utc_us};
     if (m->pl)
         pb_pipeline_tick(m->pl, &t);

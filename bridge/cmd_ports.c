@@ -82,7 +82,7 @@ static void usage(FILE *out)
             "                    which wins over the built-in table\n"
             "      --no-system-ids  do not read " PB_SYSCONFDIR "/terminals.txt\n"
             "      --udev-rules     instead of the listing, udev rules for the terminals found:\n"
-            "                    ModemManager keeps off them (PROTOCOLS.md: it may probe\n"
+            "                    ModemManager keeps off them (docs/PROTOCOLS.md: it may probe\n"
             "                    CDC-ACM terminals) and each gets a stable name\n"
             "                    /dev/posbridge/terminal-VVVV-PPPP[-SERIAL]; for a file in\n"
             "                    /etc/udev/rules.d/\n"
@@ -483,7 +483,7 @@ static bool udev_safe(const char *s)
 static void print_udev(const struct port_info *p, size_t np, const struct usb_info *u, size_t nu)
 {
     printf("# udev rules for payment terminals, written by posbridge ports --udev-rules.\n"
-           "# ModemManager may probe CDC-ACM terminals and disturb the line (PROTOCOLS.md);\n"
+           "# ModemManager may probe CDC-ACM terminals and disturb the line (docs/PROTOCOLS.md);\n"
            "# ID_MM_DEVICE_IGNORE keeps it off. The symlink gives the bridge\n"
            "# a name that survives replugging: posbridge run --terminal /dev/posbridge/...\n");
     size_t n = 0;

@@ -1,5 +1,5 @@
 /* posbridge report: discrepancies with evidence and suggested action, and the per-day
- * reconciliation of what was asked against what was charged (DISCREPANCIES.md,
+ * reconciliation of what was asked against what was charged (docs/DISCREPANCIES.md,
  * "Resolution and reconciliation"). Reads the journal read-only, so it can run while
  * the bridge writes. */
 #include <errno.h>

@@ -4,7 +4,7 @@
  * earliest of the tracker's deadline and the reopen time of a lost port; with no
  * transaction open and both ports up the timeout is infinite, so an idle lane costs no
  * wake-ups. Bytes read from one side are written to the other before any other work
- * (DESIGN.md decision 1); what cannot be written at once waits in a bounded queue
+ * (docs/DESIGN.md decision 1); what cannot be written at once waits in a bounded queue
  * drained on POLLOUT, in order. Decoding, capture, journal and alerts come after. */
 #include <errno.h>
 #include <fcntl.h>

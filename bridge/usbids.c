@@ -23,7 +23,7 @@ struct pb_usbids {
     size_t n, cap;
 };
 
-/* PROTOCOLS.md, "USB identities seen on terminals". Entries marked [?] there are kept:
+/* docs/PROTOCOLS.md, "USB identities seen on terminals". Entries marked [?] there are kept:
  * a wrong guess only names a device, it never changes what the bridge does. */
 static const struct entry builtin[] = {
     {0x0B00, 0, true, "Ingenico terminal"},

@@ -1,5 +1,5 @@
 /* usbids: the table of USB vendor and product ids that name payment terminals
- * (PROTOCOLS.md, "USB identities seen on terminals"), built in and extendable by data
+ * (docs/PROTOCOLS.md, "USB identities seen on terminals"), built in and extendable by data
  * files in the format of data/terminals.txt:
  *
  *     # comment

@@ -1,5 +1,5 @@
 /* batch: a terminal's batch, from one end of day to the next, against the approvals the
- * bridge saw in between (DISCREPANCIES.md: reconciliation with the terminal's own
+ * bridge saw in between (docs/DISCREPANCIES.md: reconciliation with the terminal's own
  * totals). The end of day's answer carries the terminal's total (ZVT 06 50: BMP 04 of
  * its status information; the tracker makes it the end_of_day transaction's charged
  * amount). Used live by the pipeline (an alert at closing time) and by `posbridge

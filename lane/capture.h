@@ -1,4 +1,4 @@
-/* capture: pcapng writer and reader (DESIGN.md decision 7, docs/CAPTURE.md).
+/* capture: pcapng writer and reader (docs/DESIGN.md decision 7, docs/CAPTURE.md).
  *
  * Writer
  *   pb_capture_open()      create PATH (an existing file there is rotated away first),

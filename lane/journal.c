@@ -96,7 +96,7 @@ int pb_journal_schema_version(void)
 
 /* ---- names ---------------------------------------------------------------------------
  * Classes and severities are stored by the tracker's stable names (pb_class_name,
- * pb_severity_name), so the journal reads the same as JSON output and DISCREPANCIES.md. */
+ * pb_severity_name), so the journal reads the same as JSON output and docs/DISCREPANCIES.md. */
 
 static const char *const actions[] = {"refund", "void", "recharge", "none"};
 
@@ -391,7 +391,7 @@ static int migrate(struct pb_journal *j)
     return PB_OK;
 }
 
-/* One transaction: pending rows of earlier runs become in_doubt (DESIGN.md decision 6:
+/* One transaction: pending rows of earlier runs become in_doubt (docs/DESIGN.md decision 6:
  * the bridge cannot know their outcome), the run row, a restart event. */
 static int start_run(struct pb_journal *j)
 {

@@ -1,5 +1,5 @@
 /* journal: the SQLite journal of transactions, runs, resolutions and events
- * (DESIGN.md decision 6; tables and columns in docs/JOURNAL.md).
+ * (docs/DESIGN.md decision 6; tables and columns in docs/JOURNAL.md).
  *
  *   pb_journal_open()         open or create a journal; run mode starts a run
  *   pb_journal_close()        drain the queue (bounded wait), end the run, close
@@ -18,7 +18,7 @@
  *
  * Writes never happen on the caller's thread: submit/event copy the data into a bounded
  * in-memory queue and return at once (they never block on I/O and never fail the
- * caller's flow; DESIGN.md decision 1). A writer thread drains the queue in batches, one
+ * caller's flow; docs/DESIGN.md decision 1). A writer thread drains the queue in batches, one
  * SQLite transaction per batch. When writing fails (disk full, read-only, I/O error) the
  * records stay queued in order, the writer retries with backoff, and on_state() reports
  * the episode once when it starts and once when it ends.

@@ -1,4 +1,4 @@
-/* link: one port behind one handle (DESIGN.md decision 5). See link.h for the contract.
+/* link: one port behind one handle (docs/DESIGN.md decision 5). See link.h for the contract.
  *
  * Three kinds, one descriptor each that the relay polls:
  *   serial   libserialport opens a real UART / USB-serial / CDC-ACM device
@@ -158,7 +158,7 @@ static int termios_apply(int fd, const struct pb_line *line)
     (void)baud_speed(line->baud, &sp);
     cfsetispeed(&t, sp);
     cfsetospeed(&t, sp);
-    /* A pty ignores the speed and forces CS8 without parity (TESTING.md): still success. */
+    /* A pty ignores the speed and forces CS8 without parity (docs/TESTING.md): still success. */
     return tcsetattr(fd, TCSANOW, &t);
 }
 

@@ -1,4 +1,4 @@
-/* link: one port, whatever its kind (DESIGN.md decision 5), non-blocking, pollable.
+/* link: one port, whatever its kind (docs/DESIGN.md decision 5), non-blocking, pollable.
  *
  *   pb_line_parse()      "9600,8N1" / "9600,7E1" / "115200,8N2" into struct pb_line
  *   pb_link_open()       open a port spec; the link may start down (port absent) and

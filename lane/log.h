@@ -1,4 +1,4 @@
-/* log: the one logging module (STYLE.md 10). Leveled, printf-checked, one sink.
+/* log: the one logging module (docs/STYLE.md 10). Leveled, printf-checked, one sink.
  *
  *   pb_log_set_level()   messages below it are dropped (default PB_LOG_INFO)
  *   pb_log_set_sink()    stderr (default), syslog, or a callback (tests)

@@ -1,10 +1,10 @@
-/* pipeline: the one pipeline behind `posbridge run` and `posbridge decode` (DESIGN.md,
+/* pipeline: the one pipeline behind `posbridge run` and `posbridge decode` (docs/DESIGN.md,
  * "One pipeline, live and offline"): chunks in, per-direction deframers, decoder,
  * tracker, and the consumers of its results (capture, journal, events, alert hook).
  *
  *   pb_pipeline_new/free  borrow the consumers given in the options (may be NULL)
  *   pb_pipeline_chunk()   bytes read from one side, with the time they were read; call
- *                         it AFTER forwarding them (DESIGN.md decision 1)
+ *                         it AFTER forwarding them (docs/DESIGN.md decision 1)
  *   pb_pipeline_tick()    run timers; pb_pipeline_next_deadline() says when (-1: idle)
  *   pb_pipeline_link()    a port went or came back: logged, captured as a comment,
  *                         journalled, and the tracker puts the transaction in doubt
@@ -13,7 +13,7 @@
  *
  * Captures: a chunk is written whole, as read, but only once every frame it touches is
  * complete, so the protocol's redact() can mask card data before it reaches disk
- * (DESIGN.md decision 8). Unless capture_clear is set. */
+ * (docs/DESIGN.md decision 8). Unless capture_clear is set. */
 #ifndef PB_PIPELINE_H
 #define PB_PIPELINE_H
 

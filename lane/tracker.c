@@ -1,10 +1,10 @@
-/* The transaction tracker: DISCREPANCIES.md as a state machine.
+/* The transaction tracker: docs/DISCREPANCIES.md as a state machine.
  *
  * One lane is half duplex at the application level (Concert and ZVT both let one
  * transaction run at a time), so the tracker keeps one open transaction, plus a short
  * history of closed ones for the rules that look back: a late approval for a
  * transaction already given up, a second approval inside the duplicate window, a void
- * that closes an earlier sale. Time only arrives with the calls (DESIGN.md decision 2). */
+ * that closes an earlier sale. Time only arrives with the calls (docs/DESIGN.md decision 2). */
 #include "tracker.h"
 
 #include <stddef.h>
@@ -80,7 +80,7 @@ struct class_info {
     const char *action;
 };
 
-/* DISCREPANCIES.md, "Classes". */
+/* docs/DISCREPANCIES.md, "Classes". */
 static const struct class_info classes[PB_CLASS__COUNT] = {
     [PB_CLASS_NONE] = {"open", PB_SEV_NONE, "none: still in flight"},
     [PB_CLASS_OK] = {"ok", PB_SEV_NONE, "none"},
@@ -769,7 +769,7 @@ void pb_tracker_msg(struct pb_tracker *tr, const struct pos_msg *m, const struct
         break;
     case PB_KIND_INTERMEDIATE:
     case PB_KIND_PRINT:
-        /* Proof of life: the terminal is working on it (DISCREPANCIES.md). */
+        /* Proof of life: the terminal is working on it (docs/DISCREPANCIES.md). */
         if (tr->phase != PH_IDLE) {
             if (m->kind == PB_KIND_INTERMEDIATE)
                 tr->cur.intermediates++;

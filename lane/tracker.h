@@ -1,5 +1,5 @@
 /* tracker: turns decoded messages into transactions and gives each closed transaction
- * exactly one class from DISCREPANCIES.md.
+ * exactly one class from docs/DISCREPANCIES.md.
  *
  *   pb_tracker_new/free      one tracker per lane (both directions of one protocol)
  *   pb_tracker_msg()         feed one decoded message with the time of its chunk
@@ -9,7 +9,7 @@
  *   pb_tracker_finish()      end of stream / shutdown: whatever is open becomes in_doubt
  *   pb_class_name() ...      stable names for output, JSON and the journal
  *
- * Pure logic: no I/O, never reads a clock (DESIGN.md decision 2). Time comes in with
+ * Pure logic: no I/O, never reads a clock (docs/DESIGN.md decision 2). Time comes in with
  * every call. Events go to the callback given at creation; the pb_txn pointer is valid
  * during the callback only (copy what you keep). */
 #ifndef PB_TRACKER_H
@@ -21,7 +21,7 @@
 #include "msg.h"
 #include "protocol.h"
 
-/* Outcome classes, DISCREPANCIES.md. Order is stable: the journal stores the name. */
+/* Outcome classes, docs/DISCREPANCIES.md. Order is stable: the journal stores the name. */
 enum pb_class {
     PB_CLASS_NONE = 0, /* still open */
     PB_CLASS_OK,
@@ -147,7 +147,7 @@ const char *pb_class_name(enum pb_class c);
 int pb_class_from_name(const char *name); /* -1 when unknown */
 enum pb_severity pb_class_severity(enum pb_class c);
 const char *pb_severity_name(enum pb_severity s);
-const char *pb_class_action(enum pb_class c); /* suggested action, DISCREPANCIES.md */
+const char *pb_class_action(enum pb_class c); /* suggested action, docs/DISCREPANCIES.md */
 bool pb_class_is_discrepancy(enum pb_class c);
 
 #endif

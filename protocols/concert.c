@@ -1,4 +1,4 @@
-/* Ingenico Telium Concert (protocol E). Facts: PROTOCOLS.md section 1, from the public
+/* Ingenico Telium Concert (protocol E). Facts: docs/PROTOCOLS.md section 1, from the public
  * register-side implementations pyTeliumManager, pypostelium and OCA hw_telium. */
 #include "concert.h"
 

@@ -1,5 +1,5 @@
 /* concert: Ingenico Telium "Concert" (protocol E), the cash register link of Ingenico
- * terminals in France and beyond (PROTOCOLS.md section 1).
+ * terminals in France and beyond (docs/PROTOCOLS.md section 1).
  *
  *   pb_proto_concert   the protocol vtable (also listed in the registry, protocol.c)
  *

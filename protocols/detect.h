@@ -9,7 +9,7 @@
  *
  * The detector only observes: it copies at most `window` bytes per direction into its own
  * buffers and never holds back the caller's bytes, so forwarding goes on unchanged while
- * it decides (DESIGN.md: the bridge never delays traffic).
+ * it decides (docs/DESIGN.md: the bridge never delays traffic).
  *
  * Decision: a protocol's score is the best of its probe() over either direction's bytes.
  * FOUND as soon as the best score reaches decide_at and no other protocol has the same

@@ -1,4 +1,4 @@
-/* UnionPay-style MIS-POS. Facts: PROTOCOLS.md section 4, from the public Allinpay client
+/* UnionPay-style MIS-POS. Facts: docs/PROTOCOLS.md section 4, from the public Allinpay client
  * gsccs/mispos-client (read for facts, no code taken). */
 #include "mispos.h"
 
@@ -620,7 +620,7 @@ static int allinpay_probe(const uint8_t *buf, size_t len)
 const struct pb_protocol pb_proto_mispos = {
     .name = "mispos",
     .description = "UnionPay-style MIS-POS (allinpay profile): STX BCD-LEN TLV ETX LRC",
-    .default_line = "9600,8N1", /* 9600 [PROTOCOLS.md]; 8N1 is [?] there */
+    .default_line = "9600,8N1", /* 9600 [docs/PROTOCOLS.md]; 8N1 is [?] there */
     .link_type = 151,           /* LINKTYPE_USER4 */
     .max_frame = 5 + MISPOS_DATA_MAX_BCD,
     .scan = allinpay_scan,
@@ -634,7 +634,7 @@ const struct pb_protocol pb_proto_mispos = {
             .result_ends_txn = true,   /* the 9F14 answer is final */
             .has_partial_marker = false,
             .accept_timeout_ms = 3000,
-            .response_timeout_ms = 90000, /* "around 60 s" [PROTOCOLS.md] plus margin */
+            .response_timeout_ms = 90000, /* "around 60 s" [docs/PROTOCOLS.md] plus margin */
             .completion_timeout_ms = 0,
             .max_repeats = 2,
         },

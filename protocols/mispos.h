@@ -1,6 +1,6 @@
-/* mispos: UnionPay-style "MIS-POS" cash register links (China), PROTOCOLS.md section 4.
+/* mispos: UnionPay-style "MIS-POS" cash register links (China), docs/PROTOCOLS.md section 4.
  * Acquirers vary the framing, so the framing is a named profile; the registry holds one
- * protocol, "mispos", on the built-in profile "allinpay" (PROTOCOLS.md's layout).
+ * protocol, "mispos", on the built-in profile "allinpay" (docs/PROTOCOLS.md's layout).
  *
  *   pb_proto_mispos          the protocol vtable on the allinpay profile (protocol.c)
  *   pb_mispos_allinpay       the built-in profile

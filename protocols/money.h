@@ -1,5 +1,5 @@
 /* money: amounts as int64_t minor units plus an ISO 4217 numeric currency code
- * (DESIGN.md decision 4). Never a float, never a string past the decoder.
+ * (docs/DESIGN.md decision 4). Never a float, never a string past the decoder.
  *
  *   pb_currency_by_numeric()  table row for a numeric code, or NULL if unknown
  *   pb_currency_by_alpha()    table row for "EUR", "jpy"..., or NULL

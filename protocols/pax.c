@@ -1,4 +1,4 @@
-/* PAX POSLink over serial/USB. Facts: PROTOCOLS.md section 3, from the public
+/* PAX POSLink over serial/USB. Facts: docs/PROTOCOLS.md section 3, from the public
  * globalpayments SDKs and published device traces (read for facts, no code taken). */
 #include "pax.h"
 
@@ -9,7 +9,7 @@
 #include "discipline.h"
 #include "pb_error.h"
 
-#define DEFAULT_VERSION "1.28" /* the version field of PROTOCOLS.md's vector */
+#define DEFAULT_VERSION "1.28" /* the version field of docs/PROTOCOLS.md's vector */
 #define PAN_MIN 13
 #define PAN_MAX 19
 
@@ -810,7 +810,7 @@ static int pax_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg 
 const struct pb_protocol pb_proto_pax = {
     .name = "pax",
     .description = "PAX POSLink serial: STX FS/US-separated ASCII fields ETX LRC",
-    .default_line = "9600,8N1", /* 9600 default; 8N1 is [?] in PROTOCOLS.md */
+    .default_line = "9600,8N1", /* 9600 default; 8N1 is [?] in docs/PROTOCOLS.md */
     .link_type = 150,           /* LINKTYPE_USER3 */
     .max_frame = 1 + PAX_PAYLOAD_MAX + 2,
     .scan = pax_scan,

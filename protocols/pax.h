@@ -1,4 +1,4 @@
-/* pax: PAX POSLink over a serial or USB line (North America), PROTOCOLS.md section 3.
+/* pax: PAX POSLink over a serial or USB line (North America), docs/PROTOCOLS.md section 3.
  *
  *   pb_proto_pax   the protocol vtable (also listed in the registry, protocol.c)
  *
@@ -47,7 +47,7 @@
  * PB_F_MALFORMED (decode returns PB_ERR_SYNTAX). There is no currency on the wire.
  *
  * encode() writes canonical frames: a request as 10 fields (command through e-commerce,
- * as PROTOCOLS.md's vector), a response as 10 fields (status through trace group), empty
+ * as docs/PROTOCOLS.md's vector), a response as 10 fields (status through trace group), empty
  * trailing sub-fields dropped; version from "v=" in text (default "1.28"), the type from
  * "type=" when it maps to m->txn (so a reversal 99 stays 99), else the first table entry;
  * the response code from result_text when it holds 6 digits, else from result. */

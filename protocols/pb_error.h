@@ -2,7 +2,7 @@
  *
  *   pb_strerror()   text for a code; never NULL, never to be freed.
  *
- * Convention (STYLE.md 2): 0 success, positive a count, negative one of these codes.
+ * Convention (docs/STYLE.md 2): 0 success, positive a count, negative one of these codes.
  * A decline, a NAK or an abort on the wire is data, never one of these. */
 #ifndef PB_ERROR_H
 #define PB_ERROR_H

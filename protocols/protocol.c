@@ -6,7 +6,7 @@
 
 #include "pb_error.h"
 
-/* The registry (DESIGN.md decision 3): one line per protocol. */
+/* The registry (docs/DESIGN.md decision 3): one line per protocol. */
 extern const struct pb_protocol pb_proto_concert;
 extern const struct pb_protocol pb_proto_zvt;
 extern const struct pb_protocol pb_proto_pax;

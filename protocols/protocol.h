@@ -9,7 +9,7 @@
  *   pb_deframer_flush()    report what is left in the buffer as garbage (end of stream)
  *
  * Adding a protocol touches protocols/ and the registry array in protocol.c only
- * (DESIGN.md decision 3). Protocols never print and never do I/O. */
+ * (docs/DESIGN.md decision 3). Protocols never print and never do I/O. */
 #ifndef PB_PROTOCOL_H
 #define PB_PROTOCOL_H
 
@@ -42,7 +42,7 @@ struct pb_frame {
     uint8_t payload[PB_FRAME_PAYLOAD_MAX];
 };
 
-/* Scanner contract (STYLE.md 5), called on the deframer's buffer:
+/* Scanner contract (docs/STYLE.md 5), called on the deframer's buffer:
  *   > 0  that many bytes were consumed; *out says what they were (type, length,
  *        payload, checksum_ok, control). A run of bytes that cannot start anything is
  *        returned as one PB_FRAME_GARBAGE.
@@ -54,7 +54,7 @@ struct pb_frame {
  * frame fed one byte at a time is not rescanned from its start on every byte. */
 typedef int (*pb_scan_fn)(const uint8_t *buf, size_t len, size_t *resume, struct pb_frame *out);
 
-/* Transaction rules the tracker applies per protocol (DISCREPANCIES.md). */
+/* Transaction rules the tracker applies per protocol (docs/DISCREPANCIES.md). */
 struct pb_track_rules {
     bool has_accept;              /* PT acknowledges the request at application level first */
     bool result_ends_txn;         /* the RESULT closes the transaction (Concert), else the

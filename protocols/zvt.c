@@ -1,6 +1,6 @@
 /* ZVT-700 over a serial line: framing, APDU decoding, encoding, redaction, probing.
  *
- * Sources for every fact below (facts only, no code taken): shared PROTOCOLS.md section 2
+ * Sources for every fact below (facts only, no code taken): docs/PROTOCOLS.md section 2
  * ([P]), Wireshark epan/dissectors/packet-zvt.c ([W]), Portalum.Zvt ZvtClient.cs and its
  * intermediate status repository ([Z]). Where they are silent the choice is ours and the
  * comment says so. */
@@ -180,7 +180,7 @@ static int zvt_scan(const uint8_t *buf, size_t len, size_t *resume, struct pb_fr
     size_t end = etx + 4;
     bool ok = crc == wire;
     if (!ok && (buf[etx + 2] == PB_DLE || buf[etx + 3] == PB_DLE)) {
-        /* PROTOCOLS.md marks "CRC not stuffed" [?]: a peer that doubles a 0x10 in the CRC
+        /* docs/PROTOCOLS.md marks "CRC not stuffed" [?]: a peer that doubles a 0x10 in the CRC
          * too is accepted when that reading, and only that one, matches. */
         uint16_t v;
         size_t used;
@@ -382,7 +382,7 @@ struct zvt_bmp {
     const char *name; /* ZVT term */
 };
 
-/* Tags and lengths from Wireshark's bitmap table [W] and PROTOCOLS.md [P]. A BMP that is
+/* Tags and lengths from Wireshark's bitmap table [W] and docs/PROTOCOLS.md [P]. A BMP that is
  * not here has no known length, so parsing stops at it. */
 static const struct zvt_bmp zvt_bmps[] = {
     {0x01, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "timeout"},
@@ -1414,7 +1414,7 @@ const struct pb_protocol pb_proto_zvt = {
     .name = "zvt",
     .description = "ZVT-700 serial (DLE STX framing, CRC-16/KERMIT), Germany and Austria",
     .default_line = "9600,8N2", /* [P]: 8 data bits, no parity, 2 stop bits */
-    .link_type = 147,           /* LINKTYPE_USER0: Wireshark's zvt dissector (DESIGN.md 7) */
+    .link_type = 147,           /* LINKTYPE_USER0: Wireshark's zvt dissector (docs/DESIGN.md 7) */
     .max_frame = PB_ZVT_FRAME_MAX,
     .scan = zvt_scan,
     .decode = zvt_decode,

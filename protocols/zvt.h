@@ -3,7 +3,7 @@
  *   pb_proto_zvt   the const descriptor: scan, decode, encode, redact, probe, rules
  *
  * Everything is reached through struct pb_protocol (protocol.h); this header only names the
- * descriptor and the few wire limits tests need. Protocol facts: shared PROTOCOLS.md
+ * descriptor and the few wire limits tests need. Protocol facts: docs/PROTOCOLS.md
  * section 2, Wireshark packet-zvt.c, Portalum.Zvt.
  *
  * Decisions a caller may need to know:

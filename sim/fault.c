@@ -1,6 +1,6 @@
 /* The fault model: parsing fault words, deciding which fire, and applying them to
  * amounts and to the bytes of outgoing frames. Which fault produces which class is
- * DISCREPANCIES.md's table; the terminal and register act on the plan built here. */
+ * docs/DISCREPANCIES.md's table; the terminal and register act on the plan built here. */
 #include "fault.h"
 
 #include <ctype.h>

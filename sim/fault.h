@@ -1,4 +1,4 @@
-/* fault: the fault model of possim (DISCREPANCIES.md, "Faults possim injects").
+/* fault: the fault model of possim (docs/DISCREPANCIES.md, "Faults possim injects").
  *
  *   sim_fault_parse()      one fault from words ("charge +1.00", "nak 2 times 3 every 4")
  *   sim_fault_fires()      does a fault apply to transaction n? (once / every Nth / chance)

@@ -652,14 +652,14 @@ static int cmd(int argc, char **argv, bool terminal)
     char real[4096];
     if (!o.line && (line.data_bits != 8 || line.parity != 'N') && realpath(o.port, real) &&
         strncmp(real, "/dev/pts/", 9) == 0) {
-        /* An existing pty: 7 bits and parity mean nothing there (TESTING.md). */
+        /* An existing pty: 7 bits and parity mean nothing there (docs/TESTING.md). */
         pb_debug("port %s is a pty: using 8N1 instead of %s", o.port, ltext);
         line.data_bits = 8;
         line.parity = 'N';
     }
     int lr = pb_link_open(o.port, &line, &side.link);
     if (lr == PB_ERR_IO && !o.line && (line.data_bits != 8 || line.parity != 'N')) {
-        /* A pty refuses some 7-bit/parity settings (TESTING.md: ptys are 8N1 anyway):
+        /* A pty refuses some 7-bit/parity settings (docs/TESTING.md: ptys are 8N1 anyway):
          * retry with 8N1 rather than fail on a setting the pty cannot honour. */
         struct pb_line l8 = line;
         l8.data_bits = 8;

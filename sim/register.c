@@ -123,7 +123,7 @@ static enum pb_class believe(const struct sim_outcome *o)
     return o->belief; /* set from the answer's content when it came */
 }
 
-/* Content checks on one approved answer (DISCREPANCIES.md order). */
+/* Content checks on one approved answer (docs/DISCREPANCIES.md order). */
 static enum pb_class content_class(const struct sim_register *r, const struct pos_msg *a,
                                    const struct sim_outcome *o, enum pb_txn_type asked)
 {

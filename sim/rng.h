@@ -1,4 +1,4 @@
-/* rng: the one seeded random generator of possim (DESIGN.md decision 9).
+/* rng: the one seeded random generator of possim (docs/DESIGN.md decision 9).
  *
  *   sim_rng_seed()       seed a generator (splitmix64 expands the 64-bit seed)
  *   sim_rng_next()       next 64 random bits (xoshiro256**)

@@ -1,4 +1,4 @@
-/* Concert test vectors (PROTOCOLS.md section 1, LRC checked) and a frame recorder
+/* Concert test vectors (docs/PROTOCOLS.md section 1, LRC checked) and a frame recorder
  * shared by tests/test_concert.c and tests/test_deframer.c. Header-only, test use only. */
 #ifndef PB_TEST_CONCERT_VECTORS_H
 #define PB_TEST_CONCERT_VECTORS_H

@@ -419,7 +419,7 @@ static void run_case(const struct lane_case *c)
 #define C_PT_ENQ CTL(PT, PB_KIND_ENQ)
 #define C_ECR_EOT CTL(ECR, PB_KIND_EOT)
 #define C_PT_EOT CTL(PT, PB_KIND_EOT)
-/* Concert: the register's half, then the terminal's answer half (PROTOCOLS.md 1). */
+/* Concert: the register's half, then the terminal's answer half (docs/PROTOCOLS.md 1). */
 #define CONCERT_SALE(a) C_ENQ, C_PT_ACK, REQ(PB_TXN_PURCHASE, a), C_PT_ACK, C_ECR_EOT
 #define CONCERT_ANSWER(r, a) C_PT_ENQ, C_ECR_ACK, RES(r, a), C_ECR_ACK, C_PT_EOT
 
@@ -462,7 +462,7 @@ static const struct lane_case concert_cases[] = {
 };
 
 /* ZVT: ECR command, PT ACK + 80 00 00, status information, completion; every PT
- * message acknowledged by the ECR with 80 00 00 (PROTOCOLS.md 2). */
+ * message acknowledged by the ECR with 80 00 00 (docs/PROTOCOLS.md 2). */
 #define Z_ECR_ACK CTL(ECR, PB_KIND_ACK)
 #define Z_PT_ACK CTL(PT, PB_KIND_ACK)
 #define ZVT_SALE(a) REQ(PB_TXN_PURCHASE, a), Z_PT_ACK, CTL(PT, PB_KIND_ACCEPTED), Z_ECR_ACK
@@ -509,7 +509,7 @@ static const struct lane_case zvt_cases[] = {
 };
 
 /* PAX POSLink and MIS-POS: every frame ACKed by the other side, no ENQ/EOT handshake,
- * no acceptance message (PROTOCOLS.md 3, 4). */
+ * no acceptance message (docs/PROTOCOLS.md 3, 4). */
 #define A_SALE(a) REQ(PB_TXN_PURCHASE, a), CTL(PT, PB_KIND_ACK)
 #define A_ANSWER(r, a) RES(r, a), CTL(ECR, PB_KIND_ACK)
 #define DROP {DROP_PT, 0, 0, -1, 0, 0, NULL, 0}

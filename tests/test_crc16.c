@@ -1,6 +1,6 @@
 /* Tests for pb_crc16_kermit() (protocols/protocol.c): the table-driven CRC the benchmark
  * profile asked for must equal the bitwise CRC-16/KERMIT it replaced, for every byte
- * value, for chained calls, and for the ZVT frame vectors of PROTOCOLS.md. */
+ * value, for chained calls, and for the ZVT frame vectors of docs/PROTOCOLS.md. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -55,7 +55,7 @@ static void test_chained_equals_whole(void **state)
                          whole);
 }
 
-/* PROTOCOLS.md: `10 02 04 0F 02 27 00 10 03 83 FE`: CRC over APDU and ETX, low byte first. */
+/* docs/PROTOCOLS.md: `10 02 04 0F 02 27 00 10 03 83 FE`: CRC over APDU and ETX, low byte first. */
 static void test_zvt_vectors(void **state)
 {
     (void)state;

@@ -1,6 +1,6 @@
 /* Tests for protocols/mispos.c: framing, TLV decoding, encoding, redaction, probing of
  * MIS-POS (allinpay profile and its variants), and the tracker's classes on MIS-POS
- * messages, one edge per test. The vector is PROTOCOLS.md section 4 ([checked] there).
+ * messages, one edge per test. The vector is docs/PROTOCOLS.md section 4 ([checked] there).
  * Frames are built here from TLV lists, independently of encode(). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* Tests for protocols/pax.c: framing, decoding, encoding, redaction, probing of PAX
  * POSLink and the tracker's classes fed with decoded PAX messages, one edge per test.
- * The wire vector is PROTOCOLS.md section 3 ([checked] there). Frames are written in
+ * The wire vector is docs/PROTOCOLS.md section 3 ([checked] there). Frames are written in
  * test text with '|' for FS and '^' for US and framed here, independently of encode(). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -58,7 +58,7 @@ static void exact(const char *text, struct pos_msg *m)
     assert_memory_equal(e, w, n);
 }
 
-/* ---- PROTOCOLS.md vector and the responses ------------------------------------------- */
+/* ---- docs/PROTOCOLS.md vector and the responses --------------------------------------- */
 
 static const char *const V_SALE =
     "02 54 30 30 1C 31 2E 32 38 1C 30 31 1C 31 30 30 1C 1C 31 1C 1C 1C 1C 03 5F";

@@ -50,7 +50,7 @@ static void test_builtin_ids(void **state)
     (void)state;
     struct pb_usbids *t = NULL;
     assert_int_equal(pb_usbids_new(&t), PB_OK);
-    /* PROTOCOLS.md: exact product ids and vendor-wide ones. */
+    /* docs/PROTOCOLS.md: exact product ids and vendor-wide ones. */
     assert_string_equal(pb_usbids_lookup(t, 0x11CA, 0x0207), "Verifone VX810");
     assert_string_equal(pb_usbids_lookup(t, 0x11CA, 0x9999), "Verifone terminal");
     assert_string_equal(pb_usbids_lookup(t, 0x079B, 0x0028), "Ingenico iPP320 (Sagem id)");

@@ -1,4 +1,4 @@
-/* Tests for lane/tracker.c: every class of DISCREPANCIES.md from message sequences,
+/* Tests for lane/tracker.c: every class of docs/DISCREPANCIES.md from message sequences,
  * for a protocol whose answer is final (Concert-like) and one with acceptance and
  * completion (ZVT-like). Fake protocols keep this independent of the codecs. */
 #include <stdarg.h>

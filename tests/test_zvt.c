@@ -1,5 +1,5 @@
 /* Tests for protocols/zvt.c: framing, decoding, encoding, redaction and probing of ZVT,
- * one edge per test. Wire vectors are PROTOCOLS.md section 2 ([checked] there). */
+ * one edge per test. Wire vectors are docs/PROTOCOLS.md section 2 ([checked] there). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -57,7 +57,7 @@ static size_t frame_hex(const char *apdu_hex, uint8_t *out, size_t cap)
     return frame_apdu(a, n, out, cap);
 }
 
-/* ---- PROTOCOLS.md vectors ------------------------------------------------------------- */
+/* ---- docs/PROTOCOLS.md vectors -------------------------------------------------------- */
 
 static const char *const V_PAY = "10 02 06 01 07 04 00 00 00 00 10 10 00 10 03 62 91";
 static const char *const V_REFUSED = "10 02 84 00 00 10 03 19 6D";
@@ -256,7 +256,7 @@ static void test_bad_crc_still_delimited(void **state)
     assert_int_equal(m.kind, PB_KIND_REQUEST); /* contents still reported */
 }
 
-/* PROTOCOLS.md: "Implementations do not stuff the CRC bytes [?]". Both forms are read: a
+/* docs/PROTOCOLS.md section 2.1: the CRC bytes are not stuffed, a [?] fact. Both forms are read: a
  * CRC byte 0x10 sent once (the rule) or doubled (a peer that stuffs the CRC too). */
 static void test_crc_byte_0x10_plain_or_doubled(void **state)
 {

@@ -1,5 +1,5 @@
 /* Drives the bridge's real libserialport path (lane/link.c, sp_kind_open) on a
- * CDC-ACM port emulated by umockdev (TESTING.md): pb_link_open("/dev/ttyACM0") must
+ * CDC-ACM port emulated by umockdev (docs/TESTING.md): pb_link_open("/dev/ttyACM0") must
  * take the serial kind, and bytes must pass both ways between the link and the pty
  * behind the emulated node, which this program holds as the "terminal".
  *

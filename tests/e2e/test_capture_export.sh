@@ -18,7 +18,7 @@ trap cleanup EXIT
 die() { echo "test_capture_export: FAIL: $*" >&2; exit 1; }
 pb() { "$POSBRIDGE" capture "$@"; }
 
-# PROTOCOLS.md Concert vectors: the 12.50 EUR request and its approval; the request
+# docs/PROTOCOLS.md Concert vectors: the 12.50 EUR request and its approval; the request
 # is 37 bytes, so it continues on an indented line.
 cat > "$tmp/a.txt" <<'DUMP'
 # posbridge capture dump; link type 148 (concert)

@@ -38,7 +38,7 @@ hasnt() {
     checks=$((checks + 1))
 }
 
-# PROTOCOLS.md Concert vectors.
+# docs/PROTOCOLS.md Concert vectors.
 REQ="02 30 31 30 30 30 30 31 32 35 30 31 31 30 39 37 38 20 20 20 20 20 20 20 20 20 20 41 30 31 30 42 30 31 30 03 01"
 ANS="02 30 31 30 30 30 30 30 31 32 35 30 31 39 37 38 30 30 30 30 30 30 30 30 30 30 03 33"
 ANS_BAD="02 30 31 30 30 30 30 30 31 32 35 30 31 39 37 38 30 30 30 30 30 30 30 30 30 30 03 32"
@@ -277,7 +277,7 @@ has "$tmp/out" "pt  result"
 printf 'not a capture at all, just text\n' >"$tmp/text.pcapng"
 expect_rc 65 dec "$tmp/text.pcapng"
 
-# ZVT, once its decoder is registered: the completion vector of PROTOCOLS.md.
+# ZVT, once its decoder is registered: the completion vector of docs/PROTOCOLS.md.
 rc=0
 dec -p zvt --hex "10 02 06 0F 00 10 03 C6 33" >"$tmp/out" 2>"$tmp/err" || rc=$?
 if [ "$rc" -eq 0 ]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `posbridge ports` under umockdev: a CDC-ACM terminal, a USB-serial adapter, a
-# vendor-class terminal and a keyboard, described as sysfs + usbfs (TESTING.md), listed
+# vendor-class terminal and a keyboard, described as sysfs + usbfs (docs/TESTING.md), listed
 # through the real libserialport and libusb, and checked as JSON with python3.
 set -eu
 : "${POSBRIDGE:?set by make check}"

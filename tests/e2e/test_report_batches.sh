@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `posbridge report` compares each terminal batch (the total an end of day reports) with
-# the approvals the bridge saw since the previous end of day (DISCREPANCIES.md:
+# the approvals the bridge saw since the previous end of day (docs/DISCREPANCIES.md:
 # reconciliation against the terminal's own totals).
 #  1. A real ZVT lane (possim run): end of day, two sales and a refund, end of day. The
 #     terminal's total reaches the journal and the batch matches.

@@ -116,7 +116,7 @@ def send(src, dst, data):
         r, _, _ = select.select([dst], [], [], 0.5)
         if r: got += os.read(dst, 4096)
     assert got == data, (got, data)
-# Concert: a sale of 12.50 answered with 13.50 approved (PROTOCOLS.md section 1 layout)
+# Concert: a sale of 12.50 answered with 13.50 approved (docs/PROTOCOLS.md section 1 layout)
 send(ecr, pt, b"\x05"); send(pt, ecr, b"\x06")
 send(ecr, pt, frame(b"0100001250110978          A010B010")); send(pt, ecr, b"\x06")
 send(ecr, pt, b"\x04")

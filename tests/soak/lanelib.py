@@ -3,7 +3,7 @@
 A test lane here is: two pseudo-terminals this process owns (the "terminal device" and
 the "register device"), a posbridge that opens both slaves by path like real serial
 ports, and this process playing register and terminal on the masters with frames built
-from the PROTOCOLS.md rules (ZVT: DLE stuffing + CRC-16/KERMIT; Concert: LRC). Owning
+from the docs/PROTOCOLS.md rules (ZVT: DLE stuffing + CRC-16/KERMIT; Concert: LRC). Owning
 the masters lets a test pull a "cable" (close the pty), plug it back (new pty, same
 path), and compare bytes at both ends exactly.
 """
@@ -21,7 +21,7 @@ import termios
 import time
 import tty
 
-# ---- frames (PROTOCOLS.md) -------------------------------------------------------------
+# ---- frames (docs/PROTOCOLS.md) --------------------------------------------------------
 
 DLE, STX, ETX, ACK, ENQ, EOT = 0x10, 0x02, 0x03, 0x06, 0x05, 0x04
 
@@ -125,7 +125,7 @@ def concert_answer(cents, pos="01", report=None, private="0000000000"):
 
 def pax_frame(fields):
     """PAX POSLink: STX, fields separated by FS (sub-fields by US), ETX, LRC of the bytes
-    after STX through ETX (PROTOCOLS.md 3)."""
+    after STX through ETX (docs/PROTOCOLS.md 3)."""
     body = b"\x1c".join(fields) + b"\x03"
     return b"\x02" + body + bytes([lrc(body)])
 
@@ -147,7 +147,7 @@ def pax_response(cents, ref, pan_field=b"1111", message=b"APPROVED"):
 
 def mispos_frame(tlvs):
     """MIS-POS (allinpay): STX, LEN as 2 BCD bytes, TLV data (2-byte tag, 2-byte
-    big-endian length), ETX, LRC from LEN through ETX (PROTOCOLS.md 4)."""
+    big-endian length), ETX, LRC from LEN through ETX (docs/PROTOCOLS.md 4)."""
     data = b"".join(struct.pack(">HH", t, len(v)) + v for t, v in tlvs)
     n = "%04d" % len(data)
     ln = bytes([int(n[0:2], 16), int(n[2:4], 16)])

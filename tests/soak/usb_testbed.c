@@ -32,7 +32,7 @@
 #define USB_TTY USB_IFACE "/tty/ttyACM0"
 
 /* No "N:" (see above) and no "A: dev=" (without it umockdev keeps no major:minor map
- * for the pty, so isatty() stays true on it: TESTING.md). */
+ * for the pty, so isatty() stays true on it: docs/TESTING.md). */
 static const char desc[] =
     "P: /devices/pci0000:00/0000:00:14.0/usb1/1-1\n"
     "E: DEVTYPE=usb_device\nE: DRIVER=usb\nE: SUBSYSTEM=usb\n"

@@ -4,7 +4,7 @@
  *
  * umockdev 0.17 sends every ioctl on an emulated node to the testbed process, which
  * answers the modem-line requests with ENOTTY; libserialport's sp_open() then fails
- * (TESTING.md). Retry such an ioctl with the real syscall (the node is a pty), and
+ * (docs/TESTING.md). Retry such an ioctl with the real syscall (the node is a pty), and
  * answer what a pty refuses (TIOCMGET/TIOCMSET/TIOCMBIS/TIOCMBIC) from a stored bit
  * mask, as a USB CDC-ACM port with no modem lines wired would.
  *
