@@ -85,7 +85,7 @@ FUZZ_SHORT := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-short/%,$(FUZZ_SRC))
 DEPS_STAMP := $(BUILD)/.deps-ok
 TEST_DEPS_STAMP := $(BUILD)/.test-deps-ok
 
-.PHONY: all deps test-deps check check-unit check-fuzz check-e2e check-scenarios demo fuzz soak bench clean install man
+.PHONY: FORCE all deps test-deps check check-unit check-fuzz check-e2e check-scenarios demo fuzz soak bench clean install man
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -164,9 +164,31 @@ $(BUILD)/fuzz-short/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/driver.o $(LI
 
 # The scenario library runs after the rest, alone: its lanes keep real protocol time,
 # and a machine busy with the other suites makes a simulated terminal miss it.
+# Tests write only inside their own directories: every test runs with HOME and the XDG
+# directories inside the build tree, so a default path (the journal of a `posbridge
+# report` without --journal, chromium's profile) never lands in the user's home or, as
+# root, in /var/lib/posbridge. The check fails if a product path outside was touched.
+TEST_HOME := $(abspath $(BUILD))/test-home
+CHECKS := check check-unit check-fuzz check-e2e check-scenarios
+$(CHECKS): export HOME := $(TEST_HOME)
+$(CHECKS): export XDG_STATE_HOME := $(TEST_HOME)/.local/state
+$(CHECKS): export XDG_CONFIG_HOME := $(TEST_HOME)/.config
+$(CHECKS): export XDG_CACHE_HOME := $(TEST_HOME)/.cache
+$(CHECKS): export XDG_RUNTIME_DIR := $(TEST_HOME)/run
+STRAY_PATHS := /var/lib/posbridge /run/posbridge /var/log/posbridge
+
 check: check-unit check-fuzz check-e2e
-	@$(MAKE) --no-print-directory check-scenarios
+	@$(MAKE) --no-print-directory check-scenarios IN_CHECK=1
+	@stray=$$(find $(STRAY_PATHS) -newer $(TEST_HOME)/.started 2>/dev/null); \
+	if [ -n "$$stray" ]; then echo "posbridge: FAIL: tests wrote outside their directories:"; \
+	  echo "$$stray"; exit 1; fi
 	@echo "posbridge: all checks passed"
+
+$(TEST_HOME)/.started: FORCE
+	@mkdir -p $(TEST_HOME)/run && chmod 700 $(TEST_HOME)/run
+	@[ -n "$(IN_CHECK)" ] && [ -e $@ ] || touch $@
+FORCE:
+check-unit check-fuzz check-e2e check-scenarios: $(TEST_HOME)/.started
 
 check-unit: $(TESTS) all
 	@fail=0; pass=0; for t in $(TESTS); do \
