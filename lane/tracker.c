@@ -551,7 +551,9 @@ static void on_request(struct pb_tracker *tr, const struct pos_msg *m, const str
         }
     }
     tr->requests_seen++;
-    tr->last_result_unacked = false; /* a new request: the register took the last answer */
+    /* The last answer stays a candidate for repeats: a register that read it but whose
+     * ACK was lost sends its next request while the terminal still repeats the old
+     * answer (is_result_repeat). */
     reset_open(tr);
     struct pb_txn *t = &tr->cur;
     t->id = tr->next_id++;
@@ -588,12 +590,20 @@ static bool same_result(const struct pos_msg *a, const struct pos_msg *b)
            strcmp(a->reference, b->reference) == 0;
 }
 
-/* The terminal sent the answer the register has not acknowledged yet, again. */
+/* The terminal sent the answer the register has not acknowledged yet, again: a repeat,
+ * matched by content (docs/DISCREPANCIES.md, "a repeat stays a repeat whatever comes
+ * between"). After the register's next request, an equal answer is still the old one's
+ * repeat until the terminal has taken that request: a terminal that never saw the ACK
+ * of its answer does not take a new request before it gives the answer up. Once it has
+ * taken it (ACK, acceptance), an equal answer is the new request's own. */
 static bool is_result_repeat(struct pb_tracker *tr, const struct pos_msg *m, int64_t now)
 {
     int64_t window = ms_to_us(tr->cfg.accept_timeout_ms) * (tr->rules.max_repeats + 2);
-    return tr->last_result_unacked && now - tr->last_result_mono <= window &&
-           same_result(&tr->last_result, m);
+    if (!tr->last_result_unacked || now - tr->last_result_mono > window ||
+        !same_result(&tr->last_result, m))
+        return false;
+    bool newer = tr->phase != PH_IDLE && tr->cur.id != tr->last_result_txn;
+    return !(newer && (tr->req_acked || tr->phase != PH_REQUESTED));
 }
 
 static void on_result(struct pb_tracker *tr, const struct pos_msg *m, const struct pb_time *now)

@@ -34,6 +34,7 @@ static const struct kind_row kinds[] = {
     {"type", SIM_FAULT_TYPE, false},
     {"nak", SIM_FAULT_NAK, true},
     {"withhold-ack", SIM_FAULT_WITHHOLD_ACK, true},
+    {"lose-ack", SIM_FAULT_LOSE_ACK, true},
     {"bad-checksum", SIM_FAULT_BAD_CHECKSUM, true},
     {"drop-byte", SIM_FAULT_DROP_BYTE, true},
     {"insert-byte", SIM_FAULT_INSERT_BYTE, true},
@@ -304,6 +305,9 @@ int sim_fault_parse(int argc, char *const *argv, uint16_t currency, struct sim_f
         FAIL(0, "only line faults (nak, withhold-ack, bad-checksum, drop-byte, insert-byte, "
                 "flip-bit, slice, latency, noise, drop-link) take the ecr- prefix");
     out->kind = row->kind;
+    if (row->kind == SIM_FAULT_LOSE_ACK && side != SIM_SIDE_ECR)
+        FAIL(0, "'lose-ack' is a register fault: write 'ecr-lose-ack' (the terminal's side "
+                "of a lost ACK is 'withhold-ack')");
 
     switch (row->kind) {
     case SIM_FAULT_CHARGE: {
@@ -420,6 +424,7 @@ int sim_fault_parse(int argc, char *const *argv, uint16_t currency, struct sim_f
     }
     case SIM_FAULT_NAK:
     case SIM_FAULT_WITHHOLD_ACK:
+    case SIM_FAULT_LOSE_ACK:
     case SIM_FAULT_BAD_CHECKSUM: {
         int r = parse_nth_times(argc, argv, i, out, err);
         if (r < 0)
@@ -528,6 +533,7 @@ int sim_fault_format(const struct sim_fault *f, uint16_t currency, char *buf, si
         break;
     case SIM_FAULT_NAK:
     case SIM_FAULT_WITHHOLD_ACK:
+    case SIM_FAULT_LOSE_ACK:
     case SIM_FAULT_BAD_CHECKSUM:
         snprintf(arg, sizeof arg, " %u times %u", f->nth, f->times);
         break;
@@ -697,5 +703,11 @@ bool sim_plan_naks(const struct sim_plan *p, unsigned nth, unsigned attempt)
 bool sim_plan_withholds_ack(const struct sim_plan *p, unsigned nth, unsigned attempt)
 {
     const struct sim_fault *f = find_nth(p, SIM_FAULT_WITHHOLD_ACK, nth);
+    return f && attempt <= f->times;
+}
+
+bool sim_plan_loses_ack(const struct sim_plan *p, unsigned nth, unsigned attempt)
+{
+    const struct sim_fault *f = find_nth(p, SIM_FAULT_LOSE_ACK, nth);
     return f && attempt <= f->times;
 }

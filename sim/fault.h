@@ -41,6 +41,8 @@ enum sim_fault_kind {
     /* transport faults: either side (prefix ecr- for the register) */
     SIM_FAULT_NAK,          /* nak [N] [times K]: NAK the Nth frame received, K times */
     SIM_FAULT_WITHHOLD_ACK, /* withhold-ack [N] [times K]: stay silent instead of ACK */
+    SIM_FAULT_LOSE_ACK,     /* ecr-lose-ack [N] [times K]: act on the Nth frame, but its
+                               ACK is lost on the line (the sender repeats it) */
     SIM_FAULT_BAD_CHECKSUM, /* bad-checksum [N] [times K]: corrupt the Nth frame sent */
     SIM_FAULT_DROP_BYTE,    /* drop-byte [N]: lose one byte of the Nth frame sent */
     SIM_FAULT_INSERT_BYTE,  /* insert-byte [N]: one stray byte inside the Nth frame */
@@ -151,5 +153,6 @@ size_t sim_plan_mangle(const struct sim_plan *p, struct sim_rng *rng, unsigned n
  * left without ACK? */
 bool sim_plan_naks(const struct sim_plan *p, unsigned nth, unsigned attempt);
 bool sim_plan_withholds_ack(const struct sim_plan *p, unsigned nth, unsigned attempt);
+bool sim_plan_loses_ack(const struct sim_plan *p, unsigned nth, unsigned attempt);
 
 #endif

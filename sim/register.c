@@ -68,6 +68,11 @@ struct sim_register {
     struct sim_plan plan;
     unsigned tx_frames, rx_frames, rx_attempt;
     bool rx_last_ok;
+    /* ecr-lose-ack: the frame acted on whose ACK was lost, and how many of its arrivals
+     * lose their ACK; its copies are ACKed (or not) but never acted on again */
+    uint8_t lost[FRAME_MAX];
+    size_t lost_len;
+    unsigned lost_k, lost_seen;
     int64_t sent_at;
 
     struct sim_outcome cur; /* the step being played */
@@ -549,8 +554,44 @@ static void hs_control(struct sim_register *r, uint8_t b, int64_t now)
     }
 }
 
+/* A copy of the frame whose ACK was lost (ecr-lose-ack): the terminal repeats it, perhaps
+ * after this register has moved on to its next request. It was acted on already. */
+static bool lost_ack_copy(struct sim_register *r, const struct pb_frame *f, int64_t now)
+{
+    if (!r->lost_len || f->payload_len != r->lost_len || !f->checksum_ok ||
+        memcmp(f->payload, r->lost, r->lost_len) != 0)
+        return false;
+    if (++r->lost_seen >= r->lost_k) {
+        sim_wire_send_control(r->wire, PB_ACK, now);
+        r->lost_len = 0;
+    }
+    pb_debug("register: a repeat of a frame already taken (its ACK was lost)");
+    return true;
+}
+
+/* ACKs a frame the register acts on; on ecr-lose-ack the ACK is lost on the line instead,
+ * and the frame remembered so that the terminal's repeats of it are not acted on. */
+static void send_ack(struct sim_register *r, const struct pb_frame *f, int64_t now)
+{
+    unsigned k = 0;
+    while (k < 8 && sim_plan_loses_ack(&r->plan, r->rx_frames, r->rx_attempt + k))
+        k++;
+    if (k && f->payload_len <= sizeof r->lost) {
+        memcpy(r->lost, f->payload, f->payload_len);
+        r->lost_len = f->payload_len;
+        r->lost_k = k;
+        r->lost_seen = 1;
+        pb_info("register: transaction %u: the ACK of frame %u is lost on the line",
+                r->cur.index, r->rx_frames);
+        return;
+    }
+    sim_wire_send_control(r->wire, PB_ACK, now);
+}
+
 static void hs_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
 {
+    if (lost_ack_copy(r, f, now))
+        return;
     if (r->state != RH_WAIT_ANSWER) {
         pb_debug("register: frame outside an answer exchange ignored");
         return;
@@ -572,7 +613,7 @@ static void hs_frame(struct sim_register *r, const struct pb_frame *f, int64_t n
     }
     struct pos_msg m;
     int d = r->cfg.proto->decode(f, PB_DIR_PT, &m);
-    sim_wire_send_control(r->wire, PB_ACK, now);
+    send_ack(r, f, now);
     if (d >= 0 && m.kind == PB_KIND_RESULT) {
         struct sim_outcome *o = r->unsolicited ? answer_owner(r) : &r->cur;
         if (o)
@@ -647,10 +688,13 @@ static void master_control(struct sim_register *r, uint8_t b, int64_t now)
 }
 
 /* Transport rule of the master and frame-ACK lines for a frame from the PT: NAK a bad checksum (or
- * on an ecr-nak fault), say nothing on ecr-withhold-ack, else ACK. A frame after one not
- * ACKed is its repeat. Returns true when the frame was ACKed and is to be acted on. */
+ * on an ecr-nak fault), say nothing on ecr-withhold-ack, else ACK (an ecr-lose-ack ACK is
+ * lost on the way). A frame after one not ACKed is its repeat. Returns true when the frame
+ * is to be acted on. */
 static bool rx_acknowledge(struct sim_register *r, const struct pb_frame *f, int64_t now)
 {
+    if (lost_ack_copy(r, f, now))
+        return false;
     if (r->rx_attempt == 0 || r->rx_last_ok) {
         r->rx_frames++;
         r->rx_attempt = 0;
@@ -666,7 +710,7 @@ static bool rx_acknowledge(struct sim_register *r, const struct pb_frame *f, int
         return false;
     }
     r->rx_last_ok = true;
-    sim_wire_send_control(r->wire, PB_ACK, now);
+    send_ack(r, f, now);
     return true;
 }
 

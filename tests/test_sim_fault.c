@@ -285,6 +285,30 @@ static void test_nak_and_withhold(void **state)
     assert_false(sim_plan_withholds_ack(&p, 1, 1));
 }
 
+/* ecr-lose-ack: the register's fault only; the plan says which arrivals lose their ACK. */
+static void test_lose_ack(void **state)
+{
+    struct sim_fault f;
+    struct sim_parse_error e;
+    struct sim_plan p;
+    assert_int_equal(parse("ecr-lose-ack 2 times 3", &f, &e), 4);
+    assert_int_equal(f.kind, SIM_FAULT_LOSE_ACK);
+    assert_int_equal(f.side, SIM_SIDE_ECR);
+    char text[96];
+    sim_fault_format(&f, EUR, text, sizeof text);
+    assert_string_equal(text, "ecr-lose-ack 2 times 3");
+    sim_plan_clear(&p);
+    sim_plan_add(&p, &f);
+    assert_false(sim_plan_loses_ack(&p, 1, 1));
+    assert_true(sim_plan_loses_ack(&p, 2, 1));
+    assert_true(sim_plan_loses_ack(&p, 2, 3));
+    assert_false(sim_plan_loses_ack(&p, 2, 4));
+    assert_false(sim_plan_withholds_ack(&p, 2, 1));
+    /* the terminal has no such fault: its lost ACK is withhold-ack; said so */
+    assert_true(parse("lose-ack", &f, &e) < 0);
+    assert_non_null(strstr(e.msg, "ecr-lose-ack"));
+}
+
 static void test_durations_and_format(void **state)
 {
     uint32_t ms;
@@ -320,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_charged_arithmetic),
         cmocka_unit_test(test_mangle),
         cmocka_unit_test(test_nak_and_withhold),
+        cmocka_unit_test(test_lose_ack),
         cmocka_unit_test(test_durations_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -256,6 +256,8 @@ static void test_duplicate_second_approval(void **state)
     advance(&l, 5000);
     send(&l, result(PB_RESULT_APPROVED, 1250)); /* the terminal charged it again */
     assert_int_equal(count_closed(&l.rec), 2);
+    assert_non_null(final_of(&l.rec, 1));
+    assert_non_null(final_of(&l.rec, 2));
     assert_int_equal(final_of(&l.rec, 1)->cls, PB_CLASS_OK);
     const struct pb_txn *d = final_of(&l.rec, 2);
     assert_int_equal(d->cls, PB_CLASS_DUPLICATE);
@@ -298,14 +300,71 @@ static void test_duplicate_window_and_new_request(void **state)
     advance(&l, 20000); /* outside the window: not a duplicate but still unsolicited */
     send(&l, result(PB_RESULT_APPROVED, 1250));
     assert_int_equal(final_of(&l.rec, 2)->cls, PB_CLASS_PROTOCOL_ERROR);
-    /* two sales of equal amount, each with its own request: both ok */
+    /* two sales of equal amount, each with its own request the terminal took (its ACK):
+     * both ok, the second answer is no repeat of the first */
     request(&l, PB_TXN_PURCHASE, 500);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
     send(&l, result(PB_RESULT_APPROVED, 500));
     request(&l, PB_TXN_PURCHASE, 500);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
     send(&l, result(PB_RESULT_APPROVED, 500));
     assert_int_equal(final_of(&l.rec, 3)->cls, PB_CLASS_OK);
     assert_int_equal(final_of(&l.rec, 4)->cls, PB_CLASS_OK);
+    assert_int_equal(count_closed(&l.rec), 4);
     pb_tracker_free(l.tr);
+}
+
+/* A stale repeat (issue 18, "money counted twice"): the register read answer N but its
+ * ACK was lost, so the terminal repeats answer N while the register already sends request
+ * N+1, and then repeats N+1 itself because the busy terminal did not ACK it. The repeats
+ * are repeats: N+1 is not answered by N's answer, and its own repeat opens nothing. */
+static void stale_repeat(const struct pb_protocol *p, bool accept)
+{
+    struct lane l;
+    lane_init(&l, p, NULL);
+    request(&l, PB_TXN_PURCHASE, 4999);
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
+    if (accept)
+        send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    send(&l, result(PB_RESULT_APPROVED, 4999));
+    if (accept) /* its completion, acknowledged at application level only */
+        send(&l, msg(PB_DIR_PT, PB_KIND_COMPLETION));
+    advance(&l, 20);
+    request(&l, PB_TXN_PURCHASE, 1000); /* N+1, while answer N waits for its ACK */
+    advance(&l, 2000);
+    send(&l, result(PB_RESULT_APPROVED, 4999)); /* the terminal's 2nd try of answer N */
+    send(&l, msg(PB_DIR_ECR, PB_KIND_ACK));
+    advance(&l, 2000);
+    request(&l, PB_TXN_PURCHASE, 1000); /* the register's repeat of N+1 */
+    send(&l, msg(PB_DIR_PT, PB_KIND_ACK));
+    if (accept)
+        send(&l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    send(&l, result(PB_RESULT_APPROVED, 1000));
+    if (accept)
+        send(&l, msg(PB_DIR_PT, PB_KIND_COMPLETION));
+    send(&l, msg(PB_DIR_ECR, PB_KIND_ACK));
+    pb_tracker_finish(l.tr, &l.now);
+    assert_int_equal(count_closed(&l.rec), 2);
+    assert_non_null(final_of(&l.rec, 1));
+    assert_non_null(final_of(&l.rec, 2));
+    assert_int_equal(final_of(&l.rec, 1)->cls, PB_CLASS_OK);
+    assert_int_equal(final_of(&l.rec, 1)->charged, 4999);
+    assert_int_equal(final_of(&l.rec, 2)->cls, PB_CLASS_OK);
+    assert_int_equal(final_of(&l.rec, 2)->charged, 1000);
+    assert_int_equal(final_of(&l.rec, 2)->repeats, 1);
+    pb_tracker_free(l.tr);
+}
+
+static void test_stale_repeat_answer_final(void **state)
+{
+    (void)state;
+    stale_repeat(&answer_final, false);
+}
+
+static void test_stale_repeat_with_completion(void **state)
+{
+    (void)state;
+    stale_repeat(&with_completion, true);
 }
 
 static void test_in_doubt_by_silence_then_late(void **state)
@@ -604,6 +663,8 @@ int main(void)
         cmocka_unit_test(test_status_enquiry_is_not_financial),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_settings_text),
+        cmocka_unit_test(test_stale_repeat_answer_final),
+        cmocka_unit_test(test_stale_repeat_with_completion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
