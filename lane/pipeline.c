@@ -1,17 +1,12 @@
 #include "pipeline.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "alert.h"
 #include "batch.h"
 #include "capture.h"
 #include "journal.h"
@@ -54,154 +49,10 @@ struct pb_pipeline {
     bool burst_fired;
     int64_t burst_last_us;    /* mono time of the last burst alert */
     struct pb_batch *batch;   /* the terminal's batch since its last end of day */
+    struct pb_alerter *alerter; /* NULL: no alert program */
 };
-
-/* ---- alert program --------------------------------------------------------------------- */
-
-/* The supervisor's side of the time limit: waits for the program until the deadline,
- * then kills its whole process group (a shell script's children too, and a program
- * that ignores SIGALRM), and reaps it. */
-static void supervise_alert(pid_t prog, uint32_t timeout_ms)
-{
-    struct timespec tick = {0, 20 * 1000 * 1000};
-    for (uint64_t waited = 0; waited < timeout_ms; waited += 20) {
-        int st;
-        pid_t r = waitpid(prog, &st, WNOHANG);
-        if (r == prog || (r < 0 && errno != EINTR))
-            return;
-        nanosleep(&tick, NULL);
-    }
-    kill(-prog, SIGKILL);
-    kill(prog, SIGKILL);
-    while (waitpid(prog, NULL, 0) < 0 && errno == EINTR)
-        ;
-}
-
-/* The environment of one alert: POSBRIDGE_* variables, each "NAME=value". */
-#define ALERT_ENV_MAX 12
-struct alert_env {
-    char var[ALERT_ENV_MAX][832]; /* the longest: POSBRIDGE_TEXT, up to 800 bytes */
-    int n;
-};
-
-static void alert_env_set(struct alert_env *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void alert_env_set(struct alert_env *e, const char *fmt, ...)
-{
-    if (e->n >= ALERT_ENV_MAX)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->var[e->n++], sizeof e->var[0], fmt, ap);
-    va_end(ap);
-}
-
-/* Runs the alert program without a shell: details in the environment and the JSON on
- * its stdin. The bridge forks a child that forks a supervisor and exits at once, so
- * the bridge never waits for the program and leaves no zombie. The supervisor drops
- * every descriptor of the bridge (ports, journal and its lock) and forks the program
- * in a process group of its own, which it kills at the time limit. */
-static void run_alert(struct pb_pipeline *l, struct alert_env *env, const char *json)
-{
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0) {
-        l->stats.alerts_failed++;
-        pb_warn("alert: pipe: %s", strerror(errno));
-        return;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        l->stats.alerts_failed++;
-        pb_warn("alert: fork: %s", strerror(errno));
-        return;
-    }
-    if (pid == 0) {
-        if (fork() != 0)
-            _exit(0);
-        /* supervisor: stdin becomes the JSON pipe, nothing of the bridge stays open */
-        if (dup2(pfd[0], STDIN_FILENO) < 0)
-            _exit(126);
-        int maxfd = (int)sysconf(_SC_OPEN_MAX);
-        for (int fd = 3; fd < (maxfd > 0 && maxfd < 65536 ? maxfd : 65536); fd++)
-            close(fd);
-        for (int i = 0; i < env->n; i++)
-            putenv(env->var[i]);
-        pid_t prog = fork();
-        if (prog < 0)
-            _exit(126);
-        if (prog == 0) {
-            setpgid(0, 0);
-            /* The bridge blocks its signals for its signalfd; the program must not
-             * inherit that, or SIGTERM could not stop it. */
-            sigset_t none;
-            sigemptyset(&none);
-            sigprocmask(SIG_SETMASK, &none, NULL);
-            char *argv[] = {(char *)l->o.alert_program, NULL};
-            execv(l->o.alert_program, argv);
-            _exit(127);
-        }
-        setpgid(prog, prog); /* both sides, so the kill below finds the group */
-        close(STDIN_FILENO);
-        supervise_alert(prog, l->o.alert_timeout_ms);
-        _exit(0);
-    }
-    close(pfd[0]);
-    /* The JSON is far smaller than a pipe buffer: this write does not block. */
-    size_t n = strlen(json);
-    if (write(pfd[1], json, n) != (ssize_t)n || write(pfd[1], "\n", 1) != 1)
-        pb_warn("alert: could not hand the details to %s", l->o.alert_program);
-    close(pfd[1]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    l->stats.alerts_run++;
-}
-
-/* An alert about the lane rather than one transaction (a burst, a terminal batch): o is
- * its JSON for stdin (taken), e its variables after the four every such alert has. */
-static void run_lane_alert(struct pb_pipeline *l, const char *cls, const char *severity,
-                           const struct pb_txn *t, json_t *o, const struct alert_env *more)
-{
-    json_t *all = json_object(); /* "class" first, as in a transaction's JSON */
-    json_object_set_new(all, "class", json_string(cls));
-    json_object_update(all, o);
-    json_decref(o);
-    char *json = json_dumps(all, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(all);
-    struct alert_env e = {.n = 0};
-    alert_env_set(&e, "POSBRIDGE_CLASS=%s", cls);
-    alert_env_set(&e, "POSBRIDGE_SEVERITY=%s", severity);
-    alert_env_set(&e, "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
-    alert_env_set(&e, "POSBRIDGE_ID=%" PRIu64, t->id);
-    for (int i = 0; i < more->n; i++)
-        alert_env_set(&e, "%s", more->var[i]);
-    if (json)
-        run_alert(l, &e, json);
-    free(json);
-}
 
 /* ---- transaction events --------------------------------------------------------------- */
-
-/* The alert for one discrepancy. docs/ALERTS.md lists these variables; keep it in step. */
-static void alert_txn(struct pb_pipeline *l, const struct pb_txn *t, const char *json)
-{
-    struct alert_env e = {.n = 0};
-    char req[PB_MONEY_FMT_MAX], chg[PB_MONEY_FMT_MAX];
-    pb_txn_format_amounts(t, req, chg);
-    alert_env_set(&e, "POSBRIDGE_CLASS=%s", pb_class_name(t->cls));
-    alert_env_set(&e, "POSBRIDGE_ID=%" PRIu64, t->id);
-    alert_env_set(&e, "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
-    alert_env_set(&e, "POSBRIDGE_REQUESTED=%" PRId64, t->has_requested ? t->requested : 0);
-    alert_env_set(&e, "POSBRIDGE_CHARGED=%" PRId64, t->has_charged ? t->charged : 0);
-    alert_env_set(&e, "POSBRIDGE_CURRENCY=%u", pb_txn_charged_currency(t));
-    alert_env_set(&e, "POSBRIDGE_SEVERITY=%s", pb_severity_name(pb_class_severity(t->cls)));
-    alert_env_set(&e, "POSBRIDGE_CHARGED_TEXT=%s", chg);
-    alert_env_set(&e, "POSBRIDGE_REQUESTED_CURRENCY=%u", pb_txn_requested_currency(t));
-    alert_env_set(&e, "POSBRIDGE_REQUESTED_TEXT=%s", req);
-    run_alert(l, &e, json);
-}
 
 /* A burst: opts.alert_burst discrepancies within BURST_WINDOW_US of each other on this
  * lane (a loose cable, a misconfigured terminal, a register retrying) raise one alert of
@@ -271,7 +122,7 @@ static void note_burst(struct pb_pipeline *l, const struct pb_txn *t)
     pb_error("ALERT burst: %s; check the cable, the line settings and the terminal", text);
     if (l->o.journal)
         pb_journal_event(l->o.journal, "burst", text, t->ended.utc_us);
-    if (l->o.alert_program) {
+    if (l->alerter) {
         json_t *o = json_object();
         json_object_set_new(o, "discrepancies", json_integer(n));
         json_object_set_new(o, "seconds", json_integer(span_s));
@@ -279,10 +130,10 @@ static void note_burst(struct pb_pipeline *l, const struct pb_txn *t)
         json_object_set_new(o, "last_id", json_integer((json_int_t)hi));
         json_object_set_new(o, "by_class", jc);
         json_object_set_new(o, "text", json_string(text));
-        struct alert_env e = {.n = 0};
-        alert_env_set(&e, "POSBRIDGE_COUNT=%u", n);
-        alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
-        run_lane_alert(l, "burst", "critical", t, o, &e);
+        struct pb_alert_env e = {.n = 0};
+        pb_alert_env_set(&e, "POSBRIDGE_COUNT=%u", n);
+        pb_alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
+        pb_alerter_lane(l->alerter, "burst", "critical", t, o, &e);
     } else {
         json_decref(jc);
     }
@@ -317,7 +168,7 @@ static void batch_closed(struct pb_pipeline *l, const struct pb_txn *t,
         pb_error("ALERT batch: %s", text);
     if (l->o.journal)
         pb_journal_event(l->o.journal, ok ? "batch_ok" : "batch_mismatch", text, t->ended.utc_us);
-    if (ok || !l->o.alert_program)
+    if (ok || !l->alerter)
         return;
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer((json_int_t)t->id));
@@ -326,12 +177,12 @@ static void batch_closed(struct pb_pipeline *l, const struct pb_txn *t,
         json_object_set_new(o, "terminal_total", json_integer(b->terminal));
     json_object_set_new(o, "bridge_total", json_integer(b->bridge));
     json_object_set_new(o, "text", json_string(text));
-    struct alert_env e = {.n = 0};
-    alert_env_set(&e, "POSBRIDGE_CURRENCY=%u", b->currency);
-    alert_env_set(&e, "POSBRIDGE_TERMINAL_TOTAL=%" PRId64, b->has_total ? b->terminal : 0);
-    alert_env_set(&e, "POSBRIDGE_BRIDGE_TOTAL=%" PRId64, b->bridge);
-    alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
-    run_lane_alert(l, "batch_mismatch", "high", t, o, &e);
+    struct pb_alert_env e = {.n = 0};
+    pb_alert_env_set(&e, "POSBRIDGE_CURRENCY=%u", b->currency);
+    pb_alert_env_set(&e, "POSBRIDGE_TERMINAL_TOTAL=%" PRId64, b->has_total ? b->terminal : 0);
+    pb_alert_env_set(&e, "POSBRIDGE_BRIDGE_TOTAL=%" PRId64, b->bridge);
+    pb_alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
+    pb_alerter_lane(l->alerter, "batch_mismatch", "high", t, o, &e);
 }
 
 static void batch_txn(struct pb_pipeline *l, const struct pb_txn *t)
@@ -381,6 +232,16 @@ static void write_event(struct pb_pipeline *l, const char *json)
     }
 }
 
+/* Counters the pipeline's modules keep, copied where pb_pipeline_stats() is read (callers
+ * hold on to that pointer), before anyone outside sees the transaction. */
+static void collect_stats(struct pb_pipeline *l)
+{
+    struct pb_alerter_stats as;
+    pb_alerter_stats(l->alerter, &as);
+    l->stats.alerts_run = as.run;
+    l->stats.alerts_failed = as.failed;
+}
+
 static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
 {
     struct pb_pipeline *l = ctx;
@@ -393,7 +254,7 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
             l->stats.by_class[t->cls]++;
         /* Only when someone reads it: the JSON was 42% of `posbridge decode` (bench). */
         char *json = NULL;
-        if (l->o.events || (l->o.alert_program && pb_class_is_discrepancy(t->cls)))
+        if (l->o.events || (l->alerter && pb_class_is_discrepancy(t->cls)))
             json = pb_txn_to_json(t);
         if (l->o.events && json)
             write_event(l, json);
@@ -402,12 +263,13 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
             pb_txn_format_amounts(t, req, chg);
             pb_warn("DISCREPANCY %s txn %" PRIu64 ": requested %s, charged %s: %s; action: %s",
                     pb_class_name(t->cls), t->id, req, chg, t->detail, pb_class_action(t->cls));
-            if (l->o.alert_program && json)
-                alert_txn(l, t, json);
+            if (l->alerter && json)
+                pb_alerter_txn(l->alerter, t, json);
             note_burst(l, t);
         }
         free(json);
         batch_txn(l, t);
+        collect_stats(l);
     }
     if (l->o.on_txn)
         l->o.on_txn(ev, t, l->o.ctx);
@@ -673,10 +535,10 @@ int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **ou
     if (!l)
         return PB_ERR_NOMEM;
     l->o = *opts;
-    if (!l->o.alert_timeout_ms)
-        l->o.alert_timeout_ms = 10000;
     int rc = PB_OK;
-    if (l->o.alert_burst && !(l->burst = calloc(l->o.alert_burst, sizeof *l->burst)))
+    if (l->o.alert_program)
+        rc = pb_alerter_new(l->o.alert_program, l->o.alert_timeout_ms, &l->alerter);
+    if (rc == PB_OK && l->o.alert_burst && !(l->burst = calloc(l->o.alert_burst, sizeof *l->burst)))
         rc = PB_ERR_NOMEM;
     if (rc == PB_OK && l->o.proto && !(l->batch = pb_batch_new(BATCH_TXNS_MAX)))
         rc = PB_ERR_NOMEM;
@@ -710,5 +572,6 @@ void pb_pipeline_free(struct pb_pipeline *l)
     pb_tracker_free(l->tracker);
     free(l->burst);
     pb_batch_free(l->batch);
+    pb_alerter_free(l->alerter);
     free(l);
 }
