@@ -2,17 +2,16 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alert.h"
-#include "batch.h"
 #include "capture.h"
 #include "journal.h"
 #include "log.h"
 #include "money.h"
 #include "pb_error.h"
+#include "rules.h"
 #include "txn_json.h"
 
 /* A chunk read but not yet written to the capture: it waits until every frame it
@@ -40,176 +39,11 @@ struct pb_pipeline {
     enum pb_dir cur_dir;      /* for the frame callback */
     const struct pb_time *cur_t;
     bool events_failing;      /* the last event could not be written (said once) */
-    struct burst_mark {       /* the last opts.alert_burst discrepancies, a ring */
-        int64_t at_us;        /* mono */
-        uint64_t id;
-        enum pb_class cls;
-    } *burst;
-    unsigned burst_head, burst_len;
-    bool burst_fired;
-    int64_t burst_last_us;    /* mono time of the last burst alert */
-    struct pb_batch *batch;   /* the terminal's batch since its last end of day */
+    struct pb_rules *rules;   /* bursts and terminal batches; NULL without a protocol */
     struct pb_alerter *alerter; /* NULL: no alert program */
 };
 
 /* ---- transaction events --------------------------------------------------------------- */
-
-/* A burst: opts.alert_burst discrepancies within BURST_WINDOW_US of each other on this
- * lane (a loose cable, a misconfigured terminal, a register retrying) raise one alert of
- * their own, besides each discrepancy's: an ALERT line in the log, a journal event
- * "burst", and the alert program with POSBRIDGE_CLASS=burst. At most one per window. */
-#define BURST_WINDOW_US (3600LL * 1000000)
-
-static void note_burst(struct pb_pipeline *l, const struct pb_txn *t)
-{
-    unsigned n = l->o.alert_burst;
-    if (!n || !l->burst)
-        return;
-    /* A transaction reclassified from one discrepancy into another (in_doubt, then a late
-     * approval) is one discrepancy: its mark takes the new class. */
-    for (unsigned i = 0; i < l->burst_len; i++) {
-        if (l->burst[i].id == t->id) {
-            l->burst[i].cls = t->cls;
-            return;
-        }
-    }
-    /* A reclassified transaction (a late duplicate) ended before the ones now in the
-     * ring: the ring's times never go backwards. */
-    int64_t at = t->ended.mono_us;
-    if (l->burst_len && l->burst[(l->burst_head + n - 1) % n].at_us > at)
-        at = l->burst[(l->burst_head + n - 1) % n].at_us;
-    struct burst_mark *m = &l->burst[l->burst_head];
-    *m = (struct burst_mark){at, t->id, t->cls};
-    l->burst_head = (l->burst_head + 1) % n;
-    if (l->burst_len < n)
-        l->burst_len++;
-    const struct burst_mark *first = &l->burst[l->burst_head % n];
-    if (l->burst_len < n || at - first->at_us > BURST_WINDOW_US)
-        return;
-    if (l->burst_fired && at - l->burst_last_us < BURST_WINDOW_US)
-        return;
-    l->burst_fired = true;
-    l->burst_last_us = at;
-    l->stats.bursts++;
-
-    uint64_t by_class[PB_CLASS__COUNT] = {0};
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if ((unsigned)l->burst[i].cls < PB_CLASS__COUNT)
-            by_class[l->burst[i].cls]++;
-        lo = l->burst[i].id < lo ? l->burst[i].id : lo;
-        hi = l->burst[i].id > hi ? l->burst[i].id : hi;
-    }
-    char classes[256] = "";
-    size_t used = 0;
-    json_t *jc = json_object();
-    for (int k = 0; k < PB_CLASS__COUNT; k++) {
-        if (!by_class[k])
-            continue;
-        int w = snprintf(classes + used, sizeof classes - used, "%s%s=%" PRIu64,
-                         used ? ", " : "", pb_class_name((enum pb_class)k), by_class[k]);
-        if (w > 0 && (size_t)w < sizeof classes - used)
-            used += (size_t)w;
-        json_object_set_new(jc, pb_class_name((enum pb_class)k),
-                            json_integer((json_int_t)by_class[k]));
-    }
-    int64_t span_s = (at - first->at_us) / 1000000;
-    char text[400];
-    snprintf(text, sizeof text,
-             "%u discrepancies in %" PRId64 " min on this lane (%s), transactions %" PRIu64
-             " to %" PRIu64,
-             n, span_s / 60, classes, lo, hi);
-    pb_error("ALERT burst: %s; check the cable, the line settings and the terminal", text);
-    if (l->o.journal)
-        pb_journal_event(l->o.journal, "burst", text, t->ended.utc_us);
-    if (l->alerter) {
-        json_t *o = json_object();
-        json_object_set_new(o, "discrepancies", json_integer(n));
-        json_object_set_new(o, "seconds", json_integer(span_s));
-        json_object_set_new(o, "first_id", json_integer((json_int_t)lo));
-        json_object_set_new(o, "last_id", json_integer((json_int_t)hi));
-        json_object_set_new(o, "by_class", jc);
-        json_object_set_new(o, "text", json_string(text));
-        struct pb_alert_env e = {.n = 0};
-        pb_alert_env_set(&e, "POSBRIDGE_COUNT=%u", n);
-        pb_alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
-        pb_alerter_lane(l->alerter, "burst", "critical", t, o, &e);
-    } else {
-        json_decref(jc);
-    }
-}
-
-/* Transactions one batch remembers: a terminal whose ends of day the bridge never sees
- * (closed on its own keypad) must not make the bridge grow for years. */
-#define BATCH_TXNS_MAX 100000
-
-/* The end of day just closed the terminal's batch: its total against the approvals seen
- * since the previous one. A match is logged; a mismatch is an ALERT, a journal event
- * "batch_mismatch" and the alert program with POSBRIDGE_CLASS=batch_mismatch. */
-static void batch_closed(struct pb_pipeline *l, const struct pb_txn *t,
-                         const struct pb_batch_result *b)
-{
-    char verdict[400], term[PB_MONEY_FMT_MAX] = "-", br[PB_MONEY_FMT_MAX], diff[PB_MONEY_FMT_MAX] = "-";
-    pb_batch_verdict(b, verdict, sizeof verdict);
-    pb_money_format(br, sizeof br, b->bridge, b->currency);
-    if (b->has_total) {
-        pb_money_format(term, sizeof term, b->terminal, b->currency);
-        pb_money_format(diff, sizeof diff, b->terminal - b->bridge, b->currency);
-    }
-    char text[800];
-    snprintf(text, sizeof text,
-             "end of day (txn %" PRIu64 "): terminal batch %s, bridge saw %s approved since the "
-             "last end of day (difference %s): %s",
-             t->id, term, br, diff, verdict);
-    bool ok = pb_batch_matches(b);
-    if (ok)
-        pb_info("%s", text);
-    else
-        pb_error("ALERT batch: %s", text);
-    if (l->o.journal)
-        pb_journal_event(l->o.journal, ok ? "batch_ok" : "batch_mismatch", text, t->ended.utc_us);
-    if (ok || !l->alerter)
-        return;
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer((json_int_t)t->id));
-    json_object_set_new(o, "currency", json_integer(b->currency));
-    if (b->has_total)
-        json_object_set_new(o, "terminal_total", json_integer(b->terminal));
-    json_object_set_new(o, "bridge_total", json_integer(b->bridge));
-    json_object_set_new(o, "text", json_string(text));
-    struct pb_alert_env e = {.n = 0};
-    pb_alert_env_set(&e, "POSBRIDGE_CURRENCY=%u", b->currency);
-    pb_alert_env_set(&e, "POSBRIDGE_TERMINAL_TOTAL=%" PRId64, b->has_total ? b->terminal : 0);
-    pb_alert_env_set(&e, "POSBRIDGE_BRIDGE_TOTAL=%" PRId64, b->bridge);
-    pb_alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
-    pb_alerter_lane(l->alerter, "batch_mismatch", "high", t, o, &e);
-}
-
-static void batch_txn(struct pb_pipeline *l, const struct pb_txn *t)
-{
-    if (!l->batch)
-        return;
-    struct pb_batch_fact f = {
-        .key = t->id,
-        .id = (int64_t)t->id,
-        .type = t->type,
-        .cls = t->cls,
-        .result = t->result,
-        .has_charged = t->has_charged,
-        .charged = t->charged,
-        .currency = pb_txn_charged_currency(t),
-        .has_requested = t->has_requested,
-        .requested = t->requested,
-        .requested_currency = pb_txn_requested_currency(t),
-        .at_utc_us = t->ended.utc_us,
-    };
-    struct pb_batch_result res;
-    int rc = pb_batch_add(l->batch, &f, &res);
-    if (rc == 1)
-        batch_closed(l, t, &res);
-    else if (rc < 0)
-        pb_warn("batch: out of memory; this batch is not compared");
-}
 
 /* One line of the events file. A write that fails (full disk, file size limit) is said
  * once, counted, and said again when writing works again; the journal keeps the
@@ -240,6 +74,7 @@ static void collect_stats(struct pb_pipeline *l)
     pb_alerter_stats(l->alerter, &as);
     l->stats.alerts_run = as.run;
     l->stats.alerts_failed = as.failed;
+    l->stats.bursts = pb_rules_bursts(l->rules);
 }
 
 static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
@@ -265,12 +100,11 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
                     pb_class_name(t->cls), t->id, req, chg, t->detail, pb_class_action(t->cls));
             if (l->alerter && json)
                 pb_alerter_txn(l->alerter, t, json);
-            note_burst(l, t);
         }
         free(json);
-        batch_txn(l, t);
-        collect_stats(l);
     }
+    pb_rules_txn(l->rules, ev, t);
+    collect_stats(l);
     if (l->o.on_txn)
         l->o.on_txn(ev, t, l->o.ctx);
 }
@@ -538,11 +372,10 @@ int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **ou
     int rc = PB_OK;
     if (l->o.alert_program)
         rc = pb_alerter_new(l->o.alert_program, l->o.alert_timeout_ms, &l->alerter);
-    if (rc == PB_OK && l->o.alert_burst && !(l->burst = calloc(l->o.alert_burst, sizeof *l->burst)))
-        rc = PB_ERR_NOMEM;
-    if (rc == PB_OK && l->o.proto && !(l->batch = pb_batch_new(BATCH_TXNS_MAX)))
-        rc = PB_ERR_NOMEM;
     if (l->o.proto && rc == PB_OK) {
+        struct pb_rules_opts ro = {
+            .burst = l->o.alert_burst, .journal = l->o.journal, .alerter = l->alerter};
+        rc = pb_rules_new(&ro, &l->rules);
         for (int d = 0; d < 2 && rc == PB_OK; d++)
             rc = pb_deframer_new(l->o.proto, &l->side[d].df);
         if (rc == PB_OK)
@@ -570,8 +403,7 @@ void pb_pipeline_free(struct pb_pipeline *l)
         }
     }
     pb_tracker_free(l->tracker);
-    free(l->burst);
-    pb_batch_free(l->batch);
+    pb_rules_free(l->rules);
     pb_alerter_free(l->alerter);
     free(l);
 }
