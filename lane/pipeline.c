@@ -7,6 +7,7 @@
 
 #include "alert.h"
 #include "capture.h"
+#include "hold.h"
 #include "journal.h"
 #include "log.h"
 #include "money.h"
@@ -14,20 +15,8 @@
 #include "rules.h"
 #include "txn_json.h"
 
-/* A chunk read but not yet written to the capture: it waits until every frame it
- * touches is complete and redacted. */
-struct held {
-    struct held *next;
-    struct pb_time t;
-    uint64_t offset; /* stream offset of data[0] */
-    size_t len;
-    uint8_t data[];
-};
-
 struct side {
     struct pb_deframer *df;
-    struct held *head, *tail;
-    uint64_t offset;   /* stream offset after the last byte fed */
     uint64_t consumed; /* stream offset up to which the deframer has decided */
 };
 
@@ -35,6 +24,7 @@ struct pb_pipeline {
     struct pb_pipeline_opts o;
     struct pb_tracker *tracker;
     struct side side[2];
+    struct pb_hold *hold;     /* chunks on their way to the capture; NULL: no capture */
     struct pb_pipeline_stats stats;
     enum pb_dir cur_dir;      /* for the frame callback */
     const struct pb_time *cur_t;
@@ -109,74 +99,6 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
         l->o.on_txn(ev, t, l->o.ctx);
 }
 
-/* ---- capture with redaction ------------------------------------------------------------ */
-
-static void write_held(struct pb_pipeline *l, struct held *h, enum pb_dir dir)
-{
-    if (l->o.capture &&
-        pb_capture_chunk(l->o.capture, dir, h->t.utc_us, h->data, h->len) < 0)
-        l->stats.capture_errors++;
-}
-
-/* Writes out held chunks that lie wholly before `upto`. */
-static void release_held(struct pb_pipeline *l, enum pb_dir dir, uint64_t upto, bool all)
-{
-    struct side *s = &l->side[dir];
-    while (s->head && (all || s->head->offset + s->head->len <= upto)) {
-        struct held *h = s->head;
-        s->head = h->next;
-        if (!s->head)
-            s->tail = NULL;
-        write_held(l, h, dir);
-        free(h);
-    }
-}
-
-/* A frame's bytes go through the protocol's redactor; bytes that never became a frame
- * through pb_mask_unframed(), as there is no layout to say where card data would be. */
-static size_t redact(const struct pb_protocol *p, bool frame, uint8_t *b, size_t n)
-{
-    return frame ? p->redact(b, n) : pb_mask_unframed(b, n, p->bcd_card_data);
-}
-
-/* Masks card data in [off, off+len), a frame or not, across the held chunks that hold
- * it. */
-static void redact_span(struct pb_pipeline *l, enum pb_dir dir, bool frame, uint64_t off,
-                        uint32_t len)
-{
-    const struct pb_protocol *p = l->o.proto;
-    if (!l->o.capture || l->o.capture_clear || !p || !p->redact || len == 0)
-        return;
-    /* The span inside one held chunk (the usual case): redact it where it lies. */
-    for (struct held *h = l->side[dir].head; h; h = h->next)
-        if (off >= h->offset && off + len <= h->offset + h->len) {
-            redact(p, frame, h->data + (off - h->offset), len);
-            return;
-        }
-    uint8_t *copy = malloc(len);
-    if (!copy)
-        return;
-    size_t got = 0;
-    for (struct held *h = l->side[dir].head; h; h = h->next) {
-        uint64_t a = off > h->offset ? off : h->offset;
-        uint64_t b = off + len < h->offset + h->len ? off + len : h->offset + h->len;
-        if (a < b) {
-            memcpy(copy + (a - off), h->data + (a - h->offset), (size_t)(b - a));
-            got += (size_t)(b - a);
-        }
-    }
-    if (got == len && redact(p, frame, copy, len) > 0) {
-        for (struct held *h = l->side[dir].head; h; h = h->next) {
-            uint64_t a = off > h->offset ? off : h->offset;
-            uint64_t b = off + len < h->offset + h->len ? off + len : h->offset + h->len;
-            if (a < b)
-                memcpy(h->data + (a - h->offset), copy + (a - off), (size_t)(b - a));
-        }
-    }
-    free(copy);
-}
-
-
 /* ---- frames ---------------------------------------------------------------------------- */
 
 static void on_frame(const struct pb_frame *f, void *ctx)
@@ -186,13 +108,13 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     struct side *s = &l->side[dir];
     s->consumed = f->offset + f->length;
     if (f->type == PB_FRAME_GARBAGE) {
-        redact_span(l, dir, false, f->offset, f->length);
+        pb_hold_redact(l->hold, dir, false, f->offset, f->length);
         l->stats.garbage[dir] += f->length;
         if (l->o.on_msg)
             l->o.on_msg(dir, f, NULL, l->cur_t, l->o.ctx);
         return;
     }
-    redact_span(l, dir, true, f->offset, f->length);
+    pb_hold_redact(l->hold, dir, true, f->offset, f->length);
     struct pos_msg m;
     pb_msg_init(&m);
     l->o.proto->decode(f, dir, &m);
@@ -215,29 +137,6 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     pb_tracker_msg(l->tracker, &m, l->cur_t);
 }
 
-/* A chunk no redactor will see. Without a protocol (none, or none detected) nothing can
- * be framed, so every byte is unframed and masked as such (pb_mask_unframed, BCD too, as
- * any protocol may be on the line); --capture-clear and a protocol without card data
- * (no redactor) write the bytes as they came. */
-static void capture_unheld(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t,
-                           const uint8_t *buf, size_t len)
-{
-    uint8_t *masked = NULL;
-    if (!l->o.capture_clear && !l->o.proto) {
-        masked = malloc(len);
-        if (!masked) {
-            l->stats.capture_errors++; /* never write them unmasked */
-            return;
-        }
-        memcpy(masked, buf, len);
-        pb_mask_unframed(masked, len, true);
-        buf = masked;
-    }
-    if (pb_capture_chunk(l->o.capture, dir, t->utc_us, buf, len) < 0)
-        l->stats.capture_errors++;
-    free(masked);
-}
-
 void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t, const uint8_t *buf,
                    size_t len)
 {
@@ -245,36 +144,14 @@ void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
         return;
     struct side *s = &l->side[dir];
     l->stats.bytes[dir] += len;
-    uint64_t start = s->offset;
-    s->offset += len;
-    bool hold = l->o.capture && l->o.proto && !l->o.capture_clear && l->o.proto->redact;
-    if (l->o.capture && !hold) {
-        capture_unheld(l, dir, t, buf, len);
-    } else if (hold) {
-        struct held *h = malloc(sizeof *h + len);
-        if (h) {
-            h->next = NULL;
-            h->t = *t;
-            h->offset = start;
-            h->len = len;
-            memcpy(h->data, buf, len);
-            if (s->tail)
-                s->tail->next = h;
-            else
-                s->head = h;
-            s->tail = h;
-        } else {
-            l->stats.capture_errors++;
-        }
-    }
+    l->stats.capture_errors += pb_hold_chunk(l->hold, dir, t, buf, len);
     if (!l->o.proto)
         return;
     /* Decoding work happens here, after the caller forwarded the bytes. */
     l->cur_dir = dir;
     l->cur_t = t;
     pb_deframer_feed_at(s->df, buf, len, t->mono_us, on_frame, l);
-    if (hold)
-        release_held(l, dir, s->consumed, false);
+    l->stats.capture_errors += pb_hold_release(l->hold, dir, s->consumed);
 }
 
 static void flush_side(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t)
@@ -286,7 +163,7 @@ static void flush_side(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
     l->cur_t = t;
     /* What never completed comes back as garbage, masked like any other (on_frame). */
     pb_deframer_flush(s->df, on_frame, l);
-    release_held(l, dir, 0, true);
+    l->stats.capture_errors += pb_hold_flush(l->hold, dir);
 }
 
 void pb_pipeline_gap(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *now)
@@ -370,7 +247,9 @@ int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **ou
         return PB_ERR_NOMEM;
     l->o = *opts;
     int rc = PB_OK;
-    if (l->o.alert_program)
+    if (l->o.capture)
+        rc = pb_hold_new(l->o.capture, l->o.proto, l->o.capture_clear, &l->hold);
+    if (rc == PB_OK && l->o.alert_program)
         rc = pb_alerter_new(l->o.alert_program, l->o.alert_timeout_ms, &l->alerter);
     if (l->o.proto && rc == PB_OK) {
         struct pb_rules_opts ro = {
@@ -393,15 +272,9 @@ void pb_pipeline_free(struct pb_pipeline *l)
 {
     if (!l)
         return;
-    for (int d = 0; d < 2; d++) {
+    for (int d = 0; d < 2; d++)
         pb_deframer_free(l->side[d].df);
-        struct held *h = l->side[d].head;
-        while (h) {
-            struct held *n = h->next;
-            free(h);
-            h = n;
-        }
-    }
+    pb_hold_free(l->hold);
     pb_tracker_free(l->tracker);
     pb_rules_free(l->rules);
     pb_alerter_free(l->alerter);

@@ -13,7 +13,11 @@
  *
  * Captures: a chunk is written whole, as read, but only once every frame it touches is
  * complete, so the protocol's redact() can mask card data before it reaches disk
- * (DESIGN.md decision 8). Unless capture_clear is set. */
+ * (DESIGN.md decision 8). Unless capture_clear is set.
+ *
+ * Behind it: hold.h keeps chunks until they are masked, rules.h watches closed
+ * transactions for bursts and terminal batches, alert.h runs the alert program; their
+ * counters are part of pb_pipeline_stats. */
 #ifndef PB_PIPELINE_H
 #define PB_PIPELINE_H
 
