@@ -29,8 +29,8 @@
 #include "commands.h"
 #include "msg.h"
 #include "pb_error.h"
-#include "pipeline.h"
 #include "protocol.h"
+#include "txn_json.h"
 
 #define BYTES_PER_LINE 32
 

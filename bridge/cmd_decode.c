@@ -33,6 +33,7 @@
 #include "pb_error.h"
 #include "progress.h"
 #include "protocol.h"
+#include "txn_json.h"
 
 struct decode_opts {
     const struct pb_protocol *proto; /* --protocol; NULL: from the capture's link type */

@@ -32,6 +32,7 @@
 #include "pipeline.h"
 #include "protocol.h"
 #include "tracker.h"
+#include "txn_json.h"
 
 #define LINES_KEPT 1000
 #define LINE_LEN 240

@@ -19,11 +19,11 @@
 #include "grow.h"
 #include "commands.h"
 #include "journal.h"
-#include "pipeline.h"
 #include "money.h"
 #include "pb_error.h"
 #include "report_html.h"
 #include "tracker.h"
+#include "txn_json.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_HTML };
 static const char *const fmt_option[] = {"", "--json", "--csv", "--html"};

@@ -15,8 +15,8 @@
 #include "grow.h"
 #include "money.h"
 #include "pb_error.h"
-#include "pipeline.h"
 #include "tracker.h"
+#include "txn_json.h"
 
 struct hrow {
     int64_t id;

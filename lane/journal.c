@@ -12,113 +12,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "journal_impl.h"
 #include "log.h"
 #include "pb_error.h"
-
-/* ---- schema --------------------------------------------------------------------------
- * Migration N (index N-1) takes a journal from user_version N-1 to N; each runs in its
- * own transaction together with the user_version bump. Adding v2 = appending one entry.
- * Never edit an entry once released: journals in the field already ran it. */
-
-/* 'PBJN': lets `file` and this code tell a posbridge journal from another SQLite file. */
-#define JOURNAL_APPLICATION_ID 1346521678
-
-static const char *const migrations[] = {
-    /* v1 */
-    "PRAGMA application_id = 1346521678;"
-    "CREATE TABLE runs ("
-    " id INTEGER PRIMARY KEY,"
-    " started_utc INTEGER NOT NULL,"
-    " ended_utc INTEGER,"
-    " host TEXT, version TEXT, protocol TEXT, register_port TEXT, terminal_port TEXT);"
-    "CREATE TABLE transactions ("
-    " id INTEGER PRIMARY KEY,"
-    " run_id INTEGER NOT NULL REFERENCES runs(id),"
-    " txn_seq INTEGER NOT NULL,"
-    " protocol TEXT NOT NULL,"
-    " type TEXT NOT NULL,"
-    " state TEXT NOT NULL CHECK (state IN ('pending', 'closed')),"
-    " class TEXT, severity TEXT,"
-    " requested INTEGER, requested_currency INTEGER,"
-    " charged INTEGER, currency INTEGER, amount_due INTEGER,"
-    " result TEXT, result_code INTEGER, result_text TEXT,"
-    " pos_id TEXT, terminal_id TEXT, trace TEXT, receipt TEXT, reference TEXT,"
-    " auth_code TEXT, pan_masked TEXT,"
-    " started_utc INTEGER, ended_utc INTEGER, latency_us INTEGER,"
-    " naks INTEGER NOT NULL DEFAULT 0, repeats INTEGER NOT NULL DEFAULT 0,"
-    " checksum_errors INTEGER NOT NULL DEFAULT 0, intermediates INTEGER NOT NULL DEFAULT 0,"
-    " related INTEGER REFERENCES transactions(id), related_seq INTEGER,"
-    " detail TEXT,"
-    " UNIQUE (run_id, txn_seq));"
-    "CREATE INDEX transactions_pending ON transactions(state) WHERE state = 'pending';"
-    "CREATE INDEX transactions_class ON transactions(class);"
-    "CREATE INDEX transactions_started ON transactions(started_utc);"
-    "CREATE TABLE evidence ("
-    " id INTEGER PRIMARY KEY,"
-    " txn_id INTEGER NOT NULL REFERENCES transactions(id),"
-    " seq INTEGER NOT NULL,"
-    " dir TEXT NOT NULL, stream_offset INTEGER NOT NULL, length INTEGER NOT NULL,"
-    " kind TEXT NOT NULL);"
-    "CREATE INDEX evidence_txn ON evidence(txn_id);"
-    "CREATE TABLE resolutions ("
-    " id INTEGER PRIMARY KEY,"
-    " txn_id INTEGER NOT NULL REFERENCES transactions(id),"
-    " action TEXT NOT NULL CHECK (action IN ('refund', 'void', 'recharge', 'none')),"
-    " note TEXT, who TEXT,"
-    " at_utc INTEGER NOT NULL);"
-    "CREATE INDEX resolutions_txn ON resolutions(txn_id);"
-    "CREATE TABLE events ("
-    " id INTEGER PRIMARY KEY,"
-    " at_utc INTEGER NOT NULL,"
-    " run_id INTEGER REFERENCES runs(id),"
-    " kind TEXT NOT NULL, text TEXT);"
-    /* The audit trail: a transaction is evidence in a money dispute, a resolution is
-     * who-did-what. Neither may silently disappear or change. */
-    "CREATE TRIGGER transactions_keep BEFORE DELETE ON transactions"
-    " BEGIN SELECT RAISE(ABORT, 'journal transactions are never deleted'); END;"
-    "CREATE TRIGGER resolutions_keep_update BEFORE UPDATE ON resolutions"
-    " BEGIN SELECT RAISE(ABORT, 'resolutions are never changed'); END;"
-    "CREATE TRIGGER resolutions_keep_delete BEFORE DELETE ON resolutions"
-    " BEGIN SELECT RAISE(ABORT, 'resolutions are never deleted'); END;"
-    /* For people with the sqlite3 shell: the same rows with readable UTC times. */
-    "CREATE VIEW transactions_utc AS SELECT *,"
-    " strftime('%Y-%m-%dT%H:%M:%fZ', started_utc / 1e6, 'unixepoch') AS started_iso,"
-    " strftime('%Y-%m-%dT%H:%M:%fZ', ended_utc / 1e6, 'unixepoch') AS ended_iso"
-    " FROM transactions;",
-};
-
-#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
-
-int pb_journal_schema_version(void)
-{
-    return SCHEMA_VERSION;
-}
 
 /* ---- names ---------------------------------------------------------------------------
  * Classes and severities are stored by the tracker's stable names (pb_class_name,
  * pb_severity_name), so the journal reads the same as JSON output and docs/DISCREPANCIES.md. */
 
-static const char *const actions[] = {"refund", "void", "recharge", "none"};
-
 static const char *severity_str(enum pb_class c)
 {
     return pb_severity_name(pb_class_severity(c));
-}
-
-static enum pb_severity severity_from_name(const char *name)
-{
-    for (int s = PB_SEV_NONE; s <= PB_SEV_CRITICAL; s++)
-        if (strcmp(pb_severity_name((enum pb_severity)s), name) == 0)
-            return (enum pb_severity)s;
-    return PB_SEV_NONE;
-}
-
-bool pb_journal_action_valid(const char *action)
-{
-    for (size_t i = 0; action && i < sizeof actions / sizeof actions[0]; i++)
-        if (strcmp(actions[i], action) == 0)
-            return true;
-    return false;
 }
 
 /* ---- the queue ----------------------------------------------------------------------- */
@@ -141,15 +45,6 @@ struct rec {
             char text[PB_JOURNAL_TEXT_MAX];
         } e;
     } u;
-};
-
-enum {
-    ST_UPSERT,
-    ST_ROWID,
-    ST_EV_DELETE,
-    ST_EV_INSERT,
-    ST_EVENT,
-    ST__COUNT
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
@@ -186,53 +81,11 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_EVENT] = "INSERT INTO events (at_utc, run_id, kind, text) VALUES (?1, ?2, ?3, ?4)",
 };
 
-struct pb_journal {
-    sqlite3 *db;
-    struct pb_journal_opts o;
-    char *path;
-    int lock_fd; /* run mode: holds the flock() until close; -1 otherwise */
-    int64_t run_id;
-    unsigned in_doubt_at_open;
-    sqlite3_stmt *st[ST__COUNT];
-    /* db_mu serialises use of the connection: writer batches, foreach, resolve.
-     * Recursive so a foreach callback may resolve what it reads. */
-    pthread_mutex_t db_mu;
-
-    /* Everything below is under mu. Never held across I/O or logging. */
-    pthread_mutex_t mu;
-    pthread_cond_t work;    /* writer: records queued, stop requested */
-    pthread_cond_t drained; /* sync/close: the queue shrank */
-    struct rec *head, *tail;
-    size_t count;
-    bool stopping, abort, writer_started;
-    bool failing;
-    int64_t retry_at_mono_us;
-    uint32_t delay_ms;
-    int64_t episode_start_utc_us;
-    uint64_t episode_failures;
-    char fail_msg[256];
-    bool note_fail, note_ok; /* transitions for the writer to report outside mu */
-    bool overflow_active;    /* a drop was logged; reset when the queue empties */
-    uint64_t dropped_at_overflow;
-    struct pb_journal_stats stats;
-    pthread_t writer;
-    struct rec **batch;
-};
-
 static int64_t now_us(clockid_t clk)
 {
     struct timespec ts;
     clock_gettime(clk, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    if (!src)
-        src = "";
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
 }
 
 /* ---- file and directory -------------------------------------------------------------- */
@@ -297,13 +150,13 @@ static int open_db_file(const char *path)
 
 /* ---- SQLite helpers ------------------------------------------------------------------ */
 
-static int db_fail(struct pb_journal *j, const char *what)
+int journal_db_fail(struct pb_journal *j, const char *what)
 {
     pb_error("journal %s: %s: %s", j->path, what, sqlite3_errmsg(j->db));
     return PB_ERR_DB;
 }
 
-static int exec(struct pb_journal *j, const char *sql)
+int journal_exec(struct pb_journal *j, const char *sql)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(j->db, sql, NULL, NULL, &msg);
@@ -315,87 +168,19 @@ static int exec(struct pb_journal *j, const char *sql)
     return PB_OK;
 }
 
-static int pragma_int(struct pb_journal *j, const char *sql, int64_t *out)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(j->db, sql, -1, &s, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? PB_OK : db_fail(j, sql);
-}
-
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v && *v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, i);
-}
-
-static void bind_i64_if(sqlite3_stmt *s, int i, bool has, int64_t v)
-{
-    if (has)
-        sqlite3_bind_int64(s, i, v);
-    else
-        sqlite3_bind_null(s, i);
-}
-
-static void rollback_if_open(struct pb_journal *j)
+void journal_rollback_if_open(struct pb_journal *j)
 {
     if (!sqlite3_get_autocommit(j->db))
         sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* ---- schema migration and run start -------------------------------------------------- */
-
-static int migrate(struct pb_journal *j)
-{
-    int64_t version = 0, app = 0, objects = 0;
-    int rc = pragma_int(j, "PRAGMA user_version", &version);
-    if (rc == PB_OK)
-        rc = pragma_int(j, "PRAGMA application_id", &app);
-    if (rc == PB_OK)
-        rc = pragma_int(j, "SELECT count(*) FROM sqlite_master", &objects);
-    if (rc != PB_OK)
-        return rc;
-    if ((version > 0 || objects > 0) && app != JOURNAL_APPLICATION_ID) {
-        pb_error("journal %s: not a posbridge journal (application_id %lld, %lld objects)",
-                 j->path, (long long)app, (long long)objects);
-        return PB_ERR_UNSUPPORTED;
-    }
-    if (version > SCHEMA_VERSION) {
-        pb_error("journal %s: schema version %lld is newer than this posbridge (%d)", j->path,
-                 (long long)version, SCHEMA_VERSION);
-        return PB_ERR_UNSUPPORTED;
-    }
-    if (version < SCHEMA_VERSION && j->o.read_only) {
-        pb_error("journal %s: schema version %lld needs an upgrade to %d; open it writable once",
-                 j->path, (long long)version, SCHEMA_VERSION);
-        return PB_ERR_UNSUPPORTED;
-    }
-    for (int v = (int)version + 1; v <= SCHEMA_VERSION; v++) {
-        char bump[64];
-        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v);
-        if ((rc = exec(j, "BEGIN IMMEDIATE")) != PB_OK)
-            return rc;
-        if ((rc = exec(j, migrations[v - 1])) != PB_OK || (rc = exec(j, bump)) != PB_OK ||
-            (rc = exec(j, "COMMIT")) != PB_OK) {
-            rollback_if_open(j);
-            return rc;
-        }
-        pb_info("journal %s: schema migrated to version %d", j->path, v);
-    }
-    return PB_OK;
-}
+/* ---- run start ----------------------------------------------------------------------- */
 
 /* One transaction: pending rows of earlier runs become in_doubt (docs/DESIGN.md decision 6:
  * the bridge cannot know their outcome), the run row, a restart event. */
 static int start_run(struct pb_journal *j)
 {
-    int rc = exec(j, "BEGIN IMMEDIATE");
+    int rc = journal_exec(j, "BEGIN IMMEDIATE");
     if (rc != PB_OK)
         return rc;
     sqlite3_stmt *s = NULL;
@@ -464,17 +249,17 @@ static int start_run(struct pb_journal *j)
         sqlite3_finalize(s);
         s = NULL;
     }
-    rc = exec(j, "COMMIT");
+    rc = journal_exec(j, "COMMIT");
     if (rc != PB_OK)
-        rollback_if_open(j);
+        journal_rollback_if_open(j);
     else if (j->in_doubt_at_open)
         pb_warn("journal %s: %u transaction(s) left pending by run %lld are now in_doubt",
                 j->path, j->in_doubt_at_open, (long long)prev_id);
     return rc;
 fail:
-    rc = db_fail(j, "starting the run");
+    rc = journal_db_fail(j, "starting the run");
     sqlite3_finalize(s);
-    rollback_if_open(j);
+    journal_rollback_if_open(j);
     return rc;
 }
 
@@ -624,7 +409,7 @@ static int write_batch(struct pb_journal *j, struct rec **batch, size_t n, char 
         if (rc == SQLITE_OK)
             return SQLITE_OK;
         snprintf(msg, cap, "%s", sqlite3_errmsg(j->db));
-        rollback_if_open(j);
+        journal_rollback_if_open(j);
         if (bad && is_data_error(rc)) {
             bad->poison = true;
             pb_error("journal %s: dropping a record SQLite refuses (%s)", j->path, msg);
@@ -899,13 +684,13 @@ int pb_journal_open(const char *path, const struct pb_journal_opts *opts, struct
     }
 
     if (sqlite3_open_v2(path, &j->db, flags, j->o.vfs) != SQLITE_OK) {
-        rc = j->db ? db_fail(j, "open") : PB_ERR_NOMEM;
+        rc = j->db ? journal_db_fail(j, "open") : PB_ERR_NOMEM;
         goto out;
     }
     sqlite3_extended_result_codes(j->db, 1);
     sqlite3_busy_timeout(j->db, (int)(j->o.busy_timeout_ms > INT32_MAX ? INT32_MAX
                                                                        : j->o.busy_timeout_ms));
-    if ((rc = exec(j, "PRAGMA foreign_keys = ON")) != PB_OK)
+    if ((rc = journal_exec(j, "PRAGMA foreign_keys = ON")) != PB_OK)
         goto out;
     if (!j->o.read_only) {
         sqlite3_stmt *s = NULL;
@@ -915,21 +700,22 @@ int pb_journal_open(const char *path, const struct pb_journal_opts *opts, struct
                    sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
         sqlite3_finalize(s);
         if (!wal) {
-            rc = db_fail(j, "cannot switch to WAL mode");
+            rc = journal_db_fail(j, "cannot switch to WAL mode");
             goto out;
         }
         /* FULL: a commit is on disk (WAL fsync) before the batch counts as written; the
          * journal is evidence in money disputes. */
-        rc = exec(j, j->o.sync_normal ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
+        rc = journal_exec(j, j->o.sync_normal ? "PRAGMA synchronous = NORMAL"
+                                               : "PRAGMA synchronous = FULL");
         if (rc != PB_OK)
             goto out;
         /* The bridge appends and looks up recent rows by index: SQLite's default 2 MiB
          * page cache only made its memory creep for years as the file grew (a port-loss
          * soak saw ~0.75 kB per transaction until the cache was full). 256 KiB bounds it. */
-        if ((rc = exec(j, "PRAGMA cache_size = -256")) != PB_OK)
+        if ((rc = journal_exec(j, "PRAGMA cache_size = -256")) != PB_OK)
             goto out;
     }
-    if ((rc = migrate(j)) != PB_OK)
+    if ((rc = journal_migrate(j)) != PB_OK)
         goto out;
     if (run_mode && (rc = start_run(j)) != PB_OK)
         goto out;
@@ -937,7 +723,7 @@ int pb_journal_open(const char *path, const struct pb_journal_opts *opts, struct
         for (int i = 0; i < ST__COUNT; i++) {
             if (sqlite3_prepare_v3(j->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i],
                                    NULL) != SQLITE_OK) {
-                rc = db_fail(j, "prepare");
+                rc = journal_db_fail(j, "prepare");
                 goto out;
             }
         }
@@ -997,7 +783,7 @@ int pb_journal_close(struct pb_journal *j)
             sqlite3_bind_int64(s, 1, now_us(CLOCK_REALTIME));
             sqlite3_bind_int64(s, 2, j->run_id);
             if (sqlite3_step(s) != SQLITE_DONE)
-                db_fail(j, "recording the end of the run");
+                journal_db_fail(j, "recording the end of the run");
         }
         sqlite3_finalize(s);
     }
@@ -1127,247 +913,6 @@ unsigned pb_journal_in_doubt_at_open(const struct pb_journal *j)
     return j ? j->in_doubt_at_open : 0;
 }
 
-/* ---- reading ------------------------------------------------------------------------- */
-
-static const char foreach_sql[] =
-    "SELECT t.id, t.run_id, t.txn_seq, t.protocol, t.type, t.state, t.class, t.severity,"
-    " t.requested, t.requested_currency, t.charged, t.currency, t.amount_due, t.result,"
-    " t.result_code, t.result_text, t.pos_id, t.terminal_id, t.trace, t.receipt, t.reference,"
-    " t.auth_code, t.pan_masked, t.started_utc, t.ended_utc, t.latency_us, t.naks, t.repeats,"
-    " t.checksum_errors, t.intermediates, t.related, t.related_seq, t.detail,"
-    " (SELECT r.action FROM resolutions r WHERE r.txn_id = t.id ORDER BY r.id DESC LIMIT 1)"
-    " FROM transactions t"
-    " WHERE (?1 IS NULL OR t.run_id = ?1)"
-    " AND (?2 = 0 OR t.class IS ?3)"
-    " AND (?5 IS NULL OR t.started_utc >= ?5)"
-    " AND (?6 IS NULL OR t.started_utc < ?6)"
-    " AND (?7 = 0"
-    "  OR (?7 = 1 AND NOT EXISTS (SELECT 1 FROM resolutions r WHERE r.txn_id = t.id))"
-    "  OR (?7 = 2 AND EXISTS (SELECT 1 FROM resolutions r WHERE r.txn_id = t.id)))"
-    " ORDER BY t.id";
-
-static void col_str(sqlite3_stmt *s, int i, char *dst, size_t cap)
-{
-    copy_str(dst, cap, (const char *)sqlite3_column_text(s, i));
-}
-
-static int64_t col_i64(sqlite3_stmt *s, int i, bool *has, int64_t dflt)
-{
-    bool present = sqlite3_column_type(s, i) != SQLITE_NULL;
-    if (has)
-        *has = present;
-    return present ? sqlite3_column_int64(s, i) : dflt;
-}
-
-static unsigned col_count(sqlite3_stmt *s, int i)
-{
-    int64_t v = sqlite3_column_int64(s, i);
-    return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (unsigned)v;
-}
-
-/* A journal file is read back as untrusted: every name maps through a table, every
- * string is bounded, every number is range-checked before it lands in a narrower type. */
-static void read_row(sqlite3_stmt *s, struct pb_journal_row *r)
-{
-    char name[PB_JOURNAL_NAME_MAX];
-    memset(r, 0, sizeof *r);
-    r->id = sqlite3_column_int64(s, 0);
-    r->run_id = sqlite3_column_int64(s, 1);
-    r->txn_seq = (uint64_t)sqlite3_column_int64(s, 2);
-    col_str(s, 3, r->protocol, sizeof r->protocol);
-    col_str(s, 4, name, sizeof name);
-    int v = pb_txn_from_name(name);
-    r->type = v < 0 ? PB_TXN_OTHER : (enum pb_txn_type)v;
-    col_str(s, 5, name, sizeof name);
-    r->pending = strcmp(name, "pending") == 0;
-    col_str(s, 6, r->class_name, sizeof r->class_name);
-    v = pb_class_from_name(r->class_name);
-    r->cls = v < 0 ? PB_CLASS_NONE : (enum pb_class)v;
-    col_str(s, 7, name, sizeof name);
-    r->severity = severity_from_name(name);
-    r->requested = col_i64(s, 8, &r->has_requested, 0);
-    int64_t c = col_i64(s, 9, NULL, 0);
-    r->requested_currency = c > 0 && c <= 999 ? (uint16_t)c : 0;
-    r->charged = col_i64(s, 10, &r->has_charged, 0);
-    c = col_i64(s, 11, NULL, 0);
-    r->currency = c > 0 && c <= 999 ? (uint16_t)c : 0;
-    r->amount_due = col_i64(s, 12, &r->has_amount_due, 0);
-    col_str(s, 13, name, sizeof name);
-    v = pb_result_from_name(name);
-    r->result = v < 0 ? PB_RESULT_NONE : (enum pb_result)v;
-    c = col_i64(s, 14, NULL, -1);
-    r->result_code = c >= 0 && c <= INT32_MAX ? (int32_t)c : -1;
-    col_str(s, 15, r->result_text, sizeof r->result_text);
-    col_str(s, 16, r->pos_id, sizeof r->pos_id);
-    col_str(s, 17, r->terminal_id, sizeof r->terminal_id);
-    col_str(s, 18, r->trace, sizeof r->trace);
-    col_str(s, 19, r->receipt, sizeof r->receipt);
-    col_str(s, 20, r->reference, sizeof r->reference);
-    col_str(s, 21, r->auth_code, sizeof r->auth_code);
-    col_str(s, 22, r->pan_masked, sizeof r->pan_masked);
-    r->started_utc_us = col_i64(s, 23, NULL, 0);
-    r->ended_utc_us = col_i64(s, 24, NULL, 0);
-    r->latency_us = col_i64(s, 25, NULL, -1);
-    r->naks = col_count(s, 26);
-    r->repeats = col_count(s, 27);
-    r->checksum_errors = col_count(s, 28);
-    r->intermediates = col_count(s, 29);
-    r->related = col_i64(s, 30, NULL, 0);
-    r->related_seq = (uint64_t)col_i64(s, 31, NULL, 0);
-    col_str(s, 32, r->detail, sizeof r->detail);
-    col_str(s, 33, r->resolution, sizeof r->resolution);
-    r->resolved = r->resolution[0] != '\0';
-}
-
-static void read_evidence(sqlite3_stmt *s, struct pb_journal_row *r)
-{
-    sqlite3_bind_int64(s, 1, r->id);
-    while (r->n_evidence < PB_EVIDENCE_MAX && sqlite3_step(s) == SQLITE_ROW) {
-        struct pb_evidence *e = &r->evidence[r->n_evidence++];
-        const char *dir = (const char *)sqlite3_column_text(s, 0);
-        e->dir = dir && strcmp(dir, "ecr") == 0  ? PB_DIR_ECR
-                 : dir && strcmp(dir, "pt") == 0 ? PB_DIR_PT
-                                                 : PB_DIR_UNKNOWN;
-        int64_t off = sqlite3_column_int64(s, 1), len = sqlite3_column_int64(s, 2);
-        e->offset = off < 0 ? 0 : (uint64_t)off;
-        e->length = len < 0 ? 0 : len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-        int k = pb_kind_from_name((const char *)sqlite3_column_text(s, 3));
-        e->kind = k < 0 ? PB_KIND_OTHER : (enum pb_kind)k;
-    }
-    sqlite3_reset(s);
-}
-
-int pb_journal_foreach(struct pb_journal *j, const struct pb_journal_filter *f,
-                       pb_journal_row_cb cb, void *ctx)
-{
-    if (!j || !cb)
-        return PB_ERR_INVAL;
-    static const struct pb_journal_filter all;
-    if (!f)
-        f = &all;
-    if (f->by_class && (unsigned)f->cls >= PB_CLASS__COUNT)
-        return PB_ERR_INVAL;
-    struct pb_journal_row *row = malloc(sizeof *row);
-    if (!row)
-        return PB_ERR_NOMEM;
-    int rc = PB_OK, n = 0;
-    sqlite3_stmt *s = NULL, *ev = NULL;
-    pthread_mutex_lock(&j->db_mu);
-    if (sqlite3_prepare_v2(j->db, foreach_sql, -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(j->db,
-                           "SELECT dir, stream_offset, length, kind FROM evidence"
-                           " WHERE txn_id = ?1 ORDER BY seq",
-                           -1, &ev, NULL) != SQLITE_OK) {
-        rc = db_fail(j, "foreach");
-        goto out;
-    }
-    bind_i64_if(s, 1, f->run_id != 0, f->run_id);
-    sqlite3_bind_int(s, 2, f->by_class);
-    if (f->by_class && f->cls != PB_CLASS_NONE)
-        sqlite3_bind_text(s, 3, pb_class_name(f->cls), -1, SQLITE_STATIC);
-    bind_i64_if(s, 5, f->since_utc_us != 0, f->since_utc_us);
-    bind_i64_if(s, 6, f->until_utc_us != 0, f->until_utc_us);
-    sqlite3_bind_int(s, 7, (int)f->resolved);
-    int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        read_row(s, row);
-        /* Discrepancy or not is the tracker's rule (pb_class_is_discrepancy), not SQL's. */
-        if (f->discrepancies_only && (row->pending || !pb_class_is_discrepancy(row->cls)))
-            continue;
-        read_evidence(ev, row);
-        n++;
-        int stop = cb(row, ctx);
-        if (stop) {
-            rc = stop;
-            goto out;
-        }
-    }
-    rc = step == SQLITE_DONE ? n : db_fail(j, "foreach");
-out:
-    sqlite3_finalize(s);
-    sqlite3_finalize(ev);
-    pthread_mutex_unlock(&j->db_mu);
-    free(row);
-    return rc;
-}
-
-int pb_journal_foreach_event(struct pb_journal *j, const struct pb_journal_filter *f,
-                             pb_journal_event_cb cb, void *ctx)
-{
-    if (!j || !cb)
-        return PB_ERR_INVAL;
-    static const struct pb_journal_filter all;
-    if (!f)
-        f = &all;
-    struct pb_journal_event_row ev;
-    int rc = PB_OK, n = 0;
-    sqlite3_stmt *s = NULL;
-    pthread_mutex_lock(&j->db_mu);
-    if (sqlite3_prepare_v2(j->db,
-                           "SELECT id, at_utc, run_id, kind, text FROM events"
-                           " WHERE (?1 IS NULL OR run_id = ?1) AND (?2 IS NULL OR at_utc >= ?2)"
-                           " AND (?3 IS NULL OR at_utc < ?3) ORDER BY id",
-                           -1, &s, NULL) != SQLITE_OK) {
-        rc = db_fail(j, "events");
-        goto out;
-    }
-    bind_i64_if(s, 1, f->run_id != 0, f->run_id);
-    bind_i64_if(s, 2, f->since_utc_us != 0, f->since_utc_us);
-    bind_i64_if(s, 3, f->until_utc_us != 0, f->until_utc_us);
-    int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(s, 3);
-        const char *text = (const char *)sqlite3_column_text(s, 4);
-        ev.id = sqlite3_column_int64(s, 0);
-        ev.at_utc_us = sqlite3_column_int64(s, 1);
-        ev.run_id = sqlite3_column_int64(s, 2);
-        snprintf(ev.kind, sizeof ev.kind, "%s", kind ? kind : "");
-        snprintf(ev.text, sizeof ev.text, "%s", text ? text : "");
-        n++;
-        int stop = cb(&ev, ctx);
-        if (stop) {
-            rc = stop;
-            goto out;
-        }
-    }
-    rc = step == SQLITE_DONE ? n : db_fail(j, "events");
-out:
-    sqlite3_finalize(s);
-    pthread_mutex_unlock(&j->db_mu);
-    return rc;
-}
-
-/* Opens path read-only for one foreach call (of rows when row_cb, else of events). */
-static int foreach_on_file(const char *path, const struct pb_journal_filter *f,
-                           pb_journal_row_cb row_cb, pb_journal_event_cb ev_cb, void *ctx)
-{
-    struct pb_journal *j;
-    int rc = pb_journal_open(path, &(struct pb_journal_opts){.read_only = true}, &j);
-    if (rc != PB_OK)
-        return rc;
-    rc = row_cb ? pb_journal_foreach(j, f, row_cb, ctx) : pb_journal_foreach_event(j, f, ev_cb, ctx);
-    pb_journal_close(j);
-    return rc;
-}
-
-int pb_journal_foreach_path(const char *path, const struct pb_journal_filter *f,
-                            pb_journal_row_cb cb, void *ctx)
-{
-    return cb ? foreach_on_file(path, f, cb, NULL, ctx) : PB_ERR_INVAL;
-}
-
-int pb_journal_foreach_event_path(const char *path, const struct pb_journal_filter *f,
-                                  pb_journal_event_cb cb, void *ctx)
-{
-    return cb ? foreach_on_file(path, f, NULL, cb, ctx) : PB_ERR_INVAL;
-}
-
-void pb_journal_row_currencies(const struct pb_journal_row *row, uint16_t *req, uint16_t *chg)
-{
-    *req = row->requested_currency ? row->requested_currency : row->currency;
-    *chg = row->currency ? row->currency : row->requested_currency;
-}
-
 int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action, const char *note,
                        const char *who, int64_t utc_us)
 {
@@ -1378,7 +923,7 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
     pthread_mutex_lock(&j->db_mu);
     if (sqlite3_prepare_v2(j->db, "SELECT state, class FROM transactions WHERE id = ?1", -1, &s,
                            NULL) != SQLITE_OK) {
-        rc = db_fail(j, "resolve");
+        rc = journal_db_fail(j, "resolve");
         goto out;
     }
     sqlite3_bind_int64(s, 1, txn_id);
@@ -1398,7 +943,7 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
         goto out;
     }
     if (step != SQLITE_ROW) {
-        rc = db_fail(j, "resolve");
+        rc = journal_db_fail(j, "resolve");
         goto out;
     }
     if (pending || !discrepancy) {
@@ -1409,7 +954,7 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
                            "INSERT INTO resolutions (txn_id, action, note, who, at_utc)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)",
                            -1, &s, NULL) != SQLITE_OK) {
-        rc = db_fail(j, "resolve");
+        rc = journal_db_fail(j, "resolve");
         goto out;
     }
     char buf[PB_JOURNAL_TEXT_MAX];
@@ -1419,7 +964,7 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
     bind_text(s, 3, buf);
     bind_text(s, 4, who);
     sqlite3_bind_int64(s, 5, utc_us ? utc_us : now_us(CLOCK_REALTIME));
-    rc = sqlite3_step(s) == SQLITE_DONE ? PB_OK : db_fail(j, "resolve");
+    rc = sqlite3_step(s) == SQLITE_DONE ? PB_OK : journal_db_fail(j, "resolve");
 out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&j->db_mu);

@@ -219,7 +219,7 @@ int pb_journal_foreach_event_path(const char *path, const struct pb_journal_filt
                                   pb_journal_event_cb cb, void *ctx);
 
 /* The currency of a row's requested and of its charged amount, chosen as
- * pb_txn_requested_currency() and pb_txn_charged_currency() (pipeline.h) choose them
+ * pb_txn_requested_currency() and pb_txn_charged_currency() (txn_json.h) choose them
  * for a live transaction: each its own, the other's when none was named. */
 void pb_journal_row_currencies(const struct pb_journal_row *row, uint16_t *req, uint16_t *chg);
 

@@ -1,38 +1,22 @@
 #include "pipeline.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <jansson.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "batch.h"
+#include "alert.h"
 #include "capture.h"
+#include "hold.h"
 #include "journal.h"
 #include "log.h"
 #include "money.h"
 #include "pb_error.h"
-
-/* A chunk read but not yet written to the capture: it waits until every frame it
- * touches is complete and redacted. */
-struct held {
-    struct held *next;
-    struct pb_time t;
-    uint64_t offset; /* stream offset of data[0] */
-    size_t len;
-    uint8_t data[];
-};
+#include "rules.h"
+#include "txn_json.h"
 
 struct side {
     struct pb_deframer *df;
-    struct held *head, *tail;
-    uint64_t offset;   /* stream offset after the last byte fed */
     uint64_t consumed; /* stream offset up to which the deframer has decided */
 };
 
@@ -40,439 +24,16 @@ struct pb_pipeline {
     struct pb_pipeline_opts o;
     struct pb_tracker *tracker;
     struct side side[2];
+    struct pb_hold *hold;     /* chunks on their way to the capture; NULL: no capture */
     struct pb_pipeline_stats stats;
     enum pb_dir cur_dir;      /* for the frame callback */
     const struct pb_time *cur_t;
     bool events_failing;      /* the last event could not be written (said once) */
-    struct burst_mark {       /* the last opts.alert_burst discrepancies, a ring */
-        int64_t at_us;        /* mono */
-        uint64_t id;
-        enum pb_class cls;
-    } *burst;
-    unsigned burst_head, burst_len;
-    bool burst_fired;
-    int64_t burst_last_us;    /* mono time of the last burst alert */
-    struct pb_batch *batch;   /* the terminal's batch since its last end of day */
+    struct pb_rules *rules;   /* bursts and terminal batches; NULL without a protocol */
+    struct pb_alerter *alerter; /* NULL: no alert program */
 };
-
-/* ---- time and JSON --------------------------------------------------------------------- */
-
-void pb_format_utc(int64_t utc_us, char *buf, size_t cap)
-{
-    time_t s = (time_t)(utc_us / 1000000);
-    long us = (long)(utc_us % 1000000);
-    if (us < 0) {
-        us += 1000000;
-        s -= 1;
-    }
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
-}
-
-static void json_set_str(json_t *o, const char *key, const char *v)
-{
-    if (v && v[0])
-        json_object_set_new(o, key, json_string(v));
-}
-
-json_t *pb_txn_json(const struct pb_txn *t)
-{
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    char ts[40];
-    json_object_set_new(o, "id", json_integer((json_int_t)t->id));
-    json_set_str(o, "protocol", t->protocol);
-    json_object_set_new(o, "type", json_string(pb_txn_name(t->type)));
-    json_object_set_new(o, "class", json_string(pb_class_name(t->cls)));
-    json_object_set_new(o, "severity", json_string(pb_severity_name(pb_class_severity(t->cls))));
-    json_object_set_new(o, "discrepancy", json_boolean(pb_class_is_discrepancy(t->cls)));
-    if (pb_class_is_discrepancy(t->cls))
-        json_object_set_new(o, "action", json_string(pb_class_action(t->cls)));
-    if (t->has_requested)
-        json_object_set_new(o, "requested_amount", json_integer(t->requested));
-    if (t->requested_currency)
-        json_object_set_new(o, "requested_currency", json_integer(t->requested_currency));
-    if (t->has_charged)
-        json_object_set_new(o, "charged_amount", json_integer(t->charged));
-    uint16_t ccy = pb_txn_charged_currency(t);
-    if (ccy)
-        json_object_set_new(o, "currency", json_integer(ccy));
-    if (t->has_amount_due)
-        json_object_set_new(o, "amount_due", json_integer(t->amount_due));
-    json_object_set_new(o, "result", json_string(pb_result_name(t->result)));
-    if (t->result_code >= 0)
-        json_object_set_new(o, "result_code", json_integer(t->result_code));
-    json_set_str(o, "result_text", t->result_text);
-    json_set_str(o, "pos_id", t->pos_id);
-    json_set_str(o, "terminal_id", t->terminal_id);
-    json_set_str(o, "trace", t->trace);
-    json_set_str(o, "receipt", t->receipt);
-    json_set_str(o, "reference", t->reference);
-    json_set_str(o, "auth_code", t->auth_code);
-    json_set_str(o, "pan", t->pan);
-    pb_format_utc(t->started.utc_us, ts, sizeof ts);
-    json_object_set_new(o, "started", json_string(ts));
-    if (t->ended.utc_us) {
-        pb_format_utc(t->ended.utc_us, ts, sizeof ts);
-        json_object_set_new(o, "ended", json_string(ts));
-    }
-    if (t->latency_us >= 0)
-        json_object_set_new(o, "latency_ms", json_real((double)t->latency_us / 1000.0));
-    json_object_set_new(o, "naks", json_integer(t->naks));
-    json_object_set_new(o, "repeats", json_integer(t->repeats));
-    json_object_set_new(o, "checksum_errors", json_integer(t->checksum_errors));
-    if (t->related_id)
-        json_object_set_new(o, "related_id", json_integer((json_int_t)t->related_id));
-    json_set_str(o, "detail", t->detail);
-    json_t *ev = json_array();
-    for (unsigned i = 0; i < t->n_evidence; i++) {
-        json_t *e = json_object();
-        json_object_set_new(e, "dir", json_string(pb_dir_name(t->evidence[i].dir)));
-        json_object_set_new(e, "offset", json_integer((json_int_t)t->evidence[i].offset));
-        json_object_set_new(e, "length", json_integer(t->evidence[i].length));
-        json_object_set_new(e, "kind", json_string(pb_kind_name(t->evidence[i].kind)));
-        json_array_append_new(ev, e);
-    }
-    json_object_set_new(o, "evidence", ev);
-    return o;
-}
-
-uint16_t pb_txn_requested_currency(const struct pb_txn *t)
-{
-    return t->requested_currency ? t->requested_currency : t->currency;
-}
-
-uint16_t pb_txn_charged_currency(const struct pb_txn *t)
-{
-    return t->currency ? t->currency : t->requested_currency;
-}
-
-void pb_txn_format_amounts(const struct pb_txn *t, char *req, char *chg)
-{
-    snprintf(req, PB_MONEY_FMT_MAX, "-");
-    snprintf(chg, PB_MONEY_FMT_MAX, "-");
-    if (t->has_requested)
-        pb_money_format(req, PB_MONEY_FMT_MAX, t->requested, pb_txn_requested_currency(t));
-    if (t->has_charged)
-        pb_money_format(chg, PB_MONEY_FMT_MAX, t->charged, pb_txn_charged_currency(t));
-}
-
-char *pb_txn_to_json(const struct pb_txn *t)
-{
-    json_t *o = pb_txn_json(t);
-    if (!o)
-        return NULL;
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    return s;
-}
-
-/* ---- alert program --------------------------------------------------------------------- */
-
-/* The supervisor's side of the time limit: waits for the program until the deadline,
- * then kills its whole process group (a shell script's children too, and a program
- * that ignores SIGALRM), and reaps it. */
-static void supervise_alert(pid_t prog, uint32_t timeout_ms)
-{
-    struct timespec tick = {0, 20 * 1000 * 1000};
-    for (uint64_t waited = 0; waited < timeout_ms; waited += 20) {
-        int st;
-        pid_t r = waitpid(prog, &st, WNOHANG);
-        if (r == prog || (r < 0 && errno != EINTR))
-            return;
-        nanosleep(&tick, NULL);
-    }
-    kill(-prog, SIGKILL);
-    kill(prog, SIGKILL);
-    while (waitpid(prog, NULL, 0) < 0 && errno == EINTR)
-        ;
-}
-
-/* The environment of one alert: POSBRIDGE_* variables, each "NAME=value". */
-#define ALERT_ENV_MAX 12
-struct alert_env {
-    char var[ALERT_ENV_MAX][832]; /* the longest: POSBRIDGE_TEXT, up to 800 bytes */
-    int n;
-};
-
-static void alert_env_set(struct alert_env *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void alert_env_set(struct alert_env *e, const char *fmt, ...)
-{
-    if (e->n >= ALERT_ENV_MAX)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->var[e->n++], sizeof e->var[0], fmt, ap);
-    va_end(ap);
-}
-
-/* Runs the alert program without a shell: details in the environment and the JSON on
- * its stdin. The bridge forks a child that forks a supervisor and exits at once, so
- * the bridge never waits for the program and leaves no zombie. The supervisor drops
- * every descriptor of the bridge (ports, journal and its lock) and forks the program
- * in a process group of its own, which it kills at the time limit. */
-static void run_alert(struct pb_pipeline *l, struct alert_env *env, const char *json)
-{
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0) {
-        l->stats.alerts_failed++;
-        pb_warn("alert: pipe: %s", strerror(errno));
-        return;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        l->stats.alerts_failed++;
-        pb_warn("alert: fork: %s", strerror(errno));
-        return;
-    }
-    if (pid == 0) {
-        if (fork() != 0)
-            _exit(0);
-        /* supervisor: stdin becomes the JSON pipe, nothing of the bridge stays open */
-        if (dup2(pfd[0], STDIN_FILENO) < 0)
-            _exit(126);
-        int maxfd = (int)sysconf(_SC_OPEN_MAX);
-        for (int fd = 3; fd < (maxfd > 0 && maxfd < 65536 ? maxfd : 65536); fd++)
-            close(fd);
-        for (int i = 0; i < env->n; i++)
-            putenv(env->var[i]);
-        pid_t prog = fork();
-        if (prog < 0)
-            _exit(126);
-        if (prog == 0) {
-            setpgid(0, 0);
-            /* The bridge blocks its signals for its signalfd; the program must not
-             * inherit that, or SIGTERM could not stop it. */
-            sigset_t none;
-            sigemptyset(&none);
-            sigprocmask(SIG_SETMASK, &none, NULL);
-            char *argv[] = {(char *)l->o.alert_program, NULL};
-            execv(l->o.alert_program, argv);
-            _exit(127);
-        }
-        setpgid(prog, prog); /* both sides, so the kill below finds the group */
-        close(STDIN_FILENO);
-        supervise_alert(prog, l->o.alert_timeout_ms);
-        _exit(0);
-    }
-    close(pfd[0]);
-    /* The JSON is far smaller than a pipe buffer: this write does not block. */
-    size_t n = strlen(json);
-    if (write(pfd[1], json, n) != (ssize_t)n || write(pfd[1], "\n", 1) != 1)
-        pb_warn("alert: could not hand the details to %s", l->o.alert_program);
-    close(pfd[1]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    l->stats.alerts_run++;
-}
-
-/* An alert about the lane rather than one transaction (a burst, a terminal batch): o is
- * its JSON for stdin (taken), e its variables after the four every such alert has. */
-static void run_lane_alert(struct pb_pipeline *l, const char *cls, const char *severity,
-                           const struct pb_txn *t, json_t *o, const struct alert_env *more)
-{
-    json_t *all = json_object(); /* "class" first, as in a transaction's JSON */
-    json_object_set_new(all, "class", json_string(cls));
-    json_object_update(all, o);
-    json_decref(o);
-    char *json = json_dumps(all, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(all);
-    struct alert_env e = {.n = 0};
-    alert_env_set(&e, "POSBRIDGE_CLASS=%s", cls);
-    alert_env_set(&e, "POSBRIDGE_SEVERITY=%s", severity);
-    alert_env_set(&e, "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
-    alert_env_set(&e, "POSBRIDGE_ID=%" PRIu64, t->id);
-    for (int i = 0; i < more->n; i++)
-        alert_env_set(&e, "%s", more->var[i]);
-    if (json)
-        run_alert(l, &e, json);
-    free(json);
-}
 
 /* ---- transaction events --------------------------------------------------------------- */
-
-/* The alert for one discrepancy. docs/ALERTS.md lists these variables; keep it in step. */
-static void alert_txn(struct pb_pipeline *l, const struct pb_txn *t, const char *json)
-{
-    struct alert_env e = {.n = 0};
-    char req[PB_MONEY_FMT_MAX], chg[PB_MONEY_FMT_MAX];
-    pb_txn_format_amounts(t, req, chg);
-    alert_env_set(&e, "POSBRIDGE_CLASS=%s", pb_class_name(t->cls));
-    alert_env_set(&e, "POSBRIDGE_ID=%" PRIu64, t->id);
-    alert_env_set(&e, "POSBRIDGE_PROTOCOL=%s", t->protocol ? t->protocol : "");
-    alert_env_set(&e, "POSBRIDGE_REQUESTED=%" PRId64, t->has_requested ? t->requested : 0);
-    alert_env_set(&e, "POSBRIDGE_CHARGED=%" PRId64, t->has_charged ? t->charged : 0);
-    alert_env_set(&e, "POSBRIDGE_CURRENCY=%u", pb_txn_charged_currency(t));
-    alert_env_set(&e, "POSBRIDGE_SEVERITY=%s", pb_severity_name(pb_class_severity(t->cls)));
-    alert_env_set(&e, "POSBRIDGE_CHARGED_TEXT=%s", chg);
-    alert_env_set(&e, "POSBRIDGE_REQUESTED_CURRENCY=%u", pb_txn_requested_currency(t));
-    alert_env_set(&e, "POSBRIDGE_REQUESTED_TEXT=%s", req);
-    run_alert(l, &e, json);
-}
-
-/* A burst: opts.alert_burst discrepancies within BURST_WINDOW_US of each other on this
- * lane (a loose cable, a misconfigured terminal, a register retrying) raise one alert of
- * their own, besides each discrepancy's: an ALERT line in the log, a journal event
- * "burst", and the alert program with POSBRIDGE_CLASS=burst. At most one per window. */
-#define BURST_WINDOW_US (3600LL * 1000000)
-
-static void note_burst(struct pb_pipeline *l, const struct pb_txn *t)
-{
-    unsigned n = l->o.alert_burst;
-    if (!n || !l->burst)
-        return;
-    /* A transaction reclassified from one discrepancy into another (in_doubt, then a late
-     * approval) is one discrepancy: its mark takes the new class. */
-    for (unsigned i = 0; i < l->burst_len; i++) {
-        if (l->burst[i].id == t->id) {
-            l->burst[i].cls = t->cls;
-            return;
-        }
-    }
-    /* A reclassified transaction (a late duplicate) ended before the ones now in the
-     * ring: the ring's times never go backwards. */
-    int64_t at = t->ended.mono_us;
-    if (l->burst_len && l->burst[(l->burst_head + n - 1) % n].at_us > at)
-        at = l->burst[(l->burst_head + n - 1) % n].at_us;
-    struct burst_mark *m = &l->burst[l->burst_head];
-    *m = (struct burst_mark){at, t->id, t->cls};
-    l->burst_head = (l->burst_head + 1) % n;
-    if (l->burst_len < n)
-        l->burst_len++;
-    const struct burst_mark *first = &l->burst[l->burst_head % n];
-    if (l->burst_len < n || at - first->at_us > BURST_WINDOW_US)
-        return;
-    if (l->burst_fired && at - l->burst_last_us < BURST_WINDOW_US)
-        return;
-    l->burst_fired = true;
-    l->burst_last_us = at;
-    l->stats.bursts++;
-
-    uint64_t by_class[PB_CLASS__COUNT] = {0};
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if ((unsigned)l->burst[i].cls < PB_CLASS__COUNT)
-            by_class[l->burst[i].cls]++;
-        lo = l->burst[i].id < lo ? l->burst[i].id : lo;
-        hi = l->burst[i].id > hi ? l->burst[i].id : hi;
-    }
-    char classes[256] = "";
-    size_t used = 0;
-    json_t *jc = json_object();
-    for (int k = 0; k < PB_CLASS__COUNT; k++) {
-        if (!by_class[k])
-            continue;
-        int w = snprintf(classes + used, sizeof classes - used, "%s%s=%" PRIu64,
-                         used ? ", " : "", pb_class_name((enum pb_class)k), by_class[k]);
-        if (w > 0 && (size_t)w < sizeof classes - used)
-            used += (size_t)w;
-        json_object_set_new(jc, pb_class_name((enum pb_class)k),
-                            json_integer((json_int_t)by_class[k]));
-    }
-    int64_t span_s = (at - first->at_us) / 1000000;
-    char text[400];
-    snprintf(text, sizeof text,
-             "%u discrepancies in %" PRId64 " min on this lane (%s), transactions %" PRIu64
-             " to %" PRIu64,
-             n, span_s / 60, classes, lo, hi);
-    pb_error("ALERT burst: %s; check the cable, the line settings and the terminal", text);
-    if (l->o.journal)
-        pb_journal_event(l->o.journal, "burst", text, t->ended.utc_us);
-    if (l->o.alert_program) {
-        json_t *o = json_object();
-        json_object_set_new(o, "discrepancies", json_integer(n));
-        json_object_set_new(o, "seconds", json_integer(span_s));
-        json_object_set_new(o, "first_id", json_integer((json_int_t)lo));
-        json_object_set_new(o, "last_id", json_integer((json_int_t)hi));
-        json_object_set_new(o, "by_class", jc);
-        json_object_set_new(o, "text", json_string(text));
-        struct alert_env e = {.n = 0};
-        alert_env_set(&e, "POSBRIDGE_COUNT=%u", n);
-        alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
-        run_lane_alert(l, "burst", "critical", t, o, &e);
-    } else {
-        json_decref(jc);
-    }
-}
-
-/* Transactions one batch remembers: a terminal whose ends of day the bridge never sees
- * (closed on its own keypad) must not make the bridge grow for years. */
-#define BATCH_TXNS_MAX 100000
-
-/* The end of day just closed the terminal's batch: its total against the approvals seen
- * since the previous one. A match is logged; a mismatch is an ALERT, a journal event
- * "batch_mismatch" and the alert program with POSBRIDGE_CLASS=batch_mismatch. */
-static void batch_closed(struct pb_pipeline *l, const struct pb_txn *t,
-                         const struct pb_batch_result *b)
-{
-    char verdict[400], term[PB_MONEY_FMT_MAX] = "-", br[PB_MONEY_FMT_MAX], diff[PB_MONEY_FMT_MAX] = "-";
-    pb_batch_verdict(b, verdict, sizeof verdict);
-    pb_money_format(br, sizeof br, b->bridge, b->currency);
-    if (b->has_total) {
-        pb_money_format(term, sizeof term, b->terminal, b->currency);
-        pb_money_format(diff, sizeof diff, b->terminal - b->bridge, b->currency);
-    }
-    char text[800];
-    snprintf(text, sizeof text,
-             "end of day (txn %" PRIu64 "): terminal batch %s, bridge saw %s approved since the "
-             "last end of day (difference %s): %s",
-             t->id, term, br, diff, verdict);
-    bool ok = pb_batch_matches(b);
-    if (ok)
-        pb_info("%s", text);
-    else
-        pb_error("ALERT batch: %s", text);
-    if (l->o.journal)
-        pb_journal_event(l->o.journal, ok ? "batch_ok" : "batch_mismatch", text, t->ended.utc_us);
-    if (ok || !l->o.alert_program)
-        return;
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer((json_int_t)t->id));
-    json_object_set_new(o, "currency", json_integer(b->currency));
-    if (b->has_total)
-        json_object_set_new(o, "terminal_total", json_integer(b->terminal));
-    json_object_set_new(o, "bridge_total", json_integer(b->bridge));
-    json_object_set_new(o, "text", json_string(text));
-    struct alert_env e = {.n = 0};
-    alert_env_set(&e, "POSBRIDGE_CURRENCY=%u", b->currency);
-    alert_env_set(&e, "POSBRIDGE_TERMINAL_TOTAL=%" PRId64, b->has_total ? b->terminal : 0);
-    alert_env_set(&e, "POSBRIDGE_BRIDGE_TOTAL=%" PRId64, b->bridge);
-    alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
-    run_lane_alert(l, "batch_mismatch", "high", t, o, &e);
-}
-
-static void batch_txn(struct pb_pipeline *l, const struct pb_txn *t)
-{
-    if (!l->batch)
-        return;
-    struct pb_batch_fact f = {
-        .key = t->id,
-        .id = (int64_t)t->id,
-        .type = t->type,
-        .cls = t->cls,
-        .result = t->result,
-        .has_charged = t->has_charged,
-        .charged = t->charged,
-        .currency = pb_txn_charged_currency(t),
-        .has_requested = t->has_requested,
-        .requested = t->requested,
-        .requested_currency = pb_txn_requested_currency(t),
-        .at_utc_us = t->ended.utc_us,
-    };
-    struct pb_batch_result res;
-    int rc = pb_batch_add(l->batch, &f, &res);
-    if (rc == 1)
-        batch_closed(l, t, &res);
-    else if (rc < 0)
-        pb_warn("batch: out of memory; this batch is not compared");
-}
 
 /* One line of the events file. A write that fails (full disk, file size limit) is said
  * once, counted, and said again when writing works again; the journal keeps the
@@ -495,6 +56,17 @@ static void write_event(struct pb_pipeline *l, const char *json)
     }
 }
 
+/* Counters the pipeline's modules keep, copied where pb_pipeline_stats() is read (callers
+ * hold on to that pointer), before anyone outside sees the transaction. */
+static void collect_stats(struct pb_pipeline *l)
+{
+    struct pb_alerter_stats as;
+    pb_alerter_stats(l->alerter, &as);
+    l->stats.alerts_run = as.run;
+    l->stats.alerts_failed = as.failed;
+    l->stats.bursts = pb_rules_bursts(l->rules);
+}
+
 static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
 {
     struct pb_pipeline *l = ctx;
@@ -507,7 +79,7 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
             l->stats.by_class[t->cls]++;
         /* Only when someone reads it: the JSON was 42% of `posbridge decode` (bench). */
         char *json = NULL;
-        if (l->o.events || (l->o.alert_program && pb_class_is_discrepancy(t->cls)))
+        if (l->o.events || (l->alerter && pb_class_is_discrepancy(t->cls)))
             json = pb_txn_to_json(t);
         if (l->o.events && json)
             write_event(l, json);
@@ -516,84 +88,16 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
             pb_txn_format_amounts(t, req, chg);
             pb_warn("DISCREPANCY %s txn %" PRIu64 ": requested %s, charged %s: %s; action: %s",
                     pb_class_name(t->cls), t->id, req, chg, t->detail, pb_class_action(t->cls));
-            if (l->o.alert_program && json)
-                alert_txn(l, t, json);
-            note_burst(l, t);
+            if (l->alerter && json)
+                pb_alerter_txn(l->alerter, t, json);
         }
         free(json);
-        batch_txn(l, t);
     }
+    pb_rules_txn(l->rules, ev, t);
+    collect_stats(l);
     if (l->o.on_txn)
         l->o.on_txn(ev, t, l->o.ctx);
 }
-
-/* ---- capture with redaction ------------------------------------------------------------ */
-
-static void write_held(struct pb_pipeline *l, struct held *h, enum pb_dir dir)
-{
-    if (l->o.capture &&
-        pb_capture_chunk(l->o.capture, dir, h->t.utc_us, h->data, h->len) < 0)
-        l->stats.capture_errors++;
-}
-
-/* Writes out held chunks that lie wholly before `upto`. */
-static void release_held(struct pb_pipeline *l, enum pb_dir dir, uint64_t upto, bool all)
-{
-    struct side *s = &l->side[dir];
-    while (s->head && (all || s->head->offset + s->head->len <= upto)) {
-        struct held *h = s->head;
-        s->head = h->next;
-        if (!s->head)
-            s->tail = NULL;
-        write_held(l, h, dir);
-        free(h);
-    }
-}
-
-/* A frame's bytes go through the protocol's redactor; bytes that never became a frame
- * through pb_mask_unframed(), as there is no layout to say where card data would be. */
-static size_t redact(const struct pb_protocol *p, bool frame, uint8_t *b, size_t n)
-{
-    return frame ? p->redact(b, n) : pb_mask_unframed(b, n, p->bcd_card_data);
-}
-
-/* Masks card data in [off, off+len), a frame or not, across the held chunks that hold
- * it. */
-static void redact_span(struct pb_pipeline *l, enum pb_dir dir, bool frame, uint64_t off,
-                        uint32_t len)
-{
-    const struct pb_protocol *p = l->o.proto;
-    if (!l->o.capture || l->o.capture_clear || !p || !p->redact || len == 0)
-        return;
-    /* The span inside one held chunk (the usual case): redact it where it lies. */
-    for (struct held *h = l->side[dir].head; h; h = h->next)
-        if (off >= h->offset && off + len <= h->offset + h->len) {
-            redact(p, frame, h->data + (off - h->offset), len);
-            return;
-        }
-    uint8_t *copy = malloc(len);
-    if (!copy)
-        return;
-    size_t got = 0;
-    for (struct held *h = l->side[dir].head; h; h = h->next) {
-        uint64_t a = off > h->offset ? off : h->offset;
-        uint64_t b = off + len < h->offset + h->len ? off + len : h->offset + h->len;
-        if (a < b) {
-            memcpy(copy + (a - off), h->data + (a - h->offset), (size_t)(b - a));
-            got += (size_t)(b - a);
-        }
-    }
-    if (got == len && redact(p, frame, copy, len) > 0) {
-        for (struct held *h = l->side[dir].head; h; h = h->next) {
-            uint64_t a = off > h->offset ? off : h->offset;
-            uint64_t b = off + len < h->offset + h->len ? off + len : h->offset + h->len;
-            if (a < b)
-                memcpy(h->data + (a - h->offset), copy + (a - off), (size_t)(b - a));
-        }
-    }
-    free(copy);
-}
-
 
 /* ---- frames ---------------------------------------------------------------------------- */
 
@@ -604,13 +108,13 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     struct side *s = &l->side[dir];
     s->consumed = f->offset + f->length;
     if (f->type == PB_FRAME_GARBAGE) {
-        redact_span(l, dir, false, f->offset, f->length);
+        pb_hold_redact(l->hold, dir, false, f->offset, f->length);
         l->stats.garbage[dir] += f->length;
         if (l->o.on_msg)
             l->o.on_msg(dir, f, NULL, l->cur_t, l->o.ctx);
         return;
     }
-    redact_span(l, dir, true, f->offset, f->length);
+    pb_hold_redact(l->hold, dir, true, f->offset, f->length);
     struct pos_msg m;
     pb_msg_init(&m);
     l->o.proto->decode(f, dir, &m);
@@ -633,29 +137,6 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     pb_tracker_msg(l->tracker, &m, l->cur_t);
 }
 
-/* A chunk no redactor will see. Without a protocol (none, or none detected) nothing can
- * be framed, so every byte is unframed and masked as such (pb_mask_unframed, BCD too, as
- * any protocol may be on the line); --capture-clear and a protocol without card data
- * (no redactor) write the bytes as they came. */
-static void capture_unheld(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t,
-                           const uint8_t *buf, size_t len)
-{
-    uint8_t *masked = NULL;
-    if (!l->o.capture_clear && !l->o.proto) {
-        masked = malloc(len);
-        if (!masked) {
-            l->stats.capture_errors++; /* never write them unmasked */
-            return;
-        }
-        memcpy(masked, buf, len);
-        pb_mask_unframed(masked, len, true);
-        buf = masked;
-    }
-    if (pb_capture_chunk(l->o.capture, dir, t->utc_us, buf, len) < 0)
-        l->stats.capture_errors++;
-    free(masked);
-}
-
 void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t, const uint8_t *buf,
                    size_t len)
 {
@@ -663,36 +144,14 @@ void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
         return;
     struct side *s = &l->side[dir];
     l->stats.bytes[dir] += len;
-    uint64_t start = s->offset;
-    s->offset += len;
-    bool hold = l->o.capture && l->o.proto && !l->o.capture_clear && l->o.proto->redact;
-    if (l->o.capture && !hold) {
-        capture_unheld(l, dir, t, buf, len);
-    } else if (hold) {
-        struct held *h = malloc(sizeof *h + len);
-        if (h) {
-            h->next = NULL;
-            h->t = *t;
-            h->offset = start;
-            h->len = len;
-            memcpy(h->data, buf, len);
-            if (s->tail)
-                s->tail->next = h;
-            else
-                s->head = h;
-            s->tail = h;
-        } else {
-            l->stats.capture_errors++;
-        }
-    }
+    l->stats.capture_errors += pb_hold_chunk(l->hold, dir, t, buf, len);
     if (!l->o.proto)
         return;
     /* Decoding work happens here, after the caller forwarded the bytes. */
     l->cur_dir = dir;
     l->cur_t = t;
     pb_deframer_feed_at(s->df, buf, len, t->mono_us, on_frame, l);
-    if (hold)
-        release_held(l, dir, s->consumed, false);
+    l->stats.capture_errors += pb_hold_release(l->hold, dir, s->consumed);
 }
 
 static void flush_side(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t)
@@ -704,7 +163,7 @@ static void flush_side(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
     l->cur_t = t;
     /* What never completed comes back as garbage, masked like any other (on_frame). */
     pb_deframer_flush(s->df, on_frame, l);
-    release_held(l, dir, 0, true);
+    l->stats.capture_errors += pb_hold_flush(l->hold, dir);
 }
 
 void pb_pipeline_gap(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *now)
@@ -787,14 +246,15 @@ int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **ou
     if (!l)
         return PB_ERR_NOMEM;
     l->o = *opts;
-    if (!l->o.alert_timeout_ms)
-        l->o.alert_timeout_ms = 10000;
     int rc = PB_OK;
-    if (l->o.alert_burst && !(l->burst = calloc(l->o.alert_burst, sizeof *l->burst)))
-        rc = PB_ERR_NOMEM;
-    if (rc == PB_OK && l->o.proto && !(l->batch = pb_batch_new(BATCH_TXNS_MAX)))
-        rc = PB_ERR_NOMEM;
+    if (l->o.capture)
+        rc = pb_hold_new(l->o.capture, l->o.proto, l->o.capture_clear, &l->hold);
+    if (rc == PB_OK && l->o.alert_program)
+        rc = pb_alerter_new(l->o.alert_program, l->o.alert_timeout_ms, &l->alerter);
     if (l->o.proto && rc == PB_OK) {
+        struct pb_rules_opts ro = {
+            .burst = l->o.alert_burst, .journal = l->o.journal, .alerter = l->alerter};
+        rc = pb_rules_new(&ro, &l->rules);
         for (int d = 0; d < 2 && rc == PB_OK; d++)
             rc = pb_deframer_new(l->o.proto, &l->side[d].df);
         if (rc == PB_OK)
@@ -812,17 +272,11 @@ void pb_pipeline_free(struct pb_pipeline *l)
 {
     if (!l)
         return;
-    for (int d = 0; d < 2; d++) {
+    for (int d = 0; d < 2; d++)
         pb_deframer_free(l->side[d].df);
-        struct held *h = l->side[d].head;
-        while (h) {
-            struct held *n = h->next;
-            free(h);
-            h = n;
-        }
-    }
+    pb_hold_free(l->hold);
     pb_tracker_free(l->tracker);
-    free(l->burst);
-    pb_batch_free(l->batch);
+    pb_rules_free(l->rules);
+    pb_alerter_free(l->alerter);
     free(l);
 }

@@ -13,11 +13,14 @@
  *
  * Captures: a chunk is written whole, as read, but only once every frame it touches is
  * complete, so the protocol's redact() can mask card data before it reaches disk
- * (docs/DESIGN.md decision 8). Unless capture_clear is set. */
+ * (docs/DESIGN.md decision 8). Unless capture_clear is set.
+ *
+ * Behind it: hold.h keeps chunks until they are masked, rules.h watches closed
+ * transactions for bursts and terminal batches, alert.h runs the alert program; their
+ * counters are part of pb_pipeline_stats. */
 #ifndef PB_PIPELINE_H
 #define PB_PIPELINE_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -87,24 +90,5 @@ void pb_pipeline_comment(struct pb_pipeline *l, const struct pb_time *now, const
 void pb_pipeline_comment_settings(struct pb_pipeline *l, const struct pb_time *now);
 const struct pb_pipeline_stats *pb_pipeline_stats(const struct pb_pipeline *l);
 const struct pb_txn *pb_pipeline_current(const struct pb_pipeline *l);
-
-/* The JSON object for a transaction: the keys of --events, decode and report --json.
- * pb_txn_json() returns a new reference (json_decref it); pb_txn_to_json() a malloc'd
- * compact string without newline (free it). NULL on allocation failure. */
-json_t *pb_txn_json(const struct pb_txn *t);
-char *pb_txn_to_json(const struct pb_txn *t);
-
-/* The currency of t's requested and of its charged amount: each its own, the other's
- * when the protocol named none for it. They differ only for a currency_mismatch, and
- * then each amount must keep its own or the mismatch is hidden. */
-uint16_t pb_txn_requested_currency(const struct pb_txn *t);
-uint16_t pb_txn_charged_currency(const struct pb_txn *t);
-
-/* t's requested and charged amounts as text ("12.50 EUR"; "-" when absent) into req and
- * chg, each of PB_MONEY_FMT_MAX bytes, each in its own currency, so that a currency
- * mismatch reads "requested 7.00 EUR, charged 7.00 USD". */
-void pb_txn_format_amounts(const struct pb_txn *t, char *req, char *chg);
-/* "2026-11-22T01:02:03.456789Z" */
-void pb_format_utc(int64_t utc_us, char *buf, size_t cap);
 
 #endif

@@ -1,5 +1,6 @@
-/* Tests for lane/capture.c: pcapng round trip, rotation, reopen, file mode, write
- * errors (RLIMIT_FSIZE in a child), hostile files, both byte orders, and tshark's view. */
+/* Tests for lane/capture.c and capture_read.c: pcapng round trip, rotation, reopen,
+ * file mode, write errors (RLIMIT_FSIZE in a child), hostile files, both byte orders,
+ * and tshark's view. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Tests for lane/journal.c: schema and file modes, the pending -> in_doubt sweep,
+/* Tests for the journal (lane/journal*.c): schema and file modes, the pending -> in_doubt sweep,
  * idempotent upserts, reclassification, evidence, resolutions, filters, migrations,
  * and write failures (a fault-injecting SQLite VFS, and a real EFBIG from
  * RLIMIT_FSIZE in a child) with nothing lost. Files live under a mkdtemp directory. */

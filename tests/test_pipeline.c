@@ -1,4 +1,4 @@
-/* Tests for lane/pipeline.c's transaction formatting: the amounts people read in
+/* Tests for the transaction formatting (lane/txn_json.c): the amounts people read in
  * alerts, `posbridge decode` and `posbridge monitor`, and the JSON of events.jsonl and
  * the alert program; and the events file when the disk refuses it. (The pipeline's
  * forwarding and capture are tested end to end.) */
@@ -18,6 +18,7 @@
 
 #include "money.h"
 #include "pipeline.h"
+#include "txn_json.h"
 
 static struct pb_txn sale(int64_t requested, uint16_t req_ccy, int64_t charged, uint16_t ccy)
 {

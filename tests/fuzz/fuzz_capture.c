@@ -1,4 +1,4 @@
-/* Fuzz harness for the pcapng reader (lane/capture.c): the input becomes a file (a
+/* Fuzz harness for the pcapng reader (lane/capture_read.c): the input becomes a file (a
  * memfd, opened by path like any capture) read record by record until end or error.
  * Seeds in tests/fuzz/corpus/capture/: small captures written by pb_capture_*. */
 #include <stdint.h>

@@ -1,0 +1,103 @@
+/* journal_impl: the journal's private parts, shared by its three files and by nothing
+ * else (the API is journal.h):
+ *
+ *   journal.c         open and close, the run row, the queue and the writer thread,
+ *                     resolutions
+ *   journal_schema.c  the schema's migrations and the names its CHECKs accept
+ *   journal_read.c    reading rows and events back (report, resolve, possim run)
+ *
+ * They share struct pb_journal (the connection, its locks, the queue), the writer's
+ * prepared statements and a few SQLite helpers. Locks as the struct says: db_mu around
+ * every use of db, from any of the three files; mu around the queue (journal.c only). */
+#ifndef PB_JOURNAL_IMPL_H
+#define PB_JOURNAL_IMPL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "journal.h"
+
+struct rec; /* one queued record (journal.c) */
+
+/* The writer's prepared statements (journal.c, stmt_sql). */
+enum {
+    ST_UPSERT,
+    ST_ROWID,
+    ST_EV_DELETE,
+    ST_EV_INSERT,
+    ST_EVENT,
+    ST__COUNT
+};
+
+struct pb_journal {
+    sqlite3 *db;
+    struct pb_journal_opts o;
+    char *path;
+    int lock_fd; /* run mode: holds the flock() until close; -1 otherwise */
+    int64_t run_id;
+    unsigned in_doubt_at_open;
+    sqlite3_stmt *st[ST__COUNT];
+    /* db_mu serialises use of the connection: writer batches, foreach, resolve.
+     * Recursive so a foreach callback may resolve what it reads. */
+    pthread_mutex_t db_mu;
+
+    /* Everything below is under mu. Never held across I/O or logging. */
+    pthread_mutex_t mu;
+    pthread_cond_t work;    /* writer: records queued, stop requested */
+    pthread_cond_t drained; /* sync/close: the queue shrank */
+    struct rec *head, *tail;
+    size_t count;
+    bool stopping, abort, writer_started;
+    bool failing;
+    int64_t retry_at_mono_us;
+    uint32_t delay_ms;
+    int64_t episode_start_utc_us;
+    uint64_t episode_failures;
+    char fail_msg[256];
+    bool note_fail, note_ok; /* transitions for the writer to report outside mu */
+    bool overflow_active;    /* a drop was logged; reset when the queue empties */
+    uint64_t dropped_at_overflow;
+    struct pb_journal_stats stats;
+    pthread_t writer;
+    struct rec **batch;
+};
+
+/* Logs SQLite's message for what failed; returns PB_ERR_DB. */
+int journal_db_fail(struct pb_journal *j, const char *what);
+/* sqlite3_exec, logging a failure; PB_OK or PB_ERR_DB. */
+int journal_exec(struct pb_journal *j, const char *sql);
+void journal_rollback_if_open(struct pb_journal *j);
+/* Checks and upgrades the schema to pb_journal_schema_version() (journal_schema.c). */
+int journal_migrate(struct pb_journal *j);
+
+/* Small and on the writer's hot path, so here to be inlined. */
+static inline void copy_str(char *dst, size_t cap, const char *src)
+{
+    if (!src)
+        src = "";
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static inline void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v && *v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static inline void bind_i64_if(sqlite3_stmt *s, int i, bool has, int64_t v)
+{
+    if (has)
+        sqlite3_bind_int64(s, i, v);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+#endif
