@@ -1944,9 +1944,12 @@ static void redact_value(const struct zvt_bmp *row, uint8_t *v, size_t n)
 static void redact_bmps(uint8_t *d, size_t n)
 {
     struct bmp_walk w = {.w = d};
-    walk_bmps(&w, d, n);
-    if (w.raw_at < n)
-        blank(d + w.raw_at, n - w.raw_at, 0xEE);
+    int r = walk_bmps(&w, d, n);
+    /* A known BMP whose length does not parse keeps its tag: the frame stays malformed
+     * the way it was, rather than reading as an unknown BMP after redaction. */
+    size_t from = r != PB_OK ? w.raw_at + 1 : w.raw_at;
+    if (from < n)
+        blank(d + from, n - from, 0xEE);
 }
 
 /* Bytes whose layout no table gives (80/84 data, commands we do not know): masked by
