@@ -1721,8 +1721,8 @@ static int zvt_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
 
 /* A wire byte 0x10 is sent twice, so replacing a data byte 0x10 by anything else would
  * shorten the frame. Every redaction below therefore keeps the number of 0x10 bytes in
- * the field it rewrites: the 0x10 bytes it must keep are moved to the front of the
- * rewritten area. A redacted capture can thus tell how many bytes of a blanked field were
+ * the field it rewrites, at places fixed by the field's length and that count alone
+ * (blank()). A redacted capture can thus tell how many bytes of a blanked field were
  * 0x10, never where they were; frame length, APDU LEN and BMP lengths stay intact and the
  * frame still decodes. */
 static size_t count_dle(const uint8_t *v, size_t n)
@@ -1733,12 +1733,20 @@ static size_t count_dle(const uint8_t *v, size_t n)
     return k;
 }
 
-/* The field's 0x10 bytes first, then fill. */
+/* The field's 0x10 bytes at every other place from the second on, the rest fill: where
+ * they were is lost; two 0x10 bytes side by side (the BCD digits "1010") only when half
+ * the field or more was 0x10, so no long digit run is made of them; and the first byte is
+ * fill (EE: no BMP tag, no length of any class) unless every byte was 0x10, so a blanked
+ * region never reads as a field the walk would follow. The places depend only on the
+ * field's length and 0x10 count: a second pass changes nothing. */
 static void blank(uint8_t *v, size_t n, uint8_t fill)
 {
-    size_t k = count_dle(v, n);
-    for (size_t i = 0; i < n; i++)
-        v[i] = i < k ? PB_DLE : fill;
+    size_t k = count_dle(v, n), placed = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool dle = placed < k && (k - placed >= n - i || i % 2 == 1);
+        v[i] = dle ? PB_DLE : fill;
+        placed += dle;
+    }
 }
 
 /* BMP 22 value: digits but the first 6 and last 4 (the pb_mask_pan rule: fewer kept for
@@ -1749,7 +1757,7 @@ static void blank(uint8_t *v, size_t n, uint8_t fill)
  * masked digit pairs were "10"; with the first 6 and last 4 beside it and the Luhn digit,
  * that narrows the card number to a handful of candidates, and to exactly one when every
  * masked byte was 0x10. So a number whose masked part held a 0x10 is masked whole, kept
- * digits too: its 0x10 bytes first, then E nibbles only. The capture then shows only how
+ * digits too: its 0x10 bytes where blank() puts them, E nibbles elsewhere. The capture then shows only how
  * many of its bytes were 0x10, and a second pass changes nothing. About 3 in 100
  * sixteen-digit numbers; the journal keeps their first 6 and last 4 from the decode. */
 static void redact_pan(uint8_t *v, size_t n)
@@ -1859,7 +1867,7 @@ static bool all_printable(const uint8_t *v, size_t n)
 /* Packed BCD: every run of 12 or more decimal nibbles that holds a card number keeps its
  * first 6 (none under 13) and last 4 nibbles, the rest become E (ZVT's masked digit
  * [S 13]). A byte 0x10 among the masked ones cannot change alone (the frame would lose a
- * wire byte): then the bytes of the run are blanked as blank() does, 0x10 bytes first. */
+ * wire byte): then the bytes of the run are blanked as blank() does. */
 static void mask_bcd_runs(uint8_t *v, size_t n)
 {
     uint8_t dig[64];
@@ -1889,9 +1897,7 @@ static void mask_bcd_runs(uint8_t *v, size_t n)
             dle |= v[b] == PB_DLE;
         if (dle) {
             size_t b0 = s / 2, b1 = (k + 1) / 2;
-            size_t keep = count_dle(v + b0, b1 - b0);
-            for (size_t b = b0; b < b1; b++)
-                v[b] = b - b0 < keep ? PB_DLE : 0xEE;
+            blank(v + b0, b1 - b0, 0xEE);
             continue;
         }
         for (size_t j = from; j < to; j++)
@@ -1952,20 +1958,18 @@ static void redact_bmps(uint8_t *d, size_t n)
         blank(d + from, n - from, 0xEE);
 }
 
-/* Bytes whose layout no table gives (80/84 data, commands we do not know): masked by
- * meaning when they read as BMPs, with or without a leading password; else blanked, as
- * card data may be in them in any form. */
+/* Data of 80 00 / 84 xx: a TLV container as the ECR answers 06 E4 or 04 0C [S 3.14,
+ * 2.41], dial-up data as it answers 06 DA [S 3.11], 04 <amount> in 84 9D. Masked by
+ * meaning when it reads as BMPs, else blanked: host messages carry card data in any
+ * form. */
 static void redact_opaque(uint8_t *d, size_t n)
 {
     if (n == 0)
         return;
-    if (whole_bmps(d, n)) {
+    if (whole_bmps(d, n))
         redact_bmps(d, n);
-    } else if (n > 3 && whole_bmps(d + 3, n - 3)) {
-        redact_bmps(d + 3, n - 3);
-    } else {
+    else
         blank(d, n, 0xEE);
-    }
 }
 
 /* Redacts one unstuffed APDU in place; lengths and 0x10 count unchanged. */
@@ -1983,7 +1987,10 @@ static void redact_apdu(uint8_t *apdu, size_t n)
         /* 80 00 xx may carry dial-up data from the ECR [S 3.11]: host messages. */
         redact_opaque(d, a.avail);
     } else if (!c || layout(c, d, a.avail, &L) != PB_OK) {
-        redact_opaque(d, a.avail);
+        /* No layout (0F xx proprietary, a command the spec does not name) or its fixed
+         * part missing: nothing says which bytes are which, and a reading as BMPs that
+         * happens to fit could name a card number's bytes as a date. Blanked. */
+        blank(d, a.avail, 0xEE);
     } else {
         if (L.text_end > L.text_at) {
             pb_mask_digit_runs(d + L.text_at, L.text_end - L.text_at, NULL);
