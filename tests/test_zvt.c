@@ -1073,6 +1073,118 @@ static void test_redact_what_it_cannot_parse(void **state)
     assert_int_equal(Z->redact(part, pn), 0);
 }
 
+/* The register's answers to a status information during issue of goods (PA00P015 13.08
+ * 2.2.6; Portalum.Zvt ZvtCommunication sends 84 9C 00, 84 9D 07 04<amount>, 84 66 00):
+ * APP_ACK from the ECR with PB_F_GOODS, never the terminal refusing. */
+static void test_issue_of_goods_answers(void **state)
+{
+    (void)state;
+    uint8_t w[64], out[64];
+    struct pos_msg m, d;
+    size_t n = frame_hex("84 9C 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_ECR, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_APP_ACK);
+    assert_int_equal(m.dir, PB_DIR_ECR);
+    assert_true(m.flags & PB_F_GOODS);
+    assert_int_equal(m.result_code, 0x9C);
+    assert_int_equal(m.result, PB_RESULT_NONE);
+    assert_false(m.flags & PB_F_AMOUNT);
+    /* The same bytes from the PT: it refuses (please wait). */
+    assert_int_equal(decode_wire(w, n, PB_DIR_PT, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_REFUSED);
+    assert_false(m.flags & PB_F_GOODS);
+    /* 84 9D with its amount names its sender: only the ECR sends it. */
+    n = frame_hex("84 9D 07 04 00 00 00 00 22 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.dir, PB_DIR_ECR);
+    assert_int_equal(m.kind, PB_KIND_APP_ACK);
+    assert_true((m.flags & (PB_F_GOODS | PB_F_PARTIAL | PB_F_AMOUNT)) ==
+                (PB_F_GOODS | PB_F_PARTIAL | PB_F_AMOUNT));
+    assert_int_equal(m.amount, 2200);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    int e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    n = frame_hex("84 66 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_ECR, &m), PB_OK);
+    assert_true(m.flags & PB_F_GOODS);
+    assert_int_equal(m.result, PB_RESULT_DECLINED);
+    assert_int_equal(m.result_code, 0x66);
+    e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    assert_int_equal(decode_wire(out, (size_t)e, PB_DIR_ECR, &d), PB_OK);
+    assert_int_equal(d.flags & PB_F_GOODS, PB_F_GOODS);
+    /* 84 00 00 from the ECR: goods issued, a plain positive answer. */
+    n = frame_hex("84 00 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_ECR, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_APP_ACK);
+    assert_false(m.flags & PB_F_GOODS);
+}
+
+/* Card data by field meaning inside BMP 06 (EMV 5A, 57, 5F24), in a command with a
+ * password (06 93 with 22, the issue's example) and in a print line with a TLV after it. */
+static void test_redact_by_meaning(void **state)
+{
+    (void)state;
+    uint8_t w[128], apdu[64], expect[128];
+    static const struct {
+        const char *apdu, *redacted;
+    } cases[] = {
+        {"04 0F 1B 27 00 06 17 5A 08 47 61 73 00 00 00 00 10 5F 24 03 25 12 31 57 05 47 61 "
+         "73 00 D2",
+         "04 0F 1B 27 00 06 17 5A 08 47 61 73 EE EE EE 00 10 5F 24 03 EE EE EE 57 05 EE EE "
+         "EE EE EE"},
+        {"06 93 0E 00 00 00 22 F0 F8 41 11 11 11 11 11 11 11",
+         "06 93 0E 00 00 00 22 F0 F8 41 11 11 EE EE EE 11 11"},
+        {"06 D1 17 00 34 31 31 31 31 31 31 31 31 31 31 31 31 31 31 31 06 04 1F 07 01 01",
+         "06 D1 17 00 34 31 31 31 31 31 2A 2A 2A 2A 2A 2A 31 31 31 31 06 04 1F 07 01 01"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = frame_hex(cases[i].apdu, w, sizeof w);
+        struct pos_msg m;
+        assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+        assert_true(Z->redact(w, n) > 0);
+        size_t an = hex(cases[i].redacted, apdu, sizeof apdu);
+        assert_int_equal(frame_apdu(apdu, an, expect, sizeof expect), n);
+        assert_memory_equal(w, expect, n);
+        assert_int_equal(Z->redact(w, n), 0);
+    }
+    /* The decode shows the TLV's card number masked, and says track data was there. */
+    size_t n = frame_hex(cases[0].apdu, w, sizeof w);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.pan, "476173******0010");
+    assert_true(m.flags & PB_F_TRACK_DATA);
+    /* The print line's text stops where its TLV starts. */
+    n = frame_hex(cases[2].apdu, w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.text, "411111******1111");
+}
+
+/* 06 23 03 87 FF FF asks which pre-authorisations are open (PA00P015 13.08 2.10.1); it
+ * moves no money, and encode gives it back. */
+static void test_preauth_enquiry(void **state)
+{
+    (void)state;
+    uint8_t w[32], out[32];
+    size_t n = frame_hex("06 23 03 87 FF FF", w, sizeof w);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_REQUEST);
+    assert_int_equal(m.txn, PB_TXN_STATUS);
+    assert_string_equal(m.receipt, "");
+    assert_false(m.flags & (PB_F_RAW | PB_F_MALFORMED));
+    int e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    /* With a receipt it is a partial reversal, a void. */
+    n = frame_hex("06 23 03 87 00 12", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.txn, PB_TXN_VOID);
+    assert_string_equal(m.receipt, "0012");
+}
+
 static void test_probe(void **state)
 {
     (void)state;
@@ -1125,6 +1237,9 @@ int main(void)
         cmocka_unit_test(test_redact_dle_inside_pan),
         cmocka_unit_test(test_redact_keeps_bad_crc_bad),
         cmocka_unit_test(test_redact_what_it_cannot_parse),
+        cmocka_unit_test(test_issue_of_goods_answers),
+        cmocka_unit_test(test_redact_by_meaning),
+        cmocka_unit_test(test_preauth_enquiry),
         cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
