@@ -849,12 +849,16 @@ static bool tlv_walk(struct pos_msg *m, const uint8_t *p, uint8_t *w, size_t n, 
     return true;
 }
 
+/* A container that does not parse is kept raw whole: nothing is taken from its first
+ * objects either (redaction blanks it whole, so a capture could not show them). */
 static void bmp_tlv(struct pos_msg *m, const uint8_t *v, size_t n)
 {
-    if (!tlv_walk(m, v, NULL, n, 0)) {
+    if (!tlv_walk(NULL, v, NULL, n, 0)) {
         m->flags |= PB_F_RAW;
         note(m, "TLV container not well formed: kept raw");
+        return;
     }
+    tlv_walk(m, v, NULL, n, 0);
 }
 
 /* ---- the command table ---------------------------------------------------------------- */
