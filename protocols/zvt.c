@@ -2187,11 +2187,16 @@ static int zvt_probe(const uint8_t *buf, size_t len)
 
 /* ---- the descriptor ------------------------------------------------------------------- */
 
-/* Every field decoded, then any card number in free text masked (pb_msg_scrub). */
+/* Every field decoded, then any card number in free text masked: pb_msg_scrub for runs
+ * of 13 or more, and the 12-digit numbers ISO/IEC 7812 also allows when they pass Luhn. */
 static int zvt_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
 {
     int r = decode_fields(f, dir, out);
     pb_msg_scrub(out);
+    if (out) {
+        mask_ascii_runs((uint8_t *)out->text, strnlen(out->text, sizeof out->text));
+        mask_ascii_runs((uint8_t *)out->auth_code, strnlen(out->auth_code, sizeof out->auth_code));
+    }
     return r;
 }
 

@@ -1156,6 +1156,11 @@ static void test_redact_by_meaning(void **state)
     assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
     assert_string_equal(m.pan, "476173******0010");
     assert_true(m.flags & PB_F_TRACK_DATA);
+    /* A 12-digit card number (ISO/IEC 7812 allows 12) in text is masked in the decode. */
+    n = frame_hex("04 0F 15 27 00 3C F0 F1 F5 4E 72 20 35 30 31 38 30 30 30 30 30 30 30 39",
+                  w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.text, "Nr ********0009");
     /* The print line's text stops where its TLV starts. */
     n = frame_hex(cases[2].apdu, w, sizeof w);
     assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
