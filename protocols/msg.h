@@ -79,6 +79,17 @@ enum {
     PB_F_RESULT_CODE = 1u << 5, /* result_code is valid */
     PB_F_CHECKSUM_BAD = 1u << 6,
     PB_F_MALFORMED = 1u << 7,   /* frame delimited but its contents did not parse */
+    /* Part of the frame was kept raw, not decoded: a field of unknown length (and what
+     * follows it when that cannot be told apart), or a field whose content is not what
+     * its type says (ZVT: non-BCD digits). Every field that could be read is set; the
+     * text says which bytes are raw when it has room. Not a parse failure. */
+    PB_F_RAW = 1u << 8,
+    /* ZVT: the register's negative answer (84 xx from the ECR), which after a status
+     * information (04 0F) is its verdict on the issue of goods: result_code 9C = not done
+     * yet, the terminal asks again; 9D = only part issued, `amount` (PB_F_AMOUNT) is what
+     * to book, with PB_F_PARTIAL; any other code = goods not issued, the terminal reverses
+     * the payment. Kind is PB_KIND_APP_ACK, dir PB_DIR_ECR. */
+    PB_F_GOODS = 1u << 9,
 };
 
 #define PB_REF_MAX 24

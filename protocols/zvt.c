@@ -1,11 +1,18 @@
 /* ZVT-700 over a serial line: framing, APDU decoding, encoding, redaction, probing.
  *
- * Sources for every fact below (facts only, no code taken): docs/PROTOCOLS.md section 2
- * ([P]), Wireshark epan/dissectors/packet-zvt.c ([W]), Portalum.Zvt ZvtClient.cs and its
- * intermediate status repository ([Z]). Where they are silent the choice is ours and the
- * comment says so. */
+ * Sources for every fact below (facts only, no code or prose taken):
+ *   [P]  docs/PROTOCOLS.md section 2
+ *   [S]  ZVT specification "ECR-Interface ZVT-Protocol, Commands, Bitmaps, Error Messages"
+ *        PA00P015 revision 13.08 (2018-05-25), by chapter: [S 13] is its BMP summary,
+ *        [S 14] its command summary, [S 9] the TLV container, [S 10] the result codes
+ *   [S2] "Transportprotokoll, Anwendungsprotokoll" PA00P016 issue 03 (2008), by chapter
+ *   [W]  Wireshark epan/dissectors/packet-zvt.c
+ *   [Z]  Portalum/Portalum.Zvt (BmpParser.cs, ZvtCommunication.cs, status repositories)
+ *   [E]  wirelane/ecrterm (packets/bitmaps.py, packets/base_packets.py, its tests)
+ * Where they are silent the choice is ours and the comment says so. */
 #include "zvt.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +63,8 @@
 /* Result codes [P]. */
 #define ZVT_RC_APPROVED 0x00
 #define ZVT_RC_ABORT 0x6C
+#define ZVT_RC_PLEASE_WAIT 0x9C    /* [S 10]; from the ECR: goods not issued yet [S 2.2.6] */
+#define ZVT_RC_PARTIAL_GOODS 0x9D  /* [S 11]; from the ECR: partial issue of goods [S 2.2.6] */
 
 /* The password ECR commands such as reversal and refund start with; pos_msg has no place
  * for it, so encode sends 00 00 00 (Portalum.Zvt's default password is 000000 [Z]). */
@@ -202,17 +211,22 @@ static int zvt_scan(const uint8_t *buf, size_t len, size_t *resume, struct pb_fr
 
 /* ---- field helpers -------------------------------------------------------------------- */
 
+static bool is_bcd(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((p[i] >> 4) > 9 || (p[i] & 0x0F) > 9)
+            return false;
+    return true;
+}
+
 /* Packed BCD to digits; false on a nibble above 9. */
 static bool bcd_digits(const uint8_t *p, size_t n, char *out, size_t cap)
 {
-    if (cap < 2 * n + 1)
+    if (cap < 2 * n + 1 || !is_bcd(p, n))
         return false;
     for (size_t i = 0; i < n; i++) {
-        uint8_t hi = p[i] >> 4, lo = p[i] & 0x0F;
-        if (hi > 9 || lo > 9)
-            return false;
-        out[2 * i] = (char)('0' + hi);
-        out[2 * i + 1] = (char)('0' + lo);
+        out[2 * i] = (char)('0' + (p[i] >> 4));
+        out[2 * i + 1] = (char)('0' + (p[i] & 0x0F));
     }
     out[2 * n] = '\0';
     return true;
@@ -220,13 +234,11 @@ static bool bcd_digits(const uint8_t *p, size_t n, char *out, size_t cap)
 
 static bool bcd_value(const uint8_t *p, size_t n, int64_t *out)
 {
+    if (n > 9 || !is_bcd(p, n))
+        return false;
     int64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t hi = p[i] >> 4, lo = p[i] & 0x0F;
-        if (hi > 9 || lo > 9)
-            return false;
-        v = v * 100 + hi * 10 + lo;
-    }
+    for (size_t i = 0; i < n; i++)
+        v = v * 100 + (p[i] >> 4) * 10 + (p[i] & 0x0F);
     *out = v;
     return true;
 }
@@ -242,8 +254,8 @@ static void set_result_code(struct pos_msg *m, uint8_t rc)
     m->flags |= PB_F_RESULT_CODE;
 }
 
-/* BMP 27 result code [P]: 00 approved, 6C aborted (timeout or abort key), any other code
- * is a refusal by the terminal or the host. */
+/* BMP 27 result code [P][S 10]: 00 approved, 6C aborted (timeout or abort key), any other
+ * code is a refusal by the terminal or the host. */
 static enum pb_result map_result(uint8_t rc)
 {
     if (rc == ZVT_RC_APPROVED)
@@ -253,75 +265,92 @@ static enum pb_result map_result(uint8_t rc)
     return PB_RESULT_DECLINED;
 }
 
-/* Something the decoder skipped, said in text when nothing else is there. */
-static void note_extra(struct pos_msg *m, size_t extra)
+/* A note in text, only when nothing else is there: what the decoder skipped or kept raw. */
+static void note(struct pos_msg *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct pos_msg *m, const char *fmt, ...)
 {
-    if (m->text[0] == '\0')
-        snprintf(m->text, sizeof m->text, "%zu bytes after the APDU length", extra);
+    if (m->text[0] != '\0')
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->text, sizeof m->text, fmt, ap);
+    va_end(ap);
 }
 
-static void note_unknown_bmp(struct pos_msg *m, unsigned tag, size_t at)
+/* A field whose content is not what its type says: kept raw, never guessed. */
+static void raw_field(struct pos_msg *m, uint8_t tag)
 {
-    if (m->text[0] == '\0')
-        snprintf(m->text, sizeof m->text, "unknown BMP %02X at %zu, rest not parsed", tag, at);
+    m->flags |= PB_F_RAW;
+    note(m, "BMP %02X not BCD: kept raw", tag);
 }
 
 /* ---- BMP handlers: value bytes of one field into the message -------------------------- */
 
-typedef int (*bmp_fn)(struct pos_msg *m, const uint8_t *v, size_t n);
+typedef void (*bmp_fn)(struct pos_msg *m, const uint8_t *v, size_t n);
 
-static int bmp_amount(struct pos_msg *m, const uint8_t *v, size_t n)
+static void bmp_amount(struct pos_msg *m, const uint8_t *v, size_t n)
 {
     int64_t a;
-    if (!bcd_value(v, n, &a))
-        return PB_ERR_RANGE;
+    if (!bcd_value(v, n, &a)) {
+        raw_field(m, ZVT_BMP_AMOUNT);
+        return;
+    }
     m->amount = a;
     m->flags |= PB_F_AMOUNT;
-    return PB_OK;
 }
 
-static int bmp_trace(struct pos_msg *m, const uint8_t *v, size_t n)
+static void bmp_trace(struct pos_msg *m, const uint8_t *v, size_t n)
 {
-    return bcd_digits(v, n, m->trace, sizeof m->trace) ? PB_OK : PB_ERR_RANGE;
+    if (!bcd_digits(v, n, m->trace, sizeof m->trace))
+        raw_field(m, ZVT_BMP_TRACE);
 }
 
-static int bmp_receipt(struct pos_msg *m, const uint8_t *v, size_t n)
+/* BMP 87: 2 BCD digits pairs; FF FF stands for "no receipt" in a pre-authorisation enquiry
+ * (06 23 03 87 FF FF) and its answer (06 1E B8 87 FF FF: none open) [S 2.10.1], [E]
+ * test_parsing_open_reservation_responses. */
+static void bmp_receipt(struct pos_msg *m, const uint8_t *v, size_t n)
 {
-    return bcd_digits(v, n, m->receipt, sizeof m->receipt) ? PB_OK : PB_ERR_RANGE;
+    if (n == 2 && v[0] == 0xFF && v[1] == 0xFF) {
+        note(m, "receipt FFFF: none");
+        return;
+    }
+    if (!bcd_digits(v, n, m->receipt, sizeof m->receipt))
+        raw_field(m, ZVT_BMP_RECEIPT);
 }
 
-static int bmp_tid(struct pos_msg *m, const uint8_t *v, size_t n)
+static void bmp_tid(struct pos_msg *m, const uint8_t *v, size_t n)
 {
-    return bcd_digits(v, n, m->terminal_id, sizeof m->terminal_id) ? PB_OK : PB_ERR_RANGE;
+    if (!bcd_digits(v, n, m->terminal_id, sizeof m->terminal_id))
+        raw_field(m, ZVT_BMP_TID);
 }
 
-static int bmp_currency(struct pos_msg *m, const uint8_t *v, size_t n)
+static void bmp_currency(struct pos_msg *m, const uint8_t *v, size_t n)
 {
     int64_t c;
-    if (!bcd_value(v, n, &c))
-        return PB_ERR_RANGE;
+    if (!bcd_value(v, n, &c)) {
+        raw_field(m, ZVT_BMP_CURRENCY);
+        return;
+    }
     m->currency = (uint16_t)c; /* 2 BCD bytes: at most 9999 */
     m->flags |= PB_F_CURRENCY;
-    return PB_OK;
 }
 
-static int bmp_result(struct pos_msg *m, const uint8_t *v, size_t n)
+static void bmp_result(struct pos_msg *m, const uint8_t *v, size_t n)
 {
     set_result_code(m, v[0]);
     m->result = map_result(v[0]);
-    return PB_OK;
 }
 
-/* BMP 22: BCD digits, F nibbles pad, E nibbles are digits the terminal already masked [P].
- * Only the masked form is stored (pb_mask_pan); A..D nibbles are not digits either and are
- * shown as masked rather than guessed. */
-static int bmp_pan(struct pos_msg *m, const uint8_t *v, size_t n)
+/* BMP 22 (and TLV 5A, 1F1A): BCD digits, F nibbles pad, E nibbles are digits the terminal
+ * already masked [S 13]. Only the masked form is stored (pb_mask_pan); A..D nibbles are not
+ * digits either and are shown as masked rather than guessed. */
+static void bmp_pan(struct pos_msg *m, const uint8_t *v, size_t n)
 {
     char digits[2 * 99 + 1];
     size_t d = 0;
     for (size_t i = 0; i < n && d < sizeof digits - 1; i++) {
         uint8_t nib[2] = {(uint8_t)(v[i] >> 4), (uint8_t)(v[i] & 0x0F)};
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 2 && d < sizeof digits - 1; k++) {
             if (nib[k] == 0x0F)
                 goto done;
             digits[d++] = nib[k] <= 9 ? (char)('0' + nib[k]) : '*';
@@ -330,98 +359,185 @@ static int bmp_pan(struct pos_msg *m, const uint8_t *v, size_t n)
 done:
     pb_mask_pan(digits, d, m->pan, sizeof m->pan);
     memset(digits, 0, sizeof digits);
-    return PB_OK;
 }
 
-/* Track 1/2/3: never stored, only noted [P]. */
-static int bmp_track(struct pos_msg *m, const uint8_t *v, size_t n)
+/* Track 1/2/3, chip data: never stored, only noted [P]. */
+static void bmp_track(struct pos_msg *m, const uint8_t *v, size_t n)
 {
     m->flags |= PB_F_TRACK_DATA;
-    return PB_OK;
 }
 
-/* BMP 3B: 8 bytes, the authorisation code the host gave [W] "Authorization attribute". */
-static int bmp_auth_attr(struct pos_msg *m, const uint8_t *v, size_t n)
+/* BMP 3B: 8 bytes, the authorisation attribute, 00-padded [S 0 rev. 04], [W]. */
+static void bmp_auth_attr(struct pos_msg *m, const uint8_t *v, size_t n)
 {
     size_t len = 0;
     while (len < n && v[len] != 0)
         len++;
     pb_copy_printable(m->auth_code, sizeof m->auth_code, v, len);
-    return PB_OK;
 }
 
-/* BMP 3C: additional text, LLLVAR [W]. */
-static int bmp_text(struct pos_msg *m, const uint8_t *v, size_t n)
+/* BMP 3C: additional text, LLLVAR [S 13]. */
+static void bmp_text(struct pos_msg *m, const uint8_t *v, size_t n)
 {
     pb_copy_printable(m->text, sizeof m->text, v, n);
-    return PB_OK;
 }
+
+static void bmp_tlv(struct pos_msg *m, const uint8_t *v, size_t n);
 
 /* ---- the BMP table -------------------------------------------------------------------- */
 
 enum zvt_len_kind {
     ZVT_FIXED,  /* `len` bytes */
-    ZVT_LLVAR,  /* 2 length bytes F0..F9 F0..F9, value length in bytes [W] */
-    ZVT_LLLVAR, /* 3 length bytes */
-    ZVT_TLV,    /* BMP 06: BER length: < 80 one byte, 81 xx, 82 xx xx big-endian [W] */
+    ZVT_LLVAR,  /* 2 length bytes F0..F9 F0..F9, value length in bytes [S2 5.2.8] */
+    ZVT_LLLVAR, /* 3 length bytes [S2 5.2.8] */
+    ZVT_TLV,    /* BMP 06: BER length: < 80 one byte, 81 xx, 82 xx xx big-endian [S 9.3.2] */
 };
 
+/* How redaction treats a value, by what the field means. */
 enum zvt_sensitivity {
     ZVT_CLEAR = 0,
-    ZVT_SENS_PAN,   /* card number: keep first 6 and last 4 digits, E nibbles between */
-    ZVT_SENS_BLANK, /* track data, expiry, CVV: every value byte blanked */
-    ZVT_SENS_TEXT,  /* free text (receipt lines, display texts): PAN-long digit runs masked */
+    ZVT_SENS_PAN,   /* card number, BCD: keep first 6 and last 4 digits, E nibbles between */
+    ZVT_SENS_BLANK, /* track or chip data, expiry, CVV, PIN data: every byte becomes EE */
+    ZVT_SENS_TEXT,  /* free text: ASCII digit runs that could be a card number masked */
+    ZVT_SENS_SCAN,  /* opaque: ASCII and BCD digit runs that could be a card number masked */
+    ZVT_SENS_TLV,   /* BMP 06: each data object by its tag, see tlv_sensitivity() */
 };
 
 struct zvt_bmp {
     uint8_t tag;
-    uint8_t len_kind; /* enum zvt_len_kind */
-    uint8_t len;      /* for ZVT_FIXED */
+    uint8_t len_kind;  /* enum zvt_len_kind */
+    uint8_t len;       /* for ZVT_FIXED */
     uint8_t sensitive; /* enum zvt_sensitivity */
-    bmp_fn handle;    /* NULL: parsed and skipped */
-    const char *name; /* ZVT term */
+    bmp_fn handle;     /* NULL: parsed and skipped */
+    const char *name;  /* ZVT term */
 };
 
-/* Tags and lengths from Wireshark's bitmap table [W] and docs/PROTOCOLS.md [P]. A BMP that is
- * not here has no known length, so parsing stops at it. */
+/* Every BMP of the specification's summary [S 13] (rev. 13.08), with 92 from [E] bitmaps.py
+ * (not in 13.08's summary). Lengths where the sources disagree: 2D track 1 is LL-Var in [S]
+ * and [E] (fixed 2 in [Z] BmpParser, taken as a slip); 2E is LLL-Var in [S] and [E] ([Z]
+ * gives 3 length bytes read as LL). E1..E8 and F1..F8 are the spec's two ranges of text
+ * lines, all LL-Var. A tag not here has no known length: see walk_bmps(). */
 static const struct zvt_bmp zvt_bmps[] = {
     {0x01, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "timeout"},
     {0x02, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "max. status infos"},
     {0x03, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "service byte"},
     {0x04, ZVT_FIXED, 6, ZVT_CLEAR, bmp_amount, "amount"},
     {0x05, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "pump number"},
-    {0x06, ZVT_TLV, 0, ZVT_SENS_TEXT, NULL, "TLV container"},
+    {0x06, ZVT_TLV, 0, ZVT_SENS_TLV, bmp_tlv, "TLV container"},
     {0x0B, ZVT_FIXED, 3, ZVT_CLEAR, bmp_trace, "trace number"},
     {0x0C, ZVT_FIXED, 3, ZVT_CLEAR, NULL, "time"},
-    {0x0D, ZVT_FIXED, 2, ZVT_CLEAR, NULL, "date"},
+    {0x0D, ZVT_FIXED, 2, ZVT_CLEAR, NULL, "date MMDD"},
     {0x0E, ZVT_FIXED, 2, ZVT_SENS_BLANK, NULL, "expiry date"},
     {0x17, ZVT_FIXED, 2, ZVT_CLEAR, NULL, "card sequence number"},
-    {0x19, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "payment type"},
-    {0x22, ZVT_LLVAR, 0, ZVT_SENS_PAN, bmp_pan, "card number"},
+    {0x19, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "status byte / payment type / card type"},
+    {0x22, ZVT_LLVAR, 0, ZVT_SENS_PAN, bmp_pan, "PAN / EF_ID"},
     {0x23, ZVT_LLVAR, 0, ZVT_SENS_BLANK, bmp_track, "track 2 data"},
     {0x24, ZVT_LLLVAR, 0, ZVT_SENS_BLANK, bmp_track, "track 3 data"},
     {0x27, ZVT_FIXED, 1, ZVT_CLEAR, bmp_result, "result code"},
     {0x29, ZVT_FIXED, 4, ZVT_CLEAR, bmp_tid, "terminal id"},
-    {0x2A, ZVT_FIXED, 15, ZVT_CLEAR, NULL, "VU number (merchant id)"},
+    {0x2A, ZVT_FIXED, 15, ZVT_CLEAR, NULL, "VU number"},
     {0x2D, ZVT_LLVAR, 0, ZVT_SENS_BLANK, bmp_track, "track 1 data"},
+    {0x2E, ZVT_LLLVAR, 0, ZVT_SENS_BLANK, bmp_track, "synchronous chip data"},
     {0x37, ZVT_FIXED, 3, ZVT_CLEAR, NULL, "original trace number"},
     {0x3A, ZVT_FIXED, 2, ZVT_SENS_BLANK, NULL, "CVV/CVC"},
-    {0x3B, ZVT_FIXED, 8, ZVT_CLEAR, bmp_auth_attr, "AID (authorisation attribute)"},
-    {0x3C, ZVT_LLLVAR, 0, ZVT_SENS_TEXT, bmp_text, "additional text"},
+    {0x3B, ZVT_FIXED, 8, ZVT_CLEAR, bmp_auth_attr, "AID authorisation attribute"},
+    {0x3C, ZVT_LLLVAR, 0, ZVT_SENS_SCAN, bmp_text, "additional data / text"},
+    {0x3D, ZVT_FIXED, 3, ZVT_CLEAR, NULL, "password"},
     {0x49, ZVT_FIXED, 2, ZVT_CLEAR, bmp_currency, "currency code"},
+    {0x60, ZVT_LLLVAR, 0, ZVT_SENS_SCAN, NULL, "individual totals"},
+    {0x70, ZVT_FIXED, 4, ZVT_CLEAR, NULL, "display image request id"},
+    {0x71, ZVT_FIXED, 4, ZVT_CLEAR, NULL, "image size"},
+    {0x72, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "image MIME type"},
+    {0x73, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "image encoding"},
+    {0x74, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "image chunk count"},
+    {0x75, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "image chunk index"},
     {0x87, ZVT_FIXED, 2, ZVT_CLEAR, bmp_receipt, "receipt number"},
-    {0x88, ZVT_FIXED, 3, ZVT_CLEAR, NULL, "turnover number"},
+    {0x88, ZVT_FIXED, 3, ZVT_CLEAR, NULL, "turnover record number"},
     {0x8A, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "card type"},
-    {0x8B, ZVT_LLVAR, 0, ZVT_CLEAR, NULL, "card name"},
-    {0xA0, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "result code AS (host)"},
+    {0x8B, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "card name"},
+    {0x8C, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "card type id of the network operator"},
+    {0x92, ZVT_LLLVAR, 0, ZVT_SENS_BLANK, bmp_track, "additional data ec-cash chip offline"},
+    {0x9A, ZVT_LLLVAR, 0, ZVT_SENS_BLANK, NULL, "GeldKarte records"},
+    {0xA0, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "result code AS"},
+    {0xA7, ZVT_LLVAR, 0, ZVT_SENS_BLANK, bmp_track, "chip data, EF_ID"},
+    {0xAA, ZVT_FIXED, 3, ZVT_CLEAR, NULL, "date YYMMDD"},
+    {0xAF, ZVT_LLLVAR, 0, ZVT_SENS_BLANK, NULL, "EF_Info"},
+    {0xBA, ZVT_FIXED, 5, ZVT_CLEAR, NULL, "AID parameter"},
+    {0xD0, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "algorithm key"},
+    {0xD1, ZVT_LLVAR, 0, ZVT_SENS_BLANK, NULL, "card offset / PIN data"},
+    {0xD2, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "card output direction"},
+    {0xD3, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "DUKPT key identifier"},
+    {0xE0, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "min. input length"},
+    {0xE1, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text2 line 1"},
+    {0xE2, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text2 line 2"},
+    {0xE3, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text2 line 3"},
+    {0xE4, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text2 line 4"},
+    {0xE5, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text2 line 5"},
+    {0xE6, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text2 line 6"},
+    {0xE7, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text2 line 7"},
+    {0xE8, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text2 line 8"},
+    {0xE9, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "max. input length"},
+    {0xEA, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "echo the input"},
+    {0xEB, ZVT_FIXED, 8, ZVT_CLEAR, NULL, "MAC over text 1 and text 2"},
+    {0xF0, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "display duration"},
+    {0xF1, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text1 line 1"},
+    {0xF2, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text1 line 2"},
+    {0xF3, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text1 line 3"},
+    {0xF4, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text1 line 4"},
+    {0xF5, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text1 line 5"},
+    {0xF6, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text1 line 6"},
+    {0xF7, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text1 line 7"},
+    {0xF8, ZVT_LLVAR, 0, ZVT_SENS_TEXT, NULL, "text1 line 8"},
+    {0xF9, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "number of beep tones"},
+    {0xFA, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "card reader activation"},
+    {0xFB, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "confirm the input with OK"},
+    {0xFC, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "dialog control"},
+    {0xFD, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "display device"},
 };
 
+/* Index by tag, built once (the table is sorted by nothing a reader should rely on). */
 static const struct zvt_bmp *bmp_find(uint8_t tag)
 {
     for (size_t i = 0; i < sizeof zvt_bmps / sizeof zvt_bmps[0]; i++)
         if (zvt_bmps[i].tag == tag)
             return &zvt_bmps[i];
     return NULL;
+}
+
+/* Reads an LL or LLL prefix (k bytes Fx): -1 when it is no such prefix. */
+static long fx_length(const uint8_t *p, size_t avail, size_t k)
+{
+    if (avail < k)
+        return -1;
+    long v = 0;
+    for (size_t i = 0; i < k; i++) {
+        /* F-nibble coding: F1 F2 means 12 [S2 5.2.8]. */
+        if ((p[i] & 0xF0) != 0xF0 || (p[i] & 0x0F) > 9)
+            return -1;
+        v = v * 10 + (p[i] & 0x0F);
+    }
+    return v;
+}
+
+/* BER length of a TLV object [S 9.3.2]: < 80 one byte, 81 xx, 82 hi lo; 80 and 83..FF are
+ * invalid. Returns the number of length bytes, 0 when they run past or are invalid. */
+static size_t ber_length(const uint8_t *p, size_t avail, size_t *len)
+{
+    if (avail < 1)
+        return 0;
+    if (p[0] < 0x80) {
+        *len = p[0];
+        return 1;
+    }
+    if (p[0] == 0x81 && avail >= 2) {
+        *len = p[1];
+        return 2;
+    }
+    if (p[0] == 0x82 && avail >= 3) {
+        *len = (size_t)p[1] << 8 | p[2];
+        return 3;
+    }
+    return 0;
 }
 
 /* Reads the length prefix of one BMP at p[0..avail). Sets *hdr (prefix bytes) and *vlen.
@@ -440,147 +556,450 @@ static int bmp_length(const struct zvt_bmp *row, const uint8_t *p, size_t avail,
         size_t k = row->len_kind == ZVT_LLVAR ? 2 : 3;
         if (avail < k)
             return PB_ERR_TRUNCATED;
-        size_t v = 0;
-        for (size_t i = 0; i < k; i++) {
-            /* F-nibble coding: F1 F2 means 12 [P]. */
-            if ((p[i] & 0xF0) != 0xF0 || (p[i] & 0x0F) > 9)
-                return PB_ERR_RANGE;
-            v = v * 10 + (p[i] & 0x0F);
-        }
+        long v = fx_length(p, avail, k);
+        if (v < 0)
+            return PB_ERR_RANGE;
         *hdr = k;
-        *vlen = v;
+        *vlen = (size_t)v;
         return PB_OK;
     }
     case ZVT_TLV:
-        if (avail < 1)
+        if (avail < 1 || (p[0] == 0x81 && avail < 2) || (p[0] == 0x82 && avail < 3))
             return PB_ERR_TRUNCATED;
-        if (p[0] < 0x80) {
-            *hdr = 1;
-            *vlen = p[0];
-        } else if (p[0] == 0x81) {
-            if (avail < 2)
-                return PB_ERR_TRUNCATED;
-            *hdr = 2;
-            *vlen = p[1];
-        } else if (p[0] == 0x82) {
-            if (avail < 3)
-                return PB_ERR_TRUNCATED;
-            *hdr = 3;
-            *vlen = (size_t)p[1] << 8 | p[2];
-        } else {
-            return PB_ERR_RANGE;
-        }
-        return PB_OK;
+        *hdr = ber_length(p, avail, vlen);
+        return *hdr ? PB_OK : PB_ERR_RANGE;
     }
     return PB_ERR_RANGE;
 }
 
-/* One pass over a BMP sequence. Calls the handlers when m is set, and `sens` for every
- * sensitive value when set. *stop gets the offset where parsing ended (n when every BMP
- * was understood). Returns PB_OK (also when it stopped at an unknown BMP: its length is
- * unknown, so the rest cannot be skipped safely) or a negative code for a field that runs
- * past the data or does not parse. */
+/* One known BMP at p[0..n): its whole size, 0 when unknown, runs past or does not parse. */
+static size_t bmp_size(const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    const struct zvt_bmp *row = bmp_find(p[0]);
+    size_t hdr, vlen;
+    if (!row || bmp_length(row, p + 1, n - 1, &hdr, &vlen) != PB_OK || vlen > n - 1 - hdr)
+        return 0;
+    return 1 + hdr + vlen;
+}
+
+#define TAGSET_BYTES 32 /* one bit per BMP tag */
+
+/* p[0..n) is a non-empty sequence of known BMPs ending exactly at n, with no tag twice and
+ * none in `seen` (the tags before it). */
+static bool seq_fits(const uint8_t *p, size_t n, const uint8_t *seen)
+{
+    uint8_t mine[TAGSET_BYTES];
+    memcpy(mine, seen, sizeof mine);
+    size_t off = 0;
+    while (off < n) {
+        uint8_t t = p[off];
+        if (mine[t >> 3] & (1u << (t & 7)))
+            return false;
+        mine[t >> 3] |= (uint8_t)(1u << (t & 7));
+        size_t s = bmp_size(p + off, n - off);
+        if (s == 0)
+            return false;
+        off += s;
+    }
+    return n > 0;
+}
+
+/* How many value bytes an unknown BMP at p[-1] may have so that what follows it is a
+ * well-formed tail of known BMPs (seq_fits). Candidates: 0..32 bytes (every fixed length
+ * of the spec is at most 15), and the length an LL or LLL prefix would give. The tail
+ * "nothing follows" is not counted: it always fits. Returns the number of candidates that
+ * fit, *fit the last one. */
+static int count_fits(const uint8_t *p, size_t rest, const uint8_t *seen, size_t *fit)
+{
+    enum { SHORT_MAX = 32 };
+    size_t cand[SHORT_MAX + 3];
+    size_t nc = 0;
+    for (size_t l = 0; l <= SHORT_MAX && l < rest; l++)
+        cand[nc++] = l;
+    for (size_t k = 2; k <= 3; k++) {
+        long v = fx_length(p, rest, k);
+        if (v >= 0 && k + (size_t)v > SHORT_MAX && k + (size_t)v < rest)
+            cand[nc++] = k + (size_t)v;
+    }
+    int fits = 0;
+    for (size_t i = 0; i < nc; i++) {
+        if (seq_fits(p + cand[i], rest - cand[i], seen)) {
+            fits++;
+            *fit = cand[i];
+        }
+    }
+    return fits;
+}
+
+/* One pass over a BMP sequence. Calls the handlers when m is set, and redacts every
+ * sensitive value in place when w is set (w and p are then the same bytes).
+ *
+ * A BMP the table does not know has no known length, but what follows it need not be
+ * lost: when exactly one length for it leaves a well-formed tail of known BMPs (no tag
+ * twice, none seen before it), that length is taken, the unknown value is skipped and the
+ * tail decoded (resynced). When no length or more than one does, everything from the
+ * unknown BMP on is kept raw (raw_at). Either way the message gets PB_F_RAW; a field is
+ * thus either decoded from where the spec puts it, or absent with the frame flagged; never
+ * guessed from a reading that another reading contradicts.
+ *
+ * Returns PB_OK, or a negative code for a known field that runs past the data or whose
+ * length prefix does not parse (raw_at then says where). */
 struct bmp_walk {
     struct pos_msg *m;
-    void (*sens)(struct bmp_walk *w, const struct zvt_bmp *row, uint8_t *v, size_t n);
-    uint8_t *mut;         /* writable view of the same bytes, for `sens` */
-    size_t base;          /* offset of the sequence inside `mut` */
-    size_t stop;          /* where parsing ended, relative to the sequence */
-    int unknown_tag;      /* the BMP parsing stopped at, or -1 */
+    uint8_t *w;
+    size_t raw_at;    /* first byte not parsed; n when all were */
+    int unknown_tag;  /* the first BMP the table does not know, or -1 */
+    size_t unknown_at;
+    bool resynced;    /* ... and it was skipped by its unique fit */
+    size_t skipped;   /* its value bytes */
 };
+
+static void redact_value(const struct zvt_bmp *row, uint8_t *v, size_t n);
+static void blank(uint8_t *v, size_t n, uint8_t fill);
 
 static int walk_bmps(struct bmp_walk *w, const uint8_t *p, size_t n)
 {
+    uint8_t seen[TAGSET_BYTES] = {0};
     size_t off = 0;
     w->unknown_tag = -1;
+    w->resynced = false;
+    w->raw_at = n;
     while (off < n) {
-        const struct zvt_bmp *row = bmp_find(p[off]);
+        uint8_t tag = p[off];
+        const struct zvt_bmp *row = bmp_find(tag);
         if (!row) {
-            w->unknown_tag = p[off];
-            w->stop = off;
+            size_t fit = 0;
+            if (w->unknown_tag < 0) {
+                w->unknown_tag = tag;
+                w->unknown_at = off;
+                if (count_fits(p + off + 1, n - off - 1, seen, &fit) == 1) {
+                    w->resynced = true;
+                    w->skipped = fit;
+                    /* Unknown meaning: blanked. EE is no tag, so no length the walk
+                     * tried for it fits anew: a second pass finds the same fit. */
+                    if (w->w)
+                        blank(w->w + off + 1, fit, 0xEE);
+                    off += 1 + fit;
+                    continue;
+                }
+            }
+            w->raw_at = off;
             return PB_OK;
         }
+        seen[tag >> 3] |= (uint8_t)(1u << (tag & 7));
         size_t hdr, vlen;
         int r = bmp_length(row, p + off + 1, n - off - 1, &hdr, &vlen);
         if (r == PB_OK && vlen > n - off - 1 - hdr)
             r = PB_ERR_TRUNCATED;
         if (r != PB_OK) {
-            w->stop = off;
+            w->raw_at = off;
             return r;
         }
         const uint8_t *v = p + off + 1 + hdr;
-        if (w->m && row->handle) {
-            r = row->handle(w->m, v, vlen);
-            if (r != PB_OK) {
-                w->stop = off;
-                return r;
-            }
-        }
-        if (w->sens && row->sensitive != ZVT_CLEAR)
-            w->sens(w, row, w->mut + w->base + off + 1 + hdr, vlen);
+        if (w->m && row->handle)
+            row->handle(w->m, v, vlen);
+        if (w->w && row->sensitive != ZVT_CLEAR)
+            redact_value(row, w->w + off + 1 + hdr, vlen);
         off += 1 + hdr + vlen;
     }
-    w->stop = n;
     return PB_OK;
+}
+
+/* What a walk left raw, said on the message. */
+static void note_walk(struct pos_msg *m, const struct bmp_walk *w, size_t n, size_t base)
+{
+    if (w->unknown_tag < 0)
+        return;
+    m->flags |= PB_F_RAW;
+    if (w->resynced && w->raw_at == n)
+        note(m, "unknown BMP %02X skipped, %zu value bytes", (unsigned)w->unknown_tag,
+             w->skipped);
+    else
+        note(m, "unknown BMP %02X at %zu: %zu bytes kept raw", (unsigned)w->unknown_tag,
+             base + w->raw_at, n - w->raw_at);
+}
+
+/* ---- TLV container (BMP 06) ----------------------------------------------------------- */
+
+/* Data objects [S 9.3]: tag (class b8b7, constructed b6, number; 1F in b5..b1 means more
+ * tag bytes follow while b8 is set), BER length, value. Tags that carry card data, by
+ * meaning: ZVT 1F1A PAN (BMP 22 coding) [S 9.4.2], 1F08/1F09/1F0A magnet-stripe tracks,
+ * 4D EF_ID GeldKarte/girogo (holds the card number), 1F31 encrypted PIN, 1F5D plaintext
+ * key [S 9.4.1]; EMV 5A PAN, 57 track 2 equivalent, 56 and 9F6B track data, 9F1F/9F20
+ * track discretionary data, 5F20 cardholder name, 5F24 expiry (EMV Book 3 annex A, and
+ * the sources' own dumps). Text objects [S 9.4.1] have their digit runs masked; every
+ * other primitive object is scanned for card numbers as text and as BCD. */
+#define TLV_DEPTH_MAX 8
+
+static enum zvt_sensitivity tlv_sensitivity(uint32_t tag)
+{
+    switch (tag) {
+    case 0x5A:
+    case 0x1F1A:
+        return ZVT_SENS_PAN;
+    case 0x56:
+    case 0x57:
+    case 0x5F20:
+    case 0x5F24:
+    case 0x9F1F:
+    case 0x9F20:
+    case 0x9F6B:
+    case 0x1F08:
+    case 0x1F09:
+    case 0x1F0A:
+    case 0x4D:
+    case 0x1F31:
+    case 0x1F5D:
+        return ZVT_SENS_BLANK;
+    case 0x07: /* text lines */
+    case 0x0B: /* info field */
+    case 0x0C: /* info field 2 */
+    case 0x0F: /* assignment number */
+    case 0x42: /* application name */
+    case 0x44: /* application preferred name */
+    case 0x46: /* EMV print data, customer */
+    case 0x47: /* EMV print data, merchant */
+    case 0x82: /* top-up text */
+    case 0x1F17: /* extended error text */
+    case 0x1F1C: /* card name */
+    case 0x1F27: /* extended product name */
+    case 0x1F2A: /* additional card holder information */
+    case 0x1F2C: /* profile name */
+    case 0x1F3D: /* alphanumeric data */
+    case 0x1F40: /* device name */
+    case 0x1F41: /* software version */
+    case 0x1F5E: /* IBAN */
+    case 0x1F5F: /* BIC */
+    case 0x1F80: /* file name */
+    case 0x1F81: /* MIME type */
+        return ZVT_SENS_TEXT;
+    default:
+        return ZVT_SENS_SCAN;
+    }
+}
+
+/* Tags the decoder reads [S 9.4.2]: 07 text lines, 08 receipt number (in 23, the list of
+ * open pre-authorisations), 1F17 extended error text, 1F2B trace number (long format);
+ * and the card data ones above, masked or only noted. */
+static void tlv_decode_object(struct pos_msg *m, uint32_t tag, const uint8_t *v, size_t n)
+{
+    switch (tag) {
+    case 0x5A:
+    case 0x1F1A:
+        if (!m->pan[0])
+            bmp_pan(m, v, n);
+        return;
+    case 0x07:
+    case 0x1F17:
+        if (!m->text[0])
+            pb_copy_printable(m->text, sizeof m->text, v, n);
+        return;
+    case 0x08:
+        if (!m->receipt[0] && n == 2 && !(v[0] == 0xFF && v[1] == 0xFF))
+            bcd_digits(v, n, m->receipt, sizeof m->receipt);
+        return;
+    case 0x1F2B:
+        if (!m->trace[0])
+            bcd_digits(v, n, m->trace, sizeof m->trace);
+        return;
+    default:
+        if (tlv_sensitivity(tag) == ZVT_SENS_BLANK && tag != 0x1F31 && tag != 0x1F5D &&
+            tag != 0x5F20)
+            m->flags |= PB_F_TRACK_DATA;
+        return;
+    }
+}
+
+/* Walks data objects in p[0..n): decodes into m when set, redacts in place when w is set
+ * (same bytes as p). False when the objects do not tile p exactly. */
+static bool tlv_walk(struct pos_msg *m, const uint8_t *p, uint8_t *w, size_t n, int depth)
+{
+    size_t o = 0;
+    while (o < n) {
+        uint32_t tag = p[o];
+        bool constructed = (p[o] & 0x20) != 0;
+        bool more = (p[o] & 0x1F) == 0x1F;
+        o++;
+        for (int k = 0; more; k++) {
+            if (o >= n || k == 3)
+                return false;
+            tag = tag << 8 | p[o];
+            more = (p[o] & 0x80) != 0;
+            o++;
+        }
+        size_t len;
+        size_t h = ber_length(p + o, n - o, &len);
+        if (h == 0 || len > n - o - h)
+            return false;
+        o += h;
+        if (constructed) {
+            if (depth >= TLV_DEPTH_MAX || !tlv_walk(m, p + o, w ? w + o : NULL, len, depth + 1))
+                return false;
+        } else {
+            if (m)
+                tlv_decode_object(m, tag, p + o, len);
+            if (w) {
+                struct zvt_bmp as = {.sensitive = (uint8_t)tlv_sensitivity(tag)};
+                redact_value(&as, w + o, len);
+            }
+        }
+        o += len;
+    }
+    return true;
+}
+
+/* A container that does not parse is kept raw whole: nothing is taken from its first
+ * objects either (redaction blanks it whole, so a capture could not show them). */
+static void bmp_tlv(struct pos_msg *m, const uint8_t *v, size_t n)
+{
+    if (!tlv_walk(NULL, v, NULL, n, 0)) {
+        m->flags |= PB_F_RAW;
+        note(m, "TLV container not well formed: kept raw");
+        return;
+    }
+    tlv_walk(m, v, NULL, n, 0);
 }
 
 /* ---- the command table ---------------------------------------------------------------- */
 
+/* How a command's data block is laid out [S 2, 3]. */
 enum zvt_body {
-    ZVT_BODY_BMPS,         /* data is a BMP sequence */
-    ZVT_BODY_PASSWORD,     /* 3-byte password, then BMPs [W][Z] */
-    ZVT_BODY_REGISTRATION, /* password, config byte, [currency 2 BCD], BMPs [W][Z] */
-    ZVT_BODY_INTERMEDIATE, /* status byte, [timeout byte], BMPs [W] */
-    ZVT_BODY_ABORT,        /* result code byte, BMPs [W] */
-    ZVT_BODY_PRINT_LINE,   /* attribute byte, text [W] */
+    ZVT_BODY_BMPS,         /* a BMP sequence */
+    ZVT_BODY_PASSWORD,     /* 3-byte password, then BMPs */
+    ZVT_BODY_OPT_PASSWORD, /* [password [BMPs]] (05 01, 08 01) */
+    ZVT_BODY_REGISTRATION, /* password, config byte, [currency 2 BCD, [BMPs]] */
+    ZVT_BODY_INTERMEDIATE, /* status byte, [timeout byte], [BMPs] */
+    ZVT_BODY_ABORT,        /* result code byte, BMPs */
+    ZVT_BODY_PRINT_LINE,   /* attribute byte, text, [BMP 06] */
+    ZVT_BODY_COMPLETION,   /* BMPs, or after a status enquiry [LLL SW version] status [06] */
+    ZVT_BODY_OPT_BYTE,     /* [one byte [BMPs]] (06 C0 timeout, 08 30 language, ...) */
+    ZVT_BODY_PASSWORD_RAW, /* password, then bytes no BMP names (06 12 from/to, 06 95) */
+    ZVT_BODY_RAW,          /* bytes no BMP names (display data, parameter lists) */
+    ZVT_BODY_SECRET,       /* bytes no BMP names that carry host or card data: blanked */
 };
 
 struct zvt_cmd {
     uint16_t code; /* CLASS<<8 | INSTR */
-    uint8_t dir;   /* enum pb_dir: who sends it */
+    uint8_t dir;   /* enum pb_dir: who sends it, PB_DIR_UNKNOWN when both may */
     uint8_t kind;  /* enum pb_kind */
     uint8_t txn;   /* enum pb_txn_type */
     uint8_t body;  /* enum zvt_body */
     const char *name;
 };
 
-/* Commands [P] "Commands" and "Application flow"; directions as in [W] apdu_info. Choices:
- * partial reversal (06 23) and pre-auth reversal (06 25) release a reservation, so they
- * count as voids; book total (06 24) takes money from a reservation, so it counts as a
- * purchase. */
+#define ECR PB_DIR_ECR
+#define PT PB_DIR_PT
+#define REQ PB_KIND_REQUEST
+#define OTH PB_KIND_OTHER
+
+/* Every command of the summary [S 14] (rev. 13.08), plus 0F 10 from [E] base_packets.py
+ * ("Kassenbericht", proprietary) and 04 0C from [E] (request file, part of 08 14 [S 2.41]).
+ * Kind: an ECR command the PT ends with a completion or abort is a REQUEST (a transaction
+ * the tracker follows, of txn OTHER when it moves no money); one the PT answers with
+ * 80 00 00 alone, or with its data (display texts, card reader, read card: "no Completion
+ * command" [S 2.21, 2.26]), and every PT command that is no step of a transaction, is
+ * OTHER with its direction. Choices: partial reversal (06 23) and pre-auth reversal (06 25)
+ * release a reservation, so they count as voids, except the enquiry 06 23 03 87 FF FF
+ * (decode); book total (06 24), procurement (06 05), tip (06 0C), telephonic
+ * authorisation (06 21), top-up (06 09) and card poll with authorisation (06 E6) take
+ * money, so they count as purchases; send turnover totals (06 10) reports without closing
+ * the batch, so it is OTHER, not END_OF_DAY. */
 static const struct zvt_cmd zvt_cmds[] = {
-    {ZVT_CMD_REGISTRATION, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_REGISTRATION,
-     ZVT_BODY_REGISTRATION, "registration"},
-    {ZVT_CMD_AUTHORISATION, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_PURCHASE, ZVT_BODY_BMPS,
-     "authorisation"},
-    {ZVT_CMD_LOGOFF, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_LOGOFF, ZVT_BODY_BMPS, "log-off"},
-    {ZVT_CMD_PREAUTH, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_PREAUTH, ZVT_BODY_BMPS,
-     "pre-authorisation"},
-    {ZVT_CMD_PARTIAL_REVERSAL, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_VOID, ZVT_BODY_BMPS,
-     "partial reversal"},
-    {ZVT_CMD_BOOK_TOTAL, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_PURCHASE, ZVT_BODY_BMPS,
-     "book total"},
-    {ZVT_CMD_PREAUTH_REVERSAL, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_VOID, ZVT_BODY_BMPS,
-     "pre-authorisation reversal"},
-    {ZVT_CMD_REVERSAL, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_VOID, ZVT_BODY_PASSWORD, "reversal"},
-    {ZVT_CMD_REFUND, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_REFUND, ZVT_BODY_PASSWORD, "refund"},
-    {ZVT_CMD_END_OF_DAY, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_END_OF_DAY, ZVT_BODY_PASSWORD,
-     "end of day"},
-    {ZVT_CMD_STATUS_ENQUIRY, PB_DIR_ECR, PB_KIND_REQUEST, PB_TXN_STATUS, ZVT_BODY_PASSWORD,
-     "status enquiry"},
-    {ZVT_CMD_ABORT_ECR, PB_DIR_ECR, PB_KIND_ABORT, PB_TXN_NONE, ZVT_BODY_BMPS, "abort"},
-    {ZVT_CMD_STATUS_INFO, PB_DIR_PT, PB_KIND_RESULT, PB_TXN_NONE, ZVT_BODY_BMPS,
-     "status information"},
-    {ZVT_CMD_INTERMEDIATE, PB_DIR_PT, PB_KIND_INTERMEDIATE, PB_TXN_NONE, ZVT_BODY_INTERMEDIATE,
+    /* PT -> ECR [S 3] */
+    {0x0401, PT, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "set date and time in ECR"},
+    {0x040C, PT, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "request file"},
+    {0x040D, PT, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "input request"},
+    {0x040E, PT, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "menu request"},
+    {ZVT_CMD_STATUS_INFO, PT, PB_KIND_RESULT, PB_TXN_NONE, ZVT_BODY_BMPS, "status information"},
+    {ZVT_CMD_INTERMEDIATE, PT, PB_KIND_INTERMEDIATE, PB_TXN_NONE, ZVT_BODY_INTERMEDIATE,
      "intermediate status information"},
-    {ZVT_CMD_COMPLETION, PB_DIR_PT, PB_KIND_COMPLETION, PB_TXN_NONE, ZVT_BODY_BMPS,
-     "completion"},
-    {ZVT_CMD_ABORT_PT, PB_DIR_PT, PB_KIND_ABORT, PB_TXN_NONE, ZVT_BODY_ABORT, "abort"},
-    {ZVT_CMD_PRINT_LINE, PB_DIR_PT, PB_KIND_PRINT, PB_TXN_NONE, ZVT_BODY_PRINT_LINE,
-     "print line"},
-    {ZVT_CMD_PRINT_TEXT, PB_DIR_PT, PB_KIND_PRINT, PB_TXN_NONE, ZVT_BODY_BMPS,
-     "print text block"},
+    {ZVT_CMD_COMPLETION, PT, PB_KIND_COMPLETION, PB_TXN_NONE, ZVT_BODY_COMPLETION, "completion"},
+    {ZVT_CMD_ABORT_PT, PT, PB_KIND_ABORT, PB_TXN_NONE, ZVT_BODY_ABORT, "abort"},
+    {0x06D0, PT, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "menu selection with graphic display"},
+    {ZVT_CMD_PRINT_LINE, PT, PB_KIND_PRINT, PB_TXN_NONE, ZVT_BODY_PRINT_LINE, "print line"},
+    {ZVT_CMD_PRINT_TEXT, PT, PB_KIND_PRINT, PB_TXN_NONE, ZVT_BODY_BMPS, "print text block"},
+    {0x06D8, PT, OTH, PB_TXN_NONE, ZVT_BODY_RAW, "dial-up"},
+    {0x06D9, PT, OTH, PB_TXN_NONE, ZVT_BODY_SECRET, "transmit data via dial-up"},
+    {0x06DA, PT, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "receive data via dial-up"},
+    {0x06DB, PT, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "hang-up"},
+    {0x06DD, PT, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "transparent mode"},
+    {0x06E4, PT, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "blocked-list query to ECR"},
+    /* ECR -> PT [S 2] */
+    {ZVT_CMD_STATUS_ENQUIRY, ECR, REQ, PB_TXN_STATUS, ZVT_BODY_OPT_PASSWORD, "status enquiry"},
+    {ZVT_CMD_REGISTRATION, ECR, REQ, PB_TXN_REGISTRATION, ZVT_BODY_REGISTRATION,
+     "registration"},
+    {ZVT_CMD_AUTHORISATION, ECR, REQ, PB_TXN_PURCHASE, ZVT_BODY_BMPS, "authorisation"},
+    {ZVT_CMD_LOGOFF, ECR, REQ, PB_TXN_LOGOFF, ZVT_BODY_BMPS, "log-off"},
+    {0x0603, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "account balance request"},
+    {0x0604, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "activate card"},
+    {0x0605, ECR, REQ, PB_TXN_PURCHASE, ZVT_BODY_BMPS, "procurement"},
+    {0x0609, ECR, REQ, PB_TXN_PURCHASE, ZVT_BODY_RAW, "prepaid top-up"},
+    {0x060A, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "tax free"},
+    {0x060C, ECR, REQ, PB_TXN_PURCHASE, ZVT_BODY_BMPS, "book tip"},
+    {0x060D, ECR, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "menu selection with graphic display"},
+    {0x0610, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD, "send turnover totals"},
+    {0x0612, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD_RAW, "print turnover receipts"},
+    {0x0618, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "reset terminal"},
+    {0x061A, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "print system configuration"},
+    {0x061B, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD, "set/reset terminal id"},
+    {0x0620, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD, "repeat receipt"},
+    {0x0621, ECR, REQ, PB_TXN_PURCHASE, ZVT_BODY_PASSWORD, "telephonic authorisation"},
+    {ZVT_CMD_PREAUTH, ECR, REQ, PB_TXN_PREAUTH, ZVT_BODY_BMPS, "pre-authorisation"},
+    {ZVT_CMD_PARTIAL_REVERSAL, ECR, REQ, PB_TXN_VOID, ZVT_BODY_BMPS, "partial reversal"},
+    {ZVT_CMD_BOOK_TOTAL, ECR, REQ, PB_TXN_PURCHASE, ZVT_BODY_BMPS, "book total"},
+    {ZVT_CMD_PREAUTH_REVERSAL, ECR, REQ, PB_TXN_VOID, ZVT_BODY_BMPS,
+     "pre-authorisation reversal"},
+    {0x0626, ECR, REQ, PB_TXN_VOID, ZVT_BODY_BMPS, "reversal of external transaction"},
+    {ZVT_CMD_REVERSAL, ECR, REQ, PB_TXN_VOID, ZVT_BODY_PASSWORD, "reversal"},
+    {ZVT_CMD_REFUND, ECR, REQ, PB_TXN_REFUND, ZVT_BODY_PASSWORD, "refund"},
+    {ZVT_CMD_END_OF_DAY, ECR, REQ, PB_TXN_END_OF_DAY, ZVT_BODY_PASSWORD, "end of day"},
+    {0x0651, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD, "send offline transactions"},
+    {0x0670, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "diagnosis"},
+    {0x0679, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "selftest"},
+    {0x0685, ECR, OTH, PB_TXN_NONE, ZVT_BODY_RAW, "display text (old)"},
+    {0x0686, ECR, OTH, PB_TXN_NONE, ZVT_BODY_RAW, "display text with numerical input (old)"},
+    {0x0687, ECR, OTH, PB_TXN_NONE, ZVT_BODY_SECRET, "PIN verification (old)"},
+    {0x0688, ECR, OTH, PB_TXN_NONE, ZVT_BODY_RAW, "display text with function-key input (old)"},
+    {0x0691, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD, "set date and time in PT"},
+    {0x0693, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD, "initialisation"},
+    {0x0695, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD_RAW, "change password"},
+    {ZVT_CMD_ABORT_ECR, ECR, PB_KIND_ABORT, PB_TXN_NONE, ZVT_BODY_BMPS, "abort"},
+    {0x06C0, ECR, OTH, PB_TXN_NONE, ZVT_BODY_OPT_BYTE, "read card"},
+    {0x06C5, ECR, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "close card session"},
+    {0x06C6, ECR, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "send APDUs"},
+    {0x06E0, ECR, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "display text"},
+    {0x06E1, ECR, OTH, PB_TXN_NONE, ZVT_BODY_RAW, "display text with function-key input"},
+    {0x06E2, ECR, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "display text with numerical input"},
+    {0x06E3, ECR, OTH, PB_TXN_NONE, ZVT_BODY_SECRET, "PIN verification for customer card"},
+    {0x06E5, ECR, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "MAC calculation"},
+    {0x06E6, ECR, REQ, PB_TXN_PURCHASE, ZVT_BODY_BMPS, "card poll with authorisation"},
+    {0x06E7, ECR, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "display text with numerical input, DUKPT"},
+    {0x06F0, ECR, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "display image"},
+    {0x0801, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_OPT_PASSWORD, "activate service mode"},
+    {0x0802, ECR, OTH, PB_TXN_NONE, ZVT_BODY_OPT_BYTE, "switch protocol"},
+    {0x0810, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "software update"},
+    {0x0811, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "read file"},
+    {0x0812, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "delete file"},
+    {0x0813, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "change configuration"},
+    {0x0814, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD, "write file"},
+    {0x0820, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "start OPT action"},
+    {0x0821, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD, "set OPT point-in-time"},
+    {0x0822, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "start OPT pre-initialisation"},
+    {0x0823, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD, "output OPT data"},
+    {0x0824, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_BMPS, "OPT out-of-order"},
+    {0x0830, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_OPT_BYTE, "select language"},
+    {0x0840, ECR, OTH, PB_TXN_NONE, ZVT_BODY_OPT_BYTE, "change baudrate"},
+    {0x0850, ECR, OTH, PB_TXN_NONE, ZVT_BODY_BMPS, "activate card reader"},
+    {0x0F10, ECR, REQ, PB_TXN_OTHER, ZVT_BODY_PASSWORD, "cash report (proprietary)"},
+    {0x0FCA, PB_DIR_UNKNOWN, OTH, PB_TXN_NONE, ZVT_BODY_RAW, "ChipActivator (proprietary)"},
 };
+
+#undef ECR
+#undef PT
+#undef REQ
+#undef OTH
 
 static const struct zvt_cmd *cmd_find(uint16_t code)
 {
@@ -590,7 +1009,7 @@ static const struct zvt_cmd *cmd_find(uint16_t code)
     return NULL;
 }
 
-/* Intermediate status codes with a display text [Z] (English status repository). */
+/* Intermediate status codes with a display text [Z] (English status repository), [S 3.7]. */
 static const struct {
     uint8_t code;
     const char *text;
@@ -672,62 +1091,130 @@ static int apdu_parse(const uint8_t *p, size_t n, struct apdu *a)
     return a->len > have ? PB_ERR_TRUNCATED : PB_OK;
 }
 
-/* Where the BMP sequence starts inside a command's data, for the commands that carry one;
- * SIZE_MAX for none. When `m` is set, the fixed part before it is decoded into m. Returns
- * PB_ERR_TRUNCATED when the fixed part itself is missing. */
-static int body_prefix(const struct zvt_cmd *c, const uint8_t *d, size_t n, struct pos_msg *m,
-                       size_t *start)
+/* Where the parts of a command's data block are. Every range is inside d[0..n); an empty
+ * range has at == end. */
+struct layout {
+    size_t bmp_at, bmp_end;   /* a BMP sequence */
+    size_t text_at, text_end; /* free text: a print line, a software version */
+    size_t raw_at, raw_end;   /* bytes no BMP names */
+    bool secret;              /* ... and they carry host or card data */
+    int status;               /* completion after a status enquiry: its status byte, or -1 */
+};
+
+/* d[0..n) is a well-formed sequence of known BMPs (possibly empty), tags not repeated. */
+static bool whole_bmps(const uint8_t *d, size_t n)
 {
-    *start = 0;
+    static const uint8_t none[TAGSET_BYTES];
+    return n == 0 || seq_fits(d, n, none);
+}
+
+/* A 06 D1 print line is an attribute byte and text [S 3.5]; terminals may add a TLV
+ * container after the text (the issue trace). It is taken as one when a byte 06 starts a
+ * BMP 06 that ends exactly at the end of the data: text bytes are printable, an 06 (ACK)
+ * is none. Returns where the container starts, n when there is none. */
+static size_t print_line_tlv(const uint8_t *d, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (d[i] != ZVT_BMP_TLV)
+            continue;
+        size_t len, h = ber_length(d + i + 1, n - i - 1, &len);
+        if (h && len == n - i - 1 - h && tlv_walk(NULL, d + i + 1 + h, NULL, len, 0))
+            return i;
+    }
+    return n;
+}
+
+/* Completion (06 0F) [S 3.2]: [27 result] [0C time] [AA date] [19 status] [29 TID] [49 CC]
+ * [06 TLV]; after a status enquiry [S 2.56.5]: [LLL-Var SW version] <terminal status byte>
+ * [06 TLV]. Told apart as [E] base_packets.py Completion does: a leading Fx Fy Fz is the
+ * version (no completion BMP starts with F); else the BMP form when the whole block reads
+ * as BMPs; else the first byte is the status. */
+static void completion_layout(const uint8_t *d, size_t n, struct layout *L)
+{
+    long v = fx_length(d, n, 3);
+    if (v >= 0 && 3 + (size_t)v < n && whole_bmps(d + 4 + v, n - 4 - (size_t)v)) {
+        L->text_at = 3;
+        L->text_end = 3 + (size_t)v;
+        L->status = d[3 + v];
+        L->bmp_at = 4 + (size_t)v;
+        L->bmp_end = n;
+        return;
+    }
+    if (whole_bmps(d, n)) {
+        L->bmp_at = 0;
+        L->bmp_end = n;
+        return;
+    }
+    L->status = d[0];
+    L->bmp_at = 1;
+    L->bmp_end = n;
+}
+
+/* The layout of command c's data d[0..n). PB_ERR_TRUNCATED when a mandatory fixed part is
+ * missing. */
+static int layout(const struct zvt_cmd *c, const uint8_t *d, size_t n, struct layout *L)
+{
+    memset(L, 0, sizeof *L);
+    L->status = -1;
+    size_t fixed = 0;
     switch ((enum zvt_body)c->body) {
     case ZVT_BODY_BMPS:
-        return PB_OK;
+        break;
     case ZVT_BODY_PASSWORD:
         if (n < 3)
             return PB_ERR_TRUNCATED;
-        *start = 3;
-        return PB_OK;
+        fixed = 3;
+        break;
+    case ZVT_BODY_OPT_PASSWORD:
+        /* [<password>[03<service-byte>][06<TLV>]] [S 2.56.1]: none at all is valid. */
+        if (n > 0 && n < 3) {
+            L->raw_at = 0;
+            L->raw_end = n;
+            return PB_OK;
+        }
+        fixed = n ? 3 : 0;
+        break;
     case ZVT_BODY_REGISTRATION:
         if (n < 4)
             return PB_ERR_TRUNCATED;
-        *start = 4;
-        /* An untagged 2-byte currency follows when at least 2 bytes remain [W]. */
-        if (n >= 6) {
-            *start = 6;
-            if (m) {
-                int r = bmp_currency(m, d + 4, 2);
-                if (r != PB_OK)
-                    return r;
-            }
-        }
-        return PB_OK;
+        /* An untagged 2-byte currency follows when at least 2 bytes remain [S 2.1]. */
+        fixed = n >= 6 ? 6 : 4;
+        break;
     case ZVT_BODY_INTERMEDIATE:
         if (n < 1)
             return PB_ERR_TRUNCATED;
-        if (m) {
-            set_result_code(m, d[0]);
-            m->result = PB_RESULT_NONE; /* a status, not an outcome */
-            const char *t = status_text(d[0]);
-            if (t)
-                snprintf(m->text, sizeof m->text, "%s", t);
-        }
-        *start = n > 1 ? 2 : 1; /* status byte, then an optional timeout byte [W] */
-        return PB_OK;
+        fixed = n > 1 ? 2 : 1; /* status byte, then a timeout byte before any TLV [S 3.7] */
+        break;
     case ZVT_BODY_ABORT:
-        if (n >= 1 && m) {
-            set_result_code(m, d[0]);
-            /* An abort never approves: 6C is an abort proper, anything else a refusal. */
-            m->result = d[0] == ZVT_RC_APPROVED ? PB_RESULT_ABORTED : map_result(d[0]);
-        }
-        *start = n >= 1 ? 1 : 0;
-        return PB_OK;
+    case ZVT_BODY_OPT_BYTE:
+        fixed = n >= 1 ? 1 : 0;
+        break;
     case ZVT_BODY_PRINT_LINE:
-        if (n >= 1 && m)
-            pb_copy_printable(m->text, sizeof m->text, d + 1, n - 1);
-        *start = SIZE_MAX;
+        if (n >= 1) {
+            size_t t = print_line_tlv(d, n);
+            L->text_at = 1;
+            L->text_end = t;
+            L->bmp_at = t;
+            L->bmp_end = n;
+        }
+        return PB_OK;
+    case ZVT_BODY_COMPLETION:
+        completion_layout(d, n, L);
+        return PB_OK;
+    case ZVT_BODY_PASSWORD_RAW:
+        if (n < 3)
+            return PB_ERR_TRUNCATED;
+        L->raw_at = 3;
+        L->raw_end = n;
+        return PB_OK;
+    case ZVT_BODY_RAW:
+    case ZVT_BODY_SECRET:
+        L->raw_end = n;
+        L->secret = c->body == ZVT_BODY_SECRET;
         return PB_OK;
     }
-    *start = SIZE_MAX;
+    L->bmp_at = fixed;
+    L->bmp_end = n;
     return PB_OK;
 }
 
@@ -740,6 +1227,58 @@ static int malformed(struct pos_msg *m, int err)
     m->result = PB_RESULT_NONE;
     m->flags |= PB_F_MALFORMED;
     return err;
+}
+
+/* Negative completion 84 xx [S 2.2.6, 14]. From the PT it refuses the ECR's command. From
+ * the ECR it answers the PT's last message; after a status information that is the issue
+ * of goods verdict of a vending machine, filling station or charger [S 2.2.6]: 84 9C "not
+ * done yet, send the status information again in 2 s", 84 9D 07 04<amount> "only this
+ * much was issued: book it" (the only 84 with data, so it tells its sender itself; [Z]
+ * ZvtCommunication sends it), any other 84 yy "goods not issued: reverse" ([Z] uses
+ * 84 66). 84 00 is a positive acknowledgement from either side [S 14], like 80 00. */
+static int decode_negative(struct pos_msg *out, const struct apdu *a, const uint8_t *d)
+{
+    uint8_t rc = (uint8_t)(a->cmd & 0xFF);
+    bool has_amount = false;
+    if (rc == ZVT_RC_PARTIAL_GOODS && a->avail > 0) {
+        struct pos_msg probe;
+        pb_msg_init(&probe);
+        struct bmp_walk w = {.m = &probe};
+        has_amount = walk_bmps(&w, d, a->avail) == PB_OK && w.unknown_tag < 0 &&
+                     (probe.flags & PB_F_AMOUNT);
+    }
+    if (out->dir == PB_DIR_UNKNOWN && has_amount)
+        out->dir = PB_DIR_ECR;
+    if (rc == 0x00) {
+        out->kind = out->dir == PB_DIR_PT ? PB_KIND_ACCEPTED : PB_KIND_APP_ACK;
+        return PB_OK;
+    }
+    if (out->dir == PB_DIR_UNKNOWN)
+        out->dir = PB_DIR_PT; /* the PT's refusal is the common case; see zvt.h */
+    set_result_code(out, rc);
+    if (out->dir != PB_DIR_ECR) {
+        out->kind = PB_KIND_REFUSED;
+        out->result = PB_RESULT_NOT_PROCESSED;
+        return PB_OK;
+    }
+    out->kind = PB_KIND_APP_ACK;
+    out->flags |= PB_F_GOODS;
+    if (rc == ZVT_RC_PLEASE_WAIT) {
+        out->result = PB_RESULT_NONE;
+        note(out, "issue of goods not finished: status information again");
+    } else if (rc == ZVT_RC_PARTIAL_GOODS) {
+        struct bmp_walk w = {.m = out};
+        if (a->avail && walk_bmps(&w, d, a->avail) != PB_OK)
+            out->flags |= PB_F_RAW;
+        note_walk(out, &w, a->avail, a->hdr);
+        out->result = PB_RESULT_APPROVED;
+        out->flags |= PB_F_PARTIAL;
+        note(out, "partial issue of goods: book the amount");
+    } else {
+        out->result = PB_RESULT_DECLINED;
+        note(out, "goods not issued: payment to be reversed");
+    }
+    return PB_OK;
 }
 
 static int decode_fields(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
@@ -774,17 +1313,19 @@ static int decode_fields(const struct pb_frame *f, enum pb_dir dir, struct pos_m
     const struct zvt_cmd *c = cmd_find(a.cmd);
 
     /* Direction: as given, else from the command; 80 00 00 is sent by both sides and
-     * cannot be placed, 84 xx and any 04 xx come from the PT [P][W]. */
+     * cannot be placed, 84 xx see decode_negative(), any 04 xx comes from the PT [S 3]. */
     if (out->dir == PB_DIR_UNKNOWN) {
-        if (c)
+        if (c && c->dir != PB_DIR_UNKNOWN)
             out->dir = (enum pb_dir)c->dir;
-        else if (n >= 2 && (cls == ZVT_CLASS_NEG || cls == 0x04))
+        else if (n >= 2 && cls == 0x04)
+            out->dir = PB_DIR_PT;
+        else if (n >= 2 && cls == ZVT_CLASS_NEG && r != PB_OK && (a.cmd & 0xFF) != 0)
             out->dir = PB_DIR_PT;
     }
     if (r != PB_OK)
         return malformed(out, r);
     if (a.extra)
-        note_extra(out, a.extra);
+        note(out, "%zu bytes after the APDU length", a.extra);
 
     const uint8_t *d = p + a.hdr;
     if (cls == ZVT_CLASS_ACK) {
@@ -793,12 +1334,8 @@ static int decode_fields(const struct pb_frame *f, enum pb_dir dir, struct pos_m
         out->kind = out->dir == PB_DIR_PT ? PB_KIND_ACCEPTED : PB_KIND_APP_ACK;
         return PB_OK;
     }
-    if (cls == ZVT_CLASS_NEG) {
-        out->kind = PB_KIND_REFUSED;
-        set_result_code(out, (uint8_t)(a.cmd & 0xFF));
-        out->result = PB_RESULT_NOT_PROCESSED;
-        return PB_OK;
-    }
+    if (cls == ZVT_CLASS_NEG)
+        return decode_negative(out, &a, d);
     if (!c) {
         out->kind = PB_KIND_OTHER; /* a ZVT command we do not model: data, not an error */
         return PB_OK;
@@ -806,22 +1343,65 @@ static int decode_fields(const struct pb_frame *f, enum pb_dir dir, struct pos_m
     out->kind = (enum pb_kind)c->kind;
     out->txn = (enum pb_txn_type)c->txn;
 
-    size_t start;
-    r = body_prefix(c, d, a.avail, out, &start);
+    struct layout L;
+    r = layout(c, d, a.avail, &L);
     if (r != PB_OK)
         return malformed(out, r);
-    if (start == SIZE_MAX || start >= a.avail)
-        return PB_OK;
-    struct bmp_walk w = {.m = out};
-    r = walk_bmps(&w, d + start, a.avail - start);
-    if (r != PB_OK)
-        return malformed(out, r);
+    switch ((enum zvt_body)c->body) {
+    case ZVT_BODY_REGISTRATION:
+        if (L.bmp_at == 6)
+            bmp_currency(out, d + 4, 2);
+        break;
+    case ZVT_BODY_INTERMEDIATE:
+        set_result_code(out, d[0]);
+        out->result = PB_RESULT_NONE; /* a status, not an outcome */
+        if (status_text(d[0]))
+            snprintf(out->text, sizeof out->text, "%s", status_text(d[0]));
+        break;
+    case ZVT_BODY_ABORT:
+        if (a.avail >= 1) {
+            set_result_code(out, d[0]);
+            /* An abort never approves: 6C is an abort proper, anything else a refusal. */
+            out->result = d[0] == ZVT_RC_APPROVED ? PB_RESULT_ABORTED : map_result(d[0]);
+        }
+        break;
+    default:
+        break;
+    }
+    if (L.text_end > L.text_at)
+        pb_copy_printable(out->text, sizeof out->text, d + L.text_at, L.text_end - L.text_at);
+    if (L.status >= 0) {
+        /* Terminal status code [S 11]: what the PT reports, not an outcome. */
+        set_result_code(out, (uint8_t)L.status);
+        out->result = PB_RESULT_NONE;
+    }
+    if (L.raw_end > L.raw_at) {
+        out->flags |= PB_F_RAW;
+        note(out, "%zu bytes no BMP names", L.raw_end - L.raw_at);
+    }
+    if (L.bmp_end > L.bmp_at) {
+        struct bmp_walk w = {.m = out};
+        r = walk_bmps(&w, d + L.bmp_at, L.bmp_end - L.bmp_at);
+        if (r != PB_OK)
+            return malformed(out, r);
+        note_walk(out, &w, L.bmp_end - L.bmp_at, a.hdr + L.bmp_at);
+    }
     /* The status or abort byte is what these messages are about; a BMP 27 inside them
      * must not turn an abort into an approval. */
-    if (c->body == ZVT_BODY_INTERMEDIATE || c->body == ZVT_BODY_ABORT)
-        body_prefix(c, d, a.avail, out, &start);
-    if (w.unknown_tag >= 0)
-        note_unknown_bmp(out, (unsigned)w.unknown_tag, a.hdr + start + w.stop);
+    if (c->body == ZVT_BODY_INTERMEDIATE) {
+        set_result_code(out, d[0]);
+        out->result = PB_RESULT_NONE;
+    } else if (c->body == ZVT_BODY_ABORT && a.avail >= 1) {
+        set_result_code(out, d[0]);
+        out->result = d[0] == ZVT_RC_APPROVED ? PB_RESULT_ABORTED : map_result(d[0]);
+    }
+    /* Pre-authorisation enquiry: 06 23 03 87 FF FF [S 2.10.1], [E] OpenReservationsEnquiry;
+     * it moves no money, unlike every other 06 23. */
+    if (a.cmd == ZVT_CMD_PARTIAL_REVERSAL && a.avail == 3 && d[0] == ZVT_BMP_RECEIPT &&
+        d[1] == 0xFF && d[2] == 0xFF) {
+        out->txn = PB_TXN_STATUS;
+        snprintf(out->text, sizeof out->text, "enquiry: open pre-authorisations");
+    }
     return PB_OK;
 }
 
@@ -956,8 +1536,15 @@ static int build_request(const struct pos_msg *m, const struct zvt_cmd *c, struc
             r = put_bcd_num(w, m->currency, 2);
         return r;
     }
-    if (c->body == ZVT_BODY_PASSWORD)
+    if (c->body == ZVT_BODY_PASSWORD || c->body == ZVT_BODY_OPT_PASSWORD ||
+        c->body == ZVT_BODY_PASSWORD_RAW)
         put(w, zvt_default_password, 3);
+    if (c->code == ZVT_CMD_PARTIAL_REVERSAL && m->txn == PB_TXN_STATUS) {
+        /* The pre-authorisation enquiry: 87 FF FF and nothing else [S 2.10.1]. */
+        static const uint8_t enquiry[3] = {ZVT_BMP_RECEIPT, 0xFF, 0xFF};
+        put(w, enquiry, sizeof enquiry);
+        return PB_OK;
+    }
     if (r == PB_OK && m->receipt[0])
         r = put_tag_bcd_str(w, ZVT_BMP_RECEIPT, m->receipt, 2);
     if (r == PB_OK && (m->flags & PB_F_AMOUNT))
@@ -1054,6 +1641,16 @@ static int zvt_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
     case PB_KIND_ACCEPTED:
     case PB_KIND_APP_ACK:
         code = ZVT_CLASS_ACK << 8; /* 80 00 00 */
+        if (m->kind == PB_KIND_APP_ACK && (m->flags & PB_F_GOODS) &&
+            (m->flags & PB_F_RESULT_CODE)) {
+            /* The register's issue of goods verdict [S 2.2.6]: 84 yy 00, or 84 9D 07
+             * 04<amount> for a partial issue. */
+            if (m->result_code <= 0 || m->result_code > 0xFF)
+                return PB_ERR_RANGE;
+            code = (uint16_t)(ZVT_CLASS_NEG << 8 | m->result_code);
+            if (m->result_code == ZVT_RC_PARTIAL_GOODS && (m->flags & PB_F_AMOUNT))
+                r = put_tag_bcd_num(&data, ZVT_BMP_AMOUNT, m->amount, 6);
+        }
         break;
     case PB_KIND_REFUSED: {
         int rc = (m->flags & PB_F_RESULT_CODE) ? m->result_code : 0;
@@ -1129,8 +1726,8 @@ static int zvt_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
 
 /* A wire byte 0x10 is sent twice, so replacing a data byte 0x10 by anything else would
  * shorten the frame. Every redaction below therefore keeps the number of 0x10 bytes in
- * the field it rewrites: the 0x10 bytes it must keep are moved to the front of the
- * rewritten area. A redacted capture can thus tell how many bytes of a blanked field were
+ * the field it rewrites, at places fixed by the field's length and that count alone
+ * (blank()). A redacted capture can thus tell how many bytes of a blanked field were
  * 0x10, never where they were; frame length, APDU LEN and BMP lengths stay intact and the
  * frame still decodes. */
 static size_t count_dle(const uint8_t *v, size_t n)
@@ -1141,12 +1738,20 @@ static size_t count_dle(const uint8_t *v, size_t n)
     return k;
 }
 
-/* The field's 0x10 bytes first, then fill. */
+/* The field's 0x10 bytes at every other place from the second on, the rest fill: where
+ * they were is lost; two 0x10 bytes side by side (the BCD digits "1010") only when half
+ * the field or more was 0x10, so no long digit run is made of them; and the first byte is
+ * fill (EE: no BMP tag, no length of any class) unless every byte was 0x10, so a blanked
+ * region never reads as a field the walk would follow. The places depend only on the
+ * field's length and 0x10 count: a second pass changes nothing. */
 static void blank(uint8_t *v, size_t n, uint8_t fill)
 {
-    size_t k = count_dle(v, n);
-    for (size_t i = 0; i < n; i++)
-        v[i] = i < k ? PB_DLE : fill;
+    size_t k = count_dle(v, n), placed = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool dle = placed < k && (k - placed >= n - i || i % 2 == 1);
+        v[i] = dle ? PB_DLE : fill;
+        placed += dle;
+    }
 }
 
 /* BMP 22 value: digits but the first 6 and last 4 (the pb_mask_pan rule: fewer kept for
@@ -1157,7 +1762,7 @@ static void blank(uint8_t *v, size_t n, uint8_t fill)
  * masked digit pairs were "10"; with the first 6 and last 4 beside it and the Luhn digit,
  * that narrows the card number to a handful of candidates, and to exactly one when every
  * masked byte was 0x10. So a number whose masked part held a 0x10 is masked whole, kept
- * digits too: its 0x10 bytes first, then E nibbles only. The capture then shows only how
+ * digits too: its 0x10 bytes where blank() puts them, E nibbles elsewhere. The capture then shows only how
  * many of its bytes were 0x10, and a second pass changes nothing. About 3 in 100
  * sixteen-digit numbers; the journal keeps their first 6 and last 4 from the decode. */
 static void redact_pan(uint8_t *v, size_t n)
@@ -1186,15 +1791,190 @@ static void redact_pan(uint8_t *v, size_t n)
             v[i / 2] = (uint8_t)((v[i / 2] & 0x0F) | 0xE0);
     }
 }
+/* ---- card numbers in opaque bytes ----------------------------------------------------- */
 
-static void redact_field(struct bmp_walk *w, const struct zvt_bmp *row, uint8_t *v, size_t n)
+/* Luhn over digit values d[0..n) (ISO/IEC 7812-1 annex B check digit). */
+static bool luhn_ok(const uint8_t *d, size_t n)
 {
-    if (row->sensitive == ZVT_SENS_PAN)
+    unsigned sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = d[n - 1 - i];
+        if (i & 1)
+            v = v * 2 > 9 ? v * 2 - 9 : v * 2;
+        sum += v;
+    }
+    return sum % 10 == 0;
+}
+
+/* A run of digits that holds a card number: 12 to 19 digits (ISO/IEC 7812-1) of which
+ * some window passes Luhn. */
+#define PAN_MIN 12
+#define PAN_MAX 19
+static bool run_holds_pan(const uint8_t *d, size_t n)
+{
+    for (size_t len = PAN_MIN; len <= PAN_MAX && len <= n; len++)
+        for (size_t s = 0; s + len <= n; s++)
+            if (luhn_ok(d + s, len))
+                return true;
+    return false;
+}
+
+/* ASCII: every run of 12 or more digits that holds a card number keeps its first 6 (none
+ * under 13 digits) and last 4 digits, the rest become '*' (pb_mask_pan's rule). ASCII
+ * digits are never 0x10, so the 0x10 count cannot change. */
+static void mask_ascii_runs(uint8_t *v, size_t n)
+{
+    uint8_t dig[64];
+    for (size_t i = 0; i < n;) {
+        if (v[i] < '0' || v[i] > '9') {
+            i++;
+            continue;
+        }
+        size_t s = i;
+        while (i < n && v[i] >= '0' && v[i] <= '9')
+            i++;
+        size_t len = i - s;
+        if (len < PAN_MIN)
+            continue;
+        bool hit = false;
+        for (size_t o = 0; o < len && !hit; o += sizeof dig - PAN_MAX) {
+            size_t k = len - o < sizeof dig ? len - o : sizeof dig;
+            for (size_t j = 0; j < k; j++)
+                dig[j] = (uint8_t)(v[s + o + j] - '0');
+            hit = run_holds_pan(dig, k);
+        }
+        if (!hit)
+            continue;
+        size_t head = len >= 13 ? 6 : 0;
+        for (size_t j = s + head; j + 4 < i; j++)
+            v[j] = '*';
+    }
+}
+
+static uint8_t nibble_at(const uint8_t *v, size_t k)
+{
+    return (k & 1) ? (v[k / 2] & 0x0F) : (v[k / 2] >> 4);
+}
+
+/* Text whose bytes all happen to be BCD digit pairs ("CARD 4111..." is 43 41 52 44 20 34
+ * 31 ...) is read as text: the ASCII pass masks a number in it, and reading it as BCD
+ * would mask letters. A BCD card number all of whose bytes are printable ASCII (each
+ * byte's first digit 2 to 7) is therefore left to the field's meaning: scanning is the
+ * fallback for bytes that have none. */
+static bool all_printable(const uint8_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < 0x20 || v[i] > 0x7E)
+            return false;
+    return true;
+}
+
+/* Packed BCD: every run of 12 or more decimal nibbles that holds a card number keeps its
+ * first 6 (none under 13) and last 4 nibbles, the rest become E (ZVT's masked digit
+ * [S 13]). A byte 0x10 among the masked ones cannot change alone (the frame would lose a
+ * wire byte): then the bytes of the run are blanked as blank() does. */
+static void mask_bcd_runs(uint8_t *v, size_t n)
+{
+    uint8_t dig[64];
+    for (size_t k = 0; k < 2 * n;) {
+        if (nibble_at(v, k) > 9) {
+            k++;
+            continue;
+        }
+        size_t s = k;
+        while (k < 2 * n && nibble_at(v, k) <= 9)
+            k++;
+        size_t len = k - s;
+        if (len < PAN_MIN)
+            continue;
+        bool hit = false;
+        for (size_t o = 0; o < len && !hit; o += sizeof dig - PAN_MAX) {
+            size_t c = len - o < sizeof dig ? len - o : sizeof dig;
+            for (size_t j = 0; j < c; j++)
+                dig[j] = nibble_at(v, s + o + j);
+            hit = run_holds_pan(dig, c);
+        }
+        if (!hit || all_printable(v + s / 2, (k + 1) / 2 - s / 2))
+            continue;
+        size_t from = s + (len >= 13 ? 6 : 0), to = k - 4; /* nibbles [from, to) */
+        bool dle = false;
+        for (size_t b = from / 2; b <= (to - 1) / 2; b++)
+            dle |= v[b] == PB_DLE;
+        if (dle) {
+            size_t b0 = s / 2, b1 = (k + 1) / 2;
+            blank(v + b0, b1 - b0, 0xEE);
+            continue;
+        }
+        for (size_t j = from; j < to; j++)
+            v[j / 2] = (j & 1) ? (uint8_t)((v[j / 2] & 0xF0) | 0x0E)
+                               : (uint8_t)((v[j / 2] & 0x0F) | 0xE0);
+    }
+}
+
+/* Opaque bytes: card numbers as text, as ZVT prints them, and as BCD. */
+static void scan_mask(uint8_t *v, size_t n)
+{
+    pb_mask_digit_runs(v, n, NULL);
+    mask_ascii_runs(v, n);
+    mask_bcd_runs(v, n);
+}
+
+/* One value by what its field means (row NULL: a field of unknown meaning). The fill EE
+ * is neither an ASCII digit nor a BCD digit, so nothing blanked reads as a number. */
+static void redact_value(const struct zvt_bmp *row, uint8_t *v, size_t n)
+{
+    switch (row ? (enum zvt_sensitivity)row->sensitive : ZVT_SENS_SCAN) {
+    case ZVT_CLEAR:
+        return;
+    case ZVT_SENS_PAN:
         redact_pan(v, n);
-    else if (row->sensitive == ZVT_SENS_TEXT)
-        pb_mask_digit_runs(v, n, NULL); /* opaque to the walk: its structure cannot change */
+        return;
+    case ZVT_SENS_BLANK:
+        blank(v, n, 0xEE);
+        return;
+    case ZVT_SENS_TEXT:
+        pb_mask_digit_runs(v, n, NULL);
+        mask_ascii_runs(v, n);
+        return;
+    case ZVT_SENS_SCAN:
+        scan_mask(v, n);
+        return;
+    case ZVT_SENS_TLV:
+        /* Each data object by its tag; a container that does not parse may hold card
+         * data in any form: blanked. */
+        if (!tlv_walk(NULL, v, NULL, n, 0))
+            blank(v, n, 0xEE);
+        else
+            tlv_walk(NULL, v, v, n, 0);
+        return;
+    }
+}
+
+/* A BMP sequence in place. What cannot be parsed (an unknown BMP with no unique fit, a
+ * field that runs past) may hold card data in any form: blanked. */
+static void redact_bmps(uint8_t *d, size_t n)
+{
+    struct bmp_walk w = {.w = d};
+    int r = walk_bmps(&w, d, n);
+    /* A known BMP whose length does not parse keeps its tag: the frame stays malformed
+     * the way it was, rather than reading as an unknown BMP after redaction. */
+    size_t from = r != PB_OK ? w.raw_at + 1 : w.raw_at;
+    if (from < n)
+        blank(d + from, n - from, 0xEE);
+}
+
+/* Data of 80 00 / 84 xx: a TLV container as the ECR answers 06 E4 or 04 0C [S 3.14,
+ * 2.41], dial-up data as it answers 06 DA [S 3.11], 04 <amount> in 84 9D. Masked by
+ * meaning when it reads as BMPs, else blanked: host messages carry card data in any
+ * form. */
+static void redact_opaque(uint8_t *d, size_t n)
+{
+    if (n == 0)
+        return;
+    if (whole_bmps(d, n))
+        redact_bmps(d, n);
     else
-        blank(v, n, 0x00);
+        blank(d, n, 0xEE);
 }
 
 /* Redacts one unstuffed APDU in place; lengths and 0x10 count unchanged. */
@@ -1202,31 +1982,37 @@ static void redact_apdu(uint8_t *apdu, size_t n)
 {
     struct apdu a;
     apdu_parse(apdu, n, &a);
-    const struct zvt_cmd *c = cmd_find(a.cmd);
     if (a.hdr == 0)
         return;
-    if (!c) {
-        /* 80/84 and commands we do not model: no known card data layout, but a text in
-         * them may still print a card number. */
-        pb_mask_digit_runs(apdu + a.hdr, a.avail, NULL);
-        return;
-    }
     uint8_t *d = apdu + a.hdr;
-    size_t start;
-    if (body_prefix(c, d, a.avail, NULL, &start) == PB_OK && start != SIZE_MAX &&
-        start < a.avail) {
-        struct bmp_walk w = {.sens = redact_field, .mut = d, .base = start};
-        walk_bmps(&w, d + start, a.avail - start);
-        /* What could not be parsed may hold card data: blank it. */
-        if (w.stop < a.avail - start)
-            blank(d + start + w.stop, a.avail - start - w.stop, 0x00);
+    uint8_t cls = (uint8_t)(a.cmd >> 8);
+    const struct zvt_cmd *c = cmd_find(a.cmd);
+    struct layout L;
+    if (cls == ZVT_CLASS_ACK || cls == ZVT_CLASS_NEG) {
+        /* 80 00 xx may carry dial-up data from the ECR [S 3.11]: host messages. */
+        redact_opaque(d, a.avail);
+    } else if (!c || layout(c, d, a.avail, &L) != PB_OK) {
+        /* No layout (0F xx proprietary, a command the spec does not name) or its fixed
+         * part missing: nothing says which bytes are which, and a reading as BMPs that
+         * happens to fit could name a card number's bytes as a date. Blanked. */
+        blank(d, a.avail, 0xEE);
+    } else {
+        if (L.text_end > L.text_at) {
+            pb_mask_digit_runs(d + L.text_at, L.text_end - L.text_at, NULL);
+            mask_ascii_runs(d + L.text_at, L.text_end - L.text_at);
+        }
+        if (L.raw_end > L.raw_at) {
+            if (L.secret)
+                blank(d + L.raw_at, L.raw_end - L.raw_at, 0xEE);
+            else
+                scan_mask(d + L.raw_at, L.raw_end - L.raw_at);
+        }
+        if (L.bmp_end > L.bmp_at)
+            redact_bmps(d + L.bmp_at, L.bmp_end - L.bmp_at);
     }
-    /* A print line is an attribute byte and text: a receipt may print the card number. */
-    if (c->body == ZVT_BODY_PRINT_LINE && a.avail > 1)
-        pb_mask_digit_runs(d + 1, a.avail - 1, NULL);
     size_t end = a.hdr + a.avail; /* bytes past LEN were not parsed either */
     if (end < n)
-        blank(apdu + end, n - end, 0x00);
+        blank(apdu + end, n - end, 0xEE);
 }
 
 static size_t zvt_redact(uint8_t *wire, size_t len)
@@ -1402,11 +2188,16 @@ static int zvt_probe(const uint8_t *buf, size_t len)
 
 /* ---- the descriptor ------------------------------------------------------------------- */
 
-/* Every field decoded, then any card number in free text masked (pb_msg_scrub). */
+/* Every field decoded, then any card number in free text masked: pb_msg_scrub for runs
+ * of 13 or more, and the 12-digit numbers ISO/IEC 7812 also allows when they pass Luhn. */
 static int zvt_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg *out)
 {
     int r = decode_fields(f, dir, out);
     pb_msg_scrub(out);
+    if (out) {
+        mask_ascii_runs((uint8_t *)out->text, strnlen(out->text, sizeof out->text));
+        mask_ascii_runs((uint8_t *)out->auth_code, strnlen(out->auth_code, sizeof out->auth_code));
+    }
     return r;
 }
 

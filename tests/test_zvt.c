@@ -110,16 +110,26 @@ static void test_vector_pay(void **state)
     assert_ptr_equal(m.proto, Z);
 }
 
+/* docs/PROTOCOLS.md calls 84 00 00 "refused"; the specification's command summary (PA00P015
+ * 13.08 chapter 14) lists 84 00 as a positive acknowledgement, and Portalum.Zvt
+ * (ZvtCommunication.cs) takes it as one: it decodes like 80 00 00. A refusal has a code. */
 static void test_vector_refused(void **state)
 {
     (void)state;
     struct pos_msg m;
     assert_int_equal(decode_hex(V_REFUSED, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_APP_ACK);
+    assert_int_equal(m.dir, PB_DIR_UNKNOWN);
+    assert_int_equal(decode_hex(V_REFUSED, PB_DIR_PT, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_ACCEPTED);
+    uint8_t w[16];
+    size_t n = frame_hex("84 83 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
     assert_int_equal(m.kind, PB_KIND_REFUSED);
     assert_int_equal(m.dir, PB_DIR_PT);
     assert_true(m.flags & PB_F_RESULT_CODE);
-    assert_int_equal(m.result_code, 0x00);
-    assert_string_equal(m.result_text, "00");
+    assert_int_equal(m.result_code, 0x83);
+    assert_string_equal(m.result_text, "83");
     assert_int_equal(m.result, PB_RESULT_NOT_PROCESSED);
 }
 
@@ -183,7 +193,7 @@ static void test_vector_pay_full_decode_only(void **state)
 static void test_vectors_encode_back(void **state)
 {
     (void)state;
-    const char *const v[] = {V_PAY, V_REFUSED, V_STATUS, V_INTERMEDIATE, V_COMPLETION, V_ABORT};
+    const char *const v[] = {V_PAY, V_STATUS, V_INTERMEDIATE, V_COMPLETION, V_ABORT};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         uint8_t w[64], out[64];
         size_t n = hex(v[i], w, sizeof w);
@@ -527,10 +537,15 @@ static void test_lengths_that_lie(void **state)
     n = frame_hex("04 0F 05 22 01 02 41 11", w, sizeof w);
     assert_true(decode_wire(w, n, PB_DIR_UNKNOWN, &m) < 0);
     assert_true(m.flags & PB_F_MALFORMED);
-    /* Amount with a non-BCD nibble: not guessed. */
-    n = frame_hex("04 0F 09 27 00 04 00 00 00 00 1A 00", w, sizeof w);
-    assert_true(decode_wire(w, n, PB_DIR_UNKNOWN, &m) < 0);
+    /* Amount with a non-BCD nibble: not guessed, kept raw; the rest still decodes. */
+    n = frame_hex("04 0F 0C 27 00 04 00 00 00 00 1A 00 49 09 78", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
     assert_false(m.flags & PB_F_AMOUNT);
+    assert_true(m.flags & PB_F_RAW);
+    assert_false(m.flags & PB_F_MALFORMED);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    assert_int_equal(m.currency, 978);
+    assert_string_equal(m.text, "BMP 04 not BCD: kept raw");
     /* Too short to hold CLASS INSTR LEN. */
     n = frame_hex("06 01", w, sizeof w);
     assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_ERR_TRUNCATED);
@@ -696,8 +711,12 @@ static void test_dir_inference(void **state)
         {"80 00 00", PB_DIR_ECR, PB_DIR_ECR, PB_KIND_APP_ACK},
         /* A given direction is kept. */
         {"06 01 07 04 00 00 00 00 10 00", PB_DIR_PT, PB_DIR_PT, PB_KIND_REQUEST},
-        /* Unmodelled ECR command: no guess. */
-        {"06 70 00", PB_DIR_UNKNOWN, PB_DIR_UNKNOWN, PB_KIND_OTHER},
+        /* Diagnosis: an ECR command the PT completes. */
+        {"06 70 00", PB_DIR_UNKNOWN, PB_DIR_ECR, PB_KIND_REQUEST},
+        /* Display text: answered by 80 00 00 alone, no transaction. */
+        {"06 E0 00", PB_DIR_UNKNOWN, PB_DIR_ECR, PB_KIND_OTHER},
+        /* Proprietary command (0F xx): no guess. */
+        {"0F 99 00", PB_DIR_UNKNOWN, PB_DIR_UNKNOWN, PB_KIND_OTHER},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t w[64];
@@ -710,23 +729,35 @@ static void test_dir_inference(void **state)
     }
 }
 
-static void test_unknown_bmp_stops_parsing(void **state)
+static void test_unknown_bmp_resync(void **state)
 {
     (void)state;
     uint8_t w[64];
     struct pos_msg m;
+    /* One length of 5A (1 byte) leaves a well-formed tail: the amount after it is read. */
     size_t n = frame_hex("04 0F 0B 27 00 5A 01 04 00 00 00 00 10 00", w, sizeof w);
     assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
     assert_int_equal(m.kind, PB_KIND_RESULT);
     assert_int_equal(m.result, PB_RESULT_APPROVED);
-    assert_false(m.flags & PB_F_AMOUNT); /* after the unknown BMP: not guessed */
+    assert_true(m.flags & PB_F_AMOUNT);
+    assert_int_equal(m.amount, 1000);
+    assert_true(m.flags & PB_F_RAW);
     assert_false(m.flags & PB_F_MALFORMED);
-    assert_string_equal(m.text, "unknown BMP 5A at 5, rest not parsed");
-    /* A TLV container is skipped by its BER length, 81 and 82 forms included. */
+    assert_string_equal(m.text, "unknown BMP 5A skipped, 1 value bytes");
+    /* Two lengths fit (0: 01 02 49 09 78; 2: 49 09 78): ambiguous, the rest is raw. */
+    n = frame_hex("04 0F 08 27 6C 5A 01 02 49 09 78", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.result_code, 0x6C);
+    assert_false(m.flags & PB_F_CURRENCY);
+    assert_true(m.flags & PB_F_RAW);
+    assert_string_equal(m.text, "unknown BMP 5A at 5: 6 bytes kept raw");
+    /* A TLV container is walked by its BER length, 81 and 82 forms included; its text
+     * lines (tag 07) are read. */
     n = frame_hex("04 0F 10 06 03 07 01 41 06 81 01 00 06 82 00 01 00 27 00", w, sizeof w);
     assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
     assert_int_equal(m.result, PB_RESULT_APPROVED);
-    assert_string_equal(m.text, "");
+    assert_string_equal(m.text, "A");
+    assert_true(m.flags & PB_F_RAW); /* "00" in 81 and 82 is no data object: kept raw */
 }
 
 static void test_request_bodies(void **state)
@@ -945,7 +976,7 @@ static void test_redact_pan_track_expiry(void **state)
     assert_string_equal(m.pan, "411111******5566");
     uint8_t apdu[64];
     size_t an = hex("04 0F 1E 27 00 04 00 00 00 00 10 00 22 F0 F8 41 11 11 EE EE EE 55 66 "
-                    "23 F0 F4 00 00 00 00 0E 00 00",
+                    "23 F0 F4 EE EE EE EE 0E EE EE",
                     apdu, sizeof apdu);
     uint8_t expect[128];
     size_t en = frame_apdu(apdu, an, expect, sizeof expect);
@@ -958,8 +989,8 @@ static void test_redact_pan_track_expiry(void **state)
 /* A masked PAN byte 0x10 (digits "10") is two wire bytes. Kept where it was, or moved
  * elsewhere among the masked digits, it would tell how many masked digit pairs were "10";
  * with every masked byte 0x10 the capture would hold the whole number. The number is
- * masked whole instead: its 0x10 count kept, first, then E nibbles; the frame keeps its
- * length and still decodes. */
+ * masked whole instead: its 0x10 count kept, at every other byte from the second, E
+ * nibbles elsewhere; the frame keeps its length and still decodes. */
 static void test_redact_dle_inside_pan(void **state)
 {
     (void)state;
@@ -968,14 +999,14 @@ static void test_redact_dle_inside_pan(void **state)
     } cases[] = {
         /* 4111119910991111: one masked byte 0x10. */
         {"04 0F 0D 27 00 22 F0 F8 41 11 11 99 10 99 11 11",
-         "04 0F 0D 27 00 22 F0 F8 10 EE EE EE EE EE EE EE", "10**************"},
+         "04 0F 0D 27 00 22 F0 F8 EE 10 EE EE EE EE EE EE", "**10************"},
         /* 4111111010101111: every masked byte 0x10, so nothing of the number may stay. */
         {"04 0F 0D 27 00 22 F0 F8 41 11 11 10 10 10 11 11",
-         "04 0F 0D 27 00 22 F0 F8 10 10 10 EE EE EE EE EE", "101010**********"},
+         "04 0F 0D 27 00 22 F0 F8 EE 10 EE 10 EE 10 EE EE", "**10************"},
         /* 13 digits 0011001110123: only digits 6 to 8 are masked, and the byte 0x10
          * holds digit 8 (masked) and 9 (kept). */
         {"04 0F 0C 27 00 22 F0 F7 00 11 00 11 10 12 3F",
-         "04 0F 0C 27 00 22 F0 F7 10 EE EE EE EE EE EE", "10************"},
+         "04 0F 0C 27 00 22 F0 F7 EE 10 EE EE EE EE EE", "**10**********"},
         /* A 0x10 among the kept digits stays: nothing to hide there. */
         {"04 0F 0D 27 00 22 F0 F8 41 10 11 22 33 44 55 66",
          "04 0F 0D 27 00 22 F0 F8 41 10 11 EE EE EE 55 66", "411011******5566"},
@@ -1025,10 +1056,10 @@ static void test_redact_what_it_cannot_parse(void **state)
     assert_true(m.checksum_ok);
     assert_int_equal(m.result, PB_RESULT_APPROVED);
     /* A command we do not model: its layout is unknown, a card number in text is not. */
-    n = frame_hex("0F 10 15 43 41 52 44 20 34 31 31 31 31 31 31 31 31 31 31 31 31 31 31 31",
+    n = frame_hex("0F 99 15 43 41 52 44 20 34 31 31 31 31 31 31 31 31 31 31 31 31 31 31 31",
                   w, sizeof w);
     assert_true(Z->redact(w, n) > 0);
-    assert_non_null(memmem(w, n, "CARD 411111******1111", 21));
+    assert_null(memmem(w, n, "41111", 5)); /* no layout to keep anything by: blanked */
     assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
     assert_true(m.checksum_ok);
     assert_int_equal(Z->redact(w, n), 0);
@@ -1040,6 +1071,123 @@ static void test_redact_what_it_cannot_parse(void **state)
     assert_int_equal(Z->redact(part, pn - 1), 0);
     /* A frame without card data changes nothing. */
     assert_int_equal(Z->redact(part, pn), 0);
+}
+
+/* The register's answers to a status information during issue of goods (PA00P015 13.08
+ * 2.2.6; Portalum.Zvt ZvtCommunication sends 84 9C 00, 84 9D 07 04<amount>, 84 66 00):
+ * APP_ACK from the ECR with PB_F_GOODS, never the terminal refusing. */
+static void test_issue_of_goods_answers(void **state)
+{
+    (void)state;
+    uint8_t w[64], out[64];
+    struct pos_msg m, d;
+    size_t n = frame_hex("84 9C 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_ECR, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_APP_ACK);
+    assert_int_equal(m.dir, PB_DIR_ECR);
+    assert_true(m.flags & PB_F_GOODS);
+    assert_int_equal(m.result_code, 0x9C);
+    assert_int_equal(m.result, PB_RESULT_NONE);
+    assert_false(m.flags & PB_F_AMOUNT);
+    /* The same bytes from the PT: it refuses (please wait). */
+    assert_int_equal(decode_wire(w, n, PB_DIR_PT, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_REFUSED);
+    assert_false(m.flags & PB_F_GOODS);
+    /* 84 9D with its amount names its sender: only the ECR sends it. */
+    n = frame_hex("84 9D 07 04 00 00 00 00 22 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.dir, PB_DIR_ECR);
+    assert_int_equal(m.kind, PB_KIND_APP_ACK);
+    assert_true((m.flags & (PB_F_GOODS | PB_F_PARTIAL | PB_F_AMOUNT)) ==
+                (PB_F_GOODS | PB_F_PARTIAL | PB_F_AMOUNT));
+    assert_int_equal(m.amount, 2200);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    int e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    n = frame_hex("84 66 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_ECR, &m), PB_OK);
+    assert_true(m.flags & PB_F_GOODS);
+    assert_int_equal(m.result, PB_RESULT_DECLINED);
+    assert_int_equal(m.result_code, 0x66);
+    e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    assert_int_equal(decode_wire(out, (size_t)e, PB_DIR_ECR, &d), PB_OK);
+    assert_int_equal(d.flags & PB_F_GOODS, PB_F_GOODS);
+    /* 84 00 00 from the ECR: goods issued, a plain positive answer. */
+    n = frame_hex("84 00 00", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_ECR, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_APP_ACK);
+    assert_false(m.flags & PB_F_GOODS);
+}
+
+/* Card data by field meaning inside BMP 06 (EMV 5A, 57, 5F24), in a command with a
+ * password (06 93 with 22, the issue's example) and in a print line with a TLV after it. */
+static void test_redact_by_meaning(void **state)
+{
+    (void)state;
+    uint8_t w[128], apdu[64], expect[128];
+    static const struct {
+        const char *apdu, *redacted;
+    } cases[] = {
+        {"04 0F 1B 27 00 06 17 5A 08 47 61 73 00 00 00 00 10 5F 24 03 25 12 31 57 05 47 61 "
+         "73 00 D2",
+         "04 0F 1B 27 00 06 17 5A 08 47 61 73 EE EE EE 00 10 5F 24 03 EE EE EE 57 05 EE EE "
+         "EE EE EE"},
+        {"06 93 0E 00 00 00 22 F0 F8 41 11 11 11 11 11 11 11",
+         "06 93 0E 00 00 00 22 F0 F8 41 11 11 EE EE EE 11 11"},
+        {"06 D1 17 00 34 31 31 31 31 31 31 31 31 31 31 31 31 31 31 31 06 04 1F 07 01 01",
+         "06 D1 17 00 34 31 31 31 31 31 2A 2A 2A 2A 2A 2A 31 31 31 31 06 04 1F 07 01 01"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = frame_hex(cases[i].apdu, w, sizeof w);
+        struct pos_msg m;
+        assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+        assert_true(Z->redact(w, n) > 0);
+        size_t an = hex(cases[i].redacted, apdu, sizeof apdu);
+        assert_int_equal(frame_apdu(apdu, an, expect, sizeof expect), n);
+        assert_memory_equal(w, expect, n);
+        assert_int_equal(Z->redact(w, n), 0);
+    }
+    /* The decode shows the TLV's card number masked, and says track data was there. */
+    size_t n = frame_hex(cases[0].apdu, w, sizeof w);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.pan, "476173******0010");
+    assert_true(m.flags & PB_F_TRACK_DATA);
+    /* A 12-digit card number (ISO/IEC 7812 allows 12) in text is masked in the decode. */
+    n = frame_hex("04 0F 15 27 00 3C F0 F1 F5 4E 72 20 35 30 31 38 30 30 30 30 30 30 30 39",
+                  w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.text, "Nr ********0009");
+    /* The print line's text stops where its TLV starts. */
+    n = frame_hex(cases[2].apdu, w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.text, "411111******1111");
+}
+
+/* 06 23 03 87 FF FF asks which pre-authorisations are open (PA00P015 13.08 2.10.1); it
+ * moves no money, and encode gives it back. */
+static void test_preauth_enquiry(void **state)
+{
+    (void)state;
+    uint8_t w[32], out[32];
+    size_t n = frame_hex("06 23 03 87 FF FF", w, sizeof w);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_REQUEST);
+    assert_int_equal(m.txn, PB_TXN_STATUS);
+    assert_string_equal(m.receipt, "");
+    assert_false(m.flags & (PB_F_RAW | PB_F_MALFORMED));
+    int e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    /* With a receipt it is a partial reversal, a void. */
+    n = frame_hex("06 23 03 87 00 12", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.txn, PB_TXN_VOID);
+    assert_string_equal(m.receipt, "0012");
 }
 
 static void test_probe(void **state)
@@ -1087,13 +1235,16 @@ int main(void)
         cmocka_unit_test(test_ack_nak_control_bytes),
         cmocka_unit_test(test_result_code_mapping),
         cmocka_unit_test(test_dir_inference),
-        cmocka_unit_test(test_unknown_bmp_stops_parsing),
+        cmocka_unit_test(test_unknown_bmp_resync),
         cmocka_unit_test(test_request_bodies),
         cmocka_unit_test(test_roundtrip_every_kind),
         cmocka_unit_test(test_redact_pan_track_expiry),
         cmocka_unit_test(test_redact_dle_inside_pan),
         cmocka_unit_test(test_redact_keeps_bad_crc_bad),
         cmocka_unit_test(test_redact_what_it_cannot_parse),
+        cmocka_unit_test(test_issue_of_goods_answers),
+        cmocka_unit_test(test_redact_by_meaning),
+        cmocka_unit_test(test_preauth_enquiry),
         cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
