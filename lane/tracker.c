@@ -64,6 +64,17 @@ struct pb_tracker {
     uint64_t last_result_txn;
     int64_t last_result_mono;
 
+    /* Issue of goods (vending, fuel, EV charging; ZVT's register answers the approved
+     * status information with its verdict, msg.h PB_F_GOODS): what it said last. */
+    enum goods {
+        GOODS_NONE,       /* no verdict, or goods issued */
+        GOODS_WAIT,       /* not finished: the terminal sends the status information again */
+        GOODS_PARTIAL,    /* only part issued: book goods_amount */
+        GOODS_NOT_ISSUED, /* nothing issued: the terminal must reverse the payment */
+        GOODS_REVERSED,   /* and it did (a status information that is no approval) */
+    } goods;
+    int64_t goods_authorised; /* the approved amount before a partial issue */
+
     /* requests seen since the last closed approval (for the duplicate window rule) */
     uint64_t requests_seen;
     uint64_t requests_at_last_close;
@@ -330,6 +341,8 @@ static void reset_open(struct pb_tracker *tr)
     tr->register_gave_up = false;
     tr->req_acked = false;
     tr->consecutive_naks = 0;
+    tr->goods = GOODS_NONE;
+    tr->goods_authorised = 0;
     memset(&tr->cur, 0, sizeof tr->cur);
     pb_msg_init(&tr->req);
 }
@@ -426,8 +439,57 @@ static void close_on_result(struct pb_tracker *tr, const struct pb_time *now,
                   GAVE_UP_NO, now);
         return;
     }
+    if (tr->goods == GOODS_REVERSED || tr->goods == GOODS_NOT_ISSUED) {
+        char chg[PB_MONEY_FMT_MAX];
+        fmt_money(chg, sizeof chg, t->charged, t->currency ? t->currency : t->requested_currency);
+        if (tr->goods == GOODS_REVERSED) {
+            set_detail(t, "goods not issued: the terminal reversed the payment of %s", chg);
+            close_cur(tr, PB_CLASS_VOIDED, GAVE_UP_NO, now);
+            return;
+        }
+        /* The register said nothing was issued, so it now asks for nothing; the
+         * terminal completed without the reversal it owed. */
+        t->has_requested = true;
+        t->requested = 0;
+        set_detail(t, "goods not issued, but the terminal completed without reversing: %s "
+                      "charged for nothing",
+                   chg);
+        close_cur(tr, PB_CLASS_OVERCHARGE, GAVE_UP_NO, now);
+        return;
+    }
     enum pb_class c = classify(tr, t, result_type_set, result_type);
+    if (tr->goods == GOODS_PARTIAL && c == PB_CLASS_OK) {
+        char bk[PB_MONEY_FMT_MAX], au[PB_MONEY_FMT_MAX];
+        uint16_t ccy = t->currency ? t->currency : t->requested_currency;
+        fmt_money(bk, sizeof bk, t->charged, ccy);
+        fmt_money(au, sizeof au, tr->goods_authorised, ccy);
+        set_detail(t, "partial issue of goods: the register booked %s of the %s approved", bk,
+                   au);
+    }
     close_cur(tr, c, GAVE_UP_NO, now);
+}
+
+/* The register's verdict on the issue of goods, after an approved status information
+ * (docs/PROTOCOLS.md, ZVT issue of goods). */
+static void on_goods(struct pb_tracker *tr, const struct pos_msg *m, const struct pb_time *now)
+{
+    struct pb_txn *t = &tr->cur;
+    if (tr->phase != PH_RESULT || t->result != PB_RESULT_APPROVED)
+        return;
+    add_evidence(t, m);
+    if (tr->cfg.completion_timeout_ms)
+        tr->deadline = now->mono_us + ms_to_us(tr->cfg.completion_timeout_ms);
+    if (m->result == PB_RESULT_NONE) {
+        tr->goods = GOODS_WAIT;
+    } else if (m->result == PB_RESULT_APPROVED && (m->flags & PB_F_AMOUNT)) {
+        /* Book only this: what the register asks for now, and what is charged. */
+        tr->goods = GOODS_PARTIAL;
+        tr->goods_authorised = t->has_charged ? t->charged : t->requested;
+        t->has_requested = t->has_charged = true;
+        t->requested = t->charged = m->amount;
+    } else if (m->result != PB_RESULT_APPROVED) {
+        tr->goods = GOODS_NOT_ISSUED;
+    }
 }
 
 /* ---- answers with no open transaction -------------------------------------------------- */
@@ -625,6 +687,18 @@ static void on_result(struct pb_tracker *tr, const struct pos_msg *m, const stru
         return;
     }
     struct pb_txn *t = &tr->cur;
+    if (tr->has_result && tr->goods != GOODS_NONE && tr->goods != GOODS_PARTIAL) {
+        /* The terminal's status again during an issue of goods: after "please wait" it
+         * asks the register again; after "not issued", anything but an approval is the
+         * reversal it owed. */
+        add_evidence(t, m);
+        if (tr->goods == GOODS_WAIT && m->result == PB_RESULT_APPROVED) {
+            tr->goods = GOODS_NONE;
+        } else if (tr->goods == GOODS_NOT_ISSUED && m->result != PB_RESULT_APPROVED) {
+            tr->goods = GOODS_REVERSED;
+        }
+        return;
+    }
     if (tr->has_result) {
         /* A second status information before the completion. */
         add_evidence(t, m);
@@ -698,6 +772,12 @@ static void on_abort(struct pb_tracker *tr, const struct pos_msg *m, const struc
         return;
     struct pb_txn *t = &tr->cur;
     add_evidence(t, m);
+    if (tr->has_result && t->result == PB_RESULT_APPROVED &&
+        (tr->goods == GOODS_NOT_ISSUED || tr->goods == GOODS_REVERSED)) {
+        tr->goods = GOODS_REVERSED; /* the abort ends the payment it reversed */
+        close_on_result(tr, now, false, PB_TXN_NONE);
+        return;
+    }
     if (tr->has_result && t->result == PB_RESULT_APPROVED) {
         set_detail(t, "terminal aborted after approving: outcome unknown");
         close_cur(tr, PB_CLASS_IN_DOUBT, GAVE_UP_NO, now);
@@ -824,6 +904,8 @@ void pb_tracker_msg(struct pb_tracker *tr, const struct pos_msg *m, const struct
     case PB_KIND_APP_ACK:
         if (m->dir == PB_DIR_ECR)
             tr->last_result_unacked = false;
+        if (m->dir == PB_DIR_ECR && (m->flags & PB_F_GOODS))
+            on_goods(tr, m, now);
         break;
     case PB_KIND_ENQ:
     case PB_KIND_EOT:

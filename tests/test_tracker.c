@@ -641,6 +641,97 @@ static void test_settings_text(void **state)
     }
 }
 
+/* Issue of goods (ZVT, msg.h PB_F_GOODS): the register's verdict after the approved
+ * status information. Its frames are the codec's to decode (tests/test_zvt.c); here,
+ * what the tracker records for each verdict. */
+static struct pos_msg goods(enum pb_result res, int rc, int64_t amount)
+{
+    struct pos_msg m = msg(PB_DIR_ECR, PB_KIND_APP_ACK);
+    m.flags |= PB_F_GOODS | PB_F_RESULT_CODE;
+    m.result = res;
+    m.result_code = rc;
+    if (amount >= 0) {
+        m.flags |= PB_F_AMOUNT | PB_F_PARTIAL;
+        m.amount = amount;
+    }
+    return m;
+}
+
+static const struct pb_txn *goods_flow(struct lane *l, struct pos_msg verdict,
+                                       const struct pos_msg *after, size_t n_after)
+{
+    lane_init(l, &with_completion, NULL);
+    request(l, PB_TXN_PURCHASE, 5000);
+    send(l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    send(l, result(PB_RESULT_APPROVED, 5000));
+    send(l, verdict);
+    for (size_t i = 0; i < n_after; i++)
+        send(l, after[i]);
+    pb_tracker_finish(l->tr, &l->now);
+    assert_int_equal(count_closed(&l->rec), 1);
+    const struct pb_txn *t = final_of(&l->rec, 1);
+    assert_non_null(t);
+    return t;
+}
+
+static void test_goods_partial_books_the_amount(void **state)
+{
+    (void)state;
+    struct lane l;
+    struct pos_msg after[] = {msg(PB_DIR_PT, PB_KIND_COMPLETION)};
+    const struct pb_txn *t = goods_flow(&l, goods(PB_RESULT_APPROVED, 0x9D, 3210), after, 1);
+    assert_int_equal(t->cls, PB_CLASS_OK);
+    assert_int_equal(t->charged, 3210);
+    assert_int_equal(t->requested, 3210);
+    assert_non_null(strstr(t->detail, "partial issue of goods"));
+    assert_non_null(strstr(t->detail, "50.00"));
+    pb_tracker_free(l.tr);
+}
+
+static void test_goods_wait_then_issued(void **state)
+{
+    (void)state;
+    struct lane l;
+    /* please wait: the terminal asks again with the same status; then goods issued */
+    struct pos_msg after[] = {result(PB_RESULT_APPROVED, 5000), msg(PB_DIR_ECR, PB_KIND_APP_ACK),
+                              msg(PB_DIR_PT, PB_KIND_COMPLETION)};
+    const struct pb_txn *t = goods_flow(&l, goods(PB_RESULT_NONE, 0x9C, -1), after, 3);
+    assert_int_equal(t->cls, PB_CLASS_OK);
+    assert_int_equal(t->charged, 5000);
+    pb_tracker_free(l.tr);
+}
+
+static void test_goods_not_issued_reversed(void **state)
+{
+    (void)state;
+    struct lane l;
+    struct pos_msg rev = result(PB_RESULT_ABORTED, 5000);
+    struct pos_msg after[] = {rev, msg(PB_DIR_PT, PB_KIND_ABORT)};
+    const struct pb_txn *t = goods_flow(&l, goods(PB_RESULT_DECLINED, 0x66, -1), after, 2);
+    assert_int_equal(t->cls, PB_CLASS_VOIDED);
+    assert_false(pb_class_is_discrepancy(t->cls));
+    pb_tracker_free(l.tr);
+    /* the reversal as a bare abort */
+    struct pos_msg after2[] = {msg(PB_DIR_PT, PB_KIND_ABORT)};
+    t = goods_flow(&l, goods(PB_RESULT_DECLINED, 0x66, -1), after2, 1);
+    assert_int_equal(t->cls, PB_CLASS_VOIDED);
+    pb_tracker_free(l.tr);
+}
+
+static void test_goods_not_issued_but_completed(void **state)
+{
+    (void)state;
+    struct lane l;
+    struct pos_msg after[] = {msg(PB_DIR_PT, PB_KIND_COMPLETION)};
+    const struct pb_txn *t = goods_flow(&l, goods(PB_RESULT_DECLINED, 0x66, -1), after, 1);
+    assert_int_equal(t->cls, PB_CLASS_OVERCHARGE);
+    assert_true(pb_class_is_discrepancy(t->cls));
+    assert_int_equal(t->charged, 5000);
+    assert_int_equal(t->requested, 0);
+    assert_non_null(strstr(t->detail, "without reversing"));
+    pb_tracker_free(l.tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +756,10 @@ int main(void)
         cmocka_unit_test(test_settings_text),
         cmocka_unit_test(test_stale_repeat_answer_final),
         cmocka_unit_test(test_stale_repeat_with_completion),
+        cmocka_unit_test(test_goods_partial_books_the_amount),
+        cmocka_unit_test(test_goods_wait_then_issued),
+        cmocka_unit_test(test_goods_not_issued_reversed),
+        cmocka_unit_test(test_goods_not_issued_but_completed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
