@@ -42,6 +42,10 @@ enum pb_line_reason {
     PB_REASON_REVERSAL_IMPOSSIBLE, /* a void of nothing voidable */
     PB_REASON_DECLINED,            /* a decline that names no code of its own */
     PB_REASON_INSERT_CARD,         /* intermediate status: insert card */
+    /* Issue of goods: the register's verdict on an approved result (0: not played). */
+    PB_REASON_GOODS_WAIT,          /* not finished yet: ask again */
+    PB_REASON_GOODS_PARTIAL,       /* only part issued: book this amount */
+    PB_REASON_GOODS_NOT_ISSUED,    /* nothing issued: reverse the payment */
     PB_REASON__COUNT
 };
 

@@ -48,6 +48,11 @@ const struct pb_discipline pb_zvt_discipline = {
             [PB_REASON_ALREADY_REVERSED] = 0xB4,
             [PB_REASON_REVERSAL_IMPOSSIBLE] = 0xB5,
             [PB_REASON_INSERT_CARD] = 0x0A,         /* 04 FF status "insert card" */
+            /* the register's 84 xx after a 04 0F (PA00P015 13.08, 2.2.6; Portalum.Zvt
+             * uses 66 for "goods not issued") */
+            [PB_REASON_GOODS_WAIT] = 0x9C,
+            [PB_REASON_GOODS_PARTIAL] = 0x9D,
+            [PB_REASON_GOODS_NOT_ISSUED] = 0x66,
         },
     .shape_request = zvt_shape_request,
     .shape_answer = zvt_shape_answer,

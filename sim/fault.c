@@ -42,6 +42,7 @@ static const struct kind_row kinds[] = {
     {"slice", SIM_FAULT_SLICE, true},
     {"latency", SIM_FAULT_LATENCY, true},
     {"noise", SIM_FAULT_NOISE, true},
+    {"no-reversal", SIM_FAULT_NO_REVERSAL, false},
 };
 
 const char *sim_fault_kind_name(enum sim_fault_kind k)
@@ -50,6 +51,8 @@ const char *sim_fault_kind_name(enum sim_fault_kind k)
         return "ecr-abort";
     if (k == SIM_FAULT_NO_APP_ACK)
         return "ecr-no-app-ack";
+    if (k == SIM_FAULT_GOODS)
+        return "ecr-goods";
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (kinds[i].kind == k)
             return kinds[i].name;
@@ -293,6 +296,33 @@ int sim_fault_parse(int argc, char *const *argv, uint16_t currency, struct sim_f
     }
     if (side == SIM_SIDE_ECR && strcmp(name, "no-app-ack") == 0) {
         out->kind = SIM_FAULT_NO_APP_ACK;
+        goto trigger;
+    }
+    if (side == SIM_SIDE_ECR && strcmp(name, "goods") == 0) {
+        out->kind = SIM_FAULT_GOODS;
+        const char *how = i < argc ? argv[i] : "";
+        if (strcmp(how, "wait") == 0) {
+            out->code = SIM_GOODS_WAIT;
+            i++;
+            out->times = 1;
+            if (i < argc && isdigit((unsigned char)argv[i][0])) {
+                if (!parse_uint(argv[i], 10, &out->times) || out->times == 0)
+                    FAIL(i, "'ecr-goods wait' takes how many times, 1 to 10");
+                i++;
+            }
+        } else if (strcmp(how, "partial") == 0) {
+            out->code = SIM_GOODS_PARTIAL;
+            i++;
+            if (i >= argc || parse_amount(argv[i], currency, &out->amount) != PB_OK ||
+                out->amount <= 0)
+                FAIL(i < argc ? i : 0, "'ecr-goods partial' needs the amount issued, such as 32.10");
+            i++;
+        } else if (strcmp(how, "none") == 0) {
+            out->code = SIM_GOODS_NONE;
+            i++;
+        } else {
+            FAIL(i < argc ? i : 0, "'ecr-goods' needs wait [N], partial AMOUNT or none");
+        }
         goto trigger;
     }
     const struct kind_row *row = NULL;
@@ -554,6 +584,17 @@ int sim_fault_format(const struct sim_fault *f, uint16_t currency, char *buf, si
     case SIM_FAULT_DELAY:
     case SIM_FAULT_ECR_ABORT:
         snprintf(arg, sizeof arg, " %ums", f->ms);
+        break;
+    case SIM_FAULT_GOODS:
+        if (f->code == SIM_GOODS_WAIT) {
+            snprintf(arg, sizeof arg, " wait %u", f->times);
+        } else if (f->code == SIM_GOODS_PARTIAL) {
+            char a[PB_MONEY_FMT_MAX];
+            pb_money_format(a, sizeof a, f->amount, PB_CURRENCY_NONE);
+            snprintf(arg, sizeof arg, " partial %s", a);
+        } else {
+            snprintf(arg, sizeof arg, " none");
+        }
         break;
     case SIM_FAULT_DROP_LINK:
         snprintf(arg, sizeof arg, " %u %ums", f->bytes, f->ms);

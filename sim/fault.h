@@ -52,6 +52,12 @@ enum sim_fault_kind {
     SIM_FAULT_NOISE,        /* noise [BYTES]: stray bytes (0x80..0xFE) before each frame */
     /* register only */
     SIM_FAULT_ECR_ABORT,  /* ecr-abort DUR: the register aborts DUR after its request */
+    /* ecr-goods wait [N] | partial AMOUNT | none: the register's verdict on the issue of
+     * goods after the approval (vending, fuel, charging; protocols whose discipline has
+     * the goods codes) */
+    SIM_FAULT_GOODS,
+    SIM_FAULT_NO_REVERSAL, /* no-reversal: the terminal completes after "goods not
+                              issued" instead of reversing the payment */
     SIM_FAULT_NO_APP_ACK, /* ecr-no-app-ack: ZVT register never sends 80 00 00 */
     SIM_FAULT__COUNT
 };
@@ -66,6 +72,8 @@ enum sim_trigger {
 };
 
 enum sim_charge_mode { SIM_CHARGE_SET, SIM_CHARGE_DELTA, SIM_CHARGE_PERCENT };
+/* SIM_FAULT_GOODS: what the register says (in sim_fault.code). */
+enum sim_goods { SIM_GOODS_WAIT = 1, SIM_GOODS_PARTIAL, SIM_GOODS_NONE };
 
 struct sim_fault {
     enum sim_fault_kind kind;

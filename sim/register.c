@@ -73,6 +73,12 @@ struct sim_register {
     uint8_t lost[FRAME_MAX];
     size_t lost_len;
     unsigned lost_k, lost_seen;
+    /* ecr-goods: the issue of goods in the current step */
+    unsigned goods_waits; /* "please wait" answers sent */
+    bool goods_again;     /* the terminal's status is due again after a "please wait" */
+    bool goods_done;      /* the partial or not-issued verdict was sent */
+    bool goods_none;      /* it was "not issued": a reversal is owed */
+    bool goods_reversed;  /* and a status that is no approval came */
     int64_t sent_at;
 
     struct sim_outcome cur; /* the step being played */
@@ -422,6 +428,8 @@ static void start_step(struct sim_register *r, int64_t now)
     r->tx_frames = r->rx_frames = r->rx_attempt = 0;
     r->rx_last_ok = true;
     r->sent_at = 0;
+    r->goods_waits = 0;
+    r->goods_again = r->goods_done = r->goods_none = r->goods_reversed = false;
     r->give_up_at = -1;
     r->abort_at = -1;
     pb_debug("register: step %u: %s", s->index, sim_action_name(s->action));
@@ -714,6 +722,55 @@ static bool rx_acknowledge(struct sim_register *r, const struct pb_frame *f, int
     return true;
 }
 
+/* ecr-goods: instead of its application ACK of an approved result, the register says
+ * how the issue of goods went (the discipline's goods codes). Returns true when it did. */
+static bool goods_verdict(struct sim_register *r, const struct pos_msg *m, struct sim_outcome *o,
+                          int64_t now)
+{
+    const struct sim_fault *g = sim_plan_find(&r->plan, SIM_FAULT_GOODS);
+    const int32_t *codes = r->disc->codes;
+    if (!g || m->result != PB_RESULT_APPROVED || r->goods_done || !codes[PB_REASON_GOODS_PARTIAL])
+        return false;
+    struct pos_msg v;
+    pb_msg_init(&v);
+    v.proto = r->cfg.proto;
+    v.dir = PB_DIR_ECR;
+    v.kind = PB_KIND_APP_ACK;
+    v.flags = PB_F_GOODS | PB_F_RESULT_CODE;
+    switch (g->code) {
+    case SIM_GOODS_WAIT:
+        if (r->goods_waits >= g->times)
+            return false; /* issued at last: the plain acknowledgement */
+        r->goods_waits++;
+        r->goods_again = true;
+        v.result = PB_RESULT_NONE;
+        v.result_code = codes[PB_REASON_GOODS_WAIT];
+        break;
+    case SIM_GOODS_PARTIAL:
+        v.result = PB_RESULT_APPROVED;
+        v.result_code = codes[PB_REASON_GOODS_PARTIAL];
+        v.flags |= PB_F_AMOUNT | PB_F_PARTIAL;
+        v.amount = g->amount;
+        /* what the register books: its request now, and what it expects charged */
+        o->has_requested = o->has_charged = true;
+        o->requested = o->charged = g->amount;
+        r->goods_done = true;
+        break;
+    default:
+        v.result = PB_RESULT_DECLINED;
+        v.result_code = codes[PB_REASON_GOODS_NOT_ISSUED];
+        r->goods_done = r->goods_none = true;
+        break;
+    }
+    pb_info("register: transaction %u: issue of goods: %s", r->cur.index,
+            g->code == SIM_GOODS_WAIT      ? "please wait"
+            : g->code == SIM_GOODS_PARTIAL ? "partial"
+                                           : "not issued");
+    if (encode(r, &v) > 0)
+        transmit(r, now, true);
+    return true;
+}
+
 static void master_frame(struct sim_register *r, const struct pb_frame *f, int64_t now)
 {
     if (!rx_acknowledge(r, f, now))
@@ -749,13 +806,22 @@ static void master_frame(struct sim_register *r, const struct pb_frame *f, int64
         }
         break;
     case PB_KIND_RESULT:
-        app_ack(r, now);
-        if (o)
+        if (ours && r->goods_none && m.result != PB_RESULT_APPROVED) {
+            r->goods_reversed = true; /* the reversal owed: not a second answer */
+        } else if (ours && r->goods_again) {
+            r->goods_again = false; /* the status asked again after "please wait" */
+        } else if (o) {
             record_answer(r, o, &m, now);
+        }
+        if (!(ours && o && goods_verdict(r, &m, o, now)))
+            app_ack(r, now);
         break;
     case PB_KIND_COMPLETION:
     case PB_KIND_ABORT:
         app_ack(r, now);
+        if (ours && o && r->goods_none)
+            o->belief = m.kind == PB_KIND_ABORT || r->goods_reversed ? PB_CLASS_VOIDED
+                                                                      : PB_CLASS_OVERCHARGE;
         if (m.kind == PB_KIND_ABORT && o && o->answers == 0) {
             o->answers = 1;
             o->result = m.result != PB_RESULT_NONE && m.result != PB_RESULT_APPROVED

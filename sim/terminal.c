@@ -860,6 +860,43 @@ static void master_sent_ok(struct sim_terminal *t, int64_t now)
     master_next(t, now);
 }
 
+/* The register's verdict on the issue of goods, instead of its acknowledgement of the
+ * approved result: ask again later, book a part, or reverse the payment (unless the
+ * no-reversal fault says this terminal completes anyway). */
+static void master_goods(struct sim_terminal *t, const struct pos_msg *m, int64_t now)
+{
+    if (m->result == PB_RESULT_NONE) {
+        /* "please wait": the same status information again after a while */
+        set_timer(t, M_PROCESS, now, t->cfg.think_ms);
+        return;
+    }
+    struct batch_entry *e = find_receipt(t, t->receipt_no);
+    if (m->result == PB_RESULT_APPROVED && (m->flags & PB_F_AMOUNT) && m->amount >= 0 &&
+        m->amount <= t->charged) {
+        pb_info("terminal: transaction %u: partial issue of goods, booking %lld", t->txn_no,
+                (long long)m->amount);
+        if (t->type == PB_TXN_PURCHASE)
+            t->st.total -= t->charged - m->amount;
+        t->charged = m->amount;
+        if (e)
+            e->amount = m->amount;
+    } else if (m->result != PB_RESULT_APPROVED && !fault(t, SIM_FAULT_NO_REVERSAL)) {
+        pb_info("terminal: transaction %u: goods not issued, reversing", t->txn_no);
+        if (t->type == PB_TXN_PURCHASE)
+            t->st.total -= t->charged;
+        if (e)
+            e->voided = true;
+        t->st.voided++;
+        t->code = t->disc->codes[PB_REASON_ABORT];
+        t->script_len = t->script_pos = 0;
+        script_add(t, PB_KIND_ABORT, true, 0);
+        master_next(t, now);
+        return;
+    }
+    t->script_pos++;
+    master_next(t, now);
+}
+
 static void master_take_command(struct sim_terminal *t, const struct pos_msg *m, int64_t now)
 {
     t->req = *m;
@@ -924,6 +961,11 @@ static void master_frame(struct sim_terminal *t, const struct pb_frame *f, int64
     t->cfg.proto->decode(f, PB_DIR_ECR, &m);
     if (idle) {
         master_take_command(t, &m, now);
+        return;
+    }
+    if (m.kind == PB_KIND_APP_ACK && (m.flags & PB_F_GOODS) && t->state == M_WAIT_APP_ACK &&
+        t->script_pos < t->script_len && t->script[t->script_pos].kind == PB_KIND_RESULT) {
+        master_goods(t, &m, now);
         return;
     }
     if (m.kind == PB_KIND_APP_ACK || m.kind == PB_KIND_ACCEPTED) {

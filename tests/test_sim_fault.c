@@ -309,6 +309,35 @@ static void test_lose_ack(void **state)
     assert_non_null(strstr(e.msg, "ecr-lose-ack"));
 }
 
+/* ecr-goods: the register's issue-of-goods verdicts, with their arguments. */
+static void test_goods(void **state)
+{
+    struct sim_fault f;
+    struct sim_parse_error e;
+    char text[96];
+    assert_int_equal(parse("ecr-goods partial 32.10", &f, &e), 3);
+    assert_int_equal(f.kind, SIM_FAULT_GOODS);
+    assert_int_equal(f.code, SIM_GOODS_PARTIAL);
+    assert_int_equal(f.amount, 3210);
+    sim_fault_format(&f, EUR, text, sizeof text);
+    assert_string_equal(text, "ecr-goods partial 32.10");
+    assert_int_equal(parse("ecr-goods wait 3", &f, &e), 3);
+    assert_int_equal(f.code, SIM_GOODS_WAIT);
+    assert_int_equal(f.times, 3);
+    assert_int_equal(parse("ecr-goods wait expect ok", &f, &e), 2);
+    assert_int_equal(f.times, 1);
+    assert_int_equal(parse("ecr-goods none", &f, &e), 2);
+    assert_int_equal(f.code, SIM_GOODS_NONE);
+    assert_int_equal(parse("no-reversal", &f, &e), 1);
+    assert_int_equal(f.kind, SIM_FAULT_NO_REVERSAL);
+    assert_true(parse("ecr-goods", &f, &e) < 0);
+    assert_true(parse("ecr-goods partial", &f, &e) < 0);
+    assert_true(parse("ecr-goods partial -1.00", &f, &e) < 0);
+    assert_true(parse("ecr-goods wait 0", &f, &e) < 0);
+    assert_true(parse("ecr-goods maybe", &f, &e) < 0);
+    assert_non_null(strstr(e.msg, "partial AMOUNT"));
+}
+
 static void test_durations_and_format(void **state)
 {
     uint32_t ms;
@@ -345,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_mangle),
         cmocka_unit_test(test_nak_and_withhold),
         cmocka_unit_test(test_lose_ack),
+        cmocka_unit_test(test_goods),
         cmocka_unit_test(test_durations_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
