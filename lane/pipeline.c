@@ -7,6 +7,7 @@
 
 #include "alert.h"
 #include "capture.h"
+#include "detect.h"
 #include "hold.h"
 #include "journal.h"
 #include "log.h"
@@ -31,6 +32,9 @@ struct pb_pipeline {
     bool events_failing;      /* the last event could not be written (said once) */
     struct pb_rules *rules;   /* bursts and terminal batches; NULL without a protocol */
     struct pb_alerter *alerter; /* NULL: no alert program */
+    /* The protocol check: a detector on a copy of the first bytes of the line, to say
+     * when the configured protocol is not what the line speaks. Freed once it decides. */
+    struct pb_detector *check;
 };
 
 /* ---- transaction events --------------------------------------------------------------- */
@@ -137,6 +141,35 @@ static void on_frame(const struct pb_frame *f, void *ctx)
     pb_tracker_msg(l->tracker, &m, l->cur_t);
 }
 
+/* A wrong --protocol records nothing and says nothing otherwise: every frame is garbage
+ * to the wrong deframer. When the detector names another protocol while not one frame
+ * of the configured protocol decoded with a good checksum, it is said loudly, once. */
+static void protocol_check(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t,
+                           const uint8_t *buf, size_t len)
+{
+    enum pb_detect_state st = pb_detector_feed(l->check, dir, buf, len);
+    if (st == PB_DETECT_PENDING)
+        return;
+    int conf = 0;
+    const struct pb_protocol *seen = pb_detector_result(l->check, &conf);
+    uint64_t good = l->stats.frames[0] + l->stats.frames[1] - l->stats.checksum_errors[0] -
+                    l->stats.checksum_errors[1];
+    if (st == PB_DETECT_FOUND && seen && seen != l->o.proto && good == 0) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "the line speaks %s (confidence %d%%), not %s as configured: no transaction "
+                 "is recorded; set the protocol to %s (or auto)",
+                 seen->name, conf, l->o.proto->name, seen->name);
+        pb_error("ALERT protocol: %s", text);
+        l->stats.protocol_mismatch = true;
+        l->stats.detected = seen;
+        if (l->o.journal)
+            pb_journal_event(l->o.journal, "protocol_mismatch", text, t->utc_us);
+    }
+    pb_detector_free(l->check);
+    l->check = NULL;
+}
+
 void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t, const uint8_t *buf,
                    size_t len)
 {
@@ -152,6 +185,8 @@ void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
     l->cur_t = t;
     pb_deframer_feed_at(s->df, buf, len, t->mono_us, on_frame, l);
     l->stats.capture_errors += pb_hold_release(l->hold, dir, s->consumed);
+    if (l->check)
+        protocol_check(l, dir, t, buf, len);
 }
 
 static void flush_side(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *t)
@@ -259,6 +294,8 @@ int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **ou
             rc = pb_deframer_new(l->o.proto, &l->side[d].df);
         if (rc == PB_OK)
             rc = pb_tracker_new(l->o.proto, &l->o.tracker, on_txn, l, &l->tracker);
+        if (rc == PB_OK && pb_detector_new(NULL, &l->check) != PB_OK)
+            l->check = NULL; /* no check, not a reason to stop recording */
     }
     if (rc != PB_OK) {
         pb_pipeline_free(l);
@@ -278,5 +315,6 @@ void pb_pipeline_free(struct pb_pipeline *l)
     pb_tracker_free(l->tracker);
     pb_rules_free(l->rules);
     pb_alerter_free(l->alerter);
+    pb_detector_free(l->check);
     free(l);
 }

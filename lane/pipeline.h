@@ -69,6 +69,8 @@ struct pb_pipeline_stats {
     uint64_t alerts_run, alerts_failed;
     uint64_t events_failed;  /* events-file lines not written */
     uint64_t bursts;         /* burst alerts raised */
+    bool protocol_mismatch;  /* the line speaks another protocol than the configured one */
+    const struct pb_protocol *detected; /* which, when protocol_mismatch */
 };
 
 int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **out);
