@@ -259,9 +259,20 @@ static void text_row(struct report *r, const struct pb_journal_row *row)
     if (row->detail[0])
         fprintf(r->out, "        why: %s\n", row->detail);
     if (disc)
-        fprintf(r->out, "        severity %s; action: %s%s%s\n",
-                pb_severity_name(row->severity), pb_class_action(row->cls),
-                row->resolved ? "; resolved by " : "", row->resolved ? row->resolution : "");
+        fprintf(r->out, "        severity %s; action: %s\n", pb_severity_name(row->severity),
+                pb_class_action(row->cls));
+    if (row->resolved) {
+        char at[40] = "-";
+        if (row->resolved_utc_us)
+            pb_format_utc(row->resolved_utc_us, at, sizeof at);
+        fprintf(r->out, "        resolved: %s by %s at %s", row->resolution,
+                row->resolved_by[0] ? row->resolved_by : "?", at);
+        if (row->resolution_note[0])
+            fprintf(r->out, ": %s", row->resolution_note);
+        if (row->n_resolutions > 1)
+            fprintf(r->out, " (the latest of %u resolutions)", row->n_resolutions);
+        fputc('\n', r->out);
+    }
     char refs[256] = "";
     size_t n = 0;
 #define REF(label, v)                                                                          \
@@ -323,7 +334,14 @@ static void csv_row(struct report *r, const struct pb_journal_row *row)
         fputc(',', r->out);
     fprintf(r->out, ",%s,%s,%s,", pb_result_name(row->result), when, end);
     csv_field(r->out, row->detail);
-    fprintf(r->out, ",%s\n", row->resolved ? row->resolution : "");
+    fprintf(r->out, ",%s,", row->resolved ? row->resolution : "");
+    csv_field(r->out, row->resolution_note);
+    fputc(',', r->out);
+    csv_field(r->out, row->resolved_by);
+    char at[40] = "";
+    if (row->resolved_utc_us)
+        pb_format_utc(row->resolved_utc_us, at, sizeof at);
+    fprintf(r->out, ",%s,%u\n", at, row->n_resolutions);
 }
 
 /* One row of --lane-events, in the report's format. */
@@ -439,8 +457,18 @@ static json_t *json_row(const struct pb_journal_row *row)
     if (row->related)
         json_object_set_new(o, "related_id", json_integer(row->related));
     json_object_set_new(o, "resolved", json_boolean(row->resolved));
-    if (row->resolved)
+    if (row->resolved) {
+        char at[40];
         json_object_set_new(o, "resolution", json_string(row->resolution));
+        json_t *res = json_object();
+        json_object_set_new(res, "action", json_string(row->resolution));
+        json_object_set_new(res, "note", json_string(row->resolution_note));
+        json_object_set_new(res, "who", json_string(row->resolved_by));
+        pb_format_utc(row->resolved_utc_us, at, sizeof at);
+        json_object_set_new(res, "at", json_string(at));
+        json_object_set_new(res, "count", json_integer(row->n_resolutions));
+        json_object_set_new(o, "resolved_detail", res);
+    }
     return o;
 }
 
@@ -764,7 +792,8 @@ int cmd_report(int argc, char **argv)
         r.json_rows = json_array();
     if (r.fmt == FMT_CSV)
         fprintf(r.out, "id,run_id,protocol,type,class,severity,requested,requested_currency,"
-                       "charged,currency,result,started,ended,detail,resolution\n");
+                       "charged,currency,result,started,ended,detail,resolution,"
+                       "resolution_note,resolved_by,resolved_at,resolutions\n");
     if (r.fmt == FMT_HTML && pb_html_report_new(journal, &r.html) != PB_OK) {
         free(def);
         return EX_OSERR;

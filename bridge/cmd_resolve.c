@@ -14,6 +14,13 @@
 #include "commands.h"
 #include "journal.h"
 #include "pb_error.h"
+#include "txn_json.h"
+
+static int keep_row(const struct pb_journal_row *row, void *ctx)
+{
+    *(struct pb_journal_row *)ctx = *row;
+    return 0;
+}
 
 static void usage(FILE *out)
 {
@@ -22,13 +29,16 @@ static void usage(FILE *out)
                  "Marks the discrepancy with journal id ID (the #number `posbridge report`\n"
                  "prints) as resolved. The original record is never changed; the resolution\n"
                  "is added with who and when, as an audit trail. A transaction that is\n"
-                 "not a discrepancy, or is still pending, is refused (exit 65, 75).\n"
+                 "not a discrepancy, or is still pending, is refused (exit 65, 75); so is\n"
+                 "one already resolved, unless --force adds a further resolution (the\n"
+                 "first stays in the audit trail).\n"
                  "\n"
                  "options:\n"
                  "  --action A      refund, void, recharge or none\n"
                  "  --note TEXT     what was done (e.g. \"refunded 1.00 EUR, receipt 0042\")\n"
                  "  --who NAME      who did it (default: the login name)\n"
                  "  --journal FILE  the journal (default: the bridge's default journal)\n"
+                 "  --force         resolve again a discrepancy already resolved\n"
                  "  -h, --help      this text\n"
                  "\n"
                  "example:\n"
@@ -40,9 +50,11 @@ int cmd_resolve(int argc, char **argv)
     static const struct option opts[] = {
         {"action", required_argument, NULL, 'a'}, {"note", required_argument, NULL, 'n'},
         {"who", required_argument, NULL, 'w'},    {"journal", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"force", no_argument, NULL, 'f'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *action = NULL, *note = NULL, *who = NULL, *journal = NULL;
+    bool force = false;
     int before, c;
     optind = 1;
     opterr = 0;
@@ -52,6 +64,7 @@ int cmd_resolve(int argc, char **argv)
         case 'n': note = optarg; break;
         case 'w': who = optarg; break;
         case 'j': journal = optarg; break;
+        case 'f': force = true; break;
         case 'h': usage(stdout); return 0;
         default: return pb_cli_bad_option("posbridge resolve", c, before, argv);
         }
@@ -92,6 +105,25 @@ int cmd_resolve(int argc, char **argv)
     int rc = pb_journal_open(journal, &jo, &j);
     if (rc != PB_OK) {
         fprintf(stderr, "posbridge resolve: %s: %s\n", journal, pb_strerror(rc));
+        free(def);
+        return EX_DATAERR;
+    }
+    /* Resolving twice is most often a second person settling the same discrepancy
+     * again (a second refund): say what was done, and add nothing unless told to. */
+    static struct pb_journal_row row;
+    struct pb_journal_filter f = {.txn_id = id};
+    memset(&row, 0, sizeof row);
+    if (!force && pb_journal_foreach(j, &f, keep_row, &row) > 0 && row.n_resolutions > 0) {
+        char when[40] = "-";
+        if (row.resolved_utc_us)
+            pb_format_utc(row.resolved_utc_us, when, sizeof when);
+        fprintf(stderr,
+                "posbridge resolve: transaction #%lld is already resolved: %s by %s at %s%s%s%s; "
+                "give --force to add another resolution (the first is kept)\n",
+                id, row.resolution, row.resolved_by[0] ? row.resolved_by : "?", when,
+                row.resolution_note[0] ? " (\"" : "", row.resolution_note,
+                row.resolution_note[0] ? "\")" : "");
+        pb_journal_close(j);
         free(def);
         return EX_DATAERR;
     }

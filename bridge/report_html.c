@@ -30,6 +30,10 @@ struct hrow {
     int64_t req, chg;
     uint16_t req_ccy, ccy;
     char resolution[32];
+    char *resolution_note; /* malloc'd, only on resolved rows: a report holds every row */
+    char resolved_by[32];
+    int64_t resolved_at;
+    unsigned n_resolutions;
     char detail[160];
 };
 
@@ -96,6 +100,11 @@ int pb_html_report_row(struct pb_html_report *h, const struct pb_journal_row *ro
     r->chg = row->charged;
     pb_journal_row_currencies(row, &r->req_ccy, &r->ccy);
     snprintf(r->resolution, sizeof r->resolution, "%s", row->resolution);
+    if (row->resolution_note[0] && !(r->resolution_note = strdup(row->resolution_note)))
+        return PB_ERR_NOMEM;
+    snprintf(r->resolved_by, sizeof r->resolved_by, "%s", row->resolved_by);
+    r->resolved_at = row->resolved_utc_us;
+    r->n_resolutions = row->n_resolutions;
     snprintf(r->detail, sizeof r->detail, "%s", row->detail);
     return PB_OK;
 }
@@ -416,8 +425,20 @@ int pb_html_report_write(struct pb_html_report *h, FILE *f)
         fprintf(f, "</td><td>%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>",
                 r->disc ? pb_severity_name(r->severity) : "", req, chg);
         if (r->disc && r->resolved) {
+            char at[40] = "-";
+            if (r->resolved_at)
+                pb_format_utc(r->resolved_at, at, sizeof at);
             fputs("resolved: ", f);
             esc(f, r->resolution);
+            fputs(" by ", f);
+            esc(f, r->resolved_by[0] ? r->resolved_by : "?");
+            fprintf(f, " at %s", at);
+            if (r->resolution_note) {
+                fputs(": ", f);
+                esc(f, r->resolution_note);
+            }
+            if (r->n_resolutions > 1)
+                fprintf(f, " (latest of %u)", r->n_resolutions);
         } else if (r->disc) {
             fputs("open", f);
         }
@@ -440,6 +461,8 @@ void pb_html_report_free(struct pb_html_report *h)
     if (!h)
         return;
     free(h->journal);
+    for (size_t i = 0; i < h->n_rows; i++)
+        free(h->rows[i].resolution_note);
     free(h->rows);
     free(h->days);
     free(h->events);

@@ -166,7 +166,13 @@ struct pb_journal_row {
     uint64_t related_seq; /* the tracker's related_id, 0 when none */
     char detail[160];
     bool resolved; /* at least one resolutions row */
-    char resolution[PB_JOURNAL_NAME_MAX]; /* action of the latest resolution, "" when none */
+    /* The latest resolution: its action ("" when none), note, who and when; and how many
+     * resolutions the row has (an earlier one is kept, never replaced). */
+    char resolution[PB_JOURNAL_NAME_MAX];
+    char resolution_note[PB_JOURNAL_TEXT_MAX];
+    char resolved_by[PB_JOURNAL_NAME_MAX];
+    int64_t resolved_utc_us; /* 0 when none */
+    unsigned n_resolutions;
     unsigned n_evidence;
     struct pb_evidence evidence[PB_EVIDENCE_MAX];
 };
@@ -186,6 +192,7 @@ struct pb_journal_filter {
     int64_t since_utc_us;    /* started_utc >= since, 0: no bound */
     int64_t until_utc_us;    /* started_utc < until, 0: no bound */
     enum pb_journal_resolved_filter resolved;
+    int64_t txn_id;          /* 0: every row; else only transactions.id txn_id */
 };
 
 /* Return non-zero to stop; foreach then returns that value. row is valid during the call. */

@@ -13,8 +13,11 @@ static const char foreach_sql[] =
     " t.result_code, t.result_text, t.pos_id, t.terminal_id, t.trace, t.receipt, t.reference,"
     " t.auth_code, t.pan_masked, t.started_utc, t.ended_utc, t.latency_us, t.naks, t.repeats,"
     " t.checksum_errors, t.intermediates, t.related, t.related_seq, t.detail,"
-    " (SELECT r.action FROM resolutions r WHERE r.txn_id = t.id ORDER BY r.id DESC LIMIT 1)"
+    " r.action, r.note, r.who, r.at_utc,"
+    " (SELECT count(*) FROM resolutions c WHERE c.txn_id = t.id)"
     " FROM transactions t"
+    " LEFT JOIN resolutions r ON r.id ="
+    "  (SELECT max(l.id) FROM resolutions l WHERE l.txn_id = t.id)"
     " WHERE (?1 IS NULL OR t.run_id = ?1)"
     " AND (?2 = 0 OR t.class IS ?3)"
     " AND (?5 IS NULL OR t.started_utc >= ?5)"
@@ -22,6 +25,7 @@ static const char foreach_sql[] =
     " AND (?7 = 0"
     "  OR (?7 = 1 AND NOT EXISTS (SELECT 1 FROM resolutions r WHERE r.txn_id = t.id))"
     "  OR (?7 = 2 AND EXISTS (SELECT 1 FROM resolutions r WHERE r.txn_id = t.id)))"
+    " AND (?8 IS NULL OR t.id = ?8)"
     " ORDER BY t.id";
 
 static void col_str(sqlite3_stmt *s, int i, char *dst, size_t cap)
@@ -104,6 +108,10 @@ static void read_row(sqlite3_stmt *s, struct pb_journal_row *r)
     col_str(s, 32, r->detail, sizeof r->detail);
     col_str(s, 33, r->resolution, sizeof r->resolution);
     r->resolved = r->resolution[0] != '\0';
+    col_str(s, 34, r->resolution_note, sizeof r->resolution_note);
+    col_str(s, 35, r->resolved_by, sizeof r->resolved_by);
+    r->resolved_utc_us = col_i64(s, 36, NULL, 0);
+    r->n_resolutions = col_count(s, 37);
 }
 
 static void read_evidence(sqlite3_stmt *s, struct pb_journal_row *r)
@@ -155,6 +163,7 @@ int pb_journal_foreach(struct pb_journal *j, const struct pb_journal_filter *f,
     bind_i64_if(s, 5, f->since_utc_us != 0, f->since_utc_us);
     bind_i64_if(s, 6, f->until_utc_us != 0, f->until_utc_us);
     sqlite3_bind_int(s, 7, (int)f->resolved);
+    bind_i64_if(s, 8, f->txn_id != 0, f->txn_id);
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         read_row(s, row);

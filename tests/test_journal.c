@@ -639,8 +639,22 @@ static void test_resolve_keeps_original(void **state)
     assert_int_equal(after->n, 1);
     assert_true(after->r[0].resolved);
     assert_string_equal(after->r[0].resolution, "none"); /* the latest one */
+    assert_int_equal(after->r[0].n_resolutions, 2);
+    assert_int_equal(after->r[0].resolved_utc_us, T0 + 10);
+    assert_string_equal(after->r[0].resolved_by, "");
+    assert_string_equal(after->r[0].resolution_note, "");
+    struct pb_journal_filter one = {.txn_id = id};
+    struct rows *only = read_rows(j, &one);
+    assert_int_equal(only->n, 1);
+    free(only);
+    one.txn_id = id + 1;
+    only = read_rows(j, &one);
+    assert_int_equal(only->n, 0);
+    free(only);
     after->r[0].resolved = false;
     memset(after->r[0].resolution, 0, sizeof after->r[0].resolution);
+    after->r[0].n_resolutions = 0;
+    after->r[0].resolved_utc_us = 0;
     /* Apart from the resolution fields, the row is exactly what it was. */
     assert_memory_equal(&before->r[0], &after->r[0], sizeof before->r[0]);
     free(before);
