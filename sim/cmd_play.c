@@ -200,7 +200,17 @@ int sim_cmd_play(int argc, char **argv)
                 printf("  %-4u %-5u %-12s %-12s %-19s %-19s %-19s%s\n", stp->index, stp->line,
                        sim_action_name(stp->action), req, exp, trk, bel,
                        ls->matches ? "" : "  MISMATCH");
+                if (!ls->matches && ls->why[0])
+                    printf("       %s\n", ls->why);
             }
+        }
+        if (res->strays) {
+            failed += res->strays;
+            if (json)
+                printf("{\"file\":\"%s\",\"unexpected\":%u,\"pass\":false}\n", argv[i],
+                       res->strays);
+            else if (!txns)
+                printf("  MISMATCH %s\n", res->stray);
         }
         if (!json && !quiet && !txns)
             printf("  %u mismatches; %.1f s of line time, %llu bytes from the terminal, %llu "

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include "money.h"
 #include "pb_error.h"
 #include "protocol.h"
+#include "judge.h"
 #include "scenario.h"
 #include "tracker.h"
 
@@ -45,6 +47,7 @@ struct run_opts {
     bool quiet;
     bool follow;       /* print each transaction as the bridge closes it */
     uint32_t limit_ms; /* whole-scenario time limit; 0: from the scenario */
+    unsigned jobs;     /* lanes at once (-j); 1: one after another */
 };
 
 static int64_t now_ms(void)
@@ -73,7 +76,9 @@ static void usage(FILE *out)
             "  --tap              TAP output on stdout\n"
             "  --junit FILE       JUnit XML report\n"
             "  --time-limit S     stop a scenario after S seconds (default: from its timers)\n"
-            "  --follow           print each transaction as the bridge closes it\n"
+            "  --follow           print each transaction as the bridge closes it (-j 1)\n"
+            "  -j, --jobs N       run N lanes at once (1..16, default 1); results are\n"
+            "                     printed in the order given once all are done\n"
             "  -q, --quiet        only the summary\n"
             "  -h, --help         this text\n"
             "\n"
@@ -183,105 +188,37 @@ static const char *find_posbridge(const char *given)
 
 /* ---- journal rows and expectations ---------------------------------------------------- */
 
-struct row {
-    uint64_t seq, related_seq;
-    enum pb_class cls;
-    bool has_charged;
-    int64_t charged, requested;
-    bool has_due;
-    int64_t due;
-    char detail[160];
-};
-
 struct rows {
     size_t n, cap;
-    struct row *r;
+    struct sim_row *r;
 };
 
+/* A journal row as the judge reads it (sim/judge.h), the same fields play reads live. */
 static int collect(const struct pb_journal_row *jr, void *ctx)
 {
     struct rows *rs = ctx;
     if (!pb_grow((void **)&rs->r, &rs->cap, rs->n, sizeof *rs->r))
         return PB_ERR_NOMEM;
-    struct row *r = &rs->r[rs->n++];
-    r->seq = jr->txn_seq;
-    r->related_seq = jr->related_seq;
-    r->cls = jr->cls;
-    r->has_charged = jr->has_charged;
-    r->charged = jr->charged;
-    r->requested = jr->requested;
-    r->has_due = jr->has_amount_due;
-    r->due = jr->amount_due;
+    struct sim_row *r = &rs->r[rs->n++];
+    *r = (struct sim_row){
+        .seq = jr->txn_seq,
+        .related_seq = jr->related_seq,
+        .type = jr->type,
+        .on_request = jr->n_evidence > 0 && jr->evidence[0].kind == PB_KIND_REQUEST,
+        .has_requested = jr->has_requested,
+        .requested = jr->requested,
+        .cls = jr->cls,
+        .has_charged = jr->has_charged,
+        .charged = jr->charged,
+        .has_due = jr->has_amount_due,
+        .due = jr->amount_due,
+        .duration_us = jr->started_utc_us && jr->ended_utc_us
+                           ? jr->ended_utc_us - jr->started_utc_us
+                           : -1,
+    };
     snprintf(r->detail, sizeof r->detail, "%s", jr->detail);
     return 0;
 }
-
-struct verdict {
-    bool ok;
-    enum pb_class got;
-    bool has_charged;
-    int64_t charged;
-    char why[200];
-};
-
-/* Rows map to steps in order, except the extra rows the tracker makes on its own (a
- * duplicate charge, an unsolicited answer), which belong to the step they follow. */
-static void judge(const struct sim_scenario *sc, const struct rows *rs, struct verdict *v)
-{
-    size_t nsteps = sim_scenario_count(sc);
-    size_t ri = 0;
-    for (size_t i = 0; i < nsteps; i++) {
-        const struct sim_step *st = sim_scenario_step(sc, i);
-        struct verdict *out = &v[i];
-        memset(out, 0, sizeof *out);
-        if (ri >= rs->n) {
-            out->got = PB_CLASS_NONE;
-            snprintf(out->why, sizeof out->why, "no transaction recorded");
-            out->ok = st->expect.cls == PB_CLASS_NONE;
-            continue;
-        }
-        const struct row *own = &rs->r[ri++];
-        out->got = own->cls;
-        out->has_charged = own->has_charged;
-        out->charged = own->charged;
-        /* A duplicate charge is a row of its own, made without a register request; it
-         * belongs to the step whose approval it repeats. */
-        while (ri < rs->n && rs->r[ri].cls == PB_CLASS_DUPLICATE &&
-               rs->r[ri].related_seq == own->seq) {
-            out->got = PB_CLASS_DUPLICATE;
-            ri++;
-        }
-        const struct sim_expect *e = &st->expect;
-        if (e->cls == PB_CLASS_NONE) {
-            out->ok = true;
-            continue;
-        }
-        if (out->got != e->cls) {
-            snprintf(out->why, sizeof out->why, "expected %s, recorded %s (%s)",
-                     pb_class_name(e->cls), pb_class_name(out->got), own->detail);
-            continue;
-        }
-        if (e->has_charged && (!own->has_charged || own->charged != e->charged)) {
-            snprintf(out->why, sizeof out->why, "expected charged %" PRId64 ", recorded %" PRId64,
-                     e->charged, own->has_charged ? own->charged : 0);
-            continue;
-        }
-        if (e->has_due && (!own->has_due || own->due != e->due)) {
-            snprintf(out->why, sizeof out->why, "expected amount due %" PRId64 ", recorded %" PRId64,
-                     e->due, own->has_due ? own->due : 0);
-            continue;
-        }
-        out->ok = true;
-    }
-    /* Rows nobody expected are a failure of the last step. */
-    if (ri < rs->n && nsteps > 0 && v[nsteps - 1].ok) {
-        v[nsteps - 1].ok = false;
-        snprintf(v[nsteps - 1].why, sizeof v[nsteps - 1].why,
-                 "%zu unexpected extra transaction(s), first: %s", rs->n - ri,
-                 pb_class_name(rs->r[ri].cls));
-    }
-}
-
 
 /* Prints the transactions the bridge has closed since the last call (its --events
  * file, one JSON object per line), for people watching a lane run. */
@@ -333,8 +270,13 @@ struct result {
     size_t steps, passed;
     double seconds;
     char run_dir[PATH_MAX];
-    struct verdict *v;
+    struct sim_verdict *v;
+    int rc;
+    bool removed; /* its run directory was removed (passed, no --keep) */
+    const struct pb_protocol *proto;
     struct sim_scenario *sc;
+    size_t strays;
+    char stray[512];
     char error[2 * PATH_MAX]; /* a failure to run at all */
 };
 
@@ -369,6 +311,7 @@ static int run_one(const struct run_opts *o, const char *base, unsigned k, struc
                  res->path, pb_protocol_names());
         return EX_DATAERR;
     }
+    res->proto = pb_protocol_find(proto);
     res->steps = sim_scenario_count(res->sc);
     res->v = calloc(res->steps ? res->steps : 1, sizeof *res->v);
     if (!res->v)
@@ -490,7 +433,8 @@ stop:
         free(rows.r);
         return EX_SOFTWARE;
     }
-    judge(res->sc, &rows, res->v);
+    res->strays = sim_judge(res->proto, res->sc, rows.r, rows.n, res->v, res->stray,
+                            sizeof res->stray);
     free(rows.r);
     for (size_t i = 0; i < res->steps; i++)
         res->passed += res->v[i].ok;
@@ -504,17 +448,189 @@ static void print_table(const struct result *res)
            "expected", "recorded", "charged", "");
     for (size_t i = 0; i < res->steps; i++) {
         const struct sim_step *st = sim_scenario_step(res->sc, i);
-        const struct verdict *v = &res->v[i];
-        char amount[PB_MONEY_FMT_MAX] = "-", charged[PB_MONEY_FMT_MAX] = "-";
+        const struct sim_verdict *v = &res->v[i];
+        char amount[PB_MONEY_FMT_MAX] = "-", charged[PB_MONEY_FMT_MAX] = "-", got[48];
         if (st->has_amount)
             pb_money_format(amount, sizeof amount, st->amount, PB_CURRENCY_NONE);
         if (v->has_charged)
             pb_money_format(charged, sizeof charged, v->charged, PB_CURRENCY_NONE);
+        if (!v->on_wire)
+            snprintf(got, sizeof got, "(not played)");
+        else if (!v->has_row)
+            snprintf(got, sizeof got, "(none)");
+        else if (v->related_cls != PB_CLASS_NONE)
+            snprintf(got, sizeof got, "%s+%s", pb_class_name(v->cls), pb_class_name(v->related_cls));
+        else
+            snprintf(got, sizeof got, "%s", pb_class_name(v->cls));
         printf("  %-4u %-5u %-10s %12s %-18s %-18s %12s  %s%s\n", st->index, st->line,
                sim_action_name(st->action), amount,
-               st->expect.cls ? pb_class_name(st->expect.cls) : "(any)", pb_class_name(v->got),
-               charged, v->ok ? "PASS" : "FAIL ", v->ok ? "" : v->why);
+               st->expect.cls ? pb_class_name(st->expect.cls) : "(any)", got, charged,
+               v->ok ? "PASS" : "FAIL ", v->ok ? "" : v->why);
     }
+    if (res->strays)
+        printf("  FAIL %s\n", res->stray);
+}
+
+/* ---- running many, reporting --------------------------------------------------------- */
+
+#define RUN_JOBS_MAX 16
+
+struct tally {
+    size_t steps, pass, broken;
+    unsigned tap_no;
+    int input_rc;
+};
+
+struct pool {
+    const struct run_opts *o;
+    const char *base;
+    struct result *res;
+    size_t n, next;
+    pthread_mutex_t mu;
+};
+
+static void *pool_worker(void *arg)
+{
+    struct pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next < p->n ? p->next++ : p->n;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->n)
+            return NULL;
+        p->res[i].rc = run_one(p->o, p->base, (unsigned)i + 1, &p->res[i]);
+    }
+}
+
+/* A scenario passes when the lane ran, every step's expectation holds and no transaction
+ * is left unclaimed (a stray counts as one more failed case). */
+static bool passed(const struct result *r)
+{
+    return r->rc == 0 && r->passed == r->steps && r->strays == 0;
+}
+
+static void report_one(const struct run_opts *o, struct result *r, struct tally *t)
+{
+    bool pass = passed(r);
+    if (r->rc != 0)
+        t->broken++;
+    /* A scenario that cannot be read or parsed is bad input, not a failed lane. */
+    if ((r->rc == EX_NOINPUT || r->rc == EX_DATAERR) && !t->input_rc)
+        t->input_rc = r->rc;
+    t->steps += r->steps + (r->strays ? 1 : 0);
+    t->pass += r->passed;
+    if (o->tap) {
+        if (r->rc != 0) {
+            printf("not ok %u - %s # %s\n", ++t->tap_no, r->path, r->error);
+        } else {
+            for (size_t s = 0; s < r->steps; s++) {
+                const struct sim_step *st = sim_scenario_step(r->sc, s);
+                printf("%s %u - %s:%u %s expect %s%s%s\n", r->v[s].ok ? "ok" : "not ok",
+                       ++t->tap_no, r->path, st->line, sim_action_name(st->action),
+                       st->expect.cls ? pb_class_name(st->expect.cls) : "(any)",
+                       r->v[s].ok ? "" : " # ", r->v[s].why);
+            }
+            if (r->strays)
+                printf("not ok %u - %s unexpected transactions # %s\n", ++t->tap_no, r->path,
+                       r->stray);
+        }
+    } else if (r->rc != 0) {
+        fprintf(stderr, "possim run: %s\n", r->error);
+    } else if (!o->quiet || !pass) {
+        print_table(r);
+    }
+    if (!pass && r->run_dir[0])
+        fprintf(stderr, "possim run: %s FAILED; run directory kept: %s\n", r->path, r->run_dir);
+    else if (!pass)
+        fprintf(stderr, "possim run: %s FAILED\n", r->path);
+    else if (!o->keep && r->run_dir[0]) {
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", r->run_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "possim run: could not remove %s\n", r->run_dir);
+        else
+            r->removed = true;
+    }
+}
+
+/* JUnit XML as Jenkins and GitLab read it: one testsuite per scenario, one testcase per
+ * step with classname PROTOCOL.SCENARIO, the step's own time (its transaction's, as the
+ * bridge journalled it), failures with the reason in the currency's units, and the run
+ * directory in system-out so a failed case points at its evidence. */
+static void write_junit(const struct run_opts *o, const struct result *res, size_t n)
+{
+    FILE *f = fopen(o->junit, "w");
+    if (!f) {
+        fprintf(stderr, "possim run: cannot write %s: %s\n", o->junit, strerror(errno));
+        return;
+    }
+    size_t all_tests = 0, all_fail = 0, all_err = 0;
+    double all_time = 0;
+    for (size_t i = 0; i < n; i++) {
+        all_tests += res[i].error[0] ? 1 : res[i].steps + (res[i].strays ? 1 : 0);
+        all_fail += res[i].steps - res[i].passed + (res[i].strays ? 1 : 0);
+        all_err += res[i].error[0] ? 1 : 0;
+        all_time += res[i].seconds;
+    }
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<testsuites name=\"possim run\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+               "time=\"%.3f\">\n",
+            all_tests, all_fail, all_err, all_time);
+    for (size_t i = 0; i < n; i++) {
+        const struct result *r = &res[i];
+        const char *name = strrchr(r->path, '/');
+        name = name ? name + 1 : r->path;
+        char cls[256];
+        snprintf(cls, sizeof cls, "%s.%.*s", r->proto ? r->proto->name : "unknown",
+                 (int)(strlen(name) > 4 && strcmp(name + strlen(name) - 4, ".scn") == 0
+                           ? strlen(name) - 4
+                           : strlen(name)),
+                 name);
+        size_t fails = r->error[0] ? 0 : r->steps - r->passed + (r->strays ? 1 : 0);
+        size_t tests = r->error[0] ? 1 : r->steps + (r->strays ? 1 : 0);
+        fprintf(f, "  <testsuite name=\"");
+        xml_escape(f, cls);
+        fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" time=\"%.3f\">\n", tests,
+                fails, r->error[0] ? 1 : 0, r->seconds);
+        if (r->error[0]) {
+            fprintf(f, "    <testcase classname=\"");
+            xml_escape(f, cls);
+            fprintf(f, "\" name=\"run\" time=\"%.3f\"><error message=\"", r->seconds);
+            xml_escape(f, r->error);
+            fprintf(f, "\"/></testcase>\n");
+        }
+        for (size_t s = 0; s < r->steps && !r->error[0]; s++) {
+            const struct sim_step *st = sim_scenario_step(r->sc, s);
+            fprintf(f, "    <testcase classname=\"");
+            xml_escape(f, cls);
+            fprintf(f, "\" name=\"%u line %u: %s expect %s\" time=\"%.3f\">", st->index,
+                    st->line, sim_action_name(st->action),
+                    st->expect.cls ? pb_class_name(st->expect.cls) : "any",
+                    (double)r->v[s].duration_us / 1e6);
+            if (!r->v[s].ok) {
+                fprintf(f, "<failure message=\"");
+                xml_escape(f, r->v[s].why);
+                fprintf(f, "\" type=\"expectation\"/>");
+            }
+            fprintf(f, "</testcase>\n");
+        }
+        if (r->strays && !r->error[0]) {
+            fprintf(f, "    <testcase classname=\"");
+            xml_escape(f, cls);
+            fprintf(f, "\" name=\"no unexpected transactions\" time=\"0\"><failure message=\"");
+            xml_escape(f, r->stray);
+            fprintf(f, "\" type=\"stray\"/></testcase>\n");
+        }
+        if (r->run_dir[0]) {
+            fprintf(f, "    <system-out>run directory: ");
+            xml_escape(f, r->run_dir);
+            fprintf(f, "%s</system-out>\n", r->removed ? " (removed: the scenario passed)" : "");
+        }
+        fprintf(f, "  </testsuite>\n");
+    }
+    fprintf(f, "</testsuites>\n");
+    if (fclose(f) != 0)
+        fprintf(stderr, "possim run: cannot write %s: %s\n", o->junit, strerror(errno));
 }
 
 int sim_cmd_run(int argc, char **argv)
@@ -522,25 +638,26 @@ int sim_cmd_run(int argc, char **argv)
     static const struct option opts[] = {
         {"posbridge", required_argument, NULL, 'b'},
         {"run-dir", required_argument, NULL, 'd'},
-        {"junit", required_argument, NULL, 'j'},
+        {"junit", required_argument, NULL, 'U'},
         {"protocol", required_argument, NULL, 'p'},
         {"tap", no_argument, NULL, 't'},
         {"keep", no_argument, NULL, 'k'},
         {"time-limit", required_argument, NULL, 'l'},
         {"quiet", no_argument, NULL, 'q'},
         {"follow", no_argument, NULL, 'f'},
+        {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct run_opts o = {0};
+    struct run_opts o = {.jobs = 1};
     int before, c;
     optind = 1;
     opterr = 0;
-    while ((before = optind, c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
+    while ((before = optind, c = getopt_long(argc, argv, ":qhj:", opts, NULL)) != -1) {
         switch (c) {
         case 'b': o.posbridge = optarg; break;
         case 'd': o.run_dir = optarg; break;
-        case 'j': o.junit = optarg; break;
+        case 'U': o.junit = optarg; break;
         case 'p': o.protocol = optarg; break;
         case 't': o.tap = true; break;
         case 'k': o.keep = true; break;
@@ -557,9 +674,24 @@ int sim_cmd_run(int argc, char **argv)
             o.limit_ms = (uint32_t)s * 1000;
             break;
         }
+        case 'j': {
+            char *end;
+            long j = strtol(optarg, &end, 10);
+            if (*end || j < 1 || j > RUN_JOBS_MAX) {
+                fprintf(stderr, "possim run: -j: '%s' is not 1..%d lanes at once\n", optarg,
+                        RUN_JOBS_MAX);
+                return EX_USAGE;
+            }
+            o.jobs = (unsigned)j;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: return pb_cli_bad_option("possim run", c, before, argv);
         }
+    }
+    if (o.follow && o.jobs > 1) {
+        fprintf(stderr, "possim run: --follow prints one lane as it runs: give it with -j 1\n");
+        return EX_USAGE;
     }
     if (optind >= argc) {
         fprintf(stderr, "possim run: no scenario given\n");
@@ -598,91 +730,42 @@ int sim_cmd_run(int argc, char **argv)
     struct result *res = calloc(n, sizeof *res);
     if (!res)
         return EX_OSERR;
-    size_t total_steps = 0, total_pass = 0, broken = 0;
-    int input_rc = 0;
+    for (size_t i = 0; i < n; i++)
+        res[i].path = argv[optind + (int)i];
+    struct tally t = {0};
     int64_t t0 = now_ms();
     if (o.tap)
         printf("TAP version 13\n");
-    unsigned tap_no = 0;
-    for (size_t i = 0; i < n; i++) {
-        res[i].path = argv[optind + (int)i];
-        int rc = run_one(&o, base, (unsigned)i + 1, &res[i]);
-        bool pass = rc == 0 && res[i].passed == res[i].steps;
-        if (rc != 0)
-            broken++;
-        /* A scenario that cannot be read or parsed is bad input, not a failed lane. */
-        if ((rc == EX_NOINPUT || rc == EX_DATAERR) && !input_rc)
-            input_rc = rc;
-        total_steps += res[i].steps;
-        total_pass += res[i].passed;
-        if (o.tap) {
-            if (rc != 0) {
-                printf("not ok %u - %s # %s\n", ++tap_no, res[i].path, res[i].error);
-            } else {
-                for (size_t s = 0; s < res[i].steps; s++) {
-                    const struct sim_step *st = sim_scenario_step(res[i].sc, s);
-                    printf("%s %u - %s:%u %s expect %s%s%s\n", res[i].v[s].ok ? "ok" : "not ok",
-                           ++tap_no, res[i].path, st->line, sim_action_name(st->action),
-                           st->expect.cls ? pb_class_name(st->expect.cls) : "(any)",
-                           res[i].v[s].ok ? "" : " # ", res[i].v[s].why);
-                }
-            }
-        } else if (rc != 0) {
-            fprintf(stderr, "possim run: %s\n", res[i].error);
-        } else if (!o.quiet || !pass) {
-            print_table(&res[i]);
+    if (o.jobs <= 1) {
+        for (size_t i = 0; i < n; i++) {
+            res[i].rc = run_one(&o, base, (unsigned)i + 1, &res[i]);
+            report_one(&o, &res[i], &t);
         }
-        if (!pass && res[i].run_dir[0])
-            fprintf(stderr, "possim run: %s FAILED; run directory kept: %s\n", res[i].path,
-                    res[i].run_dir);
-        else if (!pass)
-            fprintf(stderr, "possim run: %s FAILED\n", res[i].path);
-        else if (!o.keep && res[i].run_dir[0]) {
-            char cmd[PATH_MAX + 16];
-            snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", res[i].run_dir);
-            if (system(cmd) != 0)
-                fprintf(stderr, "possim run: could not remove %s\n", res[i].run_dir);
-        }
+    } else {
+        /* Lanes in parallel: each is its own processes and ptys; results are printed
+         * in the order given once all are done. */
+        struct pool pool = {.o = &o, .base = base, .res = res, .n = n};
+        pthread_mutex_init(&pool.mu, NULL);
+        pthread_t th[RUN_JOBS_MAX];
+        unsigned started = 0;
+        for (unsigned k = 0; k < o.jobs && k < n; k++)
+            if (pthread_create(&th[k], NULL, pool_worker, &pool) == 0)
+                started++;
+        if (!started)
+            pool_worker(&pool);
+        for (unsigned k = 0; k < started; k++)
+            pthread_join(th[k], NULL);
+        pthread_mutex_destroy(&pool.mu);
+        for (size_t i = 0; i < n; i++)
+            report_one(&o, &res[i], &t);
     }
     if (o.tap)
-        printf("1..%u\n", tap_no);
+        printf("1..%u\n", t.tap_no);
     double secs = (double)(now_ms() - t0) / 1000.0;
-    if (o.junit) {
-        FILE *f = fopen(o.junit, "w");
-        if (!f) {
-            fprintf(stderr, "possim run: cannot write %s: %s\n", o.junit, strerror(errno));
-        } else {
-            fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
-            for (size_t i = 0; i < n; i++) {
-                size_t fails = res[i].steps - res[i].passed;
-                fprintf(f, "  <testsuite name=\"");
-                xml_escape(f, res[i].path);
-                fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
-                        res[i].steps ? res[i].steps : 1, fails, res[i].error[0] ? 1 : 0,
-                        res[i].seconds);
-                if (res[i].error[0]) {
-                    fprintf(f, "    <testcase name=\"run\"><error message=\"");
-                    xml_escape(f, res[i].error);
-                    fprintf(f, "\"/></testcase>\n");
-                }
-                for (size_t s = 0; s < res[i].steps && !res[i].error[0]; s++) {
-                    const struct sim_step *st = sim_scenario_step(res[i].sc, s);
-                    fprintf(f, "    <testcase name=\"line %u: %s expect %s\">", st->line,
-                            sim_action_name(st->action),
-                            st->expect.cls ? pb_class_name(st->expect.cls) : "any");
-                    if (!res[i].v[s].ok) {
-                        fprintf(f, "<failure message=\"");
-                        xml_escape(f, res[i].v[s].why);
-                        fprintf(f, "\"/>");
-                    }
-                    fprintf(f, "</testcase>\n");
-                }
-                fprintf(f, "  </testsuite>\n");
-            }
-            fprintf(f, "</testsuites>\n");
-            fclose(f);
-        }
-    }
+    size_t total_steps = t.steps, total_pass = t.pass, broken = t.broken;
+    int input_rc = t.input_rc;
+    if (o.junit)
+        write_junit(&o, res, n);
     printf("possim run: %zu scenario(s), %zu step(s) in %.1f s\n", n, total_steps, secs);
     printf("%zu passed, %zu failed\n", total_pass, total_steps - total_pass + broken);
     if (!o.run_dir && ((total_pass == total_steps && broken == 0 && !o.keep) || input_rc))

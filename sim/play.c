@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "discipline.h"
+#include "judge.h"
 #include "pb_error.h"
 #include "pipeline.h"
 #include "terminal.h"
@@ -30,6 +31,7 @@ struct tracked {
     bool synthetic;
     bool has_charged;
     int64_t charged;
+    struct sim_row row; /* what the judge reads */
 };
 
 struct lane {
@@ -88,6 +90,22 @@ static void on_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
     l->txn[i].related = t->related_id;
     l->txn[i].has_charged = t->has_charged;
     l->txn[i].charged = t->charged;
+    struct sim_row *r = &l->txn[i].row;
+    *r = (struct sim_row){
+        .seq = t->id,
+        .related_seq = t->related_id,
+        .type = t->type,
+        .on_request = t->n_evidence > 0 && t->evidence[0].kind == PB_KIND_REQUEST,
+        .has_requested = t->has_requested,
+        .requested = t->requested,
+        .cls = t->cls,
+        .has_charged = t->has_charged,
+        .charged = t->charged,
+        .has_due = t->has_amount_due,
+        .due = t->amount_due,
+        .duration_us = t->ended.mono_us ? t->ended.mono_us - t->started.mono_us : -1,
+    };
+    snprintf(r->detail, sizeof r->detail, "%s", t->detail);
 }
 
 static void carry(struct lane *l, enum pb_dir from, const uint8_t *b, size_t n)
@@ -151,45 +169,38 @@ static int export_txns(struct lane *l)
     return PB_OK;
 }
 
-/* Steps map in order onto the transactions the tracker opened on a request. */
-static void match_steps(struct lane *l)
+/* Steps to the pipeline's transactions: the judge possim run uses too (sim/judge.h). */
+static int match_steps(struct lane *l)
 {
-    const struct pb_protocol *p = l->cfg->proto;
-    bool probe_status = p->discipline && p->discipline->status_is_probe;
-    size_t ti = 0;
+    struct sim_row *rows = calloc(l->n_txn ? l->n_txn : 1, sizeof *rows);
+    struct sim_verdict *v = calloc(l->res->n_steps ? l->res->n_steps : 1, sizeof *v);
+    if (!rows || !v) {
+        free(rows);
+        free(v);
+        return PB_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < l->n_txn; i++)
+        rows[i] = l->txn[i].row;
+    l->res->strays = (unsigned)sim_judge(l->cfg->proto, l->cfg->scenario, rows, l->n_txn, v,
+                                         l->res->stray, sizeof l->res->stray);
     for (size_t i = 0; i < l->res->n_steps; i++) {
         struct sim_lane_step *s = &l->res->steps[i];
-        const struct sim_step *st = s->step;
-        s->cls = PB_CLASS_NONE;
-        s->related_cls = PB_CLASS_NONE;
-        /* A status that is a bare ENQ/ACK/EOT puts no request frame on the line. */
-        s->on_wire =
-            sim_action_supported(p, st->action) && !(probe_status && st->action == SIM_ACT_STATUS);
-        s->matches = true;
-        if (!s->on_wire)
-            continue;
-        while (ti < l->n_txn && l->txn[ti].synthetic)
-            ti++;
-        if (ti < l->n_txn) {
-            const struct tracked *t = &l->txn[ti++];
-            s->has_txn = true;
-            s->cls = t->cls;
-            s->has_charged = t->has_charged;
-            s->charged = t->charged;
-            for (size_t k = 0; k < l->n_txn; k++)
-                if (l->txn[k].synthetic && l->txn[k].related == t->id)
-                    s->related_cls = l->txn[k].cls;
-        }
-        if (st->expect.cls != PB_CLASS_NONE)
-            s->matches =
-                s->has_txn && (s->cls == st->expect.cls || s->related_cls == st->expect.cls);
-        if (s->matches && st->expect.has_charged && s->has_charged && s->cls != PB_CLASS_VOIDED &&
-            s->charged != st->expect.charged)
-            s->matches = false;
+        s->on_wire = v[i].on_wire;
+        s->has_txn = v[i].has_row;
+        s->cls = v[i].cls;
+        s->related_cls = v[i].related_cls;
+        s->has_charged = v[i].has_charged;
+        s->charged = v[i].charged;
+        s->matches = v[i].ok;
+        snprintf(s->why, sizeof s->why, "%s", v[i].why);
         if (!s->matches)
             l->res->mismatches++;
     }
+    l->res->mismatches += l->res->strays;
     l->res->tracker_txns = (unsigned)l->n_txn;
+    free(rows);
+    free(v);
+    return PB_OK;
 }
 
 static int run(struct lane *l, struct sim_terminal *t, struct sim_register *r)
@@ -290,8 +301,7 @@ int sim_lane_play(const struct sim_lane_config *cfg, struct sim_lane_result **ou
     if (l->pl) {
         struct pb_time tm = ptime(l->now);
         pb_pipeline_finish(l->pl, &tm);
-        match_steps(l);
-        if ((ret = export_txns(l)) < 0)
+        if ((ret = match_steps(l)) < 0 || (ret = export_txns(l)) < 0)
             goto out;
     }
     res->virtual_us = l->now;

@@ -48,6 +48,7 @@ struct sim_lane_step {
     bool has_charged;
     int64_t charged;
     bool matches; /* the expectation holds (true when there is none) */
+    char why[320]; /* why not (judge.h) */
 };
 
 /* One transaction as the watching pipeline closed it, in the order it was opened. */
@@ -62,7 +63,9 @@ struct sim_lane_txn {
 struct sim_lane_result {
     size_t n_steps;
     struct sim_lane_step *steps;
-    unsigned mismatches;   /* steps whose expectation fails (watch only) */
+    unsigned mismatches;   /* steps whose expectation fails, plus strays (watch only) */
+    unsigned strays;       /* transactions no step claims (judge.h) */
+    char stray[512];       /* naming them */
     unsigned tracker_txns; /* transactions the tracker recorded, synthetic included */
     struct sim_lane_txn *txns; /* those transactions (watch only) */
     int64_t virtual_us;    /* line time the lane took */
