@@ -149,9 +149,45 @@ static size_t group_end(const uint8_t *p, size_t n, size_t i)
     return i;
 }
 
+/* Between groups of a printed card number: a space, dash, dot, slash or underscore,
+ * up to three of the same in a row ("4111  1111", "4111.1111"), or a tab. */
+static size_t separator_len(const uint8_t *p, size_t n, size_t i)
+{
+    if (i >= n)
+        return 0;
+    uint8_t c = p[i];
+    if (c == '\t')
+        return 1;
+    if (c != ' ' && c != '-' && c != '.' && c != '/' && c != '_')
+        return 0;
+    size_t k = 1;
+    while (k < 3 && i + k < n && p[i + k] == c)
+        k++;
+    return k;
+}
+
+/* Luhn over the digits of p[start..end) (separators skipped); false when a '*' is in it. */
+static bool luhn_ok(const uint8_t *p, size_t start, size_t end)
+{
+    unsigned sum = 0, k = 0;
+    for (size_t j = end; j-- > start;) {
+        if (p[j] == '*')
+            return false;
+        if (p[j] < '0' || p[j] > '9')
+            continue;
+        unsigned d = (unsigned)(p[j] - '0');
+        if (k++ % 2 == 1)
+            d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+        sum += d;
+    }
+    return sum % 10 == 0;
+}
+
 size_t pb_mask_digit_runs(uint8_t *p, size_t n, uint8_t *x)
 {
-    enum { GROUP_MAX = 6, RUN_MIN = 13 };
+    /* 13 to 19 digits is a card number whatever it is; 12 (Maestro) when it passes Luhn,
+     * which a 12-digit reference does only one time in ten. */
+    enum { GROUP_MAX = 6, RUN_MIN = 13, RUN_SHORT = 12 };
     size_t changed = 0, i = 0;
     while (p && i < n) {
         if (!pan_char(p[i])) {
@@ -159,21 +195,26 @@ size_t pb_mask_digit_runs(uint8_t *p, size_t n, uint8_t *x)
             continue;
         }
         size_t start = i, end = group_end(p, n, i), chars = end - start;
-        /* Join the next group across one separator while both are short. */
-        while (end + 1 < n && (p[end] == ' ' || p[end] == '-') && pan_char(p[end + 1])) {
-            size_t next = group_end(p, n, end + 1);
-            if (end - i > GROUP_MAX || next - (end + 1) > GROUP_MAX)
+        /* Join the next group across a separator while both are short. */
+        for (size_t sep; (sep = separator_len(p, n, end)) && end + sep < n &&
+                         pan_char(p[end + sep]);) {
+            size_t next = group_end(p, n, end + sep);
+            if (end - i > GROUP_MAX || next - (end + sep) > GROUP_MAX)
                 break;
-            i = end + 1;
+            i = end + sep;
             chars += next - i;
             end = next;
         }
-        if (chars >= RUN_MIN) {
+        bool short_pan = chars == RUN_SHORT && luhn_ok(p, start, end);
+        if (chars >= RUN_MIN || short_pan) {
+            /* First 6 and last 4 shown (pb_mask_pan); of a 12-digit number, whose first 6
+             * and last 4 would leave 2 hidden, only the last 4. */
+            size_t keep_head = short_pan ? 0 : 6;
             size_t k = 0; /* index among the run's PAN characters */
             for (size_t j = start; j < end; j++) {
                 if (!pan_char(p[j]))
                     continue;
-                if (k >= 6 && k < chars - 4 && p[j] != '*') {
+                if (k >= keep_head && k < chars - 4 && p[j] != '*') {
                     if (x)
                         *x ^= (uint8_t)(p[j] ^ '*');
                     p[j] = '*';

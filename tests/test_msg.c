@@ -22,8 +22,11 @@ static void test_runs(void **state)
 {
     (void)state;
     char twelve[] = "ref 123456789012 ok";
-    assert_int_equal(mask(twelve), 0); /* 12 digits: a reference, not a card */
+    assert_int_equal(mask(twelve), 0); /* 12 digits failing Luhn: a reference, not a card */
     assert_string_equal(twelve, "ref 123456789012 ok");
+    char maestro[] = "card 501800000009 ok"; /* 12 digits passing Luhn: a Maestro number */
+    assert_int_equal(mask(maestro), 8); /* only its last 4 shown: 6 + 4 would hide 2 */
+    assert_string_equal(maestro, "card ********0009 ok");
     char thirteen[] = "4111111111119";
     assert_int_equal(mask(thirteen), 3);
     assert_string_equal(thirteen, "411111***1119");
@@ -57,9 +60,14 @@ static void test_runs_grouped(void **state)
         {"12 4111111111111111", "12 411111******1111"},
         /* Short groups beside a grouped number join it: more masked, nothing shown. */
         {"4111 1111 1111 1111 1225", "4111 11** **** **** 1225"},
-        /* Not card numbers: 12 characters, two separators, other separators. */
+        /* Other separators, doubled ones, tabs: still one number (issue 18). */
+        {"4111.1111.1111.1111", "4111.11**.****.1111"},
+        {"4111  1111  1111  1111", "4111  11**  ****  1111"},
+        {"4111\t1111\t1111\t1111", "4111\t11**\t****\t1111"},
+        {"4111/1111_1111 1111", "4111/11**_**** 1111"},
+        {"5018 0000 0009", "**** **** 0009"},
+        /* Not card numbers: 12 characters failing Luhn, dates and times. */
         {"ref 1234 5678 9012", "ref 1234 5678 9012"},
-        {"4111  1111 1111 1111", "4111  1111 1111 1111"},
         {"22.11.2026 10:52:00 1234", "22.11.2026 10:52:00 1234"},
         {"4111 1111 1111 1111 -", "4111 11** **** 1111 -"},
     };
