@@ -522,7 +522,8 @@ static void store_account(struct span s, char *out, size_t cap, bool last4_only)
     memset(tmp, 0, sizeof tmp);
 }
 
-/* Any run of 13 to 19 digits in p goes to pan, masked (unknown commands). */
+/* The first run of 13 to 19 digits in p whose Luhn digit holds goes to pan, masked
+ * (unknown commands): a timestamp or a host reference is no card number. */
 static void find_pan(const uint8_t *p, size_t n, char *pan, size_t cap)
 {
     pan[0] = '\0';
@@ -534,7 +535,7 @@ static void find_pan(const uint8_t *p, size_t n, char *pan, size_t cap)
         while (i < n && is_digit(p[i]))
             i++;
         size_t run = i - start;
-        if (run >= PAN_MIN && run <= PAN_MAX) {
+        if (run >= PAN_MIN && run <= PAN_MAX && pb_luhn_valid(p + start, run)) {
             char digits[PAN_MAX + 1];
             memcpy(digits, p + start, run);
             digits[run] = '\0';
