@@ -191,7 +191,7 @@ static size_t long_run_pan_len(const uint8_t *p, size_t n)
 /* Finds the first run of digits (or '*' of an earlier masking) of PAN length whose
  * first 6 and last 4 are digits, or a longer run of digits that starts with a Luhn-valid
  * PAN, and stores it masked. Nothing else of the report is kept: it is card data. */
-static void find_pan(const uint8_t *p, size_t len, char *pan, size_t cap)
+static void find_pan_in(const uint8_t *p, size_t len, char *pan, size_t cap)
 {
     pan[0] = '\0';
     size_t i = 0, start, n;
@@ -214,6 +214,21 @@ static void find_pan(const uint8_t *p, size_t len, char *pan, size_t cap)
         memset(digits, 0, sizeof digits);
         return;
     }
+}
+
+static size_t mask_card_text(uint8_t *p, size_t n, uint8_t *x);
+
+/* The PAN as redact() leaves it: found in a copy masked the same way, so a capture decodes
+ * to the same pan as the live line did (no PAN is taken from track data that redaction
+ * stars whole). */
+static void find_pan(const uint8_t *p, size_t len, char *pan, size_t cap)
+{
+    uint8_t copy[CONCERT_PAYLOAD_MAX], x = 0;
+    size_t n = len < sizeof copy ? len : sizeof copy;
+    memcpy(copy, p, n);
+    mask_card_text(copy, n, &x);
+    find_pan_in(copy, n, pan, cap);
+    memset(copy, 0, n);
 }
 
 /* The fields request and answers share: POS number, private, amount, currency. A
