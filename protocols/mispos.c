@@ -798,6 +798,11 @@ size_t pb_mispos_redact(const struct pb_mispos_profile *pr, uint8_t *wire, size_
     struct tlv t;
     int r;
     const struct pb_mispos_tags *tg = &pr->tags;
+    /* The maskers count what they change, a BCD byte's two nibbles apart and a byte an
+     * ASCII and a BCD pass both touch twice: the bytes that differ are counted instead. */
+    uint8_t *before = malloc(n ? n : 1);
+    if (before)
+        memcpy(before, data, n);
     while ((r = next_tlv(data, n, &pos, &t)) > 0) {
         uint8_t *v = wire + 3 + t.off;
         uint16_t g = t.tag;
@@ -822,6 +827,14 @@ size_t pb_mispos_redact(const struct pb_mispos_profile *pr, uint8_t *wire, size_
     }
     if (r < 0)
         changed += mask_unknown(wire + 3 + pos, n - pos, &x); /* unparsed tail */
+    if (before) {
+        changed = 0;
+        for (size_t i = 0; i < n; i++)
+            changed += before[i] != data[i];
+        free(before);
+    } else if (changed > n) {
+        changed = n;
+    }
     if (x) {
         wire[len - 1] ^= x;
         changed++;
