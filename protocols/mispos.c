@@ -56,6 +56,7 @@ static const struct {
     {3, PB_TXN_VOID},     /* void */
     {4, PB_TXN_REFUND},   /* refund */
     {6, PB_TXN_PREAUTH},  /* pre-authorisation */
+    {14, PB_TXN_END_OF_DAY}, /* settlement [gsccs CacheUtil BANKCARD_TRANSTYPE_SETTLE] */
     {15, PB_TXN_STATUS},  /* query the last transaction */
 };
 

@@ -22,8 +22,9 @@
  *                         all digits), an empty one unknown.
  *   else 9F01 present     kind REQUEST, dir ECR.
  *   else                  kind OTHER, direction unknown (not malformed).
- *   9F01 type, 1 byte     2 purchase, 3 void, 4 refund, 6 preauth, 15 status ("query
- *                         last"), other values OTHER with "type=N" in text.
+ *   9F01 type, 1 byte     2 purchase, 3 void, 4 refund, 6 preauth, 14 end_of_day
+ *                         (settlement), 15 status ("query last"), other values OTHER with
+ *                         "type=N" in text.
  *   9F02 amount           ASCII digits (12 on the wire), fen: amount. Currency: MIS-POS
  *                         names none, so requests and results get the profile's currency
  *                         (156 CNY); encode refuses another currency (PB_ERR_UNSUPPORTED).
