@@ -709,7 +709,8 @@ static void test_luhn_and_track_helpers(void **state)
         before ^= t[i];
     size_t c = pb_mask_track_ascii(t, sizeof t - 1, &x);
     assert_int_equal(c, 6 + 13 + 6 + 7);
-    assert_string_equal((char *)t, "x;476173******0119=*************?y B476173******0119^DOE/J^*******?");
+    assert_string_equal((char *)t, "x;476173******0119=*************?y "
+                                   "B476173******0119^DOE/J^*******?");
     for (size_t i = 0; i < sizeof t - 1; i++)
         after ^= t[i];
     assert_int_equal(before ^ x, after);
