@@ -772,8 +772,7 @@ static size_t mask_bcd_runs(uint8_t *v, size_t n, uint8_t *x)
     return changed;
 }
 
-/* A value no tag of the profile explains: any card data it may hold. */
-static size_t mask_unknown(uint8_t *v, size_t n, uint8_t *x)
+static size_t mask_unknown_once(uint8_t *v, size_t n, uint8_t *x)
 {
     size_t changed = pb_mask_track_ascii(v, n, x);
     changed += pb_mask_digit_runs(v, n, x);
@@ -782,6 +781,20 @@ static size_t mask_unknown(uint8_t *v, size_t n, uint8_t *x)
         changed += mask_embedded_emv(v, n, x);
         changed += mask_bcd_runs(v, n, x);
     }
+    return changed;
+}
+
+/* A value no tag of the profile explains: any card data it may hold. A BCD pass may split
+ * an ASCII run (a digit byte whose nibble became E), leaving a shorter run an ASCII pass
+ * would now take for a PAN: the passes are repeated until they change nothing, so a
+ * second redaction has nothing left to do. Every pass only masks, so this ends. */
+static size_t mask_unknown(uint8_t *v, size_t n, uint8_t *x)
+{
+    size_t changed = 0, c;
+    do {
+        c = mask_unknown_once(v, n, x);
+        changed += c;
+    } while (c);
     return changed;
 }
 
