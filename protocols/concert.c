@@ -1,5 +1,8 @@
 /* Ingenico Telium Concert (protocol E). Facts: docs/PROTOCOLS.md section 1, from the public
- * register-side implementations pyTeliumManager, pypostelium and OCA hw_telium. */
+ * register-side implementations pyTeliumManager, pypostelium and OCA hw_telium, and the
+ * Concert V3.20 specification PayXpert publishes for its terminals
+ * (payxpert-docs.atlassian.net, "Concert" pages, page 699924481: the CD action type, whose
+ * values are those of protocol E's transaction type byte). Read for facts, no code taken. */
 #include "concert.h"
 
 #include <stdio.h>
@@ -34,14 +37,22 @@ static struct concert_field ans_private(bool full)
     return (struct concert_field){full ? 70 : 15, 10};
 }
 
-/* Transaction type byte of the request ('2' cancellation is marked [?] in the sources). */
+/* Transaction type byte of the request. '2' is a cancellation (void): the Concert
+ * specification as PayXpert publishes it (V3.20, tag CD) says '0' debit (purchase), '1'
+ * credit (refund, "not linked to the original transaction"), '2' cancellation ("linked to
+ * the original debit, only for its original amount"), '3' duplicate (a receipt reprint),
+ * '7' deferred debit; docs/PROTOCOLS.md's V3 note agrees (CD 0 debit, 1 refund, 2 cancel).
+ * pyTeliumManager (telium/constant.py) names '1' "credit" and '2' "refund": in French
+ * card terms the credit is the refund, so its two names cover one thing and its '2' is the
+ * specification's cancellation. The specification is followed. '3', '4' (pyTeliumManager:
+ * "auto") and '7' decode as OTHER with the byte kept in text. */
 static const struct {
     char wire;
     enum pb_txn_type txn;
 } TYPE_TABLE[] = {
     {'0', PB_TXN_PURCHASE}, /* debit */
     {'1', PB_TXN_REFUND},   /* credit */
-    {'2', PB_TXN_VOID},     /* cancellation */
+    {'2', PB_TXN_VOID},     /* cancellation (annulation) */
 };
 
 /* Status byte of the answers. */
@@ -151,14 +162,43 @@ static bool next_pan_run(const uint8_t *p, size_t len, size_t *i, size_t *start,
     return true;
 }
 
+/* How many leading characters of a run longer than a PAN are the PAN: the report may hold
+ * the card number followed at once by more digits (pyTeliumManager's README shows
+ * "4711690463168807" then 39 zeros). In clear, the first length whose Luhn check digit
+ * holds, the common lengths first; once masked (stars inside), up to the last digit within
+ * the first 19 characters, where the masking left the PAN's last 4. 0 when neither gives a
+ * PAN length. */
+static size_t long_run_pan_len(const uint8_t *p, size_t n)
+{
+    static const size_t lengths[] = {16, 15, 19, 14, 13, 18, 17};
+    bool clear = true;
+    for (size_t i = 0; i < n; i++)
+        clear = clear && is_digit(p[i]);
+    if (clear) {
+        if (n == 0 || p[0] == '0')
+            return 0; /* major industry identifier 0 is no card issuer's (ISO/IEC 7812) */
+        for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++)
+            if (lengths[i] < n && pb_luhn_valid(p, lengths[i]))
+                return lengths[i];
+        return 0;
+    }
+    size_t last = 0;
+    for (size_t i = 0; i < n && i < PAN_MAX; i++)
+        if (is_digit(p[i]))
+            last = i + 1;
+    return last >= PAN_MIN ? last : 0;
+}
+
 /* Finds the first run of digits (or '*' of an earlier masking) of PAN length whose
- * first 6 and last 4 are digits, and stores it masked. Nothing else of the report is
- * kept: it is card data. */
-static void find_pan(const uint8_t *p, size_t len, char *pan, size_t cap)
+ * first 6 and last 4 are digits, or a longer run of digits that starts with a Luhn-valid
+ * PAN, and stores it masked. Nothing else of the report is kept: it is card data. */
+static void find_pan_in(const uint8_t *p, size_t len, char *pan, size_t cap)
 {
     pan[0] = '\0';
     size_t i = 0, start, n;
     while (next_pan_run(p, len, &i, &start, &n)) {
+        if (n > PAN_MAX)
+            n = long_run_pan_len(p + start, n);
         if (n < PAN_MIN || n > PAN_MAX)
             continue;
         bool ends = true;
@@ -175,6 +215,21 @@ static void find_pan(const uint8_t *p, size_t len, char *pan, size_t cap)
         memset(digits, 0, sizeof digits);
         return;
     }
+}
+
+static size_t mask_card_text(uint8_t *p, size_t n, uint8_t *x);
+
+/* The PAN as redact() leaves it: found in a copy masked the same way, so a capture decodes
+ * to the same pan as the live line did (no PAN is taken from track data that redaction
+ * stars whole). */
+static void find_pan(const uint8_t *p, size_t len, char *pan, size_t cap)
+{
+    uint8_t copy[CONCERT_PAYLOAD_MAX], x = 0;
+    size_t n = len < sizeof copy ? len : sizeof copy;
+    memcpy(copy, p, n);
+    mask_card_text(copy, n, &x);
+    find_pan_in(copy, n, pan, cap);
+    memset(copy, 0, n);
 }
 
 /* The fields request and answers share: POS number, private, amount, currency. A
@@ -465,6 +520,43 @@ static int concert_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
 
 /* ---- redaction ------------------------------------------------------------------------ */
 
+/* A run longer than any PAN: its first 6 characters and the last 4 of the PAN it starts
+ * with (long_run_pan_len) kept, every other digit starred. */
+static size_t mask_long_run(uint8_t *p, size_t n, uint8_t *x)
+{
+    size_t pan = long_run_pan_len(p, n), changed = 0;
+    for (size_t i = 6; i < n; i++) {
+        if (!is_digit(p[i]) || (pan && i + 4 >= pan && i < pan))
+            continue;
+        *x ^= (uint8_t)(p[i] ^ '*');
+        p[i] = '*';
+        changed++;
+    }
+    return changed;
+}
+
+/* Card data in free ASCII text (the full answer's report, an unknown layout): track data,
+ * then PAN-long runs, a run longer than a PAN as the PAN it starts with. */
+static size_t mask_card_text(uint8_t *p, size_t n, uint8_t *x)
+{
+    size_t changed = pb_mask_track_ascii(p, n, x), i = 0, seg = 0;
+    while (i < n) {
+        if (!pan_char(p[i])) {
+            i++;
+            continue;
+        }
+        size_t s = i;
+        while (i < n && pan_char(p[i]))
+            i++;
+        if (i - s <= PAN_MAX)
+            continue;
+        changed += pb_mask_digit_runs(p + seg, s - seg, x);
+        changed += mask_long_run(p + s, i - s, x);
+        seg = i;
+    }
+    return changed + pb_mask_digit_runs(p + seg, n - seg, x);
+}
+
 static size_t concert_redact(uint8_t *wire, size_t len)
 {
     /* One complete frame: STX payload ETX LRC. */
@@ -478,10 +570,10 @@ static size_t concert_redact(uint8_t *wire, size_t len)
     size_t changed;
     if (plen == CONCERT_LEN_REQUEST || plen == CONCERT_LEN_SHORT_ANSWER)
         return 0; /* no card data; their digit fields would look like a PAN */
-    if (plen == CONCERT_LEN_FULL_ANSWER)
-        changed = pb_mask_digit_runs(wire + 1 + ANS_REPORT.off, ANS_REPORT.len, &lrc);
-    else
-        changed = pb_mask_digit_runs(wire + 1, plen, &lrc); /* unknown layout: any PAN */
+    /* The report, or an unknown layout: any card number or track data. */
+    uint8_t *from = plen == CONCERT_LEN_FULL_ANSWER ? wire + 1 + ANS_REPORT.off : wire + 1;
+    size_t n = plen == CONCERT_LEN_FULL_ANSWER ? ANS_REPORT.len : plen;
+    changed = mask_card_text(from, n, &lrc);
     if (lrc != wire[len - 1]) {
         wire[len - 1] = lrc;
         changed++;

@@ -10,7 +10,9 @@
  *
  *   34-byte request (ECR)  kind REQUEST, pos_id, amount, currency, reference = the
  *                          10-byte private field, txn from the type byte ('0' purchase,
- *                          '1' refund, '2' void, anything else OTHER), and
+ *                          '1' refund, '2' void: the specification's cancellation, which
+ *                          pyTeliumManager calls "refund", see concert.c; anything else
+ *                          OTHER), and
  *                          text = "answer=A mode=M type=T delay=DDDD auth=UUUU"
  *                          (the answer flag, payment mode, raw type byte, delay and
  *                          authorisation fields as on the wire).
@@ -20,7 +22,10 @@
  *                          amount (charged), currency, reference = private field,
  *                          text = "format=short mode=M" or "format=full mode=M".
  *                          A full answer's 55-byte report is never stored: only a
- *                          masked PAN (pb_mask_pan) found in it goes to `pan`.
+ *                          masked PAN (pb_mask_pan) found in it goes to `pan` (a PAN
+ *                          followed at once by more digits is told by its Luhn digit).
+ *                          redact() masks the report's track data (pb_mask_track_ascii)
+ *                          and card numbers, keeping a PAN's first 6 and last 4.
  *   control bytes          kind ACK, NAK, ENQ, EOT.
  *   other lengths          kind OTHER, text says the length (Concert V3 TLV and the
  *                          like); not malformed. A PAN-like digit run goes to `pan`,

@@ -10,6 +10,7 @@
 #include "pb_error.h"
 
 #define PAN_MIN 13
+#define PAN_MAX 19 /* ISO/IEC 7812: 12 to 19 digits */
 #define AMOUNT_DIGITS 12     /* 9F02 on the wire: 12 ASCII digits, fen */
 #define AMOUNT_DIGITS_MAX 18 /* longest amount decoded */
 #define APP_MAX 16           /* longest 9F00 value kept in text */
@@ -31,6 +32,7 @@ const struct pb_mispos_profile pb_mispos_allinpay = {
             .card = 0x9F0B,
             .trace = 0x9F0E,
             .auth = 0x9F0F,
+            .expiry = 0x9F1B, /* ExpireDate [gsccs CacheUtil BANKCARD_TAG_EXPIREDATE] */
         },
 };
 
@@ -55,12 +57,37 @@ static const struct {
     {3, PB_TXN_VOID},     /* void */
     {4, PB_TXN_REFUND},   /* refund */
     {6, PB_TXN_PREAUTH},  /* pre-authorisation */
+    {14, PB_TXN_END_OF_DAY}, /* settlement [gsccs CacheUtil BANKCARD_TRANSTYPE_SETTLE] */
     {15, PB_TXN_STATUS},  /* query the last transaction */
 };
 
 static bool is_digit(uint8_t c)
 {
     return c >= '0' && c <= '9';
+}
+
+/* 9F14 codes [gsccs/mispos-client config/allinpay-rejcode.properties: bankcard.00 success,
+ * bankcard.10 "承兑部分金额", approved for part of the amount, as ISO 8583's 10]. */
+#define RESULT_OK "00"
+#define RESULT_PARTIAL "10"
+
+/* EMV data elements that hold card data [EMV 4.3 Book 3 Annex A; EMV Contactless Book C-2
+ * for 56 and 9F6B]. */
+enum {
+    EMV_PAN = 0x5A,          /* Application PAN, cn: packed BCD, F-padded */
+    EMV_TRACK2_EQ = 0x57,    /* Track 2 Equivalent Data: PAN, D, YYMM, service code, ... */
+    EMV_TRACK1 = 0x56,       /* Track 1 Data, ans */
+    EMV_TRACK2 = 0x9F6B,     /* Track 2 Data, b: as 57 */
+    EMV_TRACK1_DISC = 0x9F1F, /* Track 1 Discretionary Data, ans */
+    EMV_TRACK2_DISC = 0x9F20, /* Track 2 Discretionary Data, cn */
+    EMV_EXPIRY = 0x5F24,     /* Application Expiration Date, n6 YYMMDD */
+};
+
+/* A 2-byte MIS-POS tag that is the EMV tag emv: a 1-byte EMV tag may come as 00xx or
+ * xx00 ([?]: no public MIS-POS source carries one). */
+static bool emv_tag(uint16_t tag, uint16_t emv)
+{
+    return emv <= 0xFF ? tag == emv || tag == (uint16_t)(emv << 8) : tag == emv;
 }
 
 static bool is_control(uint8_t c)
@@ -191,13 +218,48 @@ static void copy_value(char *dst, size_t cap, const uint8_t *p, size_t n)
     pb_copy_printable(dst, cap, p, n);
 }
 
+static bool printable_value(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] > 0x7E)
+            return false;
+    return true;
+}
+
+/* Card data written as ASCII digits: digits, '*' of a masking, and the separators track
+ * data and dates use. A value with any other byte is packed BCD. */
+static bool digit_text(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_digit(p[i]) && (p[i] == 0 || !strchr("*= Dd/-?;", p[i])))
+            return false;
+    return n > 0;
+}
+
+/* A card number value into digits (up to cap-1): ASCII as it is (other bytes '*'), packed
+ * BCD nibble by nibble (E, an earlier masking, becomes '*'; F padding ends it). */
+static size_t card_digits(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    if (digit_text(p, n)) {
+        for (size_t i = 0; i < n && k + 1 < cap; i++)
+            out[k++] = is_digit(p[i]) ? (char)p[i] : '*';
+    } else {
+        for (size_t i = 0; i < 2 * n && k + 1 < cap; i++) {
+            unsigned v = i & 1 ? p[i / 2] & 15u : p[i / 2] >> 4;
+            if (v == 0xF)
+                break;
+            out[k++] = v <= 9 ? (char)('0' + v) : '*';
+        }
+    }
+    out[k] = '\0';
+    return k;
+}
+
 static void store_pan(const uint8_t *p, size_t n, char *out, size_t cap)
 {
     char tmp[PB_REF_MAX];
-    size_t k = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
-    for (size_t i = 0; i < k; i++)
-        tmp[i] = is_digit(p[i]) ? (char)p[i] : '*';
-    tmp[k] = '\0';
+    size_t k = card_digits(p, n, tmp, sizeof tmp);
     pb_mask_pan(tmp, k, out, cap);
     memset(tmp, 0, sizeof tmp);
 }
@@ -249,7 +311,7 @@ static int decode_fields(const struct pb_mispos_profile *pr, const struct pb_fra
     const uint8_t *p = f->payload;
     size_t n = f->payload_len, pos = 0;
     const struct pb_mispos_tags *tg = &pr->tags;
-    bool has_type = false, has_result = false, has_receipt = false;
+    bool has_type = false, has_result = false, has_receipt = false, has_card = false;
     struct tlv t = {0};
     int r;
     char app[APP_MAX + 8] = "", type_tok[16] = "";
@@ -288,7 +350,10 @@ static int decode_fields(const struct pb_mispos_profile *pr, const struct pb_fra
         } else if (t.tag == tg->terminal) {
             copy_value(out->terminal_id, sizeof out->terminal_id, v, t.len);
         } else if (t.tag == tg->card) {
+            has_card = true;
             store_pan(v, t.len, out->pan, sizeof out->pan);
+        } else if (emv_tag(t.tag, EMV_PAN) && !has_card) {
+            store_pan(v, t.len, out->pan, sizeof out->pan); /* the profile's card tag wins */
         } else if (t.tag == tg->trace) {
             copy_value(out->trace, sizeof out->trace, v, t.len);
         } else if (t.tag == tg->auth) {
@@ -331,8 +396,11 @@ static int decode_fields(const struct pb_mispos_profile *pr, const struct pb_fra
     const char *rt = out->result_text;
     size_t rl = strlen(rt);
     out->result = rl == 0 ? PB_RESULT_UNKNOWN
-                  : strcmp(rt, "00") == 0 ? PB_RESULT_APPROVED
-                                          : PB_RESULT_DECLINED;
+                  : strcmp(rt, RESULT_OK) == 0 || strcmp(rt, RESULT_PARTIAL) == 0
+                      ? PB_RESULT_APPROVED
+                      : PB_RESULT_DECLINED;
+    if (strcmp(rt, RESULT_PARTIAL) == 0)
+        out->flags |= PB_F_PARTIAL; /* approved for part of the amount */
     bool digits = rl > 0 && rl <= 9;
     for (size_t i = 0; i < rl; i++)
         digits = digits && is_digit((uint8_t)rt[i]);
@@ -475,14 +543,14 @@ int pb_mispos_encode(const struct pb_mispos_profile *pr, const struct pos_msg *m
 
 /* ---- redaction ------------------------------------------------------------------------ */
 
-/* Stars the digits of wire[from, from+n) but the first head and last tail. */
-static size_t star(uint8_t *wire, size_t from, size_t n, size_t head, size_t tail, uint8_t *x)
+/* Stars the ASCII digits of v[0, n) but the first head and last tail. */
+static size_t star(uint8_t *v, size_t n, size_t head, size_t tail, uint8_t *x)
 {
     size_t digits = 0, seen = 0, changed = 0;
     for (size_t i = 0; i < n; i++)
-        digits += is_digit(wire[from + i]);
+        digits += is_digit(v[i]);
     for (size_t i = 0; i < n; i++) {
-        uint8_t *c = &wire[from + i];
+        uint8_t *c = &v[i];
         if (!is_digit(*c))
             continue;
         seen++;
@@ -495,13 +563,240 @@ static size_t star(uint8_t *wire, size_t from, size_t n, size_t head, size_t tai
     return changed;
 }
 
-/* A card number value: first 6 and last 4 kept when it is PAN-long, else the last 4. */
-static size_t star_card(uint8_t *wire, size_t from, size_t n, uint8_t *x)
+/* An ASCII card number: first 6 and last 4 kept when it is PAN-long, else the last 4. */
+static size_t star_card(uint8_t *v, size_t n, uint8_t *x)
 {
     size_t chars = 0;
     for (size_t i = 0; i < n; i++)
-        chars += is_digit(wire[from + i]) || wire[from + i] == '*';
-    return star(wire, from, n, chars >= PAN_MIN ? 6 : 0, 4, x);
+        chars += is_digit(v[i]) || v[i] == '*';
+    return star(v, n, chars >= PAN_MIN ? 6 : 0, 4, x);
+}
+
+/* Packed BCD, nibble k of v: high nibble first. */
+static unsigned nib(const uint8_t *v, size_t k)
+{
+    return k & 1 ? v[k / 2] & 15u : v[k / 2] >> 4;
+}
+
+/* Masks nibble k (E, as ZVT's masked PAN digits) when it is a decimal digit. */
+static size_t nib_mask(uint8_t *v, size_t k, uint8_t *x)
+{
+    if (nib(v, k) > 9)
+        return 0;
+    uint8_t old = v[k / 2];
+    uint8_t now = k & 1 ? (uint8_t)((old & 0xF0) | 0x0E) : (uint8_t)((old & 0x0F) | 0xE0);
+    *x ^= (uint8_t)(old ^ now);
+    v[k / 2] = now;
+    return 1;
+}
+
+/* A BCD PAN starting at nibble s: its digits (decimal or E) run to the first other nibble;
+ * all but the first 6 (13 or more) and the last 4 masked. Returns the nibble after it. */
+static size_t bcd_pan(uint8_t *v, size_t n, size_t s, size_t *changed, uint8_t *x)
+{
+    size_t e = s;
+    while (e < 2 * n && (nib(v, e) <= 9 || nib(v, e) == 0xE))
+        e++;
+    size_t len = e - s, head = len >= PAN_MIN ? 6 : 0;
+    for (size_t k = s + head; k + 4 < e; k++)
+        *changed += nib_mask(v, k, x);
+    return e;
+}
+
+/* Every decimal nibble from k to the end of v masked. */
+static size_t bcd_all_from(uint8_t *v, size_t n, size_t k, uint8_t *x)
+{
+    size_t changed = 0;
+    for (; k < 2 * n; k++)
+        changed += nib_mask(v, k, x);
+    return changed;
+}
+
+/* Track 2 in BCD (EMV 57, 9F6B): the PAN, then after the D separator everything. */
+static size_t bcd_track2(uint8_t *v, size_t n, uint8_t *x)
+{
+    size_t changed = 0, e = bcd_pan(v, n, 0, &changed, x);
+    if (e < 2 * n && nib(v, e) == 0xD)
+        changed += bcd_all_from(v, n, e + 1, x);
+    return changed;
+}
+
+/* Track 2 in ASCII: PAN, then '=' (ISO/IEC 7813) or 'D' (EMV's separator written out),
+ * then every digit starred. Without a separator the value is one card number. */
+static size_t ascii_track2(uint8_t *v, size_t n, uint8_t *x)
+{
+    size_t e = 0;
+    while (e < n && (is_digit(v[e]) || v[e] == '*'))
+        e++;
+    if (e >= n || (v[e] != '=' && v[e] != 'D' && v[e] != 'd'))
+        return star_card(v, n, x);
+    size_t changed = star_card(v, e, x);
+    return changed + star(v + e + 1, n - e - 1, 0, 0, x);
+}
+
+/* Track 1 as ISO/IEC 7813 writes it: ['%'] 'B' PAN '^' name (up to 26) '^' data. */
+static bool track1_form(const uint8_t *v, size_t n)
+{
+    size_t i = n > 0 && v[0] == '%' ? 1 : 0;
+    if (i >= n || v[i] != 'B')
+        return false;
+    size_t s = ++i;
+    while (i < n && (is_digit(v[i]) || v[i] == '*'))
+        i++;
+    if (i - s < 12 || i - s > PAN_MAX || i >= n || v[i] != '^')
+        return false;
+    size_t k = ++i;
+    while (i < n && v[i] != '^' && i - k <= 26)
+        i++;
+    return i < n && v[i] == '^';
+}
+
+/* The value of a tag known to hold a card number, track data or an expiry, in ASCII or
+ * packed BCD. */
+enum card_meaning { CARD_PAN, CARD_TRACK2, CARD_TRACK1, CARD_ALL };
+static size_t mask_meaning(uint8_t *v, size_t n, enum card_meaning what, uint8_t *x)
+{
+    bool ascii = digit_text(v, n);
+    switch (what) {
+    case CARD_PAN:
+        if (ascii)
+            return star_card(v, n, x);
+        {
+            size_t changed = 0;
+            bcd_pan(v, n, 0, &changed, x);
+            return changed;
+        }
+    case CARD_TRACK2:
+        return ascii ? ascii_track2(v, n, x) : bcd_track2(v, n, x);
+    case CARD_TRACK1:
+        /* 'B' PAN '^' name '^' data; failing that form, every digit but the first 6 */
+        if (!printable_value(v, n))
+            return bcd_all_from(v, n, 0, x); /* track 1 is text: this is no track 1 */
+        return track1_form(v, n) ? pb_mask_track_ascii(v, n, x) : star(v, n, 6, 0, x);
+    case CARD_ALL:
+    default:
+        return ascii ? star(v, n, 0, 0, x) : bcd_all_from(v, n, 0, x);
+    }
+}
+
+/* ASCII runs of exactly 12 digits whose Luhn digit holds (the shortest PANs, ISO/IEC
+ * 7812): the last 4 kept, as pb_mask_pan keeps them. Longer runs are
+ * pb_mask_digit_runs's. */
+static size_t mask_luhn12(uint8_t *v, size_t n, uint8_t *x)
+{
+    size_t changed = 0, i = 0;
+    while (i < n) {
+        if (!is_digit(v[i]) && v[i] != '*') {
+            i++;
+            continue;
+        }
+        size_t s = i;
+        bool clear = true;
+        for (; i < n && (is_digit(v[i]) || v[i] == '*'); i++)
+            clear = clear && is_digit(v[i]);
+        if (i - s == 12 && clear && pb_luhn_valid(v + s, 12))
+            changed += star(v + s, 8, 0, 0, x);
+    }
+    return changed;
+}
+
+/* EMV card data elements embedded as BER-TLV in a binary value (an IC data field): tag,
+ * one length byte, value. Only a value that reads as what the tag holds is masked. */
+static size_t mask_embedded_emv(uint8_t *v, size_t n, uint8_t *x)
+{
+    static const struct {
+        uint16_t tag;
+        enum card_meaning what;
+        uint8_t max;
+    } ELEMENTS[] = {
+        {EMV_PAN, CARD_PAN, 10},        {EMV_TRACK2_EQ, CARD_TRACK2, 19},
+        {EMV_TRACK2, CARD_TRACK2, 19},  {EMV_TRACK1, CARD_TRACK1, 76},
+        {EMV_TRACK2_DISC, CARD_ALL, 16}, {EMV_EXPIRY, CARD_ALL, 3},
+    };
+    size_t changed = 0;
+    for (size_t i = 0; i + 2 < n; i++) {
+        for (size_t e = 0; e < sizeof ELEMENTS / sizeof ELEMENTS[0]; e++) {
+            uint16_t tag = ELEMENTS[e].tag;
+            size_t tl = tag > 0xFF ? 2 : 1;
+            if (i + tl + 1 > n || (tl == 2 ? (v[i] << 8 | v[i + 1]) != tag : v[i] != tag))
+                continue;
+            size_t len = v[i + tl];
+            size_t at = i + tl + 1;
+            if (len == 0 || len > ELEMENTS[e].max || len > n - at)
+                continue;
+            /* BCD elements: digits, E (masked), D (separator), F (padding) only */
+            bool fits = ELEMENTS[e].what == CARD_TRACK1 ? printable_value(v + at, len) : true;
+            for (size_t k = 0; fits && ELEMENTS[e].what != CARD_TRACK1 && k < 2 * len; k++)
+                fits = nib(v + at, k) <= 9 || nib(v + at, k) >= 0xD;
+            if (fits)
+                changed += mask_meaning(v + at, len, ELEMENTS[e].what, x);
+        }
+    }
+    return changed;
+}
+
+/* Packed-BCD runs of 12 to 19 decimal digits whose Luhn digit holds: a PAN (first 6 and
+ * last 4 kept); with a D nibble after it, track 2, whose data after D goes too. */
+static size_t mask_bcd_runs(uint8_t *v, size_t n, uint8_t *x)
+{
+    size_t changed = 0, k = 0;
+    while (k < 2 * n) {
+        if (nib(v, k) > 9) {
+            k++;
+            continue;
+        }
+        size_t s = k;
+        char d[40]; /* a PAN and up to 21 leading zeros; longer runs are no PAN */
+        while (k < 2 * n && nib(v, k) <= 9) {
+            if (k - s < sizeof d)
+                d[k - s] = (char)('0' + nib(v, k));
+            k++;
+        }
+        /* a right-justified (n format) number's leading zeros: no digit of the PAN, and
+         * nothing to its Luhn sum */
+        if (k - s > sizeof d)
+            continue;
+        size_t z = 0;
+        while (s + z < k && d[z] == '0')
+            z++;
+        size_t len = k - s - z;
+        if (len < 12 || len > PAN_MAX || !pb_luhn_valid((const uint8_t *)d + z, len))
+            continue;
+        bcd_pan(v, n, s + z, &changed, x);
+        if (k < 2 * n && nib(v, k) == 0xD) {
+            size_t e = k + 1;
+            while (e < 2 * n && nib(v, e) <= 9)
+                changed += nib_mask(v, e++, x);
+            k = e;
+        }
+    }
+    return changed;
+}
+
+static size_t mask_unknown_once(uint8_t *v, size_t n, uint8_t *x)
+{
+    size_t changed = pb_mask_track_ascii(v, n, x);
+    changed += pb_mask_digit_runs(v, n, x);
+    changed += mask_luhn12(v, n, x);
+    if (!printable_value(v, n)) {
+        changed += mask_embedded_emv(v, n, x);
+        changed += mask_bcd_runs(v, n, x);
+    }
+    return changed;
+}
+
+/* A value no tag of the profile explains: any card data it may hold. A BCD pass may split
+ * an ASCII run (a digit byte whose nibble became E), leaving a shorter run an ASCII pass
+ * would now take for a PAN: the passes are repeated until they change nothing, so a
+ * second redaction has nothing left to do. Every pass only masks, so this ends. */
+static size_t mask_unknown(uint8_t *v, size_t n, uint8_t *x)
+{
+    size_t changed = 0, c;
+    do {
+        c = mask_unknown_once(v, n, x);
+        changed += c;
+    } while (c);
+    return changed;
 }
 
 size_t pb_mispos_redact(const struct pb_mispos_profile *pr, uint8_t *wire, size_t len)
@@ -517,17 +812,44 @@ size_t pb_mispos_redact(const struct pb_mispos_profile *pr, uint8_t *wire, size_
     size_t changed = 0;
     struct tlv t;
     int r;
+    const struct pb_mispos_tags *tg = &pr->tags;
+    /* The maskers count what they change, a BCD byte's two nibbles apart and a byte an
+     * ASCII and a BCD pass both touch twice: the bytes that differ are counted instead. */
+    uint8_t *before = malloc(n ? n : 1);
+    if (before)
+        memcpy(before, data, n);
     while ((r = next_tlv(data, n, &pos, &t)) > 0) {
-        const struct pb_mispos_tags *tg = &pr->tags;
-        if (t.tag == tg->card)
-            changed += star_card(wire, 3 + t.off, t.len, &x);
-        else if (t.tag != tg->amount && t.tag != tg->type && t.tag != tg->result &&
-                 t.tag != tg->terminal && t.tag != tg->trace && t.tag != tg->auth &&
-                 t.tag != tg->pos && t.tag != tg->orig_trace)
-            changed += pb_mask_digit_runs(wire + 3 + t.off, t.len, &x);
+        uint8_t *v = wire + 3 + t.off;
+        uint16_t g = t.tag;
+        if (g == tg->card)
+            changed += mask_meaning(v, t.len, CARD_PAN, &x);
+        else if (tg->expiry && g == tg->expiry)
+            changed += mask_meaning(v, t.len, CARD_ALL, &x);
+        else if (g == tg->amount || g == tg->type || g == tg->result || g == tg->terminal ||
+                 g == tg->trace || g == tg->auth || g == tg->pos || g == tg->orig_trace ||
+                 (tg->app && g == tg->app))
+            continue; /* the profile says what these are: no card data */
+        else if (emv_tag(g, EMV_PAN))
+            changed += mask_meaning(v, t.len, CARD_PAN, &x);
+        else if (emv_tag(g, EMV_TRACK2_EQ) || g == EMV_TRACK2)
+            changed += mask_meaning(v, t.len, CARD_TRACK2, &x);
+        else if (emv_tag(g, EMV_TRACK1))
+            changed += mask_meaning(v, t.len, CARD_TRACK1, &x);
+        else if (g == EMV_TRACK1_DISC || g == EMV_TRACK2_DISC || g == EMV_EXPIRY)
+            changed += mask_meaning(v, t.len, CARD_ALL, &x);
+        else
+            changed += mask_unknown(v, t.len, &x);
     }
     if (r < 0)
-        changed += pb_mask_digit_runs(wire + 3 + pos, n - pos, &x); /* unparsed tail */
+        changed += mask_unknown(wire + 3 + pos, n - pos, &x); /* unparsed tail */
+    if (before) {
+        changed = 0;
+        for (size_t i = 0; i < n; i++)
+            changed += before[i] != data[i];
+        free(before);
+    } else if (changed > n) {
+        changed = n;
+    }
     if (x) {
         wire[len - 1] ^= x;
         changed++;

@@ -22,8 +22,9 @@
  *                         all digits), an empty one unknown.
  *   else 9F01 present     kind REQUEST, dir ECR.
  *   else                  kind OTHER, direction unknown (not malformed).
- *   9F01 type, 1 byte     2 purchase, 3 void, 4 refund, 6 preauth, 15 status ("query
- *                         last"), other values OTHER with "type=N" in text.
+ *   9F01 type, 1 byte     2 purchase, 3 void, 4 refund, 6 preauth, 14 end_of_day
+ *                         (settlement), 15 status ("query last"), other values OTHER with
+ *                         "type=N" in text.
  *   9F02 amount           ASCII digits (12 on the wire), fen: amount. Currency: MIS-POS
  *                         names none, so requests and results get the profile's currency
  *                         (156 CNY); encode refuses another currency (PB_ERR_UNSUPPORTED).
@@ -31,11 +32,27 @@
  *   9F20 original trace   receipt (the transaction a void or query names).
  *   9F05 terminal id      terminal_id.
  *   9F0B card number      pan, masked with pb_mask_pan; redact() masks it on the wire.
+ *                         ASCII digits, or packed BCD (F-padded, E nibbles masked).
  *   9F0E trace            trace; in a result also receipt (when no 9F20), so a later
  *                         void naming it finds its sale.
  *   9F0F auth code        auth_code.
  *   9F00 (allinpay app)   text "app=VALUE" (the vector's "APP01"), written back first.
+ *   9F1B expiry           not kept; redact() masks it.
+ *   EMV 5A (PAN)          when the profile's card tag is absent, pan from it, masked.
  *   other tags            skipped; encode() does not write them.
+ *
+ * Result codes (9F14) [gsccs/mispos-client config/allinpay-rejcode.properties, ISO 8583
+ * response codes]: "00" approved, "10" approved for part of the amount (approved and
+ * PB_F_PARTIAL), any other declined.
+ *
+ * Redaction, by what a tag means: the profile's card tag keeps a PAN's first 6 and last 4
+ * digits, its expiry tag none; tags outside the profile that EMV gives to card data (5A
+ * PAN, 57 and 9F6B track 2, 56 track 1, 9F1F/9F20 track discretionary data unless the
+ * profile uses them, 5F24 expiry; a 1-byte EMV tag as 00xx or xx00) likewise, in ASCII or
+ * packed BCD (masked nibbles become E). Any other tag's value, and an unparsable tail, is
+ * scanned: ASCII track data and PAN-long digit runs, 12-digit Luhn-valid runs, EMV card
+ * data elements embedded as BER-TLV, and packed-BCD runs of 12 to 19 Luhn-valid digits
+ * (with what follows a D separator). The profile's other tags are left as they are.
  *
  * A TLV length running past the data, a type of other than 1 byte or an amount that is
  * not 1 to 18 digits gives kind OTHER with PB_F_MALFORMED (PB_ERR_TRUNCATED or
@@ -66,6 +83,7 @@ enum pb_mispos_lrc_span {
 struct pb_mispos_tags {
     uint16_t app, type, amount, pos, orig_trace;        /* request */
     uint16_t result, terminal, card, trace, auth;       /* response */
+    uint16_t expiry;                                    /* card expiry: masked, not kept */
 };
 
 struct pb_mispos_profile {

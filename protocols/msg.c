@@ -91,6 +91,8 @@ int pb_msg_format(const struct pos_msg *m, char *buf, size_t cap)
         ADD(" due=%lld", (long long)m->amount_due);
     if (m->flags & PB_F_PARTIAL)
         ADD(" partial");
+    if (m->flags & PB_F_MORE)
+        ADD(" more");
     if (m->pos_id[0])
         ADD(" pos=%s", m->pos_id);
     if (m->terminal_id[0])
@@ -166,21 +168,19 @@ static size_t separator_len(const uint8_t *p, size_t n, size_t i)
     return k;
 }
 
-/* Luhn over the digits of p[start..end) (separators skipped); false when a '*' is in it. */
+/* Luhn over the digits of p[start..end), separators skipped (pb_luhn_valid); false when
+ * a '*' is in it (an earlier masking). */
 static bool luhn_ok(const uint8_t *p, size_t start, size_t end)
 {
-    unsigned sum = 0, k = 0;
-    for (size_t j = end; j-- > start;) {
-        if (p[j] == '*')
+    uint8_t digits[32];
+    size_t k = 0;
+    for (size_t j = start; j < end; j++) {
+        if (p[j] == '*' || k == sizeof digits)
             return false;
-        if (p[j] < '0' || p[j] > '9')
-            continue;
-        unsigned d = (unsigned)(p[j] - '0');
-        if (k++ % 2 == 1)
-            d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-        sum += d;
+        if (p[j] >= '0' && p[j] <= '9')
+            digits[k++] = p[j];
     }
-    return sum % 10 == 0;
+    return pb_luhn_valid(digits, k);
 }
 
 size_t pb_mask_digit_runs(uint8_t *p, size_t n, uint8_t *x)
@@ -224,6 +224,92 @@ size_t pb_mask_digit_runs(uint8_t *p, size_t n, uint8_t *x)
             }
         }
         i = end;
+    }
+    return changed;
+}
+
+bool pb_luhn_valid(const uint8_t *digits, size_t n)
+{
+    if (!digits || n == 0)
+        return false;
+    unsigned sum = 0;
+    /* From the check digit leftwards, every second digit doubled (ISO/IEC 7812-1). */
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = digits[n - 1 - i];
+        if (c < '0' || c > '9')
+            return false;
+        unsigned d = (unsigned)(c - '0');
+        if (i & 1) {
+            d *= 2;
+            if (d > 9)
+                d -= 9;
+        }
+        sum += d;
+    }
+    return sum % 10 == 0;
+}
+
+/* Stars a digit in place, XOR-ing the change into *x. */
+static size_t star_at(uint8_t *c, uint8_t *x)
+{
+    if (*c < '0' || *c > '9')
+        return 0;
+    if (x)
+        *x ^= (uint8_t)(*c ^ '*');
+    *c = '*';
+    return 1;
+}
+
+/* The PAN run p[s, e): its first 6 and last 4 characters kept (only the last 4 under 13),
+ * the rest starred, as pb_mask_pan keeps them. */
+static size_t star_pan(uint8_t *p, size_t s, size_t e, uint8_t *x)
+{
+    size_t len = e - s, head = len >= 13 ? 6 : 0, changed = 0;
+    for (size_t i = s + head; i + 4 < e; i++)
+        changed += star_at(&p[i], x);
+    return changed;
+}
+
+/* Every digit from i up to the next byte that is no digit (or '*') starred. */
+static size_t star_digits_from(uint8_t *p, size_t n, size_t i, uint8_t *x)
+{
+    size_t changed = 0;
+    for (; i < n && pan_char(p[i]); i++)
+        changed += star_at(&p[i], x);
+    return changed;
+}
+
+size_t pb_mask_track_ascii(uint8_t *p, size_t n, uint8_t *x)
+{
+    enum { PAN_SHORT = 12, PAN_LONG = 19, NAME_MAX_LEN = 26 }; /* ISO/IEC 7813 */
+    size_t changed = 0, i = 0;
+    while (p && i < n) {
+        if (!pan_char(p[i])) {
+            i++;
+            continue;
+        }
+        size_t s = i;
+        while (i < n && pan_char(p[i]))
+            i++;
+        size_t len = i - s;
+        if (len < PAN_SHORT || len > PAN_LONG || i >= n)
+            continue;
+        if (p[i] == '=') {
+            /* Track 2: PAN '=' expiry, service code, discretionary data. */
+            changed += star_pan(p, s, i, x);
+            changed += star_digits_from(p, n, i + 1, x);
+            i++;
+        } else if (p[i] == '^' && s > 0 && p[s - 1] == 'B') {
+            /* Track 1: 'B' PAN '^' name '^' expiry, service code, discretionary data. */
+            size_t k = i + 1;
+            while (k < n && k - (i + 1) <= NAME_MAX_LEN && p[k] != '^')
+                k++;
+            if (k < n && p[k] == '^') {
+                changed += star_pan(p, s, i, x);
+                changed += star_digits_from(p, n, k + 1, x);
+                i = k + 1;
+            }
+        }
     }
     return changed;
 }

@@ -90,6 +90,8 @@ enum {
      * to book, with PB_F_PARTIAL; any other code = goods not issued, the terminal reverses
      * the payment. Kind is PB_KIND_APP_ACK, dir PB_DIR_ECR. */
     PB_F_GOODS = 1u << 9,
+    PB_F_MORE = 1u << 10,       /* one packet of a multi-packet message, more follow (PAX
+                                   POSLink status "1"): not the final answer */
 };
 
 #define PB_REF_MAX 24
@@ -160,6 +162,17 @@ size_t pb_mask_digit_runs(uint8_t *p, size_t n, uint8_t *x);
  * transport bytes STX, ETX, ACK, DLE and NAK (02 03 06 10 15), which keep the stream's
  * framing as it was. Returns how many bytes changed; a second call changes nothing. */
 size_t pb_mask_unframed(uint8_t *p, size_t n, bool bcd);
+/* Luhn (ISO/IEC 7812-1 annex B) check digit test over n ASCII digits; false when n is 0
+ * or any byte is not a digit. Tells a card number from other digit runs. */
+bool pb_luhn_valid(const uint8_t *digits, size_t n);
+/* Magnetic-stripe track data written in ASCII (ISO/IEC 7813): track 2 "PAN=YYMM SSS
+ * discretionary" and track 1 "B PAN ^ NAME ^ YYMM SSS discretionary". Where a run of 12 to
+ * 19 PAN characters (digits or '*') is followed by '=' (track 2), or starts after 'B' and is
+ * followed by '^' NAME '^' (track 1), the PAN keeps its first 6 and last 4 digits (only the
+ * last 4 when it has 12) and every digit after the separator(s) up to the next byte that is
+ * no digit becomes '*', in place. x as for pb_mask_digit_runs. Returns how many bytes
+ * changed; a second call changes nothing. */
+size_t pb_mask_track_ascii(uint8_t *p, size_t n, uint8_t *x);
 /* pb_mask_digit_runs over every text field of a decoded message. Every decoder calls it
  * last, so no field of any message carries a clear card number. */
 void pb_msg_scrub(struct pos_msg *m);

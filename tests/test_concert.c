@@ -650,7 +650,8 @@ static void test_request_types(void **state)
     } cases[] = {
         {'0', PB_TXN_PURCHASE},
         {'1', PB_TXN_REFUND},
-        {'2', PB_TXN_VOID},
+        {'2', PB_TXN_VOID}, /* cancellation per the specification (concert.c) */
+        {'3', PB_TXN_OTHER}, /* duplicate: a receipt reprint */
         {'4', PB_TXN_OTHER},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -753,6 +754,53 @@ static void test_decode_bad_arguments(void **state)
     assert_int_equal(m.kind, PB_KIND_OTHER);
 }
 
+/* A PAN followed at once by more digits, as pyTeliumManager's README shows a report
+ * ("4711690463168807" then zeros): the Luhn digit tells where the PAN ends. */
+static void test_full_answer_pan_then_digits(void **state)
+{
+    (void)state;
+    char report[56];
+    snprintf(report, sizeof report, "4711690463168807%039d", 0);
+    uint8_t wire[96], red[96];
+    size_t len = full_answer('0', "00001250", report, wire);
+    struct pos_msg m;
+    assert_int_equal(decode_one(wire, len, PB_DIR_PT, &m), PB_OK);
+    assert_string_equal(m.pan, "471169******8807");
+    memcpy(red, wire, len);
+    assert_true(P->redact(red, len) > 0);
+    assert_null(memmem(red, len, "0463168", 7));
+    assert_non_null(memmem(red, len, "471169******8807*****", 21));
+    assert_int_equal(red[len - 1], pb_lrc(red + 1, len - 2));
+    assert_int_equal(P->redact(red, len), 0); /* idempotent */
+    assert_int_equal(decode_one(red, len, PB_DIR_PT, &m), PB_OK);
+    assert_string_equal(m.pan, "471169******8807"); /* the same PAN read back */
+    /* digits that are no PAN at all: none kept but the first 6 */
+    snprintf(report, sizeof report, "%055d", 0);
+    len = full_answer('0', "00001250", report, wire);
+    assert_int_equal(decode_one(wire, len, PB_DIR_PT, &m), PB_OK);
+    assert_string_equal(m.pan, "");
+    assert_true(P->redact(wire, len) > 0);
+    assert_int_equal(P->redact(wire, len), 0);
+}
+
+/* Track data in the report: nothing after the separator stays in clear. */
+static void test_full_answer_track_data(void **state)
+{
+    (void)state;
+    uint8_t wire[96];
+    size_t len = full_answer('0', "00001250", ";4970105432101234=25121011234?", wire);
+    assert_true(P->redact(wire, len) > 0);
+    assert_non_null(memmem(wire, len, ";497010******1234=***********?", 30));
+    assert_int_equal(wire[len - 1], pb_lrc(wire + 1, len - 2));
+    assert_int_equal(P->redact(wire, len), 0);
+    len = full_answer('0', "00001250", "%B4970105432101234^DUPONT/JEAN^2512101?", wire);
+    assert_true(P->redact(wire, len) > 0);
+    assert_non_null(memmem(wire, len, "B497010******1234^DUPONT/JEAN^*******?", 38));
+    struct pos_msg m;
+    assert_int_equal(decode_one(wire, len, PB_DIR_PT, &m), PB_OK);
+    assert_null(memmem(&m, sizeof m, "2512", 4));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +808,8 @@ int main(void)
         cmocka_unit_test(test_vector_request),
         cmocka_unit_test(test_vector_short_answer),
         cmocka_unit_test(test_full_answer_pan_masked),
+        cmocka_unit_test(test_full_answer_pan_then_digits),
+        cmocka_unit_test(test_full_answer_track_data),
         cmocka_unit_test(test_redact_keeps_bad_lrc_bad),
         cmocka_unit_test(test_redact_unknown_length_frame),
         cmocka_unit_test(test_encode_decode_every_field),

@@ -577,6 +577,149 @@ static void test_tracker_classes(void **state)
     assert_int_equal(lane("00", "000000000050"), PB_CLASS_UNDERCHARGE);
 }
 
+/* "10": approved for part of the amount [gsccs/mispos-client allinpay-rejcode.properties]. */
+static void test_partial_result(void **state)
+{
+    (void)state;
+    uint8_t d[256];
+    size_t n = answer(d, "10", "000000000600", NULL);
+    struct pos_msg m;
+    exact_data(d, n, &m);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    assert_true(m.flags & PB_F_PARTIAL);
+    assert_int_equal(m.amount, 600);
+    n = answer(d, "05", "000000000000", NULL);
+    assert_int_equal(decode_data(d, n, PB_DIR_PT, &m), PB_OK);
+    assert_int_equal(m.result, PB_RESULT_DECLINED);
+    assert_false(m.flags & PB_F_PARTIAL);
+}
+
+/* Card data in tags outside the profile, masked by what EMV says they hold (EMV 4.3 Book 3
+ * Annex A): 5A PAN and 57 track 2 in packed BCD, 56 track 1 and 9F6B track 2 in ASCII, and
+ * the profile's own expiry (9F1B). */
+static void test_card_tags_by_meaning(void **state)
+{
+    (void)state;
+    static const uint8_t pan_bcd[] = {0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x01, 0x19};
+    static const uint8_t trk2_bcd[] = {0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x01, 0x19,
+                                       0xD2, 0x51, 0x22, 0x01, 0x12, 0x34, 0x56, 0x7F};
+    uint8_t d[512], w[600];
+    size_t n = 0;
+    n = tlvs(d, n, 0x9F14, "00");
+    n = tlv(d, n, 0x9F01, "\x02", 1);
+    n = tlvs(d, n, 0x9F02, "000000000100");
+    n = tlv(d, n, 0x5A00, pan_bcd, sizeof pan_bcd);
+    n = tlv(d, n, 0x0057, trk2_bcd, sizeof trk2_bcd);
+    n = tlvs(d, n, 0x0056, "B4761739001010119^DOE/JOHN^25122011234");
+    n = tlvs(d, n, 0x9F6B, "4761739001010119D2512201123");
+    n = tlvs(d, n, 0x9F1B, "2512");
+    size_t k = wrap(d, n, w);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, k, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.pan, "476173******0119"); /* from 5A: no 9F0B here */
+    assert_true(P->redact(w, k) > 0);
+    assert_int_equal(pb_lrc(w + 1, k - 2), w[k - 1]);
+    static const uint8_t pan_red[] = {0x47, 0x61, 0x73, 0xEE, 0xEE, 0xEE, 0x01, 0x19};
+    static const uint8_t trk2_red[] = {0x47, 0x61, 0x73, 0xEE, 0xEE, 0xEE, 0x01, 0x19,
+                                       0xDE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEF};
+    assert_non_null(memmem(w, k, pan_red, sizeof pan_red));
+    assert_non_null(memmem(w, k, trk2_red, sizeof trk2_red));
+    assert_non_null(memmem(w, k, "B476173******0119^DOE/JOHN^***********", 38));
+    assert_non_null(memmem(w, k, "476173******0119D**********", 27));
+    assert_null(memmem(w, k, "2512", 4));
+    assert_non_null(memmem(w, k, "000000000100", 12)); /* the amount is no card data */
+    assert_int_equal(P->redact(w, k), 0);              /* idempotent */
+    struct pos_msg r;
+    assert_int_equal(decode_wire(w, k, PB_DIR_UNKNOWN, &r), PB_OK);
+    assert_string_equal(r.pan, m.pan);
+    assert_int_equal(r.amount, 100);
+}
+
+/* A card number in packed BCD in the profile's own card tag. */
+static void test_bcd_card_number(void **state)
+{
+    (void)state;
+    static const uint8_t pan_bcd[] = {0x62, 0x22, 0x02, 0x12, 0x34, 0x56, 0x78, 0x90, 0x12, 0x3F};
+    uint8_t d[256], w[300];
+    size_t n = 0;
+    n = tlvs(d, n, 0x9F14, "00");
+    n = tlv(d, n, 0x9F01, "\x02", 1);
+    n = tlv(d, n, 0x9F0B, pan_bcd, sizeof pan_bcd);
+    size_t k = wrap(d, n, w);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, k, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_string_equal(m.pan, "622202*********0123");
+    assert_true(P->redact(w, k) > 0);
+    static const uint8_t red[] = {0x62, 0x22, 0x02, 0xEE, 0xEE, 0xEE, 0xEE, 0xE0, 0x12, 0x3F};
+    assert_non_null(memmem(w, k, red, sizeof red));
+    assert_int_equal(P->redact(w, k), 0);
+}
+
+/* Tags no profile or EMV meaning explains: scanned for Luhn-valid card numbers in ASCII
+ * (12 digits too) and packed BCD, and for EMV data elements embedded in binary values. */
+static void test_unknown_tags_scanned(void **state)
+{
+    (void)state;
+    /* n format: right-justified, zero-padded */
+    static const uint8_t bcd_pan[] = {0x00, 0x00, 0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x01, 0x19};
+    static const uint8_t icc[] = {0x9F, 0x26, 0x02, 0xAB, 0xCD, 0x5A, 0x08, 0x41, 0x11, 0x11,
+                                  0x11, 0x11, 0x11, 0x11, 0x11, 0x5F, 0x24, 0x03, 0x25, 0x12,
+                                  0x31, 0x9F, 0x27, 0x01, 0x80};
+    static const uint8_t stamp[] = {0x20, 0x24, 0x04, 0x17, 0x14, 0x19, 0x59, 0x00, 0xA1};
+    uint8_t d[512], w[600];
+    size_t n = 0;
+    n = tlvs(d, n, 0x9F14, "00");
+    n = tlv(d, n, 0xDF55, bcd_pan, sizeof bcd_pan);
+    n = tlvs(d, n, 0xDF56, "card 500000000009 ok");
+    n = tlv(d, n, 0xDF57, icc, sizeof icc);
+    n = tlv(d, n, 0xDF58, stamp, sizeof stamp);
+    size_t k = wrap(d, n, w);
+    uint8_t copy[600];
+    memcpy(copy, w, k);
+    assert_true(P->redact(w, k) > 0);
+    assert_int_equal(pb_lrc(w + 1, k - 2), w[k - 1]);
+    static const uint8_t pan_red[] = {0x00, 0x00, 0x47, 0x61, 0x73, 0xEE, 0xEE, 0xEE, 0x01, 0x19};
+    static const uint8_t icc_red[] = {0x5A, 0x08, 0x41, 0x11, 0x11, 0xEE,
+                                      0xEE, 0xEE, 0x11, 0x11, 0x5F, 0x24,
+                                      0x03, 0xEE, 0xEE, 0xEE, 0x9F, 0x27};
+    assert_non_null(memmem(w, k, pan_red, sizeof pan_red));
+    assert_non_null(memmem(w, k, "card ********0009 ok", 20));
+    assert_non_null(memmem(w, k, icc_red, sizeof icc_red));
+    assert_non_null(memmem(w, k, stamp, sizeof stamp)); /* no Luhn PAN: left as it was */
+    assert_int_equal(P->redact(w, k), 0);
+    /* a bad LRC stays exactly as bad */
+    memcpy(w, copy, k);
+    w[k - 1] ^= 0x42;
+    P->redact(w, k);
+    assert_int_equal(w[k - 1] ^ pb_lrc(w + 1, k - 2), 0x42);
+}
+
+/* The shared helpers these rely on (protocols/msg.c). */
+static void test_luhn_and_track_helpers(void **state)
+{
+    (void)state;
+    assert_true(pb_luhn_valid((const uint8_t *)"4761739001010119", 16));
+    assert_false(pb_luhn_valid((const uint8_t *)"4761739001010118", 16));
+    assert_true(pb_luhn_valid((const uint8_t *)"500000000009", 12));
+    assert_false(pb_luhn_valid((const uint8_t *)"47617390010101x9", 16));
+    assert_false(pb_luhn_valid((const uint8_t *)"", 0));
+    uint8_t t[] = "x;4761739001010119=2512101123456?y B4761739001010119^DOE/J^2512101?";
+    uint8_t x = 0, before = 0, after = 0;
+    for (size_t i = 0; i < sizeof t - 1; i++)
+        before ^= t[i];
+    size_t c = pb_mask_track_ascii(t, sizeof t - 1, &x);
+    assert_int_equal(c, 6 + 13 + 6 + 7);
+    assert_string_equal((char *)t, "x;476173******0119=*************?y "
+                                   "B476173******0119^DOE/J^*******?");
+    for (size_t i = 0; i < sizeof t - 1; i++)
+        after ^= t[i];
+    assert_int_equal(before ^ x, after);
+    assert_int_equal(pb_mask_track_ascii(t, sizeof t - 1, NULL), 0);
+    /* a digit run that is no track stays */
+    uint8_t u[] = "ref 1234567890123456 =5";
+    assert_int_equal(pb_mask_track_ascii(u, sizeof u - 1, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +740,11 @@ int main(void)
         cmocka_unit_test(test_encode_from_fields),
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_tracker_classes),
+        cmocka_unit_test(test_partial_result),
+        cmocka_unit_test(test_card_tags_by_meaning),
+        cmocka_unit_test(test_bcd_card_number),
+        cmocka_unit_test(test_unknown_tags_scanned),
+        cmocka_unit_test(test_luhn_and_track_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

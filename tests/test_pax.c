@@ -184,9 +184,13 @@ static void test_response_codes(void **state)
     assert_int_equal(m.result, PB_RESULT_UNKNOWN);
     assert_false(m.flags & PB_F_RESULT_CODE);
     /* a short response: the fields that are there */
-    assert_int_equal(decode_text("1|T01", PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(decode_text("0|T01", PB_DIR_UNKNOWN, &m), PB_OK);
     assert_int_equal(m.kind, PB_KIND_RESULT);
     assert_int_equal(m.result, PB_RESULT_UNKNOWN);
+    /* status 1: more packets follow, this one is no final answer */
+    assert_int_equal(decode_text("1|T01", PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_INTERMEDIATE);
+    assert_true(m.flags & PB_F_MORE);
 }
 
 static void test_request_types(void **state)
@@ -207,8 +211,12 @@ static void test_request_types(void **state)
     exact("T00|1.28|99|||6^^^78||||", &m);
     assert_int_equal(m.txn, PB_TXN_VOID);
     assert_string_equal(m.text, "type=99 v=1.28");
-    /* other types keep their code */
+    /* a post-auth captures an auth: a purchase that keeps its code */
     exact("T00|1.28|04|100||7||||", &m);
+    assert_int_equal(m.txn, PB_TXN_PURCHASE);
+    assert_string_equal(m.text, "type=04 v=1.28");
+    /* other types keep their code */
+    exact("T00|1.28|06|100||7||||", &m);
     assert_int_equal(m.txn, PB_TXN_OTHER);
     /* other commands: OTHER, direction from the shape */
     assert_int_equal(decode_text("A00|1.28", PB_DIR_UNKNOWN, &m), PB_OK);
@@ -601,6 +609,11 @@ static enum pb_class run_lane(const char *request, const char *response)
     return c.cls[0];
 }
 
+static enum pb_class run_lane_cmd(const char *request, const char *response)
+{
+    return run_lane(request, response);
+}
+
 static void test_tracker_classes(void **state)
 {
     (void)state;
@@ -621,6 +634,311 @@ static void test_tracker_classes(void **state)
     /* a return answered as a sale */
     assert_int_equal(run_lane("T00|1.28|02|1000||1||||", "0|T01|1.28|000000|OK||01|1000"),
                      PB_CLASS_TYPE_MISMATCH);
+}
+
+/* Every documented response code is named, and its outcome is the one its meaning gives
+ * (pax.c CODE_TABLE, from PAX's POSLink SDK ResponseCode). */
+static void test_response_code_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *code;
+        enum pb_result result;
+    } cases[] = {
+        {"000000", PB_RESULT_APPROVED},      {"000001", PB_RESULT_APPROVED},
+        {"000002", PB_RESULT_APPROVED},      {"000003", PB_RESULT_APPROVED},
+        {"000029", PB_RESULT_APPROVED},      {"000100", PB_RESULT_DECLINED},
+        {"000200", PB_RESULT_NOT_PROCESSED}, {"000300", PB_RESULT_APPROVED},
+        {"000301", PB_RESULT_NOT_PROCESSED}, {"100001", PB_RESULT_NOT_PROCESSED},
+        {"100002", PB_RESULT_ABORTED},       {"100003", PB_RESULT_NOT_PROCESSED},
+        {"100009", PB_RESULT_NOT_PROCESSED}, {"100011", PB_RESULT_DECLINED},
+        {"100015", PB_RESULT_DECLINED},      {"100017", PB_RESULT_DECLINED},
+        {"100021", PB_RESULT_DECLINED},      {"100023", PB_RESULT_NOT_PROCESSED},
+        {"100040", PB_RESULT_ABORTED},       {"100500", PB_RESULT_ABORTED},
+        {"100512", PB_RESULT_DECLINED},      {"101001", PB_RESULT_APPROVED},
+        {"101000", PB_RESULT_NOT_PROCESSED}, {"101401", PB_RESULT_NOT_PROCESSED},
+        {"103000", PB_RESULT_DECLINED},      {"104000", PB_RESULT_NOT_PROCESSED},
+        {"199999", PB_RESULT_NOT_PROCESSED},
+    };
+    struct pos_msg m;
+    char text[96];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text, "0|T01|1.28|%s|X", cases[i].code);
+        assert_int_equal(decode_text(text, PB_DIR_PT, &m), PB_OK);
+        assert_int_equal(m.kind, PB_KIND_RESULT);
+        assert_int_equal(m.result, cases[i].result);
+        assert_non_null(pb_pax_code_name(cases[i].code));
+    }
+    assert_string_equal(pb_pax_code_name("000001"), "APPROVED_OFFLINE");
+    assert_string_equal(pb_pax_code_name("000002"), "PARTIALLY_APPROVED");
+    assert_null(pb_pax_code_name("000777"));
+    /* partial approval: the protocol's own marker, and the amount due */
+    exact("0|T01|1.28|000002|PARTIAL APPROVED||01|600^400||", &m);
+    assert_true(m.flags & PB_F_PARTIAL);
+    assert_int_equal(m.amount_due, 400);
+    /* one code for several errors: its message tells the user's abort */
+    assert_int_equal(decode_text("0|T01|1.28|100023|USER ABORTED", PB_DIR_PT, &m), PB_OK);
+    assert_int_equal(m.result, PB_RESULT_ABORTED);
+    assert_int_equal(decode_text("0|T01|1.28|100023|NOT FOUND", PB_DIR_PT, &m), PB_OK);
+    assert_int_equal(m.result, PB_RESULT_NOT_PROCESSED);
+    /* a duplicate carries the original's amounts: no charge of this answer */
+    assert_int_equal(decode_text("0|T01|1.28|100011|DUP TRANSACTION||01|1000|1234|5^1",
+                                 PB_DIR_PT, &m),
+                     PB_OK);
+    assert_false(m.flags & PB_F_AMOUNT);
+    assert_int_equal(m.result, PB_RESULT_DECLINED);
+}
+
+static void test_types_and_commands_named(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *type;
+        enum pb_txn_type txn;
+    } cases[] = {
+        {"01", PB_TXN_PURCHASE}, {"02", PB_TXN_REFUND}, {"03", PB_TXN_PREAUTH},
+        {"04", PB_TXN_PURCHASE}, {"05", PB_TXN_PURCHASE}, {"06", PB_TXN_OTHER},
+        {"16", PB_TXN_VOID},     {"17", PB_TXN_VOID},     {"22", PB_TXN_VOID},
+        {"23", PB_TXN_OTHER},    {"24", PB_TXN_OTHER},    {"32", PB_TXN_OTHER},
+        {"33", PB_TXN_PREAUTH},  {"42", PB_TXN_OTHER},    {"99", PB_TXN_VOID},
+    };
+    struct pos_msg m;
+    char text[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text, "T00|1.28|%s|100||1||||", cases[i].type);
+        exact(text, &m);
+        assert_int_equal(m.txn, cases[i].txn);
+        assert_non_null(pb_pax_type_name(cases[i].type));
+    }
+    assert_string_equal(pb_pax_type_name("04"), "postauth");
+    assert_string_equal(pb_pax_type_name("24"), "verify");
+    assert_null(pb_pax_type_name("77"));
+    assert_string_equal(pb_pax_command_name("A14"), "cancel");
+    assert_string_equal(pb_pax_command_name("A15"), "cancel"); /* its response */
+    assert_string_equal(pb_pax_command_name("A39"), "check file");
+    assert_string_equal(pb_pax_command_name("R03"), "local detail report");
+    assert_null(pb_pax_command_name("X99"));
+    assert_int_equal(decode_text("A14|1.35", PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_OTHER);
+    assert_string_equal(m.text, "command A14 (cancel)");
+}
+
+/* T02/T03 debit: the credit layouts up to the trace group; T02 has 8 fields. */
+static void test_debit(void **state)
+{
+    (void)state;
+    struct pos_msg m;
+    exact("T02|1.35|01|1000||5||", &m);
+    assert_int_equal(m.kind, PB_KIND_REQUEST);
+    assert_int_equal(m.cmd, 'T' << 8 | 2);
+    assert_int_equal(m.txn, PB_TXN_PURCHASE);
+    assert_int_equal(m.amount, 1000);
+    assert_string_equal(m.reference, "5");
+    exact("T02|1.35|02|1000||6||", &m);
+    assert_int_equal(m.txn, PB_TXN_REFUND);
+    exact("0|T03|1.35|000000|OK|^^654321^^TR7|01|1000|6789|9^5", &m);
+    assert_int_equal(m.kind, PB_KIND_RESULT);
+    assert_int_equal(m.cmd, 'T' << 8 | 3);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    assert_int_equal(m.amount, 1000);
+    assert_string_equal(m.pan, "6789");
+    assert_int_equal(run_lane_cmd("T02|1.35|01|1000||5||",
+                                  "0|T03|1.35|000000|OK||01|1000|6789|9^5"),
+                     PB_CLASS_OK);
+}
+
+/* B00/B01 batch close: the end of day and the terminal's totals. */
+static void test_batch_close(void **state)
+{
+    (void)state;
+    struct pos_msg m, d;
+    exact("B00|1.35|", &m);
+    assert_int_equal(m.kind, PB_KIND_REQUEST);
+    assert_int_equal(m.txn, PB_TXN_END_OF_DAY);
+    assert_int_equal(m.cmd, 'B' << 8 | 0);
+    assert_string_equal(m.text, "v=1.35");
+    /* the SDKs' timestamp is read, not kept (its 14 digits would be scrubbed as a PAN) */
+    assert_int_equal(decode_text("B00|1.35|20240417141959", PB_DIR_ECR, &m), PB_OK);
+    assert_int_equal(m.txn, PB_TXN_END_OF_DAY);
+    /* totals per EDC type: credit + debit are the card payments the bridge sees */
+    assert_int_equal(decode_text("0|B01|1.35|000000|OK|00^OK^^^TR1^12|3=1=2=0=0=0=0=0|"
+                                 "1500=500=700=0=0=0=0=0|20240417141959|TID9|MID9",
+                                 PB_DIR_UNKNOWN, &m),
+                     PB_OK);
+    assert_int_equal(m.kind, PB_KIND_RESULT);
+    assert_int_equal(m.txn, PB_TXN_END_OF_DAY);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    assert_int_equal(m.amount, 2000);
+    assert_string_equal(m.terminal_id, "TID9");
+    assert_string_equal(m.trace, "TR1");
+    assert_string_equal(m.text, "v=1.35 status=0 count=4 msg=OK");
+    uint8_t w[256];
+    int n = P->encode(&m, w, sizeof w);
+    assert_true(n > 0);
+    assert_int_equal(decode_wire(w, (size_t)n, PB_DIR_UNKNOWN, &d), PB_OK);
+    assert_int_equal(d.amount, 2000);
+    assert_string_equal(d.text, m.text);
+    assert_string_equal(d.terminal_id, "TID9");
+    /* a net total may be negative; unreadable totals are no total */
+    assert_int_equal(decode_text("0|B01|1.35|000000|OK||1|-250", PB_DIR_PT, &m), PB_OK);
+    assert_int_equal(m.amount, -250);
+    assert_int_equal(decode_text("0|B01|1.35|000000|OK||1|12.50", PB_DIR_PT, &m), PB_OK);
+    assert_false(m.flags & PB_F_AMOUNT);
+    /* the end of day encoded from fields */
+    pb_msg_init(&m);
+    m.kind = PB_KIND_REQUEST;
+    m.txn = PB_TXN_END_OF_DAY;
+    n = P->encode(&m, w, sizeof w);
+    assert_true(n > 0);
+    assert_int_equal(decode_wire(w, (size_t)n, PB_DIR_UNKNOWN, &d), PB_OK);
+    assert_int_equal(d.cmd, 'B' << 8 | 0);
+    assert_int_equal(d.txn, PB_TXN_END_OF_DAY);
+}
+
+/* Multi-packet responses: status "1" while more packets follow, bodies joined. */
+static const char *const MP_FIRST = "1|T01|1.28|000000|OK|^^123456^^TRC9|01|10";
+static const char *const MP_LAST = "0|00^0|1234|5^1";
+
+static void test_multi_packet_decode(void **state)
+{
+    (void)state;
+    struct pos_msg m;
+    assert_int_equal(decode_text(MP_FIRST, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_INTERMEDIATE);
+    assert_int_equal(m.dir, PB_DIR_PT);
+    assert_true(m.flags & PB_F_MORE);
+    assert_int_equal(m.result, PB_RESULT_APPROVED); /* what it says so far */
+    assert_false(m.flags & PB_F_AMOUNT);            /* "10" may go on: not read */
+    assert_string_equal(m.auth_code, "123456");
+    assert_int_equal(P->encode(&m, (uint8_t[64]){0}, 64), PB_ERR_UNSUPPORTED);
+    assert_int_equal(decode_text(MP_LAST, PB_DIR_PT, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_OTHER);
+    assert_false(m.flags & PB_F_MORE);
+    assert_non_null(strstr(m.text, "packet status=0"));
+    assert_int_equal(decode_text("1|rest of a report", PB_DIR_PT, &m), PB_OK);
+    assert_true(m.flags & PB_F_MORE);
+}
+
+static void feed_join(struct pb_pax_joiner *j, const char *text, int want,
+                      const struct pb_frame **whole)
+{
+    uint8_t w[512];
+    size_t n = frame(text, w, sizeof w);
+    struct pb_frame *f = new_frame();
+    size_t resume = 0;
+    assert_int_equal(P->scan(w, n, &resume, f), (int)n);
+    f->offset = 100;
+    f->length = (uint32_t)n;
+    assert_int_equal(pb_pax_join(j, f, whole), want);
+    free(f);
+}
+
+static void test_multi_packet_join(void **state)
+{
+    (void)state;
+    struct pb_pax_joiner *j;
+    assert_int_equal(pb_pax_joiner_new(&j), PB_OK);
+    const struct pb_frame *whole = NULL;
+    feed_join(j, "0|T01|1.28|000000|OK", PB_PAX_JOIN_PASS, &whole); /* one packet */
+    assert_null(whole);
+    feed_join(j, MP_FIRST, PB_PAX_JOIN_HELD, &whole);
+    feed_join(j, MP_FIRST, PB_PAX_JOIN_HELD, &whole); /* repeated after a lost ACK */
+    feed_join(j, MP_LAST, PB_PAX_JOIN_DONE, &whole);
+    assert_non_null(whole);
+    struct pos_msg m;
+    assert_int_equal(P->decode(whole, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_RESULT);
+    assert_false(m.flags & PB_F_MORE);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    assert_int_equal(m.amount, 1000); /* "10" + "00": the amount split across packets */
+    assert_string_equal(m.pan, "1234");
+    assert_string_equal(m.receipt, "5");
+    assert_int_equal(m.offset, 100);
+    /* a request resets an unfinished message; a bad LRC passes untouched */
+    feed_join(j, MP_FIRST, PB_PAX_JOIN_HELD, &whole);
+    feed_join(j, "T00|1.28|01|100||1||||", PB_PAX_JOIN_PASS, &whole);
+    feed_join(j, MP_LAST, PB_PAX_JOIN_PASS, &whole);
+    struct pb_frame *bad = new_frame();
+    bad->type = PB_FRAME_DATA;
+    bad->checksum_ok = false;
+    assert_int_equal(pb_pax_join(j, bad, &whole), PB_PAX_JOIN_PASS);
+    bad->type = PB_FRAME_CONTROL;
+    bad->control = PB_ACK;
+    assert_int_equal(pb_pax_join(j, bad, &whole), PB_PAX_JOIN_PASS);
+    /* larger than PAX_JOIN_MAX: given up */
+    bad->type = PB_FRAME_DATA;
+    bad->checksum_ok = true;
+    bad->payload[0] = '1';
+    bad->payload[1] = PB_FS;
+    memset(bad->payload + 2, 'x', PAX_PAYLOAD_MAX - 2);
+    bad->payload_len = PAX_PAYLOAD_MAX;
+    int r = PB_PAX_JOIN_HELD;
+    for (int i = 0; i < 40 && r == PB_PAX_JOIN_HELD; i++) {
+        bad->payload[2] = (uint8_t)('a' + i % 26); /* no repeat */
+        bad->payload[3] = (uint8_t)('a' + i / 26);
+        r = pb_pax_join(j, bad, &whole);
+    }
+    assert_int_equal(r, PB_ERR_RANGE);
+    free(bad);
+    assert_int_equal(pb_pax_join(NULL, NULL, NULL), PB_ERR_INVAL);
+    pb_pax_joiner_free(j);
+    pb_pax_joiner_free(NULL);
+}
+
+static void test_redact_new_account_and_tracks(void **state)
+{
+    (void)state;
+    uint8_t w[256], want[256];
+    /* a replaced gift card's new number (account sub-field 5) is a whole card number */
+    size_t n = frame("0|T01|1.28|000000|OK||13|0|1234^01^^^^5022440000000000098|5^1", w,
+                     sizeof w);
+    size_t k = frame("0|T01|1.28|000000|OK||13|0|1234^01^^^^502244*********0098|5^1", want,
+                     sizeof want);
+    assert_int_equal(n, k);
+    assert_true(P->redact(w, n) > 0);
+    assert_memory_equal(w, want, n);
+    assert_int_equal(P->redact(w, n), 0);
+    /* track 2 in extended data: the PAN's middle and all after '=' */
+    n = frame("T00|1.28|01|100||1||||TRACK2=4761739001010119=25122011234567890", w, sizeof w);
+    k = frame("T00|1.28|01|100||1||||TRACK2=476173******0119=*****************", want,
+              sizeof want);
+    assert_true(P->redact(w, n) > 0);
+    assert_memory_equal(w, want, n);
+    assert_int_equal(pb_lrc(w + 1, n - 2), w[n - 1]);
+    /* a batch's totals are numbers, not card data */
+    n = frame("0|B01|1.35|000000|OK||3=0|1234567890123456", w, sizeof w);
+    assert_int_equal(P->redact(w, n), 0);
+}
+
+/* The tracker, unchanged, waits through a packet with more to follow: it is proof of life,
+ * and the joined message closes the sale. */
+static void test_tracker_multi_packet(void **state)
+{
+    (void)state;
+    struct classes c = {0};
+    struct pb_tracker *tr;
+    assert_int_equal(pb_tracker_new(P, NULL, on_txn, &c, &tr), 0);
+    struct pb_time now = {1000000, 1700000000000000};
+    struct pos_msg m;
+    assert_int_equal(decode_text("T00|1.28|01|1000||1||||", PB_DIR_ECR, &m), PB_OK);
+    pb_tracker_msg(tr, &m, &now);
+    now.mono_us += 1000000;
+    assert_int_equal(decode_text(MP_FIRST, PB_DIR_PT, &m), PB_OK);
+    pb_tracker_msg(tr, &m, &now);
+    assert_int_equal(c.n, 0); /* not closed on a packet with more to follow */
+    struct pb_pax_joiner *j;
+    assert_int_equal(pb_pax_joiner_new(&j), PB_OK);
+    const struct pb_frame *whole;
+    feed_join(j, MP_FIRST, PB_PAX_JOIN_HELD, &whole);
+    feed_join(j, MP_LAST, PB_PAX_JOIN_DONE, &whole);
+    now.mono_us += 1000000;
+    assert_int_equal(P->decode(whole, PB_DIR_PT, &m), PB_OK);
+    pb_tracker_msg(tr, &m, &now);
+    pb_tracker_finish(tr, &now);
+    pb_tracker_free(tr);
+    pb_pax_joiner_free(j);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.cls[0], PB_CLASS_OK);
 }
 
 int main(void)
@@ -645,6 +963,14 @@ int main(void)
         cmocka_unit_test(test_encode_from_fields),
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_tracker_classes),
+        cmocka_unit_test(test_response_code_table),
+        cmocka_unit_test(test_types_and_commands_named),
+        cmocka_unit_test(test_debit),
+        cmocka_unit_test(test_batch_close),
+        cmocka_unit_test(test_multi_packet_decode),
+        cmocka_unit_test(test_multi_packet_join),
+        cmocka_unit_test(test_redact_new_account_and_tracks),
+        cmocka_unit_test(test_tracker_multi_packet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,10 @@
  *    the same bytes (canonical frames are a fixed point);
  *  - redact keeps the length, never breaks a good LRC nor mends a bad one, is idempotent,
  *    and the redacted frame decodes to the same kind;
- *  - no decoded pan holds more than 10 digits, a T01's no more than 4. */
+ *  - no decoded pan holds more than 10 digits, a T01's no more than 4;
+ *  - every frame also goes through a multi-packet joiner (pb_pax_join, reset per input):
+ *    a message it assembles is no larger than PAX_JOIN_MAX, decodes without PB_F_MORE, and
+ *    keeps the pan limits above. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,10 +46,33 @@ static int decode_wire(const uint8_t *w, size_t n, enum pb_dir dir, struct pos_m
     return pb_proto_pax.decode(&f, dir, m);
 }
 
+static struct pb_pax_joiner *joiner;
+
+static void check_join(const struct pb_frame *f)
+{
+    if (!joiner)
+        CHECK(pb_pax_joiner_new(&joiner) == PB_OK);
+    const struct pb_frame *whole = NULL;
+    int j = pb_pax_join(joiner, f, &whole);
+    CHECK(j == PB_PAX_JOIN_PASS || j == PB_PAX_JOIN_HELD || j == PB_PAX_JOIN_DONE ||
+          j == PB_ERR_RANGE);
+    CHECK((j == PB_PAX_JOIN_DONE) == (whole != NULL));
+    if (!whole)
+        return;
+    CHECK(whole->payload_len <= PAX_JOIN_MAX && whole->checksum_ok);
+    struct pos_msg m;
+    int r = pb_proto_pax.decode(whole, PB_DIR_UNKNOWN, &m);
+    CHECK(r == PB_OK || (r < 0 && (m.flags & PB_F_MALFORMED) && m.kind == PB_KIND_OTHER));
+    CHECK(!(m.flags & PB_F_MORE));
+    CHECK(digits(m.pan) <= 10);
+    CHECK(m.kind != PB_KIND_RESULT || digits(m.pan) <= 4);
+}
+
 static void check_frame(const struct pb_frame *f)
 {
     const struct pb_protocol *p = &pb_proto_pax;
     struct pos_msg m;
+    check_join(f);
     int r = p->decode(f, PB_DIR_UNKNOWN, &m);
     CHECK(r == PB_OK || (r < 0 && (m.flags & PB_F_MALFORMED) && m.kind == PB_KIND_OTHER));
     CHECK(m.offset == f->offset && m.length == f->length);
@@ -98,6 +124,7 @@ static void check_frame(const struct pb_frame *f)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    pb_pax_joiner_reset(joiner); /* each input starts with no message under way */
     fuzz_codec_input(data, size);
     return 0;
 }

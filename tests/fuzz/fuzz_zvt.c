@@ -207,7 +207,7 @@ static void apdu_end(struct apdu_buf *a)
     a->b[2] = (uint8_t)(a->n - 3);
 }
 
-/* DLE STX, 0x10 doubled, DLE ETX, CRC (PROTOCOLS.md 2), scanned back into c->frame. */
+/* DLE STX, 0x10 doubled, DLE ETX, CRC (docs/PROTOCOLS.md 2), scanned back into c->frame. */
 static size_t frame_up(struct ctx *c, const struct apdu_buf *a)
 {
     size_t o = 0;
