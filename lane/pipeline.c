@@ -18,6 +18,7 @@
 
 struct side {
     struct pb_deframer *df;
+    void *joiner; /* the protocol's, for messages in several frames; NULL: none */
     uint64_t consumed; /* stream offset up to which the deframer has decided */
 };
 
@@ -119,12 +120,20 @@ static void on_frame(const struct pb_frame *f, void *ctx)
         return;
     }
     pb_hold_redact(l->hold, dir, true, f->offset, f->length);
+    /* A message in several frames (PAX's multi-packet answer) is decoded whole, once its
+     * last part came; the parts before it are proof of life. */
+    const struct pb_frame *df = f;
+    if (s->joiner && f->type == PB_FRAME_DATA && f->checksum_ok) {
+        const struct pb_frame *whole = NULL;
+        if (l->o.proto->joiner->join(s->joiner, f, &whole) == PB_JOIN_DONE && whole)
+            df = whole;
+    }
     struct pos_msg m;
     pb_msg_init(&m);
-    l->o.proto->decode(f, dir, &m);
+    l->o.proto->decode(df, dir, &m);
     m.dir = dir; /* the bridge knows which side spoke */
-    m.offset = f->offset;
-    m.length = f->length;
+    m.offset = df->offset;
+    m.length = df->length;
     m.checksum_ok = f->type == PB_FRAME_CONTROL || f->checksum_ok;
     if (f->type == PB_FRAME_DATA) {
         l->stats.frames[dir]++;
@@ -290,8 +299,11 @@ int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **ou
         struct pb_rules_opts ro = {
             .burst = l->o.alert_burst, .journal = l->o.journal, .alerter = l->alerter};
         rc = pb_rules_new(&ro, &l->rules);
-        for (int d = 0; d < 2 && rc == PB_OK; d++)
+        for (int d = 0; d < 2 && rc == PB_OK; d++) {
             rc = pb_deframer_new(l->o.proto, &l->side[d].df);
+            if (rc == PB_OK && l->o.proto->joiner)
+                rc = l->o.proto->joiner->create(&l->side[d].joiner);
+        }
         if (rc == PB_OK)
             rc = pb_tracker_new(l->o.proto, &l->o.tracker, on_txn, l, &l->tracker);
         if (rc == PB_OK && pb_detector_new(NULL, &l->check) != PB_OK)
@@ -309,8 +321,11 @@ void pb_pipeline_free(struct pb_pipeline *l)
 {
     if (!l)
         return;
-    for (int d = 0; d < 2; d++)
+    for (int d = 0; d < 2; d++) {
         pb_deframer_free(l->side[d].df);
+        if (l->o.proto && l->o.proto->joiner)
+            l->o.proto->joiner->destroy(l->side[d].joiner);
+    }
     pb_hold_free(l->hold);
     pb_tracker_free(l->tracker);
     pb_rules_free(l->rules);

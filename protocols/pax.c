@@ -1465,6 +1465,30 @@ static int pax_decode(const struct pb_frame *f, enum pb_dir dir, struct pos_msg 
     return r;
 }
 
+/* The multi-packet joiner behind the protocol's generic hook (protocol.h). */
+static int pax_joiner_create(void **out)
+{
+    struct pb_pax_joiner *j = NULL;
+    int r = pb_pax_joiner_new(&j);
+    *out = j;
+    return r;
+}
+
+static void pax_joiner_destroy(void *j)
+{
+    pb_pax_joiner_free(j);
+}
+
+static int pax_joiner_join(void *j, const struct pb_frame *f, const struct pb_frame **whole)
+{
+    int r = pb_pax_join(j, f, whole);
+    return r == PB_PAX_JOIN_DONE ? PB_JOIN_DONE : r == PB_PAX_JOIN_HELD ? PB_JOIN_HELD
+                                                                        : PB_JOIN_PASS;
+}
+
+static const struct pb_joiner_ops pax_joiner = {pax_joiner_create, pax_joiner_destroy,
+                                                 pax_joiner_join};
+
 const struct pb_protocol pb_proto_pax = {
     .name = "pax",
     .description = "PAX POSLink serial: STX FS/US-separated ASCII fields ETX LRC",
@@ -1487,4 +1511,5 @@ const struct pb_protocol pb_proto_pax = {
             .max_repeats = 2, /* 3 NAKs, then EOT: the first try and two repeats */
         },
     .discipline = &pb_pax_discipline,
+    .joiner = &pax_joiner,
 };

@@ -54,6 +54,20 @@ struct pb_frame {
  * frame fed one byte at a time is not rescanned from its start on every byte. */
 typedef int (*pb_scan_fn)(const uint8_t *buf, size_t len, size_t *resume, struct pb_frame *out);
 
+/* Messages a protocol sends as several frames (PAX's multi-packet answers). Optional; the
+ * pipeline keeps one joiner per direction and shows it every data frame with a good
+ * checksum, before decoding:
+ *   PB_JOIN_PASS  the frame is no part of such a message: decode it as usual;
+ *   PB_JOIN_HELD  a part with more to follow: decode it (proof of life, no final answer);
+ *   PB_JOIN_DONE  it ended the message: decode *whole instead (owned by the joiner,
+ *                 valid until the next call; its offset and length span every part). */
+enum { PB_JOIN_PASS = 0, PB_JOIN_HELD = 1, PB_JOIN_DONE = 2 };
+struct pb_joiner_ops {
+    int (*create)(void **out); /* PB_OK, *out set; or a negative code, *out NULL */
+    void (*destroy)(void *j);  /* NULL is fine */
+    int (*join)(void *j, const struct pb_frame *f, const struct pb_frame **whole);
+};
+
 /* Transaction rules the tracker applies per protocol (docs/DISCREPANCIES.md). */
 struct pb_track_rules {
     bool has_accept;              /* PT acknowledges the request at application level first */
@@ -96,6 +110,8 @@ struct pb_protocol {
     struct pb_track_rules rules;
     /* How the protocol behaves on the line, for whoever plays a side (discipline.h). */
     const struct pb_discipline *discipline;
+    /* Messages in several frames; NULL when the protocol has none. */
+    const struct pb_joiner_ops *joiner;
 };
 
 const struct pb_protocol *pb_protocol_find(const char *name);

@@ -18,6 +18,7 @@
 
 #include "money.h"
 #include "pipeline.h"
+#include "protocol.h"
 #include "txn_json.h"
 
 static struct pb_txn sale(int64_t requested, uint16_t req_ccy, int64_t charged, uint16_t ccy)
@@ -229,6 +230,59 @@ static void test_burst_alert(void **state)
     pb_log_set_sink(PB_LOG_STDERR, "test", NULL, NULL);
 }
 
+/* A PAX answer in two packets (status "1", then "0"; tests/test_pax.c) is one answer: the
+ * pipeline joins the packets before the tracker sees a result, so the sale closes ok
+ * with the amount the joined answer names, split across the packets ("10" + "00"). */
+static struct pb_txn last_txn;
+static unsigned closed_txns;
+
+static void keep_txn(enum pb_txn_event ev, const struct pb_txn *t, void *ctx)
+{
+    (void)ctx;
+    if (ev != PB_TXN_OPENED) {
+        last_txn = *t;
+        closed_txns += ev == PB_TXN_CLOSED;
+    }
+}
+
+static void pax_wire(struct pb_pipeline *l, enum pb_dir dir, const char *text, int64_t ms)
+{
+    uint8_t buf[256];
+    size_t n = strlen(text);
+    buf[0] = 0x02;
+    for (size_t i = 0; i < n; i++)
+        buf[1 + i] = text[i] == '|' ? 0x1C : text[i] == '^' ? 0x1F : (uint8_t)text[i];
+    buf[n + 1] = 0x03;
+    uint8_t x = 0;
+    for (size_t i = 1; i <= n + 1; i++)
+        x ^= buf[i];
+    buf[n + 2] = x;
+    struct pb_time t = {ms * 1000, 1798000000LL * 1000000 + ms * 1000};
+    pb_pipeline_chunk(l, dir, &t, buf, n + 3);
+    pb_pipeline_chunk(l, dir == PB_DIR_PT ? PB_DIR_ECR : PB_DIR_PT, &t, (const uint8_t *)"\x06", 1);
+}
+
+static void test_multi_packet_answer_joined(void **state)
+{
+    (void)state;
+    struct pb_pipeline_opts o = {.proto = pb_protocol_find("pax"), .on_txn = keep_txn};
+    struct pb_pipeline *l = NULL;
+    assert_non_null(o.proto);
+    assert_int_equal(pb_pipeline_new(&o, &l), PB_OK);
+    closed_txns = 0;
+    pax_wire(l, PB_DIR_ECR, "T00|1.28|01|1000||1||||", 0);
+    pax_wire(l, PB_DIR_PT, "1|T01|1.28|000000|OK|^^123456^^TRC9|01|10", 500);
+    assert_int_equal(closed_txns, 0); /* the first packet is no answer */
+    pax_wire(l, PB_DIR_PT, "0|00^0|1234|5^1", 520);
+    struct pb_time end = {10000 * 1000, 1798000000LL * 1000000 + 10000 * 1000};
+    pb_pipeline_finish(l, &end);
+    assert_int_equal(closed_txns, 1);
+    assert_int_equal(last_txn.cls, PB_CLASS_OK);
+    assert_true(last_txn.has_charged);
+    assert_int_equal(last_txn.charged, 1000);
+    pb_pipeline_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_json_currencies),
         cmocka_unit_test(test_events_write_failure),
         cmocka_unit_test(test_burst_alert),
+        cmocka_unit_test(test_multi_packet_answer_joined),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
