@@ -210,12 +210,15 @@ check-e2e: all $(TEST_DEPS_STAMP)
 	else echo "check-e2e: no end-to-end suite yet"; fi
 
 # The scenario library, each file a real lane (possim register -> posbridge -> possim
-# terminal over ptys), judged against the journal; one protocol per core. Then the
+# terminal over ptys), judged against the journal; one protocol per core; then all of it
+# again over loopback TCP (possim run --link tcp), four lanes at a time. Then the
 # journal of each kept lane, `posbridge decode` of its capture and `possim play` of the
 # same file must list the same transactions (tests/scenarios_agree.sh).
 SCENARIO_PROTOCOLS := concert zvt pax mispos
+SCENARIO_FILES = $(foreach p,$(SCENARIO_PROTOCOLS),$(wildcard captures/scenarios/$(p)-*.scn))
 check-scenarios: all $(TEST_DEPS_STAMP)
-	@rm -rf $(BUILD)/scenario-runs; pids=; for p in $(SCENARIO_PROTOCOLS); do \
+	@rm -rf $(BUILD)/scenario-runs; mkdir -p $(BUILD)/scenario-runs/tcp; \
+	pids=; for p in $(SCENARIO_PROTOCOLS); do \
 	  mkdir -p $(BUILD)/scenario-runs/$$p; \
 	  $(POSSIM) run --quiet --keep --run-dir $(BUILD)/scenario-runs/$$p \
 	    --posbridge $(POSBRIDGE) --junit $(BUILD)/scenarios-$$p.xml \
@@ -225,7 +228,14 @@ check-scenarios: all $(TEST_DEPS_STAMP)
 	for p in $(SCENARIO_PROTOCOLS); do echo "== play, run and decode agree: $$p"; \
 	  POSBRIDGE=$(POSBRIDGE) POSSIM=$(POSSIM) tests/scenarios_agree.sh \
 	    $(BUILD)/scenario-runs/$$p captures/scenarios/$$p-*.scn || fail=1; \
-	done; test $$fail = 0
+	done; \
+	echo "== scenario library over loopback TCP"; \
+	$(POSSIM) run --quiet --link tcp -j 4 --keep --run-dir $(BUILD)/scenario-runs/tcp \
+	  --posbridge $(POSBRIDGE) --junit $(BUILD)/scenarios-tcp.xml $(SCENARIO_FILES) || fail=1; \
+	POSBRIDGE=$(POSBRIDGE) POSSIM=$(POSSIM) tests/scenarios_agree.sh \
+	  $(BUILD)/scenario-runs/tcp $(SCENARIO_FILES) > $(BUILD)/agree-tcp.log || \
+	  { cat $(BUILD)/agree-tcp.log; fail=1; }; tail -1 $(BUILD)/agree-tcp.log; \
+	test $$fail = 0
 
 # ---- long runs -------------------------------------------------------------------------
 FUZZ_SECONDS ?= 120

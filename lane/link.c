@@ -21,10 +21,13 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "link_tcp.h"
 #include "log.h"
 #include "pb_error.h"
 
 #define PTY_PREFIX "pty:"
+#define TCP_PREFIX "tcp:"
+#define TCP_LISTEN_PREFIX "tcp-listen:"
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 5000u
 
@@ -39,6 +42,8 @@ struct pb_link {
     struct sp_port *sp;     /* serial only, while up */
     char slave_name[64];    /* pty only: ptsname of the current slave */
     unsigned backoff_ms;
+    char *host, *port;      /* tcp kinds */
+    int listen_fd;          /* tcp-listen: kept across connections; -1 otherwise */
 };
 
 /* ---- line settings ------------------------------------------------------------------- */
@@ -184,7 +189,9 @@ static bool errno_absent(int e)
  * master closed). */
 static bool errno_gone(int e)
 {
-    return e == EIO || e == ENXIO || e == ENODEV || e == EPIPE;
+    return e == EIO || e == ENXIO || e == ENODEV || e == EPIPE || e == ECONNRESET ||
+           e == ECONNREFUSED || e == ETIMEDOUT || e == EHOSTUNREACH || e == ENETUNREACH ||
+           e == ENOTCONN;
 }
 
 /* ---- opening each kind --------------------------------------------------------------- */
@@ -347,9 +354,32 @@ out:
     return rc;
 }
 
+static int tcp_open(struct pb_link *l)
+{
+    int rc;
+    if (l->kind == PB_LINK_TCP) {
+        rc = pb_tcp_connect(l->host, l->port, &l->fd);
+    } else {
+        if (l->listen_fd < 0) {
+            rc = pb_tcp_listen(l->host, l->port, &l->listen_fd);
+            if (rc != PB_OK) {
+                pb_error("link %s: cannot listen on %s:%s: %s", l->spec, l->host, l->port,
+                         strerror(errno));
+                return rc;
+            }
+        }
+        rc = pb_tcp_accept(l->listen_fd, &l->fd);
+    }
+    if (rc == PB_ERR_IO)
+        pb_error("link %s: %s", l->spec, strerror(errno));
+    return rc;
+}
+
 static int do_open(struct pb_link *l)
 {
-    int rc = l->kind == PB_LINK_PTY ? pty_open(l) : device_open(l);
+    int rc = l->kind == PB_LINK_PTY                                       ? pty_open(l)
+             : l->kind == PB_LINK_TCP || l->kind == PB_LINK_TCP_LISTEN ? tcp_open(l)
+                                                                        : device_open(l);
     if (rc == PB_OK) {
         l->up = true;
         l->backoff_ms = BACKOFF_FIRST_MS;
@@ -406,6 +436,22 @@ static int spec_split(const char *spec, char **path, struct pb_line *line, bool 
     return *path ? PB_OK : PB_ERR_NOMEM;
 }
 
+/* tcp:HOST:PORT and tcp-listen:ADDR:PORT: no line settings, no path. */
+static int tcp_link_open(struct pb_link *l, const char *spec, enum pb_link_kind kind)
+{
+    l->kind = kind;
+    const char *body = spec + strlen(kind == PB_LINK_TCP ? TCP_PREFIX : TCP_LISTEN_PREFIX);
+    int rc = pb_tcp_split(body, &l->host, &l->port);
+    if (rc == PB_ERR_SYNTAX)
+        pb_error("link %s: expected %sHOST:PORT (port 1..65535)", spec,
+                 kind == PB_LINK_TCP ? TCP_PREFIX : TCP_LISTEN_PREFIX);
+    if (rc == PB_OK && !(l->path = strdup(body)))
+        rc = PB_ERR_NOMEM;
+    if (rc == PB_OK)
+        rc = do_open(l);
+    return rc;
+}
+
 int pb_link_open(const char *spec, const struct pb_line *line, struct pb_link **out)
 {
     if (!out)
@@ -418,6 +464,21 @@ int pb_link_open(const char *spec, const struct pb_line *line, struct pb_link **
         return PB_ERR_NOMEM;
     l->fd = -1;
     l->slave_fd = -1;
+    l->listen_fd = -1;
+    bool tcp = strncmp(spec, TCP_PREFIX, strlen(TCP_PREFIX)) == 0,
+         tcp_listen = strncmp(spec, TCP_LISTEN_PREFIX, strlen(TCP_LISTEN_PREFIX)) == 0;
+    if (tcp || tcp_listen) {
+        int rc = PB_ERR_NOMEM;
+        l->backoff_ms = BACKOFF_FIRST_MS;
+        if ((l->spec = strdup(spec)) != NULL)
+            rc = tcp_link_open(l, spec, tcp ? PB_LINK_TCP : PB_LINK_TCP_LISTEN);
+        if (rc == PB_OK || rc == PB_ERR_AGAIN) {
+            *out = l;
+            return rc;
+        }
+        pb_link_close(l);
+        return rc;
+    }
     l->backoff_ms = BACKOFF_FIRST_MS;
     l->kind = strncmp(spec, PTY_PREFIX, strlen(PTY_PREFIX)) == 0 ? PB_LINK_PTY : PB_LINK_SERIAL;
     l->line = line ? *line
@@ -454,8 +515,12 @@ void pb_link_close(struct pb_link *l)
     if (!l)
         return;
     do_close(l);
+    if (l->listen_fd >= 0)
+        close(l->listen_fd);
     free(l->spec);
     free(l->path);
+    free(l->host);
+    free(l->port);
     free(l);
 }
 
@@ -538,7 +603,9 @@ int pb_link_reopen(struct pb_link *l)
         pb_info("link %s: port back (%s)", l->spec, l->path);
         return PB_OK;
     }
-    l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
+    /* A listening link waits for the register's next connection: look often. */
+    if (l->kind != PB_LINK_TCP_LISTEN)
+        l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
     /* Down stays down until the port comes back: to the caller every failure is "later". */
     return PB_ERR_AGAIN;
 }

@@ -14,6 +14,13 @@
  *   /dev/pts/N, or any path libserialport cannot open   termios on the path (existing pty)
  *   pty:PATH     create a pseudo-terminal, symlink PATH to its slave; we hold the master
  *   PATH@9600,7E1   line settings inside the spec (override the separate option)
+ *   tcp:HOST:PORT          connect to a terminal (or bridge) on the LAN; the link is down
+ *                          while nobody answers and comes back with pb_link_reopen()
+ *   tcp-listen:ADDR:PORT   listen (ADDR * for every address); the link is up while one
+ *                          peer is connected, down between connections (a register that
+ *                          connects per transaction); a second peer waits its turn
+ * A TCP link has no line settings and no modem lines; the peer closing its connection is
+ * the port lost, as an unplugged cable.
  */
 #ifndef PB_LINK_H
 #define PB_LINK_H
@@ -29,7 +36,7 @@ struct pb_line {
     unsigned stop_bits; /* 1 or 2 */
 };
 
-enum pb_link_kind { PB_LINK_SERIAL, PB_LINK_TERMIOS, PB_LINK_PTY };
+enum pb_link_kind { PB_LINK_SERIAL, PB_LINK_TERMIOS, PB_LINK_PTY, PB_LINK_TCP, PB_LINK_TCP_LISTEN };
 
 struct pb_link;
 

@@ -15,10 +15,13 @@
 #include <pthread.h>
 #include <jansson.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -48,6 +51,7 @@ struct run_opts {
     bool follow;       /* print each transaction as the bridge closes it */
     uint32_t limit_ms; /* whole-scenario time limit; 0: from the scenario */
     unsigned jobs;     /* lanes at once (-j); 1: one after another */
+    bool tcp;          /* --link tcp: the lane's two links on loopback TCP, not ptys */
 };
 
 static int64_t now_ms(void)
@@ -77,6 +81,9 @@ static void usage(FILE *out)
             "  --junit FILE       JUnit XML report\n"
             "  --time-limit S     stop a scenario after S seconds (default: from its timers)\n"
             "  --follow           print each transaction as the bridge closes it (-j 1)\n"
+            "  --link pty|tcp     the lane's links: pseudo-terminals (default), or loopback\n"
+            "                     TCP (the terminal listens, posbridge connects to it and\n"
+            "                     listens for the register, as a LAN terminal's lane)\n"
             "  -j, --jobs N       run N lanes at once (1..16, default 1); results are\n"
             "                     printed in the order given once all are done\n"
             "  -q, --quiet        only the summary\n"
@@ -139,6 +146,50 @@ static int stop_pid(pid_t pid, int ms)
         st = wait_pid(pid, 2000);
     }
     return st;
+}
+
+/* A free loopback TCP port (bound, read back, released: another process could take it in
+ * between, which on a test machine's loopback is rare and shows as a lane that fails). */
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(s);
+    return port;
+}
+
+/* Waits until something listens on 127.0.0.1:port (/proc/net/tcp, state 0A), without
+ * connecting: a test connection would be a register to the listener. */
+static int wait_listen(int port, int ms, pid_t owner)
+{
+    char want[32];
+    snprintf(want, sizeof want, "0100007F:%04X", (unsigned)port);
+    for (int64_t end = now_ms() + ms; now_ms() < end;) {
+        FILE *f = fopen("/proc/net/tcp", "r");
+        char line[256];
+        bool found = false;
+        while (f && !found && fgets(line, sizeof line, f)) {
+            char local[64], remote[64], st[8];
+            if (sscanf(line, " %*d: %63s %63s %7s", local, remote, st) == 3 &&
+                strcmp(local, want) == 0 && strcmp(st, "0A") == 0)
+                found = true;
+        }
+        if (f)
+            fclose(f);
+        if (found)
+            return 0;
+        if (owner > 0 && waitpid(owner, NULL, WNOHANG) == owner)
+            return -1;
+        usleep(5000);
+    }
+    return -1;
 }
 
 static int wait_path(const char *path, int ms, pid_t owner)
@@ -336,6 +387,21 @@ static int run_one(const struct run_opts *o, const char *base, unsigned k, struc
     snprintf(ecr, sizeof ecr, "%s/ecr", res->run_dir);
     snprintf(pty_pt, sizeof pty_pt, "pty:%s", pt);
     snprintf(pty_ecr, sizeof pty_ecr, "pty:%s", ecr);
+    int port_pt = -1, port_ecr = -1;
+    if (o->tcp) {
+        /* The same lane on loopback TCP: the terminal listens, the bridge connects to it
+         * and listens for the register, which connects to the bridge. */
+        port_pt = free_port();
+        port_ecr = free_port();
+        if (port_pt < 0 || port_ecr < 0 || port_pt == port_ecr) {
+            snprintf(res->error, sizeof res->error, "no free loopback TCP port");
+            return EX_OSERR;
+        }
+        snprintf(pty_pt, sizeof pty_pt, "tcp-listen:127.0.0.1:%d", port_pt);
+        snprintf(pt, sizeof pt, "tcp:127.0.0.1:%d", port_pt);
+        snprintf(pty_ecr, sizeof pty_ecr, "tcp-listen:127.0.0.1:%d", port_ecr);
+        snprintf(ecr, sizeof ecr, "tcp:127.0.0.1:%d", port_ecr);
+    }
     snprintf(journal, sizeof journal, "%s/journal.db", res->run_dir);
     snprintf(capture, sizeof capture, "%s/lane.pcapng", res->run_dir);
     snprintf(events, sizeof events, "%s/events.jsonl", res->run_dir);
@@ -367,13 +433,14 @@ static int run_one(const struct run_opts *o, const char *base, unsigned k, struc
     pid_t term = -1, bridge = -1, reg = -1;
     long events_pos = 0;
     term = spawn(targv, log_t, NULL);
-    if (term < 0 || wait_path(pt, 5000, term) < 0) {
+    if (term < 0 || (o->tcp ? wait_listen(port_pt, 5000, term) : wait_path(pt, 5000, term)) < 0) {
         snprintf(res->error, sizeof res->error, "possim terminal did not start (see %s)", log_t);
         rc = EX_SOFTWARE;
         goto stop;
     }
     bridge = spawn(bargv, log_b, NULL);
-    if (bridge < 0 || wait_path(ecr, 5000, bridge) < 0) {
+    if (bridge < 0 ||
+        (o->tcp ? wait_listen(port_ecr, 5000, bridge) : wait_path(ecr, 5000, bridge)) < 0) {
         snprintf(res->error, sizeof res->error, "posbridge did not start (see %s)", log_b);
         rc = EX_SOFTWARE;
         goto stop;
@@ -646,6 +713,7 @@ int sim_cmd_run(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"follow", no_argument, NULL, 'f'},
         {"jobs", required_argument, NULL, 'j'},
+        {"link", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -685,6 +753,14 @@ int sim_cmd_run(int argc, char **argv)
             o.jobs = (unsigned)j;
             break;
         }
+        case 'L':
+            if (strcmp(optarg, "tcp") == 0) {
+                o.tcp = true;
+            } else if (strcmp(optarg, "pty") != 0) {
+                fprintf(stderr, "possim run: --link: '%s' is not pty or tcp\n", optarg);
+                return EX_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: return pb_cli_bad_option("possim run", c, before, argv);
         }
