@@ -27,6 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,8 +70,59 @@ static void make_raw(int fd)
     tcsetattr(fd, TCSANOW, &t);
 }
 
+/* An end is a tty path, "tcp:HOST:PORT" (connect) or "tcp-listen:HOST:PORT" (listen, then
+ * accept one peer: listen_end() first, accept_end() once the other end is open, so that
+ * a relay that connects onwards only when it is connected to finds us listening). */
+static int tcp_parse(const char *spec, struct sockaddr_in *sa)
+{
+    const char *p = strchr(spec, ':'), *c = strrchr(spec, ':');
+    if (!p || !c || p == c)
+        return -1;
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int)(c - p - 1), p + 1);
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)atoi(c + 1));
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+static int listen_end(const char *spec)
+{
+    struct sockaddr_in sa;
+    if (strncmp(spec, "tcp-listen:", 11) != 0 || tcp_parse(spec, &sa) != 0)
+        return -1;
+    int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(s, 1) != 0)
+        die(spec);
+    return s;
+}
+
+static int accept_end(int ls)
+{
+    int fd = accept(ls, NULL, NULL), one = 1;
+    if (fd < 0)
+        die("accept");
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    close(ls);
+    return fd;
+}
+
 static int open_end(const char *path)
 {
+    if (strncmp(path, "tcp:", 4) == 0) {
+        struct sockaddr_in sa;
+        int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        if (s < 0 || tcp_parse(path, &sa) != 0)
+            die(path);
+        for (int tries = 0; connect(s, (struct sockaddr *)&sa, sizeof sa) != 0; tries++) {
+            if (tries > 500)
+                die(path);
+            usleep(10000);
+        }
+        setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        return s;
+    }
     int fd = open(path, O_RDWR | O_NOCTTY);
     if (fd < 0)
         die(path);
@@ -200,8 +255,9 @@ static int cmd_lat(int argc, char **argv)
             v[i].b = m;
             make_raw(m);
         } else {
+            int lb = listen_end(b);
             v[i].a = open_end(a);
-            v[i].b = open_end(b);
+            v[i].b = lb >= 0 ? accept_end(lb) : open_end(b);
         }
         v[i].rtt_ns = calloc(n, sizeof *v[i].rtt_ns);
         if (!v[i].rtt_ns)

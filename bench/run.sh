@@ -37,7 +37,7 @@ else
     CAP_MB=${BENCH_CAP_MB:-110}; LANES=${BENCH_LANES:-"10 25 50 100"}; TPUT_MB=100; REPS=3
     JTXNS=20000
 fi
-ONLY=${BENCH_ONLY:-"1 2 3 4 5 6 7 8"}
+ONLY=${BENCH_ONLY:-"1 2 3 4 5 6 7 8 9"}
 
 PIDS=()
 cleanup() {
@@ -112,6 +112,47 @@ if want 1; then
         done
     done
     for n in zvt concert none; do grep -h 'error' "$D/$n.log"; done
+    for p in "${PIDS[@]}"; do stop "$p"; done; PIDS=()
+fi
+
+# ---- 9. added latency over loopback TCP (issue 20) ---------------------------------------
+# free ports below the ephemeral range (32768+), where no outgoing connection takes them
+free_ports() { python3 -c 'import socket, random
+out = []
+while len(out) < '"$1"':
+    p = random.randrange(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); out.append(p)
+    except OSError:
+        pass
+    s.close()
+print(*out)'; }
+if want 9; then
+    say "9. Added latency over loopback TCP: ping-pong round trips (us), $RTT per variant, 50 interleaved rounds"
+    D=$WORK/tcp; mkdir -p "$D"
+    read -r s1 s2 p1 p2 < <(free_ports 4)
+    # socat: the register side connects to s1, socat connects on to s2 (pingpong listens)
+    socat "TCP-LISTEN:$s1,bind=127.0.0.1,reuseaddr,nodelay" "TCP:127.0.0.1:$s2,nodelay" \
+        2>"$D/socat.log" & PIDS+=($!)
+    "$PB" run --protocol zvt --register "tcp-listen:127.0.0.1:$p1" --terminal "tcp:127.0.0.1:$p2" \
+        --capture "$D/zvt.pcapng" --journal "$D/zvt.db" --events "$D/zvt.jsonl" -q \
+        2>>"$D/zvt.log" & PIDS+=($!)
+    sleep 0.5
+    for spec in "1-byte:$ACK" "zvt-status-info:$ZVT_STATUS"; do
+        IFS=: read -r label hex <<<"$spec"
+        echo "### $label (posbridge --protocol zvt over tcp, capture+journal+events on)"
+        run "$BB/pingpong" lat "$RTT" 50 "$hex" socat "tcp:127.0.0.1:$s1" "tcp-listen:127.0.0.1:$s2" \
+            posbridge "tcp:127.0.0.1:$p1" "tcp-listen:127.0.0.1:$p2"
+        # each pingpong run ends its connections; the next one makes new ones
+        read -r s1 s2 < <(free_ports 2)
+        for p in "${PIDS[@]:0:1}"; do stop "$p"; done
+        PIDS=("${PIDS[@]:1}")
+        socat "TCP-LISTEN:$s1,bind=127.0.0.1,reuseaddr,nodelay" "TCP:127.0.0.1:$s2,nodelay" \
+            2>>"$D/socat.log" & PIDS=("$!" "${PIDS[@]}")
+        sleep 0.3
+    done
+    grep -h 'error' "$D/zvt.log"
     for p in "${PIDS[@]}"; do stop "$p"; done; PIDS=()
 fi
 

@@ -148,21 +148,32 @@ static int stop_pid(pid_t pid, int ms)
     return st;
 }
 
-/* A free loopback TCP port (bound, read back, released: another process could take it in
- * between, which on a test machine's loopback is rare and shows as a lane that fails). */
+/* A free loopback TCP port below Linux's ephemeral range (32768 and up): a port the
+ * kernel hands out for outgoing connections, as bind(0) does, can be taken by another
+ * lane's connection before our listener binds it. Tried, then released; lanes run in
+ * parallel draw from one counter. */
 static int free_port(void)
 {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(s);
-    return port;
+    static unsigned next;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    for (int tries = 0; tries < 200; tries++) {
+        pthread_mutex_lock(&mu);
+        if (!next)
+            next = 20000 + (unsigned)(getpid() * 7919u + (unsigned)time(NULL)) % 12000u;
+        int port = (int)(20000 + (next++ - 20000) % 12000);
+        pthread_mutex_unlock(&mu);
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+            return -1;
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                .sin_port = htons((uint16_t)port)};
+        int ok = bind(s, (struct sockaddr *)&a, sizeof a) == 0;
+        close(s);
+        if (ok)
+            return port;
+    }
+    return -1;
 }
 
 /* Waits until something listens on 127.0.0.1:port (/proc/net/tcp, state 0A), without

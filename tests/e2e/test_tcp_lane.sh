@@ -17,10 +17,18 @@ cleanup() {
 trap cleanup EXIT
 die() { echo "test_tcp_lane: FAIL: $*" >&2; exit 1; }
 
-read -r pt ecr < <(python3 -c 'import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+# two free ports below the ephemeral range (32768+), where no outgoing connection lands
+read -r pt ecr < <(python3 -c 'import socket, random
+out = []
+while len(out) < 2:
+    p = random.randrange(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); out.append(p)
+    except OSError:
+        pass
+    s.close()
+print(*out)')
 
 cat >"$tmp/peers.py" <<'PY'
 import socket, sys, time, threading
