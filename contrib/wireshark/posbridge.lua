@@ -25,6 +25,12 @@
 -- Card data: posbridge masks captures before they are written. These dissectors add no
 -- field for a card number, a track or an expiry date in any case.
 
+-- Loaded twice (a system copy, a personal copy, -X lua_script): the first one serves, the
+-- others would only fail to register the same protocols again.
+-- (Wireshark gives each script globals of its own; the package table is shared.)
+if package.loaded["posbridge.wireshark"] then return end
+package.loaded["posbridge.wireshark"] = true
+
 local GAP_US = 500000      -- PB_FRAME_GAP_US (protocols/protocol.h)
 local EXPIRE_RESCANS = 64  -- pb_deframer_expire (protocols/protocol.c)
 
