@@ -75,6 +75,49 @@ local function printable(s, cap)
     return (s:gsub(" +$", ""))
 end
 
+-- pb_mask_digit_runs (protocols/msg.c): in a run of 13 or more digits (or '*' of an
+-- earlier masking), groups of at most 6 joined across one space or '-', all but the
+-- first 6 and last 4 become '*'. Every text field shown goes through it, as every text
+-- field of `posbridge decode` does (pb_msg_scrub), so no field shows a card number even
+-- in a capture taken with --capture-clear.
+local function scrub(s)
+    if not s:find("[%d*]") then return s end
+    local p, n = { s:byte(1, -1) }, #s
+    local function pan(c) return c and ((c >= 0x30 and c <= 0x39) or c == 0x2A) end
+    local function group_end(i)
+        while i <= n and pan(p[i]) do i = i + 1 end
+        return i
+    end
+    local i = 1
+    while i <= n do
+        if not pan(p[i]) then
+            i = i + 1
+        else
+            local start = i
+            local e = group_end(i)
+            local chars = e - start
+            while e + 1 <= n and (p[e] == 0x20 or p[e] == 0x2D) and pan(p[e + 1]) do
+                local nx = group_end(e + 1)
+                if e - i > 6 or nx - (e + 1) > 6 then break end
+                i = e + 1
+                chars = chars + (nx - i)
+                e = nx
+            end
+            if chars >= 13 then
+                local k = 0
+                for j = start, e - 1 do
+                    if pan(p[j]) then
+                        if k >= 6 and k < chars - 4 then p[j] = 0x2A end
+                        k = k + 1
+                    end
+                end
+            end
+            i = e
+        end
+    end
+    return string.char((table.unpack or unpack)(p))
+end
+
 local function bytes_text(n)
     return n == 1 and "1 byte" or n .. " bytes"
 end
@@ -462,7 +505,7 @@ local concert_engine = new_engine(concert_scan, 1 + 1024 + 2)
 
 -- Field at 1-based position `at`, `len` bytes of the payload (payload starts at wire 1).
 local function concert_field(sub, t, field, pl, at, len, value)
-    return sub:add(field, t(at, len), value or pl:sub(at, at + len - 1))
+    return sub:add(field, t(at, len), value or scrub(pl:sub(at, at + len - 1)))
 end
 
 local function concert_render(tree, t, item, pinfo)
@@ -559,7 +602,6 @@ local px = {
     reference = ProtoField.string("pax.reference", "Reference number"),
     receipt = ProtoField.string("pax.receipt", "Transaction number", base.ASCII,
         "T01: the terminal's transaction number; T00: the original one a void names"),
-    field = ProtoField.bytes("pax.field", "Field", base.NONE),
     note = ProtoField.string("pax.note", "Note"),
 }
 add_fields(pax, pf, px)
@@ -617,7 +659,7 @@ end
 
 local function pax_add(sub, t, field, span, value)
     if not span or (#span.s == 0 and value == nil) then return nil end
-    return sub:add(field, t(1 + span.o, #span.s), value or span.s)
+    return sub:add(field, t(1 + span.o, #span.s), value or scrub(span.s))
 end
 
 local function pax_render(tree, t, item, pinfo)
@@ -745,7 +787,8 @@ local mx = {
     trace = ProtoField.string("mispos.trace", "Trace number"),
     auth_code = ProtoField.string("mispos.auth_code", "Auth code"),
     card = ProtoField.none("mispos.card", "Card number (card data: not shown)"),
-    value = ProtoField.bytes("mispos.value", "Value", base.NONE),
+    value = ProtoField.string("mispos.value", "Value", base.ASCII,
+        "of a tag this dissector does not know; non-printable bytes as '.'"),
     note = ProtoField.string("mispos.note", "Note"),
 }
 add_fields(mispos, mf, mx)
@@ -817,7 +860,7 @@ local function mispos_render(tree, t, item, pinfo)
         tt:add(mx.tlv_len, t(4 + i, 2))
         local vr = len > 0 and t(vo, len) or nil
         local function add_str(field)
-            if vr then tt:add(field, vr, printable(v)) else tt:add(field, "") end
+            if vr then tt:add(field, vr, scrub(printable(v, #v + 1))) else tt:add(field, "") end
         end
         if tag == 0x9F01 then
             if len ~= 1 then
@@ -855,7 +898,7 @@ local function mispos_render(tree, t, item, pinfo)
         elseif tag == 0x9F00 then
             add_str(mx.app)
         elseif vr then
-            tt:add(mx.value, vr)
+            tt:add(mx.value, vr, scrub(printable(v, #v + 1)))
         end
         i = i + 4 + len
     end
