@@ -275,7 +275,7 @@ man: $(MAN)
 # WIRESHARK_PLUGIN_DIR, or copy the file into ~/.local/lib/wireshark/plugins/
 # (docs/CAPTURE.md). WIRESHARK_PLUGIN_DIR= (empty) installs the share/ copy only.
 DOCDIR := $(DESTDIR)$(PREFIX)/share/doc/posbridge
-MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+MULTIARCH = $(shell $(CC) -print-multiarch 2>/dev/null)
 WIRESHARK_PLUGIN_DIR ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))/wireshark/plugins
 install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
