@@ -855,7 +855,7 @@ local function mispos_render(tree, t, item, pinfo)
         local vo = i + 6 -- wire offset of the value (payload byte 1 is wire byte 3)
         local v = pl:sub(i + 4, i + 3 + len)
         local tt = sub:add(mx.tlv, t(2 + i, 4 + len))
-        tt:set_text(string.format("TLV %04X (%s), %d bytes", tag, MISPOS_TAGS[tag] or "unknown", len))
+        tt:set_text(string.format("TLV %04X (%s), %s", tag, MISPOS_TAGS[tag] or "unknown", bytes_text(len)))
         tt:add(mx.tag, t(2 + i, 2))
         tt:add(mx.tlv_len, t(4 + i, 2))
         local vr = len > 0 and t(vo, len) or nil
