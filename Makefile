@@ -8,7 +8,8 @@
 #   make soak       long reliability runs
 #   make bench      benchmarks; figures go to docs/BENCHMARKS.md
 #   make man        man pages from the programs' --help (build/man/)
-#   make install    programs, man pages, systemd unit, examples (PREFIX, DESTDIR)
+#   make install    programs, man pages, systemd unit, examples, Wireshark dissectors
+#                   (PREFIX, DESTDIR, WIRESHARK_PLUGIN_DIR)
 #   make SANITIZE=1 check     the same with ASan+UBSan
 #   make COVERAGE=1 check     the same with gcov instrumentation
 #
@@ -277,11 +278,19 @@ $(BUILD)/man/possim.1: $(POSSIM) docs/man.sh
 man: $(MAN)
 
 # The unit names the installed program; examples (config, udev rule, logrotate) are
-# copied where an integrator looks for them, never activated.
+# copied where an integrator looks for them, never activated. The Wireshark dissectors
+# go to share/posbridge/wireshark/ and into Wireshark's global Lua plugin folder for this
+# prefix (tshark -G folders: "Global Lua Plugins"; /usr/lib/<multiarch>/wireshark/plugins
+# for PREFIX=/usr). Wireshark does not look under /usr/local: there, set
+# WIRESHARK_PLUGIN_DIR, or copy the file into ~/.local/lib/wireshark/plugins/
+# (docs/CAPTURE.md). WIRESHARK_PLUGIN_DIR= (empty) installs the share/ copy only.
 DOCDIR := $(DESTDIR)$(PREFIX)/share/doc/posbridge
+MULTIARCH = $(shell $(CC) -print-multiarch 2>/dev/null)
+WIRESHARK_PLUGIN_DIR ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))/wireshark/plugins
 install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DOCDIR)/examples
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DOCDIR)/examples \
+	  $(DESTDIR)$(PREFIX)/share/posbridge/wireshark
 	install -m 0755 $(POSBRIDGE) $(POSSIM) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' contrib/posbridge@.service \
@@ -289,6 +298,9 @@ install: all man
 	install -m 0644 contrib/60-posbridge.rules contrib/lane1.ini.example \
 	  contrib/posbridge.logrotate $(DOCDIR)/examples/
 	install -m 0644 README.md docs/*.md $(DOCDIR)/
+	install -m 0644 contrib/wireshark/posbridge.lua $(DESTDIR)$(PREFIX)/share/posbridge/wireshark/
+	$(if $(WIRESHARK_PLUGIN_DIR),install -d $(DESTDIR)$(WIRESHARK_PLUGIN_DIR))
+	$(if $(WIRESHARK_PLUGIN_DIR),install -m 0644 contrib/wireshark/posbridge.lua $(DESTDIR)$(WIRESHARK_PLUGIN_DIR)/)
 
 clean:
 	rm -rf build build-san build-cov build-fuzz
