@@ -331,9 +331,29 @@ size_t pb_mask_unframed(uint8_t *p, size_t n, bool bcd)
     return changed;
 }
 
+/* A field filled to its last byte was probably cut from something longer: a card number
+ * cut there keeps too few digits to be masked as one (10 of 16 shown: "5222-2212-34").
+ * So the digits of a run of 6 or more at the very end of a full field are all masked. */
+static void mask_cut_tail(uint8_t *p, size_t n)
+{
+    size_t i = n, digits = 0;
+    while (i > 0 && (pan_char(p[i - 1]) || separator_len(p, n, i - 1))) {
+        digits += p[i - 1] >= '0' && p[i - 1] <= '9';
+        i--;
+    }
+    if (digits < 6)
+        return;
+    for (; i < n; i++)
+        if (p[i] >= '0' && p[i] <= '9')
+            p[i] = '*';
+}
+
 static void scrub(char *s, size_t cap)
 {
-    pb_mask_digit_runs((uint8_t *)s, strnlen(s, cap), NULL);
+    size_t n = strnlen(s, cap);
+    pb_mask_digit_runs((uint8_t *)s, n, NULL);
+    if (n + 1 == cap)
+        mask_cut_tail((uint8_t *)s, n);
 }
 
 void pb_msg_scrub(struct pos_msg *m)

@@ -80,6 +80,27 @@ static void test_runs_grouped(void **state)
     }
 }
 
+/* A text field filled to its end was cut from something longer: a card number cut there
+ * keeps too few digits for a run, so the digits at the very end are all masked (issue 18:
+ * PAX's message "APPROVED 5222221234565 5222-2212-3456-5" cut to 64 bytes showed 10 of
+ * them). A field that is not full keeps its short runs. */
+static void test_scrub_cut_tail(void **state)
+{
+    (void)state;
+    struct pos_msg m;
+    pb_msg_init(&m);
+    const char *full = "type=01 v=1.28 status=0 msg=APPROVED 522222***4565 5222-2212-34";
+    assert_int_equal(strlen(full), sizeof m.text - 1);
+    strcpy(m.text, full);
+    pb_msg_scrub(&m);
+    assert_null(strpbrk(m.text + 36, "0123456789"));
+    assert_int_equal(strncmp(m.text, full, 36), 0); /* what comes before stays */
+    pb_msg_init(&m);
+    strcpy(m.text, "ref 5222-2212-34");
+    pb_msg_scrub(&m);
+    assert_string_equal(m.text, "ref 5222-2212-34");
+}
+
 /* Bytes that never became a frame: every digit masked; with bcd, every decimal byte too
  * but the transport bytes. */
 static void test_unframed(void **state)
@@ -217,6 +238,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_runs_grouped),
+        cmocka_unit_test(test_scrub_cut_tail),
         cmocka_unit_test(test_runs_xor),
         cmocka_unit_test(test_unframed),
         cmocka_unit_test(test_scrub_every_text_field),

@@ -34,14 +34,72 @@ import lanelib as L  # noqa: E402
 
 # 4111111010101114: every masked BCD byte is 0x10, which a ZVT redaction that keeps the
 # 0x10 bytes among the masked digits would leave whole in the capture.
-PANS = ["4111111111111111", "5500005555555559", "378282246310005", "6011111111111117",
-        "4012888888881881", "5105105105105100", "4111111010101114"]
+FIXED_PANS = ["4111111111111111", "5500005555555559", "378282246310005", "6011111111111117",
+              "4012888888881881", "5105105105105100", "4111111010101114"]
 
 
-def grouped(pan):
+def with_check_digit(body):
+    """body and the Luhn check digit that makes it a valid card number."""
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        v = int(ch) * (2 if i % 2 == 0 else 1)
+        total += v - 9 if v > 9 else v
+    return body + str((10 - total % 10) % 10)
+
+
+def generated_pans():
+    """Every length ISO/IEC 7812 allows, 12 (Maestro) to 19, under several IINs."""
+    out = []
+    for k, iin in enumerate(["501800", "676770", "401288", "522222", "360000", "621700"]):
+        for length in range(12, 20):
+            if (k + length) % 2:  # half of the lengths per IIN: 24 numbers in all
+                continue
+            body = (iin + "1234567890123")[:length - 1]
+            out.append(with_check_digit(body))
+    return out
+
+
+PANS = FIXED_PANS + generated_pans()
+
+# How receipts and screens separate the groups: one space, a dash, a dot, two spaces (as
+# columns align them), a tab, a slash (issue 18: every separator).
+SEPARATORS = [" ", "-", ".", "  ", "\t", "/"]
+
+
+def grouped(pan, i=0):
     """As receipts print a card number: 4-6-5 for 15 digits, else groups of 4."""
     cuts = [4, 10] if len(pan) == 15 else list(range(4, len(pan), 4))
-    return " ".join(pan[a:b] for a, b in zip([0] + cuts, cuts + [len(pan)]))
+    return SEPARATORS[i % len(SEPARATORS)].join(
+        pan[a:b] for a, b in zip([0] + cuts, cuts + [len(pan)]))
+
+
+def amount(i):
+    """The i-th sale's amount in cents: 1000 + i, skipping amounts whose ZVT status
+    information reads, nibble by nibble, as a Luhn-valid 13-19 digit run ("27 00 04" then
+    the amount in BCD): an amount can look like a card number in packed BCD, and neither
+    the redactor nor this scanner can tell them apart without the field's meaning."""
+    cents = 1000
+    for _ in range(i + 1):
+        while any(luhn_ok(f % cents) for f in ("270004%012d", "270004%012d0", "0004%012d")):
+            cents += 1
+        cents += 1
+    return cents - 1
+
+
+def printable(i):
+    """The separator index for protocols whose fields are printable ASCII only (Concert,
+    PAX): a space where the tab would be."""
+    return i if SEPARATORS[i % len(SEPARATORS)] != "\t" else 0
+
+
+def emv_tlv(pan):
+    """EMV tags in packed BCD, as a ZVT BMP 06 or a MIS-POS message carries them: 5A the
+    PAN (F-padded), 57 the track 2 equivalent (PAN D YYMM service code ...), 5F24 the
+    expiry."""
+    t2 = pan + "D2512101123456"
+    v5a, v57 = L.bcd_pan(pan), L.bcd_pan(t2)
+    return (b"\x5A" + bytes([len(v5a)]) + v5a + b"\x57" + bytes([len(v57)]) + v57 +
+            b"\x5F\x24\x03\x25\x12\x31")
 
 
 def card_frame(proto, pan):
@@ -85,9 +143,11 @@ ASCII_RUN = re.compile(rb"(?<![0-9.])[0-9]{13,}")
 ASCII_TRACK = [re.compile(rb"[0-9]{13,19}=[0-9]{4}"), re.compile(rb"%B[0-9]{13,19}\^")]
 
 
-# Groups of digits joined by single spaces or dashes: "4111 1111 1111 1111". The first
-# and last group may be glued to other digits (a Concert field after a digit field).
-ASCII_GROUPS = re.compile(rb"[0-9]+(?:[ -][0-9]+)+")
+# Groups of digits joined by any separator the masker knows, up to three in a row:
+# "4111 1111", "4111.1111", "4111  1111". The first and last group may be glued to other
+# digits (a Concert field after a digit field).
+ASCII_GROUPS = re.compile(rb"[0-9]+(?:(?: {1,3}|-{1,3}|\.{1,3}|/{1,3}|_{1,3}|\t)[0-9]+)+")
+ASCII_SEP = re.compile(rb" {1,3}|-{1,3}|\.{1,3}|/{1,3}|_{1,3}|\t")
 
 
 def scan_ascii(data):
@@ -96,7 +156,7 @@ def scan_ascii(data):
         if pan_like(m.group().decode()):
             found.append("ASCII PAN-like run %s at %d" % (m.group().decode(), m.start()))
     for m in ASCII_GROUPS.finditer(data):
-        groups = re.split(rb"[ -]", m.group())
+        groups = ASCII_SEP.split(m.group())
         for a in range(len(groups)):
             for b in range(a + 2, len(groups) + 1):
                 digits = b"".join(groups[a:b]).decode()
@@ -133,7 +193,8 @@ def scan_bcd(data):
         if pan_like(m.group()) and not ascii_text(data, m):
             found.append("BCD PAN-like run %s at nibble %d" % (m.group(), m.start()))
     for m in re.finditer(r"[0-9]{13,19}d[0-9]{4}", nib):
-        found.append("BCD track 2 pattern %s at nibble %d" % (m.group(), m.start()))
+        if not ascii_text(data, m):  # "...5500-00" is 2d in hex: text, not BCD
+            found.append("BCD track 2 pattern %s at nibble %d" % (m.group(), m.start()))
     for p in PANS:
         if p in nib:
             found.append("injected PAN %s in BCD" % p)
@@ -167,6 +228,9 @@ def scan_file(path):
     return found
 
 
+FRAMES = {"count": 0}  # card-carrying frames sent, for the summary
+
+
 def run_lanes(work, exe, clear):
     os.makedirs(work, exist_ok=True)
     extra = ["--capture-clear"] if clear else []
@@ -182,19 +246,28 @@ def run_lanes(work, exe, clear):
                            "--log-level", "debug"] + extra, os.path.join(d, "bridge.log"))
         b.start()
         for i, pan in enumerate(PANS):
-            cents = 1000 + i
+            cents = amount(i)
             if proto == "zvt":
                 L.zvt_exchange(reg, term, cents, i + 1, extra={
                     "pan": pan, "track2": pan + "=2512101123456789",
-                    "track3": "01" + pan + "=2512", "track1": "%B" + pan + "^TEST/CARD^2512101?"})
+                    "track3": "01" + pan + "=2512", "track1": "%B" + pan + "^TEST/CARD^2512101?",
+                    "tlv": emv_tlv(pan)})
                 # the merchant receipt, printed through the register: 06 D1 with the PAN
                 line = L.zvt_frame(L.zvt_apdu(0x06, 0xD1, b"\x00CARD " + pan.encode() + b" / " +
-                                             grouped(pan).encode()))
+                                             grouped(pan, i).encode()))
                 term.write(line)
                 if reg.read_exact(len(line), 10) != line:
                     L.fail("zvt: receipt line not forwarded byte-exact")
                 reg.write(bytes([L.ACK]))
                 term.read_exact(1, 10)
+                # a command the decoder does not model, with a PAN in BMP 22 (06 93)
+                cmd = L.zvt_frame(L.zvt_apdu(0x06, 0x93, b"\x22" + L.llvar(L.bcd_pan(pan))))
+                reg.write(cmd)
+                if term.read_exact(len(cmd), 10) != cmd:
+                    L.fail("zvt: 06 93 not forwarded byte-exact")
+                term.write(bytes([L.ACK]))
+                reg.read_exact(1, 10)
+                FRAMES["count"] += 3
             elif proto == "pax":
                 ref = str(i + 1)
                 L.ack_line_exchange(reg, term,
@@ -202,15 +275,20 @@ def run_lanes(work, exe, clear):
                                                   ext=b"TRACK2=" + pan.encode() + b"=2512101"),
                                     L.pax_response(cents, ref, pan_field=pan.encode(),
                                                    message=b"APPROVED " + pan.encode() + b" " +
-                                                   grouped(pan).encode()))
+                                                   grouped(pan, printable(i)).encode()))
+                FRAMES["count"] += 2
             elif proto == "mispos":
                 L.ack_line_exchange(reg, term, L.mispos_request(cents),
                                     L.mispos_response(cents, pan=pan, extra=[
                                         (0xDF01, (pan + "=2512101").encode()),
-                                        (0xDF02, ("CARD " + grouped(pan)).encode())]))
+                                        (0xDF02, ("CARD " + grouped(pan, i)).encode()),
+                                        (0x005A, L.bcd_pan(pan)),
+                                        (0x0057, L.bcd_pan(pan + "D2512101"))]))
+                FRAMES["count"] += 1
             else:
-                report = (grouped(pan) + " 1225 ;" + pan + "=2512101")[:55]
+                report = (grouped(pan, printable(i)) + " 1225 ;" + pan + "=2512101")[:55]
                 L.concert_exchange(reg, term, cents, report=report)
+                FRAMES["count"] += 1
         # Frames that never became frames: one broken by noise mid-stream, one cut short
         # by the end of the run. Their bytes reach the capture as garbage.
         for raw in (broken(proto, card_frame(proto, PANS[0])), card_frame(proto, PANS[1])[:-3]):
@@ -238,11 +316,14 @@ def run_lanes(work, exe, clear):
         with open(ev, "rb") as f:
             if f.read().count(b"\n") < len(PANS):
                 L.fail("%s: fewer events than transactions" % proto)
-        rows = L.journal_rows(j)[1]
+        rows = [r for r in L.journal_rows(j)[1] if r["type"] == "purchase"]
         if len(rows) != len(PANS) or any(r["class"] != "ok" for r in rows):
             L.fail("%s: journal rows %s" % (proto, [(r["requested"], r["class"]) for r in rows]))
         masked = [r["pan_masked"] for r in rows]
-        if any(not m or "*" not in m for m in masked):
+        # Every decoded card number is masked. A 12-digit one in a free-text field (the
+        # Concert report) is not taken as the card number, only masked where it stands.
+        if any((not m or "*" not in m) and (len(p) >= 13 or proto != "concert")
+               for m, p in zip(masked, PANS)):
             L.fail("%s: journal pan_masked not masked: %s" % (proto, masked))
         outputs += scan_dir(d)
     outputs += run_none_lane(os.path.join(work, "none"), exe, extra)
@@ -284,6 +365,9 @@ def main():
     work = L.args("carddata.py WORKDIR", "dir")
     exe = os.environ.get("POSBRIDGE", os.path.join(os.path.dirname(__file__), "../../build/posbridge"))
     masked = run_lanes(os.path.join(work, "masked"), exe, clear=False)
+    frames = FRAMES["count"]
+    if frames < 200:
+        L.fail("only %d card-carrying frames generated; the suite promises 200" % frames)
     bad = [(p, f) for p, f in masked if f]
     if bad:
         for p, f in bad:
@@ -301,12 +385,14 @@ def main():
     nclear = sum(len(f) for _, f in caps)
     total = sum(os.path.getsize(p.replace(" (live)", "")) for p, _ in masked
                 if os.path.exists(p.replace(" (live)", "")))
-    print("carddata: %d PANs x 4 protocols (ZVT BMP 22/23/24/2D and a 06 D1 receipt line, "
-          "Concert report, PAX keyed account, extended data, T01 account and message, "
-          "MIS-POS 9F0B and an unknown tag; broken and cut frames; a --protocol none lane); %d files "
-          "(%d bytes) scanned: 0 findings; with --capture-clear the scanner finds %d in the "
-          "captures and 0 in the %d other files" % (len(PANS), len(masked), total, nclear,
-                                                     len(clear) - len(caps)))
+    print("carddata: %d PANs of 12 to 19 digits x 4 protocols, %d card-carrying frames (ZVT "
+          "BMP 22/23/24/2D, BMP 06 TLV 5A/57/5F24 in BCD, a 06 D1 receipt line, 06 93 with BMP "
+          "22; Concert report; PAX keyed account, extended data, T01 account and message; "
+          "MIS-POS 9F0B, EMV 5A/57 in BCD and unknown tags; groups separated by space, dash, "
+          "dot, two spaces, tab, slash; broken and cut frames; a --protocol none lane); %d "
+          "files (%d bytes) scanned: 0 findings; with --capture-clear the scanner finds %d in "
+          "the captures and 0 in the %d other files" % (len(PANS), frames, len(masked), total,
+                                                        nclear, len(clear) - len(caps)))
 
 
 if __name__ == "__main__":

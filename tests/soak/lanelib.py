@@ -69,8 +69,9 @@ def zvt_purchase(cents):
     return zvt_frame(zvt_apdu(0x06, 0x01, b"\x04" + bcd("%012d" % cents) + b"\x49\x09\x78"))
 
 
-def zvt_status(cents, trace, pan=None, track2=None, track1=None, track3=None):
-    """04 0F status information: result 00, amount, trace, currency, optional card data."""
+def zvt_status(cents, trace, pan=None, track2=None, track1=None, track3=None, tlv=None):
+    """04 0F status information: result 00, amount, trace, currency, optional card data,
+    and an optional BMP 06 TLV container (its value bytes, the length is added)."""
     d = b"\x27\x00\x04" + bcd("%012d" % cents) + b"\x0B" + bcd("%06d" % (trace % 1000000))
     d += b"\x49\x09\x78"
     if pan:
@@ -81,6 +82,10 @@ def zvt_status(cents, trace, pan=None, track2=None, track1=None, track3=None):
         d += b"\x24" + llvar(bcd_pan(track3.replace("=", "D")), lll=True)
     if track1:
         d += b"\x2D" + llvar(track1.encode())
+    if tlv:
+        n = len(tlv)
+        d += b"\x06" + (bytes([n]) if n < 0x80 else bytes([0x81, n]) if n < 0x100
+                        else bytes([0x82, n >> 8, n & 0xFF])) + tlv
     return zvt_frame(zvt_apdu(0x04, 0x0F, d))
 
 
