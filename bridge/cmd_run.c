@@ -62,6 +62,7 @@ static const struct option long_opts[] = {
     {"on-discrepancy", required_argument, NULL, O_KEY},
     {"alert-timeout", required_argument, NULL, O_KEY},
     {"alert-burst", required_argument, NULL, O_KEY},
+    {"alert-max", required_argument, NULL, O_KEY},
     {"shutdown-wait", required_argument, NULL, O_KEY},
     {"accept-timeout", required_argument, NULL, O_KEY},
     {"response-timeout", required_argument, NULL, O_KEY},
@@ -113,6 +114,9 @@ static void usage(FILE *out)
         "  --alert-burst N          N discrepancies within an hour also raise one burst\n"
         "                           alert (log, journal, PROG with POSBRIDGE_CLASS=burst);\n"
         "                           at most one an hour (default 10, 0: none)\n"
+        "  --alert-max N            at most N alert programs at once (default 4); up to 256\n"
+        "                           more alerts wait their turn, beyond that they are\n"
+        "                           dropped, counted and logged\n"
         "  --shutdown-wait S        on SIGTERM, wait up to S seconds for the transaction in\n"
         "                           flight (default 10)\n"
         "  --accept-timeout MS, --response-timeout MS, --completion-timeout MS\n"
@@ -326,6 +330,9 @@ static int open_signals(void)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    /* An alert program's supervisor ended: wake up so the pipeline's tick reaps it and
+     * starts the next waiting alert (docs/ALERTS.md). */
+    sigaddset(&set, SIGCHLD);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     signal(SIGPIPE, SIG_IGN);
@@ -366,6 +373,7 @@ static int start_pipeline(struct relay *r, const struct pb_protocol *proto, bool
         .events = r->events,
         .alert_program = o->on_discrepancy,
         .alert_timeout_ms = o->alert_timeout_ms,
+        .alert_max = o->alert_max,
         .alert_burst = o->alert_burst,
     };
     return pb_pipeline_new(&lo, &r->lane) == PB_OK ? 0 : EX_OSERR;
@@ -600,6 +608,8 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
         if (r > 0 && (pfd[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGCHLD)
+                    continue; /* the tick below reaps */
                 if (si.ssi_signo == SIGHUP) {
                     pb_info("SIGHUP: reopening the capture and the events file");
                     if (rl.capture && pb_capture_reopen(rl.capture) != PB_OK)
