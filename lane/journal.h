@@ -23,6 +23,14 @@
  * records stay queued in order, the writer retries with backoff, and on_state() reports
  * the episode once when it starts and once when it ends.
  *
+ * Run mode watches the file: before each batch the writer compares the path's device and
+ * inode with the file it writes to. A journal removed (with or without -wal and -shm) or
+ * replaced under a running bridge is recreated at its path from the connection still
+ * open on the old file (SQLite's backup API: every row, pending ones included), with a
+ * `journal_recreated` event; a replacing file is kept beside it, renamed
+ * PATH.replaced-<UTC time>. Then the queue is written as usual, and on_state() is called
+ * with PB_JOURNAL_RECREATED. docs/JOURNAL.md, "Removed under a running bridge".
+ *
  * Threads: submit, event, sync and stats may be called from any thread. foreach and
  * resolve share the connection with the writer under a lock (a slow foreach callback
  * delays writes, never the caller of submit). on_state runs on the writer thread.
@@ -45,8 +53,10 @@
 struct pb_journal;
 
 enum pb_journal_state {
-    PB_JOURNAL_OK,      /* writes succeed again (sent only after a failing episode) */
-    PB_JOURNAL_FAILING, /* a write failed; records are kept queued and retried */
+    PB_JOURNAL_OK,        /* writes succeed again (sent only after a failing episode) */
+    PB_JOURNAL_FAILING,   /* a write failed; records are kept queued and retried */
+    PB_JOURNAL_RECREATED, /* run mode: the file was removed or replaced under the bridge
+                             and has been recreated at its path; msg says what happened */
 };
 
 /* Called on the writer thread once per transition; msg is valid during the call. */
@@ -89,6 +99,7 @@ struct pb_journal_stats {
     uint64_t failures; /* failed write attempts (each batch retry counts) */
     uint64_t episodes; /* failing episodes so far */
     uint64_t dropped;  /* records lost: queue full, out of memory, or close() gave up */
+    uint64_t recreated; /* times the file was found removed or replaced and recreated */
     bool failing;      /* inside a failing episode now */
 };
 

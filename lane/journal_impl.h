@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "journal.h"
 
@@ -38,6 +39,16 @@ struct pb_journal {
     struct pb_journal_opts o;
     char *path;
     int lock_fd; /* run mode: holds the flock() until close; -1 otherwise */
+    /* Run mode: the file the connection writes to. Before each batch the writer checks
+     * that path still names it (journal.c, check_file): a journal removed or replaced
+     * under a running bridge is recreated, not written into the void. */
+    bool watch_file;
+    dev_t file_dev;
+    ino_t file_ino;
+    dev_t side_dev[2];     /* our -wal and -shm (0: not seen), told apart from a */
+    ino_t side_ino[2];     /* replacing file's when the journal is recreated */
+    bool recreate_removed; /* during a recreation: removed (else replaced) */
+    bool recreate_copied;  /* during a recreation: the new file is a copy of the old */
     int64_t run_id;
     unsigned in_doubt_at_open;
     sqlite3_stmt *st[ST__COUNT];

@@ -218,6 +218,20 @@ int64_t pb_pipeline_next_deadline(const struct pb_pipeline *l)
     return d;
 }
 
+void pb_pipeline_lane_alert(struct pb_pipeline *l, const char *cls, const char *severity,
+                            const char *text)
+{
+    if (!l || !l->alerter)
+        return;
+    struct pb_txn t = {.protocol = l->o.proto ? l->o.proto->name : "", .id = 0};
+    json_t *o = json_object();
+    json_object_set_new(o, "text", json_string(text));
+    struct pb_alert_env e = {.n = 0};
+    pb_alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
+    pb_alerter_lane(l->alerter, cls, severity, &t, o, &e);
+    collect_stats(l);
+}
+
 void pb_pipeline_comment(struct pb_pipeline *l, const struct pb_time *now, const char *text)
 {
     if (l->o.capture && pb_capture_comment(l->o.capture, now->utc_us, text) < 0)

@@ -91,6 +91,13 @@ int64_t pb_pipeline_next_deadline(const struct pb_pipeline *l);
 void pb_pipeline_link(struct pb_pipeline *l, enum pb_dir side, bool up, const struct pb_time *now,
                   const char *text);
 void pb_pipeline_finish(struct pb_pipeline *l, const struct pb_time *now);
+/* An alert about the lane that comes from outside the tracker (the journal recreated
+ * under the bridge): the alert program with POSBRIDGE_CLASS=cls, _SEVERITY, _PROTOCOL,
+ * POSBRIDGE_ID=0 and POSBRIDGE_TEXT=text; on its stdin {"class", "text"}
+ * (docs/ALERTS.md). Logging and journalling it are the caller's. Nothing without an
+ * alert program. */
+void pb_pipeline_lane_alert(struct pb_pipeline *l, const char *cls, const char *severity,
+                            const char *text);
 /* Writes a comment into the capture (bridge start, SIGHUP...). */
 void pb_pipeline_comment(struct pb_pipeline *l, const struct pb_time *now, const char *text);
 /* Writes the tracker settings into the capture as a comment (pb_tracker_config_format),

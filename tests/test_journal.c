@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <glob.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -1163,6 +1164,140 @@ static void test_real_write_error_rlimit(void **state)
     assert_int_equal(q_int(f->db, "SELECT charged FROM transactions WHERE txn_seq = 30"), 30);
 }
 
+/* ---- the file removed or replaced under a running bridge ---------------------------------- */
+
+struct recreate_log {
+    atomic_int recreated, other;
+    char msg[PB_JOURNAL_TEXT_MAX];
+};
+
+static void on_recreated(enum pb_journal_state st, const char *msg, void *ctx)
+{
+    struct recreate_log *l = ctx;
+    if (st == PB_JOURNAL_RECREATED) {
+        snprintf(l->msg, sizeof l->msg, "%s", msg);
+        atomic_fetch_add(&l->recreated, 1);
+    } else {
+        atomic_fetch_add(&l->other, 1);
+    }
+}
+
+static void unlink_journal(const char *db)
+{
+    char p[200];
+    assert_int_equal(unlink(db), 0);
+    snprintf(p, sizeof p, "%s-wal", db);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", db);
+    unlink(p);
+}
+
+/* Deleted with its -wal and -shm between two sales, a transaction open: the journal is
+ * back at its path with every row (the closed sale, the pending one, the next sale), a
+ * journal_recreated event, one callback, mode 0600, and still locked against a second
+ * bridge. Before, every later record went into the deleted file and was lost. */
+static void test_removed_journal_is_recreated(void **state)
+{
+    struct fx *f = *state;
+    struct recreate_log rl = {0};
+    struct pb_journal *j = open_ok(f->db, &(struct pb_journal_opts){.on_state = on_recreated,
+                                                                    .ctx = &rl});
+    struct pb_txn t1 = mk(1, PB_CLASS_OK, 1250, 1250), t2 = mk(2, PB_CLASS_NONE, 300, 0);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t1), PB_OK);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_OPENED, &t2), PB_OK);
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    unlink_journal(f->db);
+
+    struct pb_txn t3 = mk(3, PB_CLASS_OVERCHARGE, 500, 600);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t3), PB_OK);
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    assert_int_equal(atomic_load(&rl.recreated), 1);
+    assert_int_equal(atomic_load(&rl.other), 0);
+    assert_non_null(strstr(rl.msg, "journal file removed while the bridge ran; recreated from "
+                                   "the copy still open: every row kept; 1 queued record(s) "
+                                   "follow"));
+    struct pb_journal_stats st;
+    pb_journal_stats(j, &st);
+    assert_int_equal(st.recreated, 1);
+    assert_int_equal(st.dropped, 0);
+    struct stat sb;
+    assert_int_equal(stat(f->db, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions"), 3);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions WHERE state = 'pending'"),
+                     1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM evidence"), 3);
+    char txt[PB_JOURNAL_TEXT_MAX];
+    q_text(f->db, "SELECT text FROM events WHERE kind = 'journal_recreated'", txt, sizeof txt);
+    assert_string_equal(txt, rl.msg);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events WHERE run_id = 1"), 1);
+
+    struct pb_journal *j2 = (struct pb_journal *)1;
+    assert_int_equal(pb_journal_open(f->db, NULL, &j2), PB_ERR_AGAIN);
+    t2 = mk(2, PB_CLASS_OK, 300, 300);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t2), PB_OK);
+    assert_int_equal(pb_journal_close(j), PB_OK);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions WHERE state = 'closed'"), 3);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM runs WHERE ended_utc IS NOT NULL"), 1);
+    char tmp[200];
+    snprintf(tmp, sizeof tmp, "%s.recreate", f->db);
+    assert_int_equal(access(tmp, F_OK), -1);
+}
+
+/* Another file moved over the journal's path: it is kept beside it, renamed
+ * PATH.replaced-<time>, untouched; the journal is recreated at the path. */
+static void test_replaced_journal_is_kept_aside(void **state)
+{
+    struct fx *f = *state;
+    struct recreate_log rl = {0};
+    struct pb_journal *j = open_ok(f->db, &(struct pb_journal_opts){.on_state = on_recreated,
+                                                                    .ctx = &rl});
+    struct pb_txn t = mk(1, PB_CLASS_OK, 100, 100);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t), PB_OK);
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    char other[160];
+    snprintf(other, sizeof other, "%s/other.db", f->dir);
+    make_db(other, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);");
+    assert_int_equal(rename(other, f->db), 0);
+
+    t = mk(2, PB_CLASS_OK, 200, 200);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t), PB_OK);
+    assert_int_equal(pb_journal_close(j), PB_OK);
+    assert_int_equal(atomic_load(&rl.recreated), 1);
+    assert_non_null(strstr(rl.msg, "journal file replaced by another file while the bridge ran "
+                                   "(kept as journal.db.replaced-"));
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions"), 2);
+    char pattern[200];
+    snprintf(pattern, sizeof pattern, "%s.replaced-*", f->db);
+    glob_t g;
+    assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+    assert_int_equal(g.gl_pathc, 1);
+    assert_int_equal(q_int(g.gl_pathv[0], "SELECT count(*) FROM sqlite_master WHERE name ="
+                                          " 'customers'"),
+                     1);
+    globfree(&g);
+}
+
+/* Removed after the last batch, with nothing more to write: close() notices it before
+ * the run's end is recorded, so the journal does not vanish with the process. */
+static void test_removed_journal_is_recreated_at_close(void **state)
+{
+    struct fx *f = *state;
+    struct recreate_log rl = {0};
+    struct pb_journal *j = open_ok(f->db, &(struct pb_journal_opts){.on_state = on_recreated,
+                                                                    .ctx = &rl});
+    struct pb_txn t = mk(1, PB_CLASS_OK, 100, 100);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t), PB_OK);
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    unlink_journal(f->db);
+    assert_int_equal(pb_journal_close(j), PB_OK);
+    assert_int_equal(atomic_load(&rl.recreated), 1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions"), 1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM runs WHERE ended_utc IS NOT NULL"), 1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events WHERE kind = 'journal_recreated'"),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1187,6 +1322,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_record_is_skipped_not_retried_forever, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_real_write_error_rlimit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removed_journal_is_recreated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replaced_journal_is_kept_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removed_journal_is_recreated_at_close, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
