@@ -224,6 +224,7 @@ static void disconnect_db(struct pb_journal *j)
         sqlite3_finalize(j->st[i]);
         j->st[i] = NULL;
     }
+    journal_chain_finalize(j);
     if (j->db)
         sqlite3_close(j->db);
     j->db = NULL;
@@ -267,25 +268,42 @@ static int start_run(struct pb_journal *j)
     if (rc != PB_OK)
         return rc;
     sqlite3_stmt *s = NULL;
+    int64_t *swept = NULL;
+    size_t n_swept = 0;
     if (sqlite3_prepare_v2(j->db,
                            "UPDATE transactions SET state = 'closed', class = ?1, severity = ?2,"
-                           " detail = ?3 WHERE state = 'pending'",
+                           " detail = ?3 WHERE state = 'pending' RETURNING id",
                            -1, &s, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_bind_text(s, 1, pb_class_name(PB_CLASS_IN_DOUBT), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, severity_str(PB_CLASS_IN_DOUBT), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, "bridge restarted before the outcome was known", -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE)
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t *more = realloc(swept, (n_swept + 1) * sizeof *swept);
+        if (!more)
+            goto fail;
+        swept = more;
+        swept[n_swept++] = sqlite3_column_int64(s, 0);
+    }
+    if (step != SQLITE_DONE)
         goto fail;
-    j->in_doubt_at_open = (unsigned)sqlite3_changes(j->db);
+    j->in_doubt_at_open = (unsigned)n_swept;
     sqlite3_finalize(s);
+    s = NULL;
+    /* Each swept row took a new state: chained like any other. */
+    for (size_t i = 0; i < n_swept; i++)
+        if (journal_chain_append(j, "transactions", swept[i]) != SQLITE_OK)
+            goto fail;
+    free(swept);
+    swept = NULL;
 
     /* The previous run: did it record a clean shutdown? */
     int64_t prev_id = 0, prev_end = 0;
     if (sqlite3_prepare_v2(j->db, "SELECT id, ended_utc FROM runs ORDER BY id DESC LIMIT 1", -1,
                            &s, NULL) != SQLITE_OK)
         goto fail;
-    int step = sqlite3_step(s);
+    step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
         prev_id = sqlite3_column_int64(s, 0);
         prev_end = sqlite3_column_int64(s, 1);
@@ -314,6 +332,8 @@ static int start_run(struct pb_journal *j)
             goto fail;
         sqlite3_finalize(s);
         s = NULL;
+        if (journal_chain_append(j, "events", sqlite3_last_insert_rowid(j->db)) != SQLITE_OK)
+            goto fail;
     }
     rc = journal_exec(j, "COMMIT");
     if (rc != PB_OK)
@@ -325,6 +345,7 @@ static int start_run(struct pb_journal *j)
 fail:
     rc = journal_db_fail(j, "starting the run");
     sqlite3_finalize(s);
+    free(swept);
     journal_rollback_if_open(j);
     return rc;
 }
@@ -353,7 +374,8 @@ static int step_done(sqlite3_stmt *s)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-static int write_evidence(struct pb_journal *j, const struct pb_txn *t)
+/* Replaces the evidence of t's row; *rowid gets the row's transactions.id. */
+static int write_evidence(struct pb_journal *j, const struct pb_txn *t, int64_t *rowid_out)
 {
     sqlite3_stmt *s = j->st[ST_ROWID];
     sqlite3_bind_int64(s, 1, j->run_id);
@@ -364,6 +386,7 @@ static int write_evidence(struct pb_journal *j, const struct pb_txn *t)
     sqlite3_clear_bindings(s);
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? SQLITE_INTERNAL : rc;
+    *rowid_out = rowid;
 
     s = j->st[ST_EV_DELETE];
     sqlite3_bind_int64(s, 1, rowid);
@@ -428,7 +451,11 @@ static int write_upsert(struct pb_journal *j, const struct rec *r, bool closed)
         return rc;
     if (sqlite3_changes(j->db) == 0)
         return SQLITE_OK; /* OPENED after CLOSED: nothing changed, keep the evidence */
-    return write_evidence(j, t);
+    /* Each state the row takes is chained, with its evidence (journal_chain.c). */
+    int64_t rowid = 0;
+    if ((rc = write_evidence(j, t, &rowid)) != SQLITE_OK)
+        return rc;
+    return journal_chain_append(j, "transactions", rowid);
 }
 
 static int write_event_row(struct pb_journal *j, int64_t utc_us, const char *kind, const char *text)
@@ -438,7 +465,23 @@ static int write_event_row(struct pb_journal *j, int64_t utc_us, const char *kin
     bind_i64_if(s, 2, j->run_id != 0, j->run_id);
     sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
     bind_text(s, 4, text);
-    return step_done(s);
+    int rc = step_done(s);
+    return rc == SQLITE_OK ? journal_chain_append(j, "events", sqlite3_last_insert_rowid(j->db))
+                           : rc;
+}
+
+/* An event row in a transaction of its own (outside the writer's batches), chained. */
+static int write_event_now(struct pb_journal *j, int64_t utc_us, const char *kind,
+                           const char *text)
+{
+    int rc = sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = write_event_row(j, utc_us, kind, text);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        journal_rollback_if_open(j);
+    return rc;
 }
 
 static int write_rec(struct pb_journal *j, const struct rec *r)
@@ -463,6 +506,8 @@ static int write_batch(struct pb_journal *j, struct rec **batch, size_t n, char 
     for (;;) {
         int rc = sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         struct rec *bad = NULL;
+        j->chain_batch = rc == SQLITE_OK;
+        j->chain_cached = false;
         for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
             if (batch[i]->poison)
                 continue;
@@ -470,6 +515,7 @@ static int write_batch(struct pb_journal *j, struct rec **batch, size_t n, char 
             if (rc != SQLITE_OK)
                 bad = batch[i];
         }
+        j->chain_batch = j->chain_cached = false;
         if (rc == SQLITE_OK)
             rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
         if (rc == SQLITE_OK)
@@ -651,7 +697,7 @@ static int recreate_open(struct pb_journal *j, const char *tmp, bool removed, si
         snprintf(kept, sizeof kept, "open copy unreadable: a new journal, run %lld",
                  (long long)j->run_id);
     snprintf(note, note_cap, "%s; %s; %zu queued record(s) follow", what, kept, queued);
-    if (write_event_row(j, now_us(CLOCK_REALTIME), "journal_recreated", note) != SQLITE_OK)
+    if (write_event_now(j, now_us(CLOCK_REALTIME), "journal_recreated", note) != SQLITE_OK)
         pb_error("journal %s: cannot record the journal_recreated event: %s", j->path,
                  sqlite3_errmsg(j->db));
     note_side_files(j);
@@ -716,7 +762,7 @@ static void report(struct pb_journal *j, bool fail, bool ok, const char *msg, ui
         pb_warn("journal %s: writing works again (%s)", j->path, msg);
         pthread_mutex_lock(&j->db_mu);
         if (j->db)
-            write_event_row(j, now_us(CLOCK_REALTIME), "journal_error", msg);
+            write_event_now(j, now_us(CLOCK_REALTIME), "journal_error", msg);
         pthread_mutex_unlock(&j->db_mu);
         if (j->o.on_state)
             j->o.on_state(PB_JOURNAL_OK, msg, j->o.ctx);
@@ -732,7 +778,7 @@ static void report(struct pb_journal *j, bool fail, bool ok, const char *msg, ui
         pb_error("journal %s: %s", j->path, text);
         pthread_mutex_lock(&j->db_mu);
         if (j->db)
-            write_event_row(j, now_us(CLOCK_REALTIME), "journal_error", text);
+            write_event_now(j, now_us(CLOCK_REALTIME), "journal_error", text);
         pthread_mutex_unlock(&j->db_mu);
     }
 }
@@ -1040,6 +1086,13 @@ int pb_journal_close(struct pb_journal *j)
         }
     }
     if (j->run_id && j->db) {
+        /* The chain's head in the log (syslog, systemd's journal): a copy outside the
+         * file, against which `posbridge verify --head` finds rows cut off its end. */
+        int64_t seq;
+        char hex[65];
+        journal_chain_head(j, &seq, hex);
+        if (seq)
+            pb_info("journal %s: chain head %lld %s", j->path, (long long)seq, hex);
         sqlite3_stmt *s = NULL;
         if (sqlite3_prepare_v2(j->db, "UPDATE runs SET ended_utc = ?1 WHERE id = ?2", -1, &s,
                                NULL) == SQLITE_OK) {
@@ -1217,10 +1270,13 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
         rc = pending ? PB_ERR_AGAIN : PB_ERR_UNSUPPORTED;
         goto out;
     }
+    /* The row and its chain row in one transaction: the chain's head is read under
+     * SQLite's write lock, whoever else (the bridge) appends meanwhile. */
     if (sqlite3_prepare_v2(j->db,
                            "INSERT INTO resolutions (txn_id, action, note, who, at_utc)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)",
-                           -1, &s, NULL) != SQLITE_OK) {
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         rc = journal_db_fail(j, "resolve");
         goto out;
     }
@@ -1231,7 +1287,14 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
     bind_text(s, 3, buf);
     bind_text(s, 4, who);
     sqlite3_bind_int64(s, 5, utc_us ? utc_us : now_us(CLOCK_REALTIME));
-    rc = sqlite3_step(s) == SQLITE_DONE ? PB_OK : journal_db_fail(j, "resolve");
+    if (sqlite3_step(s) == SQLITE_DONE &&
+        journal_chain_append(j, "resolutions", sqlite3_last_insert_rowid(j->db)) == SQLITE_OK &&
+        sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        rc = PB_OK;
+    } else {
+        rc = journal_db_fail(j, "resolve");
+        journal_rollback_if_open(j);
+    }
 out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&j->db_mu);
