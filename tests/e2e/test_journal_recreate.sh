@@ -2,7 +2,8 @@
 # The journal deleted under a live bridge (the file, -wal and -shm, between two sales):
 # the bridge notices at its next write, recreates the journal at its path from the copy
 # it still has open, and says so (ALERT in the log, a journal_recreated event, the alert
-# program with POSBRIDGE_CLASS=journal_recreated). Both sales are in the new file.
+# program with POSBRIDGE_CLASS=journal_recreated). Both sales are in the new file, and
+# its hash chain is whole.
 # Before, the second sale and everything after it went into the deleted file.
 set -euo pipefail
 : "${POSBRIDGE:?set POSBRIDGE to the posbridge binary}"
@@ -94,4 +95,6 @@ grep -q '"class":"journal_recreated"' "$tmp/alerts.json" || die "no journal_recr
 "$POSBRIDGE" report --journal "$j" --lane-events | grep -q "journal_recreated" ||
     die "report --lane-events does not list it"
 ls "$tmp/state" | grep -qv '^journal.db' && die "leftovers beside the journal: $(ls "$tmp/state")"
+# The copy carries the hash chain on: the recreated journal verifies whole.
+"$POSBRIDGE" verify --journal "$j" >/dev/null || die "posbridge verify: the recreated journal is not intact"
 echo "test_journal_recreate: ok"
