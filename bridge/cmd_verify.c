@@ -43,16 +43,6 @@ static void usage(FILE *out)
             "  head 8812 5b1c0e...\n");
 }
 
-static bool is_hex64(const char *s)
-{
-    if (strlen(s) != 64)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
-            return false;
-    return true;
-}
-
 int cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -80,7 +70,7 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "posbridge verify: unexpected argument '%s'\n", argv[optind]);
         return EX_USAGE;
     }
-    if (head && !is_hex64(head)) {
+    if (head && !pb_journal_head_valid(head)) {
         fprintf(stderr, "posbridge verify: --head '%s': expected the 64 hex digits of a head "
                         "that verify printed\n",
                 head);

@@ -271,6 +271,8 @@ struct pb_journal_verify {
  * chain (catches rows cut off the end). Returns PB_OK with the findings in *out,
  * PB_ERR_INVAL (bad expect_head), or PB_ERR_DB when the file could not be read. */
 int pb_journal_verify(struct pb_journal *j, const char *expect_head, struct pb_journal_verify *out);
+/* Is hex a head as verify gives it: 64 hex digits (either case)? */
+bool pb_journal_head_valid(const char *hex);
 /* The same on a file, opened read-only for the call (an older schema is refused with
  * PB_ERR_UNSUPPORTED: open it writable once to migrate). */
 int pb_journal_verify_path(const char *path, const char *expect_head,

@@ -19,11 +19,13 @@
  * never disagree about what was stored. SHA-256 is libnettle's (docs/STYLE.md 16). */
 #include "journal.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "journal_impl.h"
@@ -425,21 +427,12 @@ static int check_unchained(struct pb_journal *j, struct pb_journal_verify *v, co
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static bool from_hex(const char *hex, uint8_t out[HASH_LEN])
+bool pb_journal_head_valid(const char *hex)
 {
-    if (!hex || strlen(hex) != 2 * HASH_LEN)
-        return false;
-    for (int i = 0; i < 2 * HASH_LEN; i++) {
-        char ch = hex[i];
-        int d = ch >= '0' && ch <= '9'   ? ch - '0'
-                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                         : -1;
-        if (d < 0)
-            return false;
-        out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] | d) : d << 4);
-    }
-    return true;
+    size_t n = 0;
+    while (hex && isxdigit((unsigned char)hex[n]))
+        n++;
+    return hex && n == 2 * HASH_LEN && hex[n] == '\0';
 }
 
 int pb_journal_verify(struct pb_journal *j, const char *expect_head, struct pb_journal_verify *v)
@@ -447,8 +440,7 @@ int pb_journal_verify(struct pb_journal *j, const char *expect_head, struct pb_j
     if (!j || !v)
         return PB_ERR_INVAL;
     memset(v, 0, sizeof *v);
-    uint8_t want[HASH_LEN];
-    if (expect_head && !from_hex(expect_head, want))
+    if (expect_head && !pb_journal_head_valid(expect_head))
         return PB_ERR_INVAL;
     bool found_head = false;
     pthread_mutex_lock(&j->db_mu);
@@ -503,8 +495,11 @@ int pb_journal_verify(struct pb_journal *j, const char *expect_head, struct pb_j
             else
                 rc = check_record(j, v, seq, tbl, row_id, row_hash);
         }
-        if (expect_head && memcmp(stored, want, HASH_LEN) == 0)
-            found_head = true;
+        if (expect_head && !found_head) {
+            char hex[2 * HASH_LEN + 1];
+            to_hex(stored, hex);
+            found_head = strcasecmp(hex, expect_head) == 0;
+        }
         memcpy(prev, stored, HASH_LEN);
         prev_seq = seq;
         v->head_seq = seq;

@@ -1196,6 +1196,17 @@ static void unlink_journal(const char *db)
     unlink(p);
 }
 
+/* A run on f->db that reports recreations to rl, with sale 1 (12.50, ok) written. */
+static struct pb_journal *open_watched(struct fx *f, struct recreate_log *rl)
+{
+    struct pb_journal *j = open_ok(f->db, &(struct pb_journal_opts){.on_state = on_recreated,
+                                                                    .ctx = rl});
+    struct pb_txn t1 = mk(1, PB_CLASS_OK, 1250, 1250);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t1), PB_OK);
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    return j;
+}
+
 /* Deleted with its -wal and -shm between two sales, a transaction open: the journal is
  * back at its path with every row (the closed sale, the pending one, the next sale), a
  * journal_recreated event, one callback, mode 0600, and still locked against a second
@@ -1204,10 +1215,8 @@ static void test_removed_journal_is_recreated(void **state)
 {
     struct fx *f = *state;
     struct recreate_log rl = {0};
-    struct pb_journal *j = open_ok(f->db, &(struct pb_journal_opts){.on_state = on_recreated,
-                                                                    .ctx = &rl});
-    struct pb_txn t1 = mk(1, PB_CLASS_OK, 1250, 1250), t2 = mk(2, PB_CLASS_NONE, 300, 0);
-    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t1), PB_OK);
+    struct pb_journal *j = open_watched(f, &rl);
+    struct pb_txn t2 = mk(2, PB_CLASS_NONE, 300, 0);
     assert_int_equal(pb_journal_submit(j, PB_TXN_OPENED, &t2), PB_OK);
     assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
     unlink_journal(f->db);
@@ -1254,17 +1263,13 @@ static void test_replaced_journal_is_kept_aside(void **state)
 {
     struct fx *f = *state;
     struct recreate_log rl = {0};
-    struct pb_journal *j = open_ok(f->db, &(struct pb_journal_opts){.on_state = on_recreated,
-                                                                    .ctx = &rl});
-    struct pb_txn t = mk(1, PB_CLASS_OK, 100, 100);
-    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t), PB_OK);
-    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    struct pb_journal *j = open_watched(f, &rl);
     char other[160];
     snprintf(other, sizeof other, "%s/other.db", f->dir);
     make_db(other, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);");
     assert_int_equal(rename(other, f->db), 0);
 
-    t = mk(2, PB_CLASS_OK, 200, 200);
+    struct pb_txn t = mk(2, PB_CLASS_OK, 200, 200);
     assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t), PB_OK);
     assert_int_equal(pb_journal_close(j), PB_OK);
     assert_int_equal(atomic_load(&rl.recreated), 1);
@@ -1288,11 +1293,7 @@ static void test_removed_journal_is_recreated_at_close(void **state)
 {
     struct fx *f = *state;
     struct recreate_log rl = {0};
-    struct pb_journal *j = open_ok(f->db, &(struct pb_journal_opts){.on_state = on_recreated,
-                                                                    .ctx = &rl});
-    struct pb_txn t = mk(1, PB_CLASS_OK, 100, 100);
-    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t), PB_OK);
-    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    struct pb_journal *j = open_watched(f, &rl);
     unlink_journal(f->db);
     assert_int_equal(pb_journal_close(j), PB_OK);
     assert_int_equal(atomic_load(&rl.recreated), 1);
@@ -1303,6 +1304,8 @@ static void test_removed_journal_is_recreated_at_close(void **state)
 }
 
 /* ---- the hash chain --------------------------------------------------------------------- */
+
+static void chained_journal(const char *path);
 
 /* Runs SQL on the journal as someone with the sqlite3 shell would, triggers and all. */
 static void tamper(const char *path, const char *sql)
@@ -1316,6 +1319,13 @@ static void tamper(const char *path, const char *sql)
     sqlite3_free(err);
     assert_int_equal(rc, SQLITE_OK);
     sqlite3_close(db);
+}
+
+/* A second chained journal beside the first, at DIR/other.db (its path in out). */
+static void other_journal(const struct fx *f, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/other.db", f->dir);
+    chained_journal(out);
 }
 
 static struct pb_journal_verify verify(const char *path, const char *head)
@@ -1382,6 +1392,25 @@ static void test_chain_intact(void **state)
     assert_int_equal(pb_journal_verify_path(f->db, "00zz", &bad), PB_ERR_INVAL);
 }
 
+/* verify finds path broken: `problems` in all (0: any number), the first at chain row
+ * seq, record tbl row `row` (-1 / NULL: not checked), its reason containing text. */
+static void expect_broken(const char *path, const char *head, uint64_t problems, int64_t seq,
+                          const char *tbl, int64_t row, const char *text)
+{
+    struct pb_journal_verify v = verify(path, head);
+    assert_false(v.intact);
+    if (problems)
+        assert_int_equal(v.problems, problems);
+    if (seq >= 0)
+        assert_int_equal(v.broken_seq, seq);
+    if (tbl)
+        assert_string_equal(v.broken_table, tbl);
+    if (row >= 0)
+        assert_int_equal(v.broken_row, row);
+    if (!strstr(v.why, text))
+        fail_msg("'%s' not in '%s'", text, v.why);
+}
+
 /* An amount changed with the sqlite3 shell: the transaction's row no longer matches
  * its last chained state. */
 static void test_chain_detects_an_edited_amount(void **state)
@@ -1389,49 +1418,26 @@ static void test_chain_detects_an_edited_amount(void **state)
     struct fx *f = *state;
     chained_journal(f->db);
     tamper(f->db, "UPDATE transactions SET charged = 1250 WHERE id = 1");
-    struct pb_journal_verify v = verify(f->db, NULL);
-    assert_false(v.intact);
-    assert_int_equal(v.problems, 1);
-    assert_string_equal(v.broken_table, "transactions");
-    assert_int_equal(v.broken_row, 1);
-    assert_int_equal(v.broken_seq, 3);
-    assert_non_null(strstr(v.why, "changed after it was written"));
+    expect_broken(f->db, NULL, 1, 3, "transactions", 1, "changed after it was written");
     /* Its evidence is part of it too. */
-    chained_journal(f->db); /* (a fresh run on the same file adds rows; the edit stays) */
     tamper(f->db, "UPDATE evidence SET stream_offset = 7 WHERE txn_id = 3");
-    v = verify(f->db, NULL);
-    assert_int_equal(v.problems, 2);
+    expect_broken(f->db, NULL, 2, 3, "transactions", 1, "changed after it was written");
 }
 
-/* Rows deleted, with the triggers that forbid it dropped first: an event, a chain row,
- * the genesis row. */
+/* Rows deleted, with the triggers that forbid it dropped first: an event, a chain row
+ * (the event it chained is then outside the chain too), the genesis row. */
 static void test_chain_detects_deleted_rows(void **state)
 {
     struct fx *f = *state;
     chained_journal(f->db);
     tamper(f->db, "DROP TRIGGER events_keep_delete; DELETE FROM events WHERE id = 1");
-    struct pb_journal_verify v = verify(f->db, NULL);
-    assert_false(v.intact);
-    assert_string_equal(v.broken_table, "events");
-    assert_int_equal(v.broken_row, 1);
-    assert_int_equal(v.broken_seq, 4);
-    assert_non_null(strstr(v.why, "is missing: deleted"));
-
-    chained_journal(f->db);
+    expect_broken(f->db, NULL, 1, 4, "events", 1, "is missing: deleted");
     char other[160];
-    snprintf(other, sizeof other, "%s/other.db", f->dir);
-    chained_journal(other);
+    other_journal(f, other, sizeof other);
     tamper(other, "DROP TRIGGER chain_keep_delete; DELETE FROM chain WHERE seq = 5");
-    v = verify(other, NULL);
-    assert_false(v.intact);
-    assert_int_equal(v.broken_seq, 6);
-    assert_non_null(strstr(v.why, "chain rows 5 to 5 are missing: deleted"));
-    /* ... and the event it chained is now outside the chain */
-    assert_int_equal(v.problems, 2);
+    expect_broken(other, NULL, 2, 6, NULL, -1, "chain rows 5 to 5 are missing: deleted");
     tamper(other, "DELETE FROM chain WHERE seq = 1");
-    v = verify(other, NULL);
-    assert_int_equal(v.broken_seq, 2);
-    assert_non_null(strstr(v.why, "does not begin with its genesis row"));
+    expect_broken(other, NULL, 0, 2, NULL, -1, "does not begin with its genesis row");
 }
 
 /* Rows swapped: two events' contents (their ids exchanged), and two chain rows. */
@@ -1442,22 +1448,13 @@ static void test_chain_detects_reordered_rows(void **state)
     tamper(f->db, "DROP TRIGGER events_keep_update;"
                   " UPDATE events SET id = -1 WHERE id = 1; UPDATE events SET id = 1 WHERE id = 2;"
                   " UPDATE events SET id = 2 WHERE id = -1");
-    struct pb_journal_verify v = verify(f->db, NULL);
-    assert_false(v.intact);
-    assert_string_equal(v.broken_table, "events");
-    assert_int_equal(v.broken_row, 1);
-    assert_int_equal(v.problems, 2);
-
+    expect_broken(f->db, NULL, 2, 4, "events", 1, "changed after it was written");
     char other[160];
-    snprintf(other, sizeof other, "%s/other.db", f->dir);
-    chained_journal(other);
+    other_journal(f, other, sizeof other);
     tamper(other, "DROP TRIGGER chain_keep_update;"
                   " UPDATE chain SET seq = -1 WHERE seq = 4; UPDATE chain SET seq = 4 WHERE seq = 5;"
                   " UPDATE chain SET seq = 5 WHERE seq = -1");
-    v = verify(other, NULL);
-    assert_false(v.intact);
-    assert_int_equal(v.broken_seq, 4);
-    assert_non_null(strstr(v.why, "does not follow chain row 3"));
+    expect_broken(other, NULL, 0, 4, NULL, -1, "does not follow chain row 3");
 }
 
 /* A row added behind the chain's back, and the end of the journal cut off: the latter
@@ -1466,24 +1463,15 @@ static void test_chain_detects_added_rows_and_a_cut_end(void **state)
 {
     struct fx *f = *state;
     chained_journal(f->db);
-    struct pb_journal_verify v = verify(f->db, NULL);
-    char head[65];
-    snprintf(head, sizeof head, "%s", v.head_hash);
     tamper(f->db, "INSERT INTO events (at_utc, kind, text) VALUES (1, 'note', 'forged')");
-    v = verify(f->db, NULL);
-    assert_false(v.intact);
-    assert_int_equal(v.broken_seq, 0);
-    assert_string_equal(v.broken_table, "events");
-    assert_int_equal(v.broken_row, 4);
-    assert_non_null(strstr(v.why, "in no chain row"));
+    expect_broken(f->db, NULL, 1, 0, "events", 4, "in no chain row");
 
     /* The second run cut off whole: its restart event and the in_doubt sweep, with the
      * chain rows that chained them, and t2 put back as it was. Every row left matches
      * its chain, so only the head noted before can tell. */
-    char other[160];
-    snprintf(other, sizeof other, "%s/other.db", f->dir);
-    chained_journal(other);
-    v = verify(other, NULL);
+    char other[160], head[65];
+    other_journal(f, other, sizeof other);
+    struct pb_journal_verify v = verify(other, NULL);
     snprintf(head, sizeof head, "%s", v.head_hash);
     tamper(other, "DROP TRIGGER chain_keep_delete; DROP TRIGGER events_keep_delete;"
                   " DELETE FROM chain WHERE seq >= 10; DELETE FROM events WHERE id = 3;"
@@ -1492,10 +1480,7 @@ static void test_chain_detects_added_rows_and_a_cut_end(void **state)
     v = verify(other, NULL);
     assert_true(v.intact);
     assert_int_equal(v.head_seq, 9);
-    v = verify(other, head);
-    assert_false(v.intact);
-    assert_int_equal(v.problems, 1);
-    assert_non_null(strstr(v.why, "no chain row has the head"));
+    expect_broken(other, head, 1, 0, "chain", 0, "no chain row has the head");
 }
 
 /* A journal of schema version 1 with rows in it: the migration chains them, as they

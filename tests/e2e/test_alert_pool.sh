@@ -5,6 +5,7 @@
 # counted as dropped; forwarding never waits for them.
 set -euo pipefail
 : "${POSBRIDGE:?set POSBRIDGE to the posbridge binary}"
+here=$(cd "$(dirname "$0")" && pwd)
 
 tmp=$(mktemp -d)
 bridge_pid=
@@ -39,36 +40,8 @@ for _ in $(seq 200); do [ -e "$tmp/ecr" ] && [ -e "$tmp/pt" ] && break; sleep 0.
 [ -e "$tmp/pt" ] || die "the bridge made no ptys"
 
 # 50 Concert sales, each 12.50 asked and 13.50 approved: 50 overcharges.
-cat >"$tmp/sales.py" <<'EOF'
-import os, sys, tty, time, select
-def frame(body):
-    b = body + b"\x03"
-    x = 0
-    for c in b: x ^= c
-    return b"\x02" + b + bytes([x])
-def raw(p):
-    fd = os.open(p, os.O_RDWR | os.O_NOCTTY)
-    tty.setraw(fd)
-    return fd
-ecr, pt = raw(sys.argv[1]), raw(sys.argv[2])
-def send(src, dst, data):
-    os.write(src, data)
-    got = b""
-    end = time.time() + 5
-    while len(got) < len(data) and time.time() < end:
-        r, _, _ = select.select([dst], [], [], 0.5)
-        if r: got += os.read(dst, 4096)
-    assert got == data, (got, data)
-for _ in range(int(sys.argv[3])):
-    send(ecr, pt, b"\x05"); send(pt, ecr, b"\x06")
-    send(ecr, pt, frame(b"0100001250110978          A010B010")); send(pt, ecr, b"\x06")
-    send(ecr, pt, b"\x04")
-    send(pt, ecr, b"\x05"); send(ecr, pt, b"\x06")
-    send(pt, ecr, frame(b"0100000135019780000000000")); send(ecr, pt, b"\x06")
-    send(pt, ecr, b"\x04")
-EOF
 start=$(date +%s%N)
-python3 "$tmp/sales.py" "$tmp/ecr" "$tmp/pt" 50 || die "a sale was not forwarded"
+python3 "$here/concert_sales.py" "$tmp/ecr" "$tmp/pt" 50 || die "a sale was not forwarded"
 sales_ms=$((($(date +%s%N) - start) / 1000000))
 # 50 alerts of 2 s, 4 at a time: about 26 s.
 for _ in $(seq 600); do

@@ -7,6 +7,7 @@
 # Before, the second sale and everything after it went into the deleted file.
 set -euo pipefail
 : "${POSBRIDGE:?set POSBRIDGE to the posbridge binary}"
+here=$(cd "$(dirname "$0")" && pwd)
 
 tmp=$(mktemp -d)
 bridge_pid=
@@ -34,45 +35,17 @@ bridge_pid=$!
 for _ in $(seq 200); do [ -e "$tmp/ecr" ] && [ -e "$tmp/pt" ] && break; sleep 0.02; done
 [ -e "$tmp/pt" ] || die "the bridge made no ptys"
 
-cat >"$tmp/sale.py" <<'EOF'
-import os, sys, tty, time, select
-def frame(body):
-    b = body + b"\x03"
-    x = 0
-    for c in b: x ^= c
-    return b"\x02" + b + bytes([x])
-def raw(p):
-    fd = os.open(p, os.O_RDWR | os.O_NOCTTY)
-    tty.setraw(fd)
-    return fd
-ecr, pt = raw(sys.argv[1]), raw(sys.argv[2])
-def send(src, dst, data):
-    os.write(src, data)
-    got = b""
-    end = time.time() + 5
-    while len(got) < len(data) and time.time() < end:
-        r, _, _ = select.select([dst], [], [], 0.5)
-        if r: got += os.read(dst, 4096)
-    assert got == data, (got, data)
-# Concert: a sale of 12.50 answered with 13.50 approved
-send(ecr, pt, b"\x05"); send(pt, ecr, b"\x06")
-send(ecr, pt, frame(b"0100001250110978          A010B010")); send(pt, ecr, b"\x06")
-send(ecr, pt, b"\x04")
-send(pt, ecr, b"\x05"); send(ecr, pt, b"\x06")
-send(pt, ecr, frame(b"0100000135019780000000000")); send(ecr, pt, b"\x06")
-send(pt, ecr, b"\x04")
-EOF
 count() { python3 -c "
 import sqlite3, sys
 db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
 print(db.execute(sys.argv[2]).fetchone()[0])" "$j" "$1"; }
 
-python3 "$tmp/sale.py" "$tmp/ecr" "$tmp/pt"
+python3 "$here/concert_sales.py" "$tmp/ecr" "$tmp/pt"
 for _ in $(seq 100); do [ "$(count 'SELECT count(*) FROM transactions' 2>/dev/null)" = 1 ] && break; sleep 0.05; done
 [ "$(count 'SELECT count(*) FROM transactions')" = 1 ] || die "the first sale is not in the journal"
 
 rm -f "$j" "$j-wal" "$j-shm"
-python3 "$tmp/sale.py" "$tmp/ecr" "$tmp/pt"
+python3 "$here/concert_sales.py" "$tmp/ecr" "$tmp/pt"
 for _ in $(seq 100); do grep -q '^journal_recreated' "$tmp/alerts.txt" 2>/dev/null && break; sleep 0.05; done
 kill -TERM "$bridge_pid"
 rc=0

@@ -6,6 +6,7 @@
 # Python recomputes the whole chain from the format as docs/JOURNAL.md states it.
 set -euo pipefail
 : "${POSBRIDGE:?set POSBRIDGE to the posbridge binary}"
+here=$(cd "$(dirname "$0")" && pwd)
 
 tmp=$(mktemp -d)
 bridge_pid=
@@ -26,41 +27,13 @@ j="$tmp/journal.db"
 bridge_pid=$!
 for _ in $(seq 200); do [ -e "$tmp/ecr" ] && [ -e "$tmp/pt" ] && break; sleep 0.02; done
 [ -e "$tmp/pt" ] || die "the bridge made no ptys"
-cat >"$tmp/sales.py" <<'EOF'
-import os, sys, tty, time, select
-def frame(body):
-    b = body + b"\x03"
-    x = 0
-    for c in b: x ^= c
-    return b"\x02" + b + bytes([x])
-def raw(p):
-    fd = os.open(p, os.O_RDWR | os.O_NOCTTY)
-    tty.setraw(fd)
-    return fd
-ecr, pt = raw(sys.argv[1]), raw(sys.argv[2])
-def send(src, dst, data):
-    os.write(src, data)
-    got = b""
-    end = time.time() + 5
-    while len(got) < len(data) and time.time() < end:
-        r, _, _ = select.select([dst], [], [], 0.5)
-        if r: got += os.read(dst, 4096)
-    assert got == data, (got, data)
-for _ in range(int(sys.argv[3])):
-    send(ecr, pt, b"\x05"); send(pt, ecr, b"\x06")
-    send(ecr, pt, frame(b"0100001250110978          A010B010")); send(pt, ecr, b"\x06")
-    send(ecr, pt, b"\x04")
-    send(pt, ecr, b"\x05"); send(ecr, pt, b"\x06")
-    send(pt, ecr, frame(b"0100000135019780000000000")); send(ecr, pt, b"\x06")
-    send(pt, ecr, b"\x04")
-EOF
-python3 "$tmp/sales.py" "$tmp/ecr" "$tmp/pt" 3
+python3 "$here/concert_sales.py" "$tmp/ecr" "$tmp/pt" 3
 sleep 0.3
 # Beside the running bridge: read-only, one consistent view.
 "$POSBRIDGE" verify --journal "$j" >"$tmp/live.out" 2>"$tmp/live.err" || die "verify beside the bridge: exit $?"
 grep -q "^journal $j: intact" "$tmp/live.out" || die "no intact line: $(cat "$tmp/live.out")"
 "$POSBRIDGE" resolve 1 --action refund --note "1.00 back" --who test --journal "$j" >/dev/null
-python3 "$tmp/sales.py" "$tmp/ecr" "$tmp/pt" 1
+python3 "$here/concert_sales.py" "$tmp/ecr" "$tmp/pt" 1
 kill -TERM "$bridge_pid"
 wait "$bridge_pid" || die "bridge exit $?"
 bridge_pid=
