@@ -29,9 +29,9 @@ PREFIX   ?= /usr/local
 # What the programs need to build (plain `make`), and what only the tests and benchmarks
 # need (`make check`, `make bench`): pkg-config modules, commands, and the Debian
 # packages behind them. Each set is installed when missing (as root), else named.
-PKG_MODULES   := libserialport libusb-1.0 sqlite3 jansson inih ncursesw
+PKG_MODULES   := libserialport libusb-1.0 sqlite3 jansson inih ncursesw nettle
 BUILD_DEB     := pkg-config libserialport-dev libusb-1.0-0-dev libsqlite3-dev \
-                 libjansson-dev libinih-dev libncurses-dev
+                 libjansson-dev libinih-dev libncurses-dev nettle-dev
 TEST_MODULES  := cmocka umockdev-1.0
 TEST_COMMANDS := socat tshark umockdev-run tmux chromium logrotate groff
 TEST_DEB      := libcmocka-dev socat tshark umockdev libumockdev-dev tmux chromium \

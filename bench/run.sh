@@ -63,7 +63,7 @@ $CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$BB/pingpong" bench/pin
 $CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iprotocols -Ilane bench/capgen.c \
     "$BUILD/liblane.a" -o "$BB/capgen" || exit 1
 $CC -O2 -std=c11 -D_GNU_SOURCE -Iprotocols -Ilane bench/bench_journal.c \
-    "$BUILD/liblane.a" -lsqlite3 -o "$BB/bench_journal" || exit 1
+    "$BUILD/liblane.a" -lsqlite3 -lnettle -o "$BB/bench_journal" || exit 1
 $CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iprotocols -Ilane bench/bench_deframer.c \
     "$BUILD/liblane.a" -o "$BB/bench_deframer" || exit 1
 

@@ -267,13 +267,15 @@ static void handle_record(struct monitor *m, const struct pb_capture_record *rec
         pb_pipeline_gap(m->pl, rec->dir, &t);
 }
 
-/* Reads every whole record there is now. Returns true when something was read. */
+/* Reads every whole record there is now. Returns true when something was read. A block
+ * cut short ends the round until the file grows (pb_capture_reader_refresh); a signal
+ * ends it at once, however much is left to read. */
 static bool drain(struct monitor *m)
 {
     if (!m->r || m->failed)
         return false;
     bool any = false;
-    for (;;) {
+    while (!stop_requested) {
         struct pb_capture_record rec;
         int rc = pb_capture_read(m->r, &rec);
         if (rc == 1) {

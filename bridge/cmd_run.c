@@ -12,10 +12,12 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -62,6 +64,7 @@ static const struct option long_opts[] = {
     {"on-discrepancy", required_argument, NULL, O_KEY},
     {"alert-timeout", required_argument, NULL, O_KEY},
     {"alert-burst", required_argument, NULL, O_KEY},
+    {"alert-max", required_argument, NULL, O_KEY},
     {"shutdown-wait", required_argument, NULL, O_KEY},
     {"accept-timeout", required_argument, NULL, O_KEY},
     {"response-timeout", required_argument, NULL, O_KEY},
@@ -113,6 +116,9 @@ static void usage(FILE *out)
         "  --alert-burst N          N discrepancies within an hour also raise one burst\n"
         "                           alert (log, journal, PROG with POSBRIDGE_CLASS=burst);\n"
         "                           at most one an hour (default 10, 0: none)\n"
+        "  --alert-max N            at most N alert programs at once (default 4); up to 256\n"
+        "                           more alerts wait their turn, beyond that they are\n"
+        "                           dropped, counted and logged\n"
         "  --shutdown-wait S        on SIGTERM, wait up to S seconds for the transaction in\n"
         "                           flight (default 10)\n"
         "  --accept-timeout MS, --response-timeout MS, --completion-timeout MS\n"
@@ -290,9 +296,28 @@ static int open_port(struct port *p, const char *spec, const char *line_text,
     return 0;
 }
 
+/* The journal's writer thread tells the relay thread that the journal was recreated:
+ * the alert program is the relay thread's (lane/alert.h is single-threaded), so the
+ * message waits here and an eventfd wakes the relay loop to raise it. */
+struct journal_note {
+    pthread_mutex_t mu;
+    int efd;                       /* -1: none */
+    char text[PB_JOURNAL_TEXT_MAX]; /* "" when nothing waits */
+};
+
 static void on_journal_state(enum pb_journal_state st, const char *msg, void *ctx)
 {
-    (void)ctx;
+    struct journal_note *jn = ctx;
+    if (st == PB_JOURNAL_RECREATED) {
+        /* The journal logged the ALERT itself; the program is told from the relay loop. */
+        pthread_mutex_lock(&jn->mu);
+        snprintf(jn->text, sizeof jn->text, "%s", msg);
+        pthread_mutex_unlock(&jn->mu);
+        uint64_t one = 1;
+        if (jn->efd >= 0 && write(jn->efd, &one, sizeof one) < 0)
+            pb_warn("journal: cannot wake the relay loop: %s", strerror(errno));
+        return;
+    }
     if (st == PB_JOURNAL_FAILING)
         pb_error("ALERT journal cannot be written (%s); forwarding continues, records are kept "
                  "in memory and retried",
@@ -319,6 +344,21 @@ static void reopen_events(struct relay *r)
         close(fd);
 }
 
+/* The relay loop's half of journal_note: the alert program hears of it. */
+static void raise_journal_note(struct journal_note *jn, struct pb_pipeline *lane)
+{
+    uint64_t n;
+    if (read(jn->efd, &n, sizeof n) < 0 && errno != EAGAIN)
+        pb_warn("journal: eventfd: %s", strerror(errno));
+    char text[PB_JOURNAL_TEXT_MAX];
+    pthread_mutex_lock(&jn->mu);
+    snprintf(text, sizeof text, "%s", jn->text);
+    jn->text[0] = '\0';
+    pthread_mutex_unlock(&jn->mu);
+    if (text[0])
+        pb_pipeline_lane_alert(lane, "journal_recreated", "critical", text);
+}
+
 static int open_signals(void)
 {
     sigset_t set;
@@ -326,6 +366,9 @@ static int open_signals(void)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    /* An alert program's supervisor ended: wake up so the pipeline's tick reaps it and
+     * starts the next waiting alert (docs/ALERTS.md). */
+    sigaddset(&set, SIGCHLD);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     signal(SIGPIPE, SIG_IGN);
@@ -366,6 +409,7 @@ static int start_pipeline(struct relay *r, const struct pb_protocol *proto, bool
         .events = r->events,
         .alert_program = o->on_discrepancy,
         .alert_timeout_ms = o->alert_timeout_ms,
+        .alert_max = o->alert_max,
         .alert_burst = o->alert_burst,
     };
     return pb_pipeline_new(&lo, &r->lane) == PB_OK ? 0 : EX_OSERR;
@@ -452,6 +496,7 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
     struct port reg = {.who = "register", .dir = PB_DIR_ECR, .reopen_at = -1};
     struct port term = {.who = "terminal", .dir = PB_DIR_PT, .reopen_at = -1};
     struct relay rl = {.o = o, .det_deadline = -1};
+    struct journal_note jnote = {.mu = PTHREAD_MUTEX_INITIALIZER, .efd = -1};
     char *journal_path = NULL;
     uint8_t *buf = NULL;
     int sfd = -1;
@@ -490,9 +535,16 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
         }
     }
     if (!o->no_journal) {
+        jnote.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (jnote.efd < 0) {
+            fprintf(stderr, "posbridge run: eventfd: %s\n", strerror(errno));
+            rc = EX_OSERR;
+            goto out;
+        }
         journal_path = o->journal ? strdup(o->journal) : pb_default_journal_path();
         struct pb_journal_opts jo = {
             .on_state = on_journal_state,
+            .ctx = &jnote,
             .version = "posbridge " PB_VERSION_STRING,
             .protocol = proto ? proto->name : autodetect ? "auto" : "none",
             .register_port = o->register_spec,
@@ -549,10 +601,15 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
         if (stop_by >= 0 && (!pb_pipeline_current(rl.lane) || now >= stop_by))
             break;
 
-        struct pollfd pfd[3];
+        struct pollfd pfd[4];
         struct port *ports[2] = {&reg, &term};
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        int jidx = -1;
+        if (jnote.efd >= 0) {
+            jidx = (int)n;
+            pfd[n++] = (struct pollfd){.fd = jnote.efd, .events = POLLIN};
+        }
         int idx[2] = {-1, -1};
         for (int i = 0; i < 2; i++) {
             int fd = pb_link_fd(ports[i]->link);
@@ -600,6 +657,8 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
         if (r > 0 && (pfd[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGCHLD)
+                    continue; /* the tick below reaps */
                 if (si.ssi_signo == SIGHUP) {
                     pb_info("SIGHUP: reopening the capture and the events file");
                     if (rl.capture && pb_capture_reopen(rl.capture) != PB_OK)
@@ -616,6 +675,8 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
                 }
             }
         }
+        if (r > 0 && jidx >= 0 && (pfd[jidx].revents & POLLIN))
+            raise_journal_note(&jnote, rl.lane);
         struct pb_time t = now_time();
         pb_pipeline_tick(rl.lane, &t);
         /* One write per wake-up at most: readers following the capture (monitor) see
@@ -641,6 +702,8 @@ out:
         pb_capture_close(rl.capture);
     if (rl.journal && pb_journal_close(rl.journal) != PB_OK)
         pb_error("journal: some records could not be written before exit");
+    if (jnote.efd >= 0)
+        close(jnote.efd);
     if (rl.events && rl.events != stdout)
         fclose(rl.events);
     else if (rl.events)

@@ -23,6 +23,7 @@ enum kind {
     K_SIZE,     /* uint64_t bytes, K/M/G suffixes */
     K_FILES,    /* unsigned 1..1000 */
     K_COUNT,    /* unsigned 0..1000 */
+    K_COUNT1,   /* unsigned 1..1000 */
     K_SECONDS,  /* uint32_t ms, given in whole seconds */
     K_SECONDS1, /* the same, never 0 */
     K_MS,       /* uint32_t ms */
@@ -53,6 +54,7 @@ static const struct key KEYS[] = {
     {"on-discrepancy", K_STRING, F(on_discrepancy)},
     {"alert-timeout", K_SECONDS1, F(alert_timeout_ms)},
     {"alert-burst", K_COUNT, F(alert_burst)},
+    {"alert-max", K_COUNT1, F(alert_max)},
     {"shutdown-wait", K_SECONDS, F(shutdown_wait_ms)},
     {"accept-timeout", K_MS, F(tracker.accept_timeout_ms)},
     {"response-timeout", K_MS, F(tracker.response_timeout_ms)},
@@ -78,6 +80,7 @@ static const struct key *find_key(const char *name)
 void pb_config_init(struct pb_config *c)
 {
     *c = (struct pb_config){.capture_files = 5, .alert_timeout_ms = 10000, .alert_burst = 10,
+                            .alert_max = 4,
                             .shutdown_wait_ms = 10000, .log_level = PB_LOG_INFO};
 }
 
@@ -196,7 +199,8 @@ int pb_config_set(struct pb_config *c, const char *key, const char *value)
         return parse_size(value, field) < 0 ? PB_ERR_SYNTAX : PB_OK;
     case K_FILES:
     case K_COUNT:
-        if (parse_u32(value, 1, &u) < 0 || (k->kind == K_FILES && u == 0) || u > 1000)
+    case K_COUNT1:
+        if (parse_u32(value, 1, &u) < 0 || (k->kind != K_COUNT && u == 0) || u > 1000)
             return PB_ERR_SYNTAX;
         *(unsigned *)field = u;
         return PB_OK;

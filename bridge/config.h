@@ -44,6 +44,7 @@ struct pb_config {
     char *on_discrepancy;
     uint32_t alert_timeout_ms;            /* given in seconds; never 0 */
     unsigned alert_burst;                 /* 0..1000, 0: no burst alerts */
+    unsigned alert_max;                   /* alert programs at once, 1..1000 */
     uint32_t shutdown_wait_ms;            /* given in seconds */
     struct pb_tracker_config tracker;     /* the *-timeout keys, duplicate-window, ... */
     enum pb_log_level log_level;

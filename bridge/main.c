@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"decode", cmd_decode, "decode protocol bytes (hex, raw file, stdin) into messages"},
     {"report", cmd_report, "discrepancies with evidence and action; daily reconciliation"},
     {"resolve", cmd_resolve, "mark a discrepancy resolved (the original record is kept)"},
+    {"verify", cmd_verify, "check the journal's hash chain: nothing changed, deleted or reordered"},
     {"ports", cmd_ports, "list serial ports and USB devices, name the payment terminals"},
     {"monitor", cmd_monitor, "live view of a running bridge (follows its capture)"},
     {"capture", cmd_capture, "export a capture as a hex dump, import a dump back"},

@@ -1,27 +1,38 @@
 /* alert: runs the alert program (`posbridge run --on-discrepancy PROG`) for a lane.
  * docs/ALERTS.md is the contract: the POSBRIDGE_* environment and the JSON on stdin.
  *
- *   pb_alerter_new/free  one alerter per lane: the program and its time limit
+ *   pb_alerter_new/free  one alerter per lane: the program, its time limit, the pool
+ *   pb_alerter_stop()    at shutdown: what waits is dropped, and counted
  *   pb_alerter_txn()     a discrepancy: the transaction's variables, its JSON on stdin
  *   pb_alerter_lane()    an alert about the lane rather than one transaction (burst,
- *                        batch_mismatch): its class and severity, the transaction that
- *                        raised it, and variables of its own (pb_alert_env_set)
- *   pb_alerter_stats()   alerts handed to a program, alerts that could not be
+ *                        batch_mismatch, journal_recreated): its class and severity, the
+ *                        transaction that raised it, and variables of its own
+ *                        (pb_alert_env_set)
+ *   pb_alerter_tick()    reap programs that ended, start waiting alerts; never blocks
+ *   pb_alerter_busy()    programs running or alerts waiting (call tick again soon)
+ *   pb_alerter_stats()   run, failed, dropped, running, waiting
  *
- * A program runs without a shell, is never waited for (a supervisor process holds it to
- * the time limit and then kills its process group) and inherits no descriptor of the
- * bridge. Raising an alert never blocks on the program.
+ * A bounded pool: at most max_running programs at once; further alerts wait in a FIFO
+ * of at most queue_max, in order, and start as programs end. When the FIFO is full an
+ * alert is dropped and counted; the first drop of an overflow is logged (an ALERT),
+ * and when the FIFO has emptied again tick reports how many the overflow cost, so the
+ * caller can journal it. Nothing is dropped without a count and a log line.
+ *
+ * A program runs without a shell under a supervisor process (a child of the caller)
+ * that holds it to the time limit and kills its process group. The caller never waits
+ * for either: supervisors are reaped with waitpid(WNOHANG) in txn, lane and tick, so
+ * the caller must call tick while pb_alerter_busy() (posbridge run also wakes on
+ * SIGCHLD). The program inherits no descriptor of the caller.
  *
  * Ownership: the alerter copies the program path. pb_alerter_txn() and pb_alerter_lane()
- * keep nothing of what they are given (transaction, JSON, variables) after they return,
- * and read their counters only through pb_alerter_stats(), so that alerts may later wait
- * in a queue for a bounded number of running programs without callers changing.
+ * keep copies of what they queue and nothing of what they are given.
  * pb_alerter_txn(NULL, ...) and pb_alerter_lane(NULL, ...) run nothing (no program);
- * the latter still takes its JSON. */
+ * the latter still takes its JSON. Not thread-safe: one thread (the relay's) uses it. */
 #ifndef PB_ALERT_H
 #define PB_ALERT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tracker.h"
@@ -29,8 +40,21 @@
 struct pb_alerter;
 
 struct pb_alerter_stats {
-    uint64_t run;    /* alerts handed to a supervisor that runs the program */
-    uint64_t failed; /* alerts lost before that (pipe or fork failed; logged) */
+    uint64_t run;     /* alerts handed to a supervisor that runs the program */
+    uint64_t failed;  /* alerts lost before that (pipe or fork failed; logged) */
+    uint64_t dropped; /* alerts refused because the queue was full, or still waiting at free */
+    unsigned running; /* supervisors not yet reaped */
+    unsigned waiting; /* alerts in the queue */
+};
+
+#define PB_ALERT_MAX_RUNNING 4 /* default: programs at once */
+#define PB_ALERT_QUEUE_MAX 256 /* default: alerts waiting for a free slot */
+
+struct pb_alerter_opts {
+    const char *program;  /* the path to execv (no arguments) */
+    uint32_t timeout_ms;  /* each program's time limit; 0: 10000 */
+    unsigned max_running; /* 0: PB_ALERT_MAX_RUNNING */
+    unsigned queue_max;   /* 0: PB_ALERT_QUEUE_MAX */
 };
 
 /* Variables of a lane alert besides the four every lane alert has (POSBRIDGE_CLASS,
@@ -46,11 +70,21 @@ struct pb_alert_env {
 void pb_alert_env_set(struct pb_alert_env *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* program: the path to execv (no arguments); timeout_ms: its time limit, 0 for the
- * default 10000. *out = NULL on failure. PB_OK, PB_ERR_INVAL, PB_ERR_NOMEM. */
-int pb_alerter_new(const char *program, uint32_t timeout_ms, struct pb_alerter **out);
-/* Programs already started run on under their supervisors. NULL is fine. */
+/* *out = NULL on failure. PB_OK, PB_ERR_INVAL (no program), PB_ERR_NOMEM. */
+int pb_alerter_new(const struct pb_alerter_opts *opts, struct pb_alerter **out);
+/* Shutdown: alerts still waiting are not run (counted as dropped and logged). Returns
+ * the dropped alerts no tick has reported yet (an overflow in progress plus those), for
+ * the caller's journal. Programs already started run on under their supervisors. */
+uint64_t pb_alerter_stop(struct pb_alerter *a);
+/* pb_alerter_stop(), then frees; programs are not waited for. NULL is fine. */
 void pb_alerter_free(struct pb_alerter *a);
+/* Reaps the supervisors that ended and starts waiting alerts in their place. Returns the
+ * number of alerts an overflow dropped when the queue has just emptied after it (once
+ * per overflow), else 0. Never blocks. NULL is fine. */
+uint64_t pb_alerter_tick(struct pb_alerter *a);
+/* True while programs run or alerts wait: the caller should tick within a few hundred ms
+ * (or on SIGCHLD). False for NULL. */
+bool pb_alerter_busy(const struct pb_alerter *a);
 
 /* t closed (or was reclassified) as a discrepancy; json is pb_txn_to_json(t), which the
  * caller already has for the events file. */

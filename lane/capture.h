@@ -111,8 +111,10 @@ void pb_capture_reader_close(struct pb_capture_reader *r);
  * pb_capture_read() returned 0, or PB_ERR_TRUNCATED because the writer was part way
  * through a block, this forgets that end, looks at the file's size again, and the next
  * pb_capture_read() resumes at the first block not yet read whole. Returns 1 when the
- * file now holds bytes past that point, 0 when not, or the reader's error when it
- * failed in any other way (which stays). Readers that never call it behave as before. */
+ * file has grown since it was opened or last refreshed (new bytes past that point), 0
+ * when not, or the reader's error when it failed in any other way (which stays). A block
+ * cut short that nothing is appending to (a crashed writer) thus gives 0: the caller
+ * waits before asking again, never spins. Readers that never call it behave as before. */
 int pb_capture_reader_refresh(struct pb_capture_reader *r);
 /* True when path no longer names the file being read (renamed by a rotation, removed,
  * or replaced by a new file), false when it does or cannot be checked. */

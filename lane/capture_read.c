@@ -27,6 +27,7 @@ struct pb_capture_reader {
     FILE *f;
     uint64_t off;       /* file offset of the next block */
     int64_t file_size;  /* -1 when not a regular file */
+    int64_t seen_size;  /* file size at open or at the last refresh: reads stop there */
     bool in_section;
     bool swap;          /* section written in the other byte order */
     struct iface *ifs;
@@ -390,6 +391,7 @@ int pb_capture_reader_open(const char *path, struct pb_capture_reader **out)
     struct stat st;
     r->file_size = fstat(fileno(r->f), &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size
                                                                         : -1;
+    r->seen_size = r->file_size;
     /* Read up to the first interface so that the link type is known before any packet
      * (an IDB precedes every packet that refers to it, section 4.2). */
     struct pb_capture_record rec;
@@ -439,8 +441,11 @@ int pb_capture_reader_refresh(struct pb_capture_reader *r)
     struct stat st;
     if (fstat(fileno(r->f), &st) != 0 || !S_ISREG(st.st_mode))
         return 0;
-    r->file_size = (int64_t)st.st_size;
-    return (uint64_t)st.st_size > r->off ? 1 : 0;
+    /* New bytes only: a block cut short (what a crash leaves) stays cut until the file
+     * grows, and a follower that asked again at once would spin on it forever. */
+    bool grew = (int64_t)st.st_size > r->seen_size;
+    r->file_size = r->seen_size = (int64_t)st.st_size;
+    return grew && (uint64_t)st.st_size > r->off ? 1 : 0;
 }
 
 bool pb_capture_reader_moved(const struct pb_capture_reader *r, const char *path)

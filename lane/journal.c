@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -174,7 +175,90 @@ void journal_rollback_if_open(struct pb_journal *j)
         sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* ---- the connection ------------------------------------------------------------------ */
+
+/* Opens j->db on path with its settings: WAL and synchronous=FULL unless read-only. */
+static int connect_db(struct pb_journal *j, const char *path, int flags)
+{
+    if (sqlite3_open_v2(path, &j->db, flags, j->o.vfs) != SQLITE_OK)
+        return j->db ? journal_db_fail(j, "open") : PB_ERR_NOMEM;
+    sqlite3_extended_result_codes(j->db, 1);
+    sqlite3_busy_timeout(j->db, (int)(j->o.busy_timeout_ms > INT32_MAX ? INT32_MAX
+                                                                       : j->o.busy_timeout_ms));
+    int rc = journal_exec(j, "PRAGMA foreign_keys = ON");
+    if (rc != PB_OK || j->o.read_only)
+        return rc;
+    sqlite3_stmt *s = NULL;
+    bool wal = sqlite3_prepare_v2(j->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) == SQLITE_OK &&
+               sqlite3_step(s) == SQLITE_ROW &&
+               sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+    sqlite3_finalize(s);
+    if (!wal)
+        return journal_db_fail(j, "cannot switch to WAL mode");
+    /* FULL: a commit is on disk (WAL fsync) before the batch counts as written; the
+     * journal is evidence in money disputes. */
+    rc = journal_exec(j, j->o.sync_normal ? "PRAGMA synchronous = NORMAL"
+                                           : "PRAGMA synchronous = FULL");
+    if (rc != PB_OK)
+        return rc;
+    /* The bridge appends and looks up recent rows by index: SQLite's default 2 MiB
+     * page cache only made its memory creep for years as the file grew (a port-loss
+     * soak saw ~0.75 kB per transaction until the cache was full). 256 KiB bounds it. */
+    return journal_exec(j, "PRAGMA cache_size = -256");
+}
+
+static int prepare_stmts(struct pb_journal *j)
+{
+    for (int i = 0; i < ST__COUNT; i++)
+        if (sqlite3_prepare_v3(j->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i],
+                               NULL) != SQLITE_OK)
+            return journal_db_fail(j, "prepare");
+    return PB_OK;
+}
+
+/* Closes the connection (NULL afterwards). Closing any fd of the file drops SQLite's
+ * POSIX locks, so the lock fd is closed after this, never before. */
+static void disconnect_db(struct pb_journal *j)
+{
+    for (int i = 0; i < ST__COUNT; i++) {
+        sqlite3_finalize(j->st[i]);
+        j->st[i] = NULL;
+    }
+    journal_chain_finalize(j);
+    if (j->db)
+        sqlite3_close(j->db);
+    j->db = NULL;
+}
+
 /* ---- run start ----------------------------------------------------------------------- */
+
+/* The runs row of this run (sets run_id). SQLITE_OK or SQLite's code. */
+static int insert_run_row(struct pb_journal *j, int64_t started)
+{
+    char host[256] = "";
+    const char *h = j->o.host;
+    if (!h && gethostname(host, sizeof host - 1) == 0)
+        h = host;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(j->db,
+                                "INSERT INTO runs (started_utc, host, version, protocol,"
+                                " register_port, terminal_port) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_bind_int64(s, 1, started);
+    bind_text(s, 2, h);
+    bind_text(s, 3, j->o.version);
+    bind_text(s, 4, j->o.protocol);
+    bind_text(s, 5, j->o.register_port);
+    bind_text(s, 6, j->o.terminal_port);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return rc;
+    j->run_id = sqlite3_last_insert_rowid(j->db);
+    return SQLITE_OK;
+}
 
 /* One transaction: pending rows of earlier runs become in_doubt (docs/DESIGN.md decision 6:
  * the bridge cannot know their outcome), the run row, a restart event. */
@@ -184,25 +268,42 @@ static int start_run(struct pb_journal *j)
     if (rc != PB_OK)
         return rc;
     sqlite3_stmt *s = NULL;
+    int64_t *swept = NULL;
+    size_t n_swept = 0;
     if (sqlite3_prepare_v2(j->db,
                            "UPDATE transactions SET state = 'closed', class = ?1, severity = ?2,"
-                           " detail = ?3 WHERE state = 'pending'",
+                           " detail = ?3 WHERE state = 'pending' RETURNING id",
                            -1, &s, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_bind_text(s, 1, pb_class_name(PB_CLASS_IN_DOUBT), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, severity_str(PB_CLASS_IN_DOUBT), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, "bridge restarted before the outcome was known", -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE)
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t *more = realloc(swept, (n_swept + 1) * sizeof *swept);
+        if (!more)
+            goto fail;
+        swept = more;
+        swept[n_swept++] = sqlite3_column_int64(s, 0);
+    }
+    if (step != SQLITE_DONE)
         goto fail;
-    j->in_doubt_at_open = (unsigned)sqlite3_changes(j->db);
+    j->in_doubt_at_open = (unsigned)n_swept;
     sqlite3_finalize(s);
+    s = NULL;
+    /* Each swept row took a new state: chained like any other. */
+    for (size_t i = 0; i < n_swept; i++)
+        if (journal_chain_append(j, "transactions", swept[i]) != SQLITE_OK)
+            goto fail;
+    free(swept);
+    swept = NULL;
 
     /* The previous run: did it record a clean shutdown? */
     int64_t prev_id = 0, prev_end = 0;
     if (sqlite3_prepare_v2(j->db, "SELECT id, ended_utc FROM runs ORDER BY id DESC LIMIT 1", -1,
                            &s, NULL) != SQLITE_OK)
         goto fail;
-    int step = sqlite3_step(s);
+    step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
         prev_id = sqlite3_column_int64(s, 0);
         prev_end = sqlite3_column_int64(s, 1);
@@ -211,26 +312,9 @@ static int start_run(struct pb_journal *j)
     }
     sqlite3_finalize(s);
 
-    char host[256] = "";
-    const char *h = j->o.host;
-    if (!h && gethostname(host, sizeof host - 1) == 0)
-        h = host;
     int64_t started = j->o.started_utc_us ? j->o.started_utc_us : now_us(CLOCK_REALTIME);
-    if (sqlite3_prepare_v2(j->db,
-                           "INSERT INTO runs (started_utc, host, version, protocol, register_port,"
-                           " terminal_port) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (insert_run_row(j, started) != SQLITE_OK)
         goto fail;
-    sqlite3_bind_int64(s, 1, started);
-    bind_text(s, 2, h);
-    bind_text(s, 3, j->o.version);
-    bind_text(s, 4, j->o.protocol);
-    bind_text(s, 5, j->o.register_port);
-    bind_text(s, 6, j->o.terminal_port);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        goto fail;
-    j->run_id = sqlite3_last_insert_rowid(j->db);
-    sqlite3_finalize(s);
 
     if (prev_id) {
         char text[PB_JOURNAL_TEXT_MAX];
@@ -248,6 +332,8 @@ static int start_run(struct pb_journal *j)
             goto fail;
         sqlite3_finalize(s);
         s = NULL;
+        if (journal_chain_append(j, "events", sqlite3_last_insert_rowid(j->db)) != SQLITE_OK)
+            goto fail;
     }
     rc = journal_exec(j, "COMMIT");
     if (rc != PB_OK)
@@ -259,6 +345,7 @@ static int start_run(struct pb_journal *j)
 fail:
     rc = journal_db_fail(j, "starting the run");
     sqlite3_finalize(s);
+    free(swept);
     journal_rollback_if_open(j);
     return rc;
 }
@@ -287,7 +374,8 @@ static int step_done(sqlite3_stmt *s)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-static int write_evidence(struct pb_journal *j, const struct pb_txn *t)
+/* Replaces the evidence of t's row; *rowid gets the row's transactions.id. */
+static int write_evidence(struct pb_journal *j, const struct pb_txn *t, int64_t *rowid_out)
 {
     sqlite3_stmt *s = j->st[ST_ROWID];
     sqlite3_bind_int64(s, 1, j->run_id);
@@ -298,6 +386,7 @@ static int write_evidence(struct pb_journal *j, const struct pb_txn *t)
     sqlite3_clear_bindings(s);
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? SQLITE_INTERNAL : rc;
+    *rowid_out = rowid;
 
     s = j->st[ST_EV_DELETE];
     sqlite3_bind_int64(s, 1, rowid);
@@ -362,7 +451,11 @@ static int write_upsert(struct pb_journal *j, const struct rec *r, bool closed)
         return rc;
     if (sqlite3_changes(j->db) == 0)
         return SQLITE_OK; /* OPENED after CLOSED: nothing changed, keep the evidence */
-    return write_evidence(j, t);
+    /* Each state the row takes is chained, with its evidence (journal_chain.c). */
+    int64_t rowid = 0;
+    if ((rc = write_evidence(j, t, &rowid)) != SQLITE_OK)
+        return rc;
+    return journal_chain_append(j, "transactions", rowid);
 }
 
 static int write_event_row(struct pb_journal *j, int64_t utc_us, const char *kind, const char *text)
@@ -372,7 +465,23 @@ static int write_event_row(struct pb_journal *j, int64_t utc_us, const char *kin
     bind_i64_if(s, 2, j->run_id != 0, j->run_id);
     sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
     bind_text(s, 4, text);
-    return step_done(s);
+    int rc = step_done(s);
+    return rc == SQLITE_OK ? journal_chain_append(j, "events", sqlite3_last_insert_rowid(j->db))
+                           : rc;
+}
+
+/* An event row in a transaction of its own (outside the writer's batches), chained. */
+static int write_event_now(struct pb_journal *j, int64_t utc_us, const char *kind,
+                           const char *text)
+{
+    int rc = sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = write_event_row(j, utc_us, kind, text);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        journal_rollback_if_open(j);
+    return rc;
 }
 
 static int write_rec(struct pb_journal *j, const struct rec *r)
@@ -397,6 +506,8 @@ static int write_batch(struct pb_journal *j, struct rec **batch, size_t n, char 
     for (;;) {
         int rc = sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         struct rec *bad = NULL;
+        j->chain_batch = rc == SQLITE_OK;
+        j->chain_cached = false;
         for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
             if (batch[i]->poison)
                 continue;
@@ -404,6 +515,7 @@ static int write_batch(struct pb_journal *j, struct rec **batch, size_t n, char 
             if (rc != SQLITE_OK)
                 bad = batch[i];
         }
+        j->chain_batch = j->chain_cached = false;
         if (rc == SQLITE_OK)
             rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
         if (rc == SQLITE_OK)
@@ -417,6 +529,211 @@ static int write_batch(struct pb_journal *j, struct rec **batch, size_t n, char 
         }
         return rc;
     }
+}
+
+/* ---- the file removed or replaced under a running bridge ------------------------------
+ * Before each batch the writer stats the path (about a microsecond) and compares device
+ * and inode with the file it writes to. SQLite itself notices nothing in WAL mode: the
+ * descriptors stay valid, commits succeed, and every record lands in a file that no
+ * longer has a name and vanishes when the bridge stops. The connection still open on
+ * that file is the one complete copy, so the new file is made from it. */
+
+/* Copies the open journal into the (empty) file at tmp with SQLite's backup API, which
+ * reads through j->db: pending rows, the chain and the WAL's content included. */
+static int copy_open_journal(struct pb_journal *j, const char *tmp, char *why, size_t cap)
+{
+    sqlite3 *dst = NULL;
+    int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, j->o.vfs);
+    if (rc == SQLITE_OK) {
+        sqlite3_backup *b = sqlite3_backup_init(dst, "main", j->db, "main");
+        if (!b) {
+            rc = sqlite3_errcode(dst);
+        } else {
+            int step = sqlite3_backup_step(b, -1);
+            rc = sqlite3_backup_finish(b);
+            if (step != SQLITE_DONE && rc == SQLITE_OK)
+                rc = step;
+        }
+    }
+    if (rc != SQLITE_OK)
+        snprintf(why, cap, "%s", dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+    sqlite3_close(dst);
+    return rc;
+}
+
+/* Phase one, with the old connection still open: the copy in PATH.recreate (locked, our
+ * file from now on), then the old connection closed. SQLite removes the old -wal and
+ * -shm names as it closes, so nothing of the old file is left for the new one to pick
+ * up. PB_OK or PB_ERR_IO (msg says why; the old connection is kept for a retry). */
+static int recreate_copy(struct pb_journal *j, const char *tmp, char *msg, size_t cap)
+{
+    char journal_tmp[PATH_MAX + 16];
+    snprintf(journal_tmp, sizeof journal_tmp, "%s-journal", tmp);
+    unlink(tmp); /* a leftover of an earlier attempt */
+    unlink(journal_tmp);
+    if (make_parent_dirs(j->path) != PB_OK) {
+        snprintf(msg, cap, "cannot create the directory of %s", j->path);
+        return PB_ERR_IO;
+    }
+    int fd = open_db_file(tmp);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(msg, cap, "cannot create %s: %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return PB_ERR_IO;
+    }
+    char why[200] = "";
+    j->recreate_copied = j->db && copy_open_journal(j, tmp, why, sizeof why) == SQLITE_OK;
+    if (!j->recreate_copied) {
+        pb_error("journal %s: the open journal cannot be copied (%s): starting a new one; the "
+                 "queued records go into it",
+                 j->path, why[0] ? why : "no connection");
+        if (ftruncate(fd, 0) != 0)
+            pb_warn("journal %s: truncate: %s", tmp, strerror(errno));
+    }
+    disconnect_db(j);
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);
+    j->lock_fd = fd;
+    j->file_dev = st.st_dev;
+    j->file_ino = st.st_ino;
+    return PB_OK;
+}
+
+/* Remembers which -wal and -shm files are this connection's: SQLite keeps both open,
+ * same inode, as long as the connection lives. */
+static void note_side_files(struct pb_journal *j)
+{
+    static const char *const suffix[2] = {"-wal", "-shm"};
+    for (int i = 0; i < 2; i++) {
+        char p[PATH_MAX + 8];
+        struct stat st;
+        snprintf(p, sizeof p, "%s%s", j->path, suffix[i]);
+        bool ok = stat(p, &st) == 0;
+        j->side_dev[i] = ok ? st.st_dev : 0;
+        j->side_ino[i] = ok ? st.st_ino : 0;
+    }
+}
+
+/* Moves whatever now has the journal's names (a file that replaced it, -wal or -shm not
+ * ours) aside to PATH.replaced-STAMP[-wal|-shm]; aside gets the main file's new name, ""
+ * when there was none. PB_OK or PB_ERR_IO. */
+static int move_aside(struct pb_journal *j, char *aside, size_t aside_cap, char *msg, size_t cap)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    aside[0] = '\0';
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        char from[PATH_MAX + 8], to[PATH_MAX + 64];
+        struct stat st;
+        snprintf(from, sizeof from, "%s%s", j->path, suffix[i]);
+        if (lstat(from, &st) != 0)
+            continue;
+        if (i > 0 && st.st_dev == j->side_dev[i - 1] && st.st_ino == j->side_ino[i - 1]) {
+            /* The old connection's own, left behind when it closed (its checkpoint into
+             * a moved file fails). Already in the copy; beside another database it would
+             * be replayed into that one. */
+            unlink(from);
+            continue;
+        }
+        snprintf(to, sizeof to, "%s.replaced-%s%s", j->path, stamp, suffix[i]);
+        if (rename(from, to) != 0) {
+            snprintf(msg, cap, "cannot move %.160s aside: %s", from, strerror(errno));
+            return PB_ERR_IO;
+        }
+        pb_warn("journal: %s is not this bridge's journal file: kept as %s", from, to);
+        if (i == 0)
+            snprintf(aside, aside_cap, "%s", to);
+    }
+    return PB_OK;
+}
+
+/* Phase two, the old connection closed: the copy takes the journal's name and is opened
+ * as the journal, with a journal_recreated event. A fresh file (no copy) gets the schema
+ * and a new run row. PB_OK, or an error with msg (retried: the writer stays failing). */
+static int recreate_open(struct pb_journal *j, const char *tmp, bool removed, size_t queued,
+                         char *msg, size_t cap, char *note, size_t note_cap)
+{
+    struct stat st;
+    if (stat(tmp, &st) != 0 || st.st_dev != j->file_dev || st.st_ino != j->file_ino) {
+        /* The copy went too (someone cleaned the directory): a fresh file, then. */
+        int rc = recreate_copy(j, tmp, msg, cap);
+        if (rc != PB_OK)
+            return rc;
+    }
+    char aside[PATH_MAX + 64];
+    int rc = move_aside(j, aside, sizeof aside, msg, cap);
+    if (rc != PB_OK)
+        return rc;
+    if (rename(tmp, j->path) != 0) {
+        snprintf(msg, cap, "cannot rename %.100s to %.100s: %s", tmp, j->path, strerror(errno));
+        return PB_ERR_IO;
+    }
+    if ((rc = connect_db(j, j->path, SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_READWRITE)) != PB_OK ||
+        (rc = journal_migrate(j)) != PB_OK ||
+        (!j->recreate_copied && insert_run_row(j, now_us(CLOCK_REALTIME)) != SQLITE_OK) ||
+        (rc = prepare_stmts(j)) != PB_OK) {
+        snprintf(msg, cap, "cannot open the recreated journal: %s",
+                 j->db ? sqlite3_errmsg(j->db) : "out of memory");
+        disconnect_db(j);
+        return PB_ERR_DB;
+    }
+    char what[128];
+    const char *base = strrchr(aside, '/');
+    if (removed)
+        snprintf(what, sizeof what, "journal file removed while the bridge ran");
+    else
+        snprintf(what, sizeof what,
+                 "journal file replaced by another file while the bridge ran (kept as %.44s)",
+                 base ? base + 1 : aside);
+    char kept[64];
+    if (j->recreate_copied)
+        snprintf(kept, sizeof kept, "recreated from the copy still open: every row kept");
+    else
+        snprintf(kept, sizeof kept, "open copy unreadable: a new journal, run %lld",
+                 (long long)j->run_id);
+    snprintf(note, note_cap, "%s; %s; %zu queued record(s) follow", what, kept, queued);
+    if (write_event_now(j, now_us(CLOCK_REALTIME), "journal_recreated", note) != SQLITE_OK)
+        pb_error("journal %s: cannot record the journal_recreated event: %s", j->path,
+                 sqlite3_errmsg(j->db));
+    note_side_files(j);
+    pb_error("ALERT journal %s: %s", j->path, note);
+    return PB_OK;
+}
+
+/* Before a batch (writer thread, under db_mu): is the path still our file? If not, the
+ * journal is recreated there. Returns SQLITE_OK (note set when it was recreated), or a
+ * failure the writer treats like a failing disk: records stay queued, retried. */
+static int check_file(struct pb_journal *j, size_t queued, char *msg, size_t cap, char *note,
+                      size_t note_cap)
+{
+    note[0] = '\0';
+    if (!j->watch_file)
+        return SQLITE_OK;
+    if (j->db) {
+        struct stat st;
+        if (stat(j->path, &st) == 0) {
+            if (st.st_dev == j->file_dev && st.st_ino == j->file_ino)
+                return SQLITE_OK;
+            j->recreate_removed = false;
+        } else if (errno == ENOENT || errno == ENOTDIR) {
+            j->recreate_removed = true;
+        } else {
+            return SQLITE_OK; /* cannot tell (EACCES on the directory...): carry on */
+        }
+        pb_error("ALERT journal %s was %s while the bridge ran: recreating it", j->path,
+                 j->recreate_removed ? "removed" : "replaced by another file");
+    }
+    char tmp[PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s.recreate", j->path);
+    int rc = j->db ? recreate_copy(j, tmp, msg, cap) : PB_OK;
+    if (rc == PB_OK)
+        rc = recreate_open(j, tmp, j->recreate_removed, queued, msg, cap, note, note_cap);
+    return rc == PB_OK ? SQLITE_OK : SQLITE_CANTOPEN;
 }
 
 /* ---- writer thread ------------------------------------------------------------------- */
@@ -444,7 +761,8 @@ static void report(struct pb_journal *j, bool fail, bool ok, const char *msg, ui
     if (ok) {
         pb_warn("journal %s: writing works again (%s)", j->path, msg);
         pthread_mutex_lock(&j->db_mu);
-        write_event_row(j, now_us(CLOCK_REALTIME), "journal_error", msg);
+        if (j->db)
+            write_event_now(j, now_us(CLOCK_REALTIME), "journal_error", msg);
         pthread_mutex_unlock(&j->db_mu);
         if (j->o.on_state)
             j->o.on_state(PB_JOURNAL_OK, msg, j->o.ctx);
@@ -459,7 +777,8 @@ static void report(struct pb_journal *j, bool fail, bool ok, const char *msg, ui
                  (unsigned long long)dropped);
         pb_error("journal %s: %s", j->path, text);
         pthread_mutex_lock(&j->db_mu);
-        write_event_row(j, now_us(CLOCK_REALTIME), "journal_error", text);
+        if (j->db)
+            write_event_now(j, now_us(CLOCK_REALTIME), "journal_error", text);
         pthread_mutex_unlock(&j->db_mu);
     }
 }
@@ -474,7 +793,7 @@ static void timed_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t until_mono
 static void *writer_main(void *arg)
 {
     struct pb_journal *j = arg;
-    char msg[256];
+    char msg[256], note[PB_JOURNAL_TEXT_MAX];
     pthread_mutex_lock(&j->mu);
     for (;;) {
         bool fail = j->note_fail, ok = j->note_ok, ostart = false, oend = false;
@@ -505,16 +824,22 @@ static void *writer_main(void *arg)
             continue;
         }
         /* Only the writer removes records, so these stay valid with mu released. */
-        size_t n = 0;
+        size_t n = 0, queued = j->count;
         for (struct rec *r = j->head; r && n < j->o.batch_max; r = r->next)
             j->batch[n++] = r;
         pthread_mutex_unlock(&j->mu);
 
         pthread_mutex_lock(&j->db_mu);
-        int rc = write_batch(j, j->batch, n, msg, sizeof msg);
+        int rc = check_file(j, queued, msg, sizeof msg, note, sizeof note);
+        if (rc == SQLITE_OK)
+            rc = write_batch(j, j->batch, n, msg, sizeof msg);
         pthread_mutex_unlock(&j->db_mu);
+        if (note[0] && j->o.on_state)
+            j->o.on_state(PB_JOURNAL_RECREATED, note, j->o.ctx);
 
         pthread_mutex_lock(&j->mu);
+        if (note[0])
+            j->stats.recreated++;
         size_t to_free = 0;
         if (rc == SQLITE_OK) {
             for (size_t i = 0; i < n; i++) {
@@ -590,10 +915,7 @@ static void apply_defaults(struct pb_journal_opts *o)
 
 static void free_journal(struct pb_journal *j)
 {
-    for (int i = 0; i < ST__COUNT; i++)
-        sqlite3_finalize(j->st[i]);
-    if (j->db)
-        sqlite3_close(j->db);
+    disconnect_db(j);
     /* After sqlite3_close: closing any fd of the file drops SQLite's POSIX locks. */
     if (j->lock_fd >= 0)
         close(j->lock_fd);
@@ -667,6 +989,12 @@ int pb_journal_open(const char *path, const struct pb_journal_opts *opts, struct
             rc = fd;
             goto out;
         }
+        struct stat st;
+        if (run_mode && fstat(fd, &st) == 0) {
+            j->watch_file = true;
+            j->file_dev = st.st_dev;
+            j->file_ino = st.st_ino;
+        }
         if (run_mode) {
             /* One bridge per journal: a second one would sweep the first one's pending
              * rows to in_doubt. flock() is independent of SQLite's fcntl() locks. */
@@ -683,50 +1011,17 @@ int pb_journal_open(const char *path, const struct pb_journal_opts *opts, struct
         flags |= SQLITE_OPEN_READWRITE;
     }
 
-    if (sqlite3_open_v2(path, &j->db, flags, j->o.vfs) != SQLITE_OK) {
-        rc = j->db ? journal_db_fail(j, "open") : PB_ERR_NOMEM;
+    if ((rc = connect_db(j, j->path, flags)) != PB_OK)
         goto out;
-    }
-    sqlite3_extended_result_codes(j->db, 1);
-    sqlite3_busy_timeout(j->db, (int)(j->o.busy_timeout_ms > INT32_MAX ? INT32_MAX
-                                                                       : j->o.busy_timeout_ms));
-    if ((rc = journal_exec(j, "PRAGMA foreign_keys = ON")) != PB_OK)
-        goto out;
-    if (!j->o.read_only) {
-        sqlite3_stmt *s = NULL;
-        bool wal = sqlite3_prepare_v2(j->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) ==
-                       SQLITE_OK &&
-                   sqlite3_step(s) == SQLITE_ROW &&
-                   sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
-        sqlite3_finalize(s);
-        if (!wal) {
-            rc = journal_db_fail(j, "cannot switch to WAL mode");
-            goto out;
-        }
-        /* FULL: a commit is on disk (WAL fsync) before the batch counts as written; the
-         * journal is evidence in money disputes. */
-        rc = journal_exec(j, j->o.sync_normal ? "PRAGMA synchronous = NORMAL"
-                                               : "PRAGMA synchronous = FULL");
-        if (rc != PB_OK)
-            goto out;
-        /* The bridge appends and looks up recent rows by index: SQLite's default 2 MiB
-         * page cache only made its memory creep for years as the file grew (a port-loss
-         * soak saw ~0.75 kB per transaction until the cache was full). 256 KiB bounds it. */
-        if ((rc = journal_exec(j, "PRAGMA cache_size = -256")) != PB_OK)
-            goto out;
-    }
     if ((rc = journal_migrate(j)) != PB_OK)
         goto out;
     if (run_mode && (rc = start_run(j)) != PB_OK)
         goto out;
     if (!j->o.read_only) {
-        for (int i = 0; i < ST__COUNT; i++) {
-            if (sqlite3_prepare_v3(j->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i],
-                                   NULL) != SQLITE_OK) {
-                rc = journal_db_fail(j, "prepare");
-                goto out;
-            }
-        }
+        if ((rc = prepare_stmts(j)) != PB_OK)
+            goto out;
+        if (j->watch_file)
+            note_side_files(j);
         if (pthread_create(&j->writer, NULL, writer_main, j) != 0) {
             rc = PB_ERR_NOMEM;
             goto out;
@@ -776,7 +1071,28 @@ int pb_journal_close(struct pb_journal *j)
             rc = PB_ERR_DB;
         }
     }
-    if (j->run_id) {
+    if (j->watch_file) {
+        /* Removed after the last batch: recreated now, or the whole journal goes with
+         * this process. */
+        char msg[256], note[PB_JOURNAL_TEXT_MAX];
+        pthread_mutex_lock(&j->db_mu);
+        if (check_file(j, 0, msg, sizeof msg, note, sizeof note) != SQLITE_OK)
+            pb_error("journal %s: cannot recreate it at close: %s", j->path, msg);
+        pthread_mutex_unlock(&j->db_mu);
+        if (note[0]) {
+            j->stats.recreated++;
+            if (j->o.on_state)
+                j->o.on_state(PB_JOURNAL_RECREATED, note, j->o.ctx);
+        }
+    }
+    if (j->run_id && j->db) {
+        /* The chain's head in the log (syslog, systemd's journal): a copy outside the
+         * file, against which `posbridge verify --head` finds rows cut off its end. */
+        int64_t seq;
+        char hex[65];
+        journal_chain_head(j, &seq, hex);
+        if (seq)
+            pb_info("journal %s: chain head %lld %s", j->path, (long long)seq, hex);
         sqlite3_stmt *s = NULL;
         if (sqlite3_prepare_v2(j->db, "UPDATE runs SET ended_utc = ?1 WHERE id = ?2", -1, &s,
                                NULL) == SQLITE_OK) {
@@ -921,6 +1237,10 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
     int rc;
     sqlite3_stmt *s = NULL;
     pthread_mutex_lock(&j->db_mu);
+    if (!j->db) { /* between the two halves of a failed recreation */
+        rc = PB_ERR_DB;
+        goto out;
+    }
     if (sqlite3_prepare_v2(j->db, "SELECT state, class FROM transactions WHERE id = ?1", -1, &s,
                            NULL) != SQLITE_OK) {
         rc = journal_db_fail(j, "resolve");
@@ -950,10 +1270,13 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
         rc = pending ? PB_ERR_AGAIN : PB_ERR_UNSUPPORTED;
         goto out;
     }
+    /* The row and its chain row in one transaction: the chain's head is read under
+     * SQLite's write lock, whoever else (the bridge) appends meanwhile. */
     if (sqlite3_prepare_v2(j->db,
                            "INSERT INTO resolutions (txn_id, action, note, who, at_utc)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)",
-                           -1, &s, NULL) != SQLITE_OK) {
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         rc = journal_db_fail(j, "resolve");
         goto out;
     }
@@ -964,7 +1287,14 @@ int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action,
     bind_text(s, 3, buf);
     bind_text(s, 4, who);
     sqlite3_bind_int64(s, 5, utc_us ? utc_us : now_us(CLOCK_REALTIME));
-    rc = sqlite3_step(s) == SQLITE_DONE ? PB_OK : journal_db_fail(j, "resolve");
+    if (sqlite3_step(s) == SQLITE_DONE &&
+        journal_chain_append(j, "resolutions", sqlite3_last_insert_rowid(j->db)) == SQLITE_OK &&
+        sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        rc = PB_OK;
+    } else {
+        rc = journal_db_fail(j, "resolve");
+        journal_rollback_if_open(j);
+    }
 out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&j->db_mu);

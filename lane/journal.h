@@ -15,6 +15,8 @@
  *   pb_journal_resolve()      add an audit row (refund|void|recharge|none) to a transaction
  *   pb_journal_action_valid() is this a resolution action the journal accepts
  *   pb_journal_schema_version() the PRAGMA user_version this code migrates to
+ *   pb_journal_verify()       check the hash chain over the records (tamper evidence)
+ *   pb_journal_verify_path()  the same on a file, opened read-only for the call
  *
  * Writes never happen on the caller's thread: submit/event copy the data into a bounded
  * in-memory queue and return at once (they never block on I/O and never fail the
@@ -22,6 +24,14 @@
  * SQLite transaction per batch. When writing fails (disk full, read-only, I/O error) the
  * records stay queued in order, the writer retries with backoff, and on_state() reports
  * the episode once when it starts and once when it ends.
+ *
+ * Run mode watches the file: before each batch the writer compares the path's device and
+ * inode with the file it writes to. A journal removed (with or without -wal and -shm) or
+ * replaced under a running bridge is recreated at its path from the connection still
+ * open on the old file (SQLite's backup API: every row, pending ones included), with a
+ * `journal_recreated` event; a replacing file is kept beside it, renamed
+ * PATH.replaced-<UTC time>. Then the queue is written as usual, and on_state() is called
+ * with PB_JOURNAL_RECREATED. docs/JOURNAL.md, "Removed under a running bridge".
  *
  * Threads: submit, event, sync and stats may be called from any thread. foreach and
  * resolve share the connection with the writer under a lock (a slow foreach callback
@@ -45,8 +55,10 @@
 struct pb_journal;
 
 enum pb_journal_state {
-    PB_JOURNAL_OK,      /* writes succeed again (sent only after a failing episode) */
-    PB_JOURNAL_FAILING, /* a write failed; records are kept queued and retried */
+    PB_JOURNAL_OK,        /* writes succeed again (sent only after a failing episode) */
+    PB_JOURNAL_FAILING,   /* a write failed; records are kept queued and retried */
+    PB_JOURNAL_RECREATED, /* run mode: the file was removed or replaced under the bridge
+                             and has been recreated at its path; msg says what happened */
 };
 
 /* Called on the writer thread once per transition; msg is valid during the call. */
@@ -89,6 +101,7 @@ struct pb_journal_stats {
     uint64_t failures; /* failed write attempts (each batch retry counts) */
     uint64_t episodes; /* failing episodes so far */
     uint64_t dropped;  /* records lost: queue full, out of memory, or close() gave up */
+    uint64_t recreated; /* times the file was found removed or replaced and recreated */
     bool failing;      /* inside a failing episode now */
 };
 
@@ -241,6 +254,36 @@ void pb_journal_row_currencies(const struct pb_journal_row *row, uint16_t *req, 
 int pb_journal_resolve(struct pb_journal *j, int64_t txn_id, const char *action, const char *note,
                        const char *who, int64_t utc_us);
 bool pb_journal_action_valid(const char *action); /* refund, void, recharge, none */
+
+/* ---- tamper evidence: the hash chain (docs/JOURNAL.md) ------------------------------- */
+
+/* What pb_journal_verify() found. */
+struct pb_journal_verify {
+    bool intact;         /* every chain row links and hashes, every record matches */
+    uint64_t entries;    /* chain rows walked */
+    uint64_t rows;       /* records compared with their chain row */
+    uint64_t problems;   /* broken chain rows and records; the first is described below */
+    int64_t head_seq;    /* the last chain row: its seq and hash (hex), to be noted */
+    char head_hash[65];  /* elsewhere and given back as expect_head later */
+    int64_t broken_seq;  /* the first problem's chain row; 0 when no chain row names it */
+    char broken_table[PB_JOURNAL_NAME_MAX]; /* its record's table ("chain" for the chain) */
+    int64_t broken_row;  /* and id in that table (0 for none) */
+    char why[256];       /* what is wrong there, for people */
+};
+
+/* Walks the chain in one read transaction: each chain row must follow the one before
+ * it and match its own hash, and each record its chain row (a transaction its latest
+ * state); every transactions, events and resolutions row must be in the chain.
+ * expect_head (64 hex digits, may be NULL): a head noted earlier, which must be in the
+ * chain (catches rows cut off the end). Returns PB_OK with the findings in *out,
+ * PB_ERR_INVAL (bad expect_head), or PB_ERR_DB when the file could not be read. */
+int pb_journal_verify(struct pb_journal *j, const char *expect_head, struct pb_journal_verify *out);
+/* Is hex a head as verify gives it: 64 hex digits (either case)? */
+bool pb_journal_head_valid(const char *hex);
+/* The same on a file, opened read-only for the call (an older schema is refused with
+ * PB_ERR_UNSUPPORTED: open it writable once to migrate). */
+int pb_journal_verify_path(const char *path, const char *expect_head,
+                           struct pb_journal_verify *out);
 int pb_journal_schema_version(void);
 
 #endif

@@ -5,6 +5,7 @@
  *                     resolutions
  *   journal_schema.c  the schema's migrations and the names its CHECKs accept
  *   journal_read.c    reading rows and events back (report, resolve, possim run)
+ *   journal_chain.c   the hash chain over the records: appending, verifying
  *
  * They share struct pb_journal (the connection, its locks, the queue), the writer's
  * prepared statements and a few SQLite helpers. Locks as the struct says: db_mu around
@@ -18,10 +19,23 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "journal.h"
 
 struct rec; /* one queued record (journal.c) */
+
+/* The hash chain's statements (journal_chain.c, chain_sql), prepared on first use. */
+enum {
+    CH_ROW_TRANSACTION,
+    CH_ROW_EVIDENCE,
+    CH_ROW_EVENT,
+    CH_ROW_RESOLUTION,
+    CH_HEAD,
+    CH_INSERT,
+    CH_LATEST,
+    CH__COUNT
+};
 
 /* The writer's prepared statements (journal.c, stmt_sql). */
 enum {
@@ -38,9 +52,26 @@ struct pb_journal {
     struct pb_journal_opts o;
     char *path;
     int lock_fd; /* run mode: holds the flock() until close; -1 otherwise */
+    /* Run mode: the file the connection writes to. Before each batch the writer checks
+     * that path still names it (journal.c, check_file): a journal removed or replaced
+     * under a running bridge is recreated, not written into the void. */
+    bool watch_file;
+    dev_t file_dev;
+    ino_t file_ino;
+    dev_t side_dev[2];     /* our -wal and -shm (0: not seen), told apart from a */
+    ino_t side_ino[2];     /* replacing file's when the journal is recreated */
+    bool recreate_removed; /* during a recreation: removed (else replaced) */
+    bool recreate_copied;  /* during a recreation: the new file is a copy of the old */
     int64_t run_id;
     unsigned in_doubt_at_open;
     sqlite3_stmt *st[ST__COUNT];
+    sqlite3_stmt *chain_st[CH__COUNT];
+    /* Inside one of the writer's batch transactions (and only there: SQLite's write lock
+     * is held, nobody else appends) the chain's head is kept here instead of read back
+     * for every record (journal_chain.c). */
+    bool chain_batch, chain_cached;
+    int64_t chain_seq;
+    uint8_t chain_hash[32];
     /* db_mu serialises use of the connection: writer batches, foreach, resolve.
      * Recursive so a foreach callback may resolve what it reads. */
     pthread_mutex_t db_mu;
@@ -73,6 +104,16 @@ int journal_exec(struct pb_journal *j, const char *sql);
 void journal_rollback_if_open(struct pb_journal *j);
 /* Checks and upgrades the schema to pb_journal_schema_version() (journal_schema.c). */
 int journal_migrate(struct pb_journal *j);
+
+/* The hash chain (journal_chain.c). append: a chain row for row_id of tbl
+ * ("transactions", "events", "resolutions"), inside the write transaction that wrote
+ * it; SQLITE_OK or SQLite's code. genesis: schema v2's migration step; PB_OK or
+ * PB_ERR_DB. head: the last chain row's seq and hash in hex (0 and "" when none).
+ * finalize: the chain's statements, before the connection closes. */
+int journal_chain_append(struct pb_journal *j, const char *tbl, int64_t row_id);
+int journal_chain_genesis(struct pb_journal *j);
+void journal_chain_head(struct pb_journal *j, int64_t *seq, char hex[65]);
+void journal_chain_finalize(struct pb_journal *j);
 
 /* Small and on the writer's hot path, so here to be inlined. */
 static inline void copy_str(char *dst, size_t cap, const char *src)

@@ -148,6 +148,10 @@ int pb_journal_foreach(struct pb_journal *j, const struct pb_journal_filter *f,
     int rc = PB_OK, n = 0;
     sqlite3_stmt *s = NULL, *ev = NULL;
     pthread_mutex_lock(&j->db_mu);
+    if (!j->db) { /* between the two halves of a failed recreation (journal.c) */
+        rc = PB_ERR_DB;
+        goto out;
+    }
     if (sqlite3_prepare_v2(j->db, foreach_sql, -1, &s, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(j->db,
                            "SELECT dir, stream_offset, length, kind FROM evidence"
@@ -199,6 +203,10 @@ int pb_journal_foreach_event(struct pb_journal *j, const struct pb_journal_filte
     int rc = PB_OK, n = 0;
     sqlite3_stmt *s = NULL;
     pthread_mutex_lock(&j->db_mu);
+    if (!j->db) {
+        rc = PB_ERR_DB;
+        goto out;
+    }
     if (sqlite3_prepare_v2(j->db,
                            "SELECT id, at_utc, run_id, kind, text FROM events"
                            " WHERE (?1 IS NULL OR run_id = ?1) AND (?2 IS NULL OR at_utc >= ?2)"

@@ -15,9 +15,15 @@
 /* 'PBJN': lets `file` and this code tell a posbridge journal from another SQLite file. */
 #define JOURNAL_APPLICATION_ID 1346521678
 
-static const char *const migrations[] = {
+/* A migration: its SQL, then (optionally) a step in C, in the same transaction. */
+struct migration {
+    const char *sql;
+    int (*then)(struct pb_journal *j); /* PB_OK or an error; NULL: none */
+};
+
+static const struct migration migrations[] = {
     /* v1 */
-    "PRAGMA application_id = 1346521678;"
+    {"PRAGMA application_id = 1346521678;"
     "CREATE TABLE runs ("
     " id INTEGER PRIMARY KEY,"
     " started_utc INTEGER NOT NULL,"
@@ -76,7 +82,27 @@ static const char *const migrations[] = {
     "CREATE VIEW transactions_utc AS SELECT *,"
     " strftime('%Y-%m-%dT%H:%M:%fZ', started_utc / 1e6, 'unixepoch') AS started_iso,"
     " strftime('%Y-%m-%dT%H:%M:%fZ', ended_utc / 1e6, 'unixepoch') AS ended_iso"
-    " FROM transactions;",
+    " FROM transactions;", NULL},
+    /* v2: the hash chain over the records (journal_chain.c, docs/JOURNAL.md "Tamper
+     * evidence"). The rows written before it are chained, as they are at migration
+     * time, after a genesis row whose row_id says how many they were. Events become
+     * append-only like resolutions: a chained record is never changed. */
+    {"CREATE TABLE chain ("
+     " seq INTEGER PRIMARY KEY,"
+     " tbl TEXT NOT NULL CHECK (tbl IN ('genesis', 'transactions', 'events', 'resolutions')),"
+     " row_id INTEGER NOT NULL,"
+     " at_utc INTEGER NOT NULL,"
+     " row_hash BLOB NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL);"
+     "CREATE INDEX chain_row ON chain(tbl, row_id, seq);"
+     "CREATE TRIGGER chain_keep_update BEFORE UPDATE ON chain"
+     " BEGIN SELECT RAISE(ABORT, 'the journal chain is never changed'); END;"
+     "CREATE TRIGGER chain_keep_delete BEFORE DELETE ON chain"
+     " BEGIN SELECT RAISE(ABORT, 'the journal chain is never shortened'); END;"
+     "CREATE TRIGGER events_keep_update BEFORE UPDATE ON events"
+     " BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;"
+     "CREATE TRIGGER events_keep_delete BEFORE DELETE ON events"
+     " BEGIN SELECT RAISE(ABORT, 'events are never deleted'); END;",
+     journal_chain_genesis},
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -141,7 +167,8 @@ int journal_migrate(struct pb_journal *j)
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v);
         if ((rc = journal_exec(j, "BEGIN IMMEDIATE")) != PB_OK)
             return rc;
-        if ((rc = journal_exec(j, migrations[v - 1])) != PB_OK ||
+        const struct migration *m = &migrations[v - 1];
+        if ((rc = journal_exec(j, m->sql)) != PB_OK || (m->then && (rc = m->then(j)) != PB_OK) ||
             (rc = journal_exec(j, bump)) != PB_OK || (rc = journal_exec(j, "COMMIT")) != PB_OK) {
             journal_rollback_if_open(j);
             return rc;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,13 @@ struct pb_pipeline {
     /* The protocol check: a detector on a copy of the first bytes of the line, to say
      * when the configured protocol is not what the line speaks. Freed once it decides. */
     struct pb_detector *check;
+    int64_t last_tick_mono;     /* the last tick's times */
+    int64_t last_tick_utc;
 };
+
+/* While alert programs run or wait, ticks come at least this often to reap and start
+ * them (posbridge run also wakes on SIGCHLD, so this is a backstop). */
+#define ALERT_POLL_MS 250
 
 /* ---- transaction events --------------------------------------------------------------- */
 
@@ -69,6 +76,8 @@ static void collect_stats(struct pb_pipeline *l)
     pb_alerter_stats(l->alerter, &as);
     l->stats.alerts_run = as.run;
     l->stats.alerts_failed = as.failed;
+    l->stats.alerts_dropped = as.dropped;
+    l->stats.alerts_pending = (uint64_t)as.running + as.waiting;
     l->stats.bursts = pb_rules_bursts(l->rules);
 }
 
@@ -216,15 +225,55 @@ void pb_pipeline_gap(struct pb_pipeline *l, enum pb_dir dir, const struct pb_tim
         flush_side(l, dir, now);
 }
 
+/* Alerts the pool dropped are logged by the alerter; once it has room again (or at the
+ * end) their number goes into the journal too: nothing is dropped silently. */
+static void journal_dropped_alerts(struct pb_pipeline *l, uint64_t lost, const char *why)
+{
+    if (!lost || !l->o.journal)
+        return;
+    char text[PB_JOURNAL_TEXT_MAX];
+    snprintf(text, sizeof text, "%" PRIu64 " alert(s) not run: %s (alert programs at once: %u)",
+             lost, why, l->o.alert_max ? l->o.alert_max : PB_ALERT_MAX_RUNNING);
+    pb_journal_event(l->o.journal, "alerts_dropped", text, l->last_tick_utc);
+}
+
 void pb_pipeline_tick(struct pb_pipeline *l, const struct pb_time *now)
 {
-    if (l && l->tracker)
+    if (!l)
+        return;
+    l->last_tick_mono = now->mono_us;
+    l->last_tick_utc = now->utc_us;
+    if (l->tracker)
         pb_tracker_tick(l->tracker, now);
+    if (!l->alerter)
+        return;
+    journal_dropped_alerts(l, pb_alerter_tick(l->alerter), "the alert queue was full");
+    collect_stats(l);
 }
 
 int64_t pb_pipeline_next_deadline(const struct pb_pipeline *l)
 {
-    return l && l->tracker ? pb_tracker_next_deadline(l->tracker) : -1;
+    int64_t d = l && l->tracker ? pb_tracker_next_deadline(l->tracker) : -1;
+    if (l && pb_alerter_busy(l->alerter)) {
+        int64_t a = l->last_tick_mono + ALERT_POLL_MS * 1000;
+        if (d < 0 || a < d)
+            d = a;
+    }
+    return d;
+}
+
+void pb_pipeline_lane_alert(struct pb_pipeline *l, const char *cls, const char *severity,
+                            const char *text)
+{
+    if (!l || !l->alerter)
+        return;
+    struct pb_txn t = {.protocol = l->o.proto ? l->o.proto->name : "", .id = 0};
+    json_t *o = json_object();
+    json_object_set_new(o, "text", json_string(text));
+    struct pb_alert_env e = {.n = 0};
+    pb_alert_env_set(&e, "POSBRIDGE_TEXT=%s", text);
+    pb_alerter_lane(l->alerter, cls, severity, &t, o, &e);
+    collect_stats(l);
 }
 
 void pb_pipeline_comment(struct pb_pipeline *l, const struct pb_time *now, const char *text)
@@ -293,8 +342,13 @@ int pb_pipeline_new(const struct pb_pipeline_opts *opts, struct pb_pipeline **ou
     int rc = PB_OK;
     if (l->o.capture)
         rc = pb_hold_new(l->o.capture, l->o.proto, l->o.capture_clear, &l->hold);
-    if (rc == PB_OK && l->o.alert_program)
-        rc = pb_alerter_new(l->o.alert_program, l->o.alert_timeout_ms, &l->alerter);
+    if (rc == PB_OK && l->o.alert_program) {
+        struct pb_alerter_opts ao = {.program = l->o.alert_program,
+                                     .timeout_ms = l->o.alert_timeout_ms,
+                                     .max_running = l->o.alert_max,
+                                     .queue_max = l->o.alert_queue};
+        rc = pb_alerter_new(&ao, &l->alerter);
+    }
     if (l->o.proto && rc == PB_OK) {
         struct pb_rules_opts ro = {
             .burst = l->o.alert_burst, .journal = l->o.journal, .alerter = l->alerter};
@@ -329,6 +383,7 @@ void pb_pipeline_free(struct pb_pipeline *l)
     pb_hold_free(l->hold);
     pb_tracker_free(l->tracker);
     pb_rules_free(l->rules);
+    journal_dropped_alerts(l, pb_alerter_stop(l->alerter), "the bridge stopped with alerts waiting");
     pb_alerter_free(l->alerter);
     pb_detector_free(l->check);
     free(l);

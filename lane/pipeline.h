@@ -5,7 +5,8 @@
  *   pb_pipeline_new/free  borrow the consumers given in the options (may be NULL)
  *   pb_pipeline_chunk()   bytes read from one side, with the time they were read; call
  *                         it AFTER forwarding them (docs/DESIGN.md decision 1)
- *   pb_pipeline_tick()    run timers; pb_pipeline_next_deadline() says when (-1: idle)
+ *   pb_pipeline_tick()    run timers, reap finished alert programs and start waiting
+ *                         ones; pb_pipeline_next_deadline() says when (-1: idle)
  *   pb_pipeline_link()    a port went or came back: logged, captured as a comment,
  *                         journalled, and the tracker puts the transaction in doubt
  *   pb_pipeline_gap()     bytes of one side are missing: drop what cannot complete
@@ -49,6 +50,8 @@ struct pb_pipeline_opts {
     FILE *events;                    /* borrowed; JSON Lines of closed transactions */
     const char *alert_program;       /* run on each discrepancy, no shell; NULL: none */
     uint32_t alert_timeout_ms;       /* time limit for the alert program; default 10000 */
+    unsigned alert_max;              /* alert programs running at once; 0: 4 */
+    unsigned alert_queue;            /* alerts waiting for a free slot at most; 0: 256 */
     unsigned alert_burst;            /* this many discrepancies within an hour raise one
                                         burst alert (log, journal, program); 0: never */
     pb_pipeline_msg_cb on_msg;
@@ -67,6 +70,8 @@ struct pb_pipeline_stats {
     uint64_t by_class[PB_CLASS__COUNT];
     uint64_t capture_errors;
     uint64_t alerts_run, alerts_failed;
+    uint64_t alerts_dropped; /* refused by a full alert queue (docs/ALERTS.md) */
+    uint64_t alerts_pending; /* alert programs running plus alerts waiting, now */
     uint64_t events_failed;  /* events-file lines not written */
     uint64_t bursts;         /* burst alerts raised */
     bool protocol_mismatch;  /* the line speaks another protocol than the configured one */
@@ -81,10 +86,20 @@ void pb_pipeline_chunk(struct pb_pipeline *l, enum pb_dir dir, const struct pb_t
  * cannot complete, so it is reported as garbage and the deframer starts afresh. */
 void pb_pipeline_gap(struct pb_pipeline *l, enum pb_dir dir, const struct pb_time *now);
 void pb_pipeline_tick(struct pb_pipeline *l, const struct pb_time *now);
+/* The tracker's next deadline on the tick clock; while alert programs run or wait, at
+ * most ALERT_POLL_MS after the last tick. That clock must then be CLOCK_MONOTONIC, as
+ * `posbridge run` ticks it: only a live lane has an alert program. */
 int64_t pb_pipeline_next_deadline(const struct pb_pipeline *l);
 void pb_pipeline_link(struct pb_pipeline *l, enum pb_dir side, bool up, const struct pb_time *now,
                   const char *text);
 void pb_pipeline_finish(struct pb_pipeline *l, const struct pb_time *now);
+/* An alert about the lane that comes from outside the tracker (the journal recreated
+ * under the bridge): the alert program with POSBRIDGE_CLASS=cls, _SEVERITY, _PROTOCOL,
+ * POSBRIDGE_ID=0 and POSBRIDGE_TEXT=text; on its stdin {"class", "text"}
+ * (docs/ALERTS.md). Logging and journalling it are the caller's. Nothing without an
+ * alert program. */
+void pb_pipeline_lane_alert(struct pb_pipeline *l, const char *cls, const char *severity,
+                            const char *text);
 /* Writes a comment into the capture (bridge start, SIGHUP...). */
 void pb_pipeline_comment(struct pb_pipeline *l, const struct pb_time *now, const char *text);
 /* Writes the tracker settings into the capture as a comment (pb_tracker_config_format),

@@ -44,6 +44,7 @@ static void test_defaults_and_empty(void **state)
     assert_int_equal(c.capture_files, 5);
     assert_int_equal(c.alert_timeout_ms, 10000);
     assert_int_equal(c.alert_burst, 10);
+    assert_int_equal(c.alert_max, 4);
     assert_int_equal(c.shutdown_wait_ms, 10000);
     assert_int_equal(c.log_level, PB_LOG_INFO);
     assert_false(c.no_journal);
@@ -74,6 +75,7 @@ static void test_every_key(void **state)
                        "on-discrepancy = /usr/local/bin/notify\n"
                        "alert-timeout = 3\n"
                        "alert-burst = 0\n"
+                       "alert-max = 2\n"
                        "shutdown-wait = 0\n"
                        "accept-timeout = 1500\n"
                        "response-timeout = 90000\n"
@@ -86,7 +88,7 @@ static void test_every_key(void **state)
                        "quiet = TRUE\n";
     /* The last line: flags are lower case; it is the one error. */
     assert_int_equal(parse(&c, text), PB_ERR_SYNTAX);
-    assert_string_equal(err, "lane.ini:26: quiet takes true or false, not 'TRUE'");
+    assert_string_equal(err, "lane.ini:27: quiet takes true or false, not 'TRUE'");
     assert_string_equal(c.register_spec, "pty:/run/ecr");
     assert_string_equal(c.terminal_spec, "/dev/ttyUSB0");
     assert_string_equal(c.register_line, "9600,7E1");
@@ -102,6 +104,7 @@ static void test_every_key(void **state)
     assert_string_equal(c.on_discrepancy, "/usr/local/bin/notify");
     assert_int_equal(c.alert_timeout_ms, 3000);
     assert_int_equal(c.alert_burst, 0);
+    assert_int_equal(c.alert_max, 2);
     assert_int_equal(c.shutdown_wait_ms, 0);
     assert_int_equal(c.tracker.accept_timeout_ms, 1500);
     assert_int_equal(c.tracker.response_timeout_ms, 90000);
@@ -186,6 +189,8 @@ static void test_bad_values(void **state)
     fails("capture-files = 1001\n", "lane.ini:1: invalid value '1001' for capture-files");
     fails("alert-burst = 1001\n", "lane.ini:1: invalid value '1001' for alert-burst");
     fails("alert-burst = -1\n", "lane.ini:1: invalid value '-1' for alert-burst");
+    fails("alert-max = 0\n", "lane.ini:1: invalid value '0' for alert-max");
+    fails("alert-max = 1001\n", "lane.ini:1: invalid value '1001' for alert-max");
     fails("capture-files = 99999999999999999999\n",
           "lane.ini:1: invalid value '99999999999999999999' for capture-files");
     fails("capture-max-size = 12Q\n", "lane.ini:1: invalid value '12Q' for capture-max-size");

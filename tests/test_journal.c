@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <nettle/sha2.h>
+#include <glob.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -198,15 +200,15 @@ static void test_open_creates_schema_and_modes(void **state)
     assert_int_equal(st.st_mode & 0777, 0700);
 
     assert_int_equal(q_int(path, "PRAGMA user_version"), pb_journal_schema_version());
-    assert_int_equal(pb_journal_schema_version(), 1);
+    assert_int_equal(pb_journal_schema_version(), 2);
     assert_int_equal(q_int(path, "PRAGMA application_id"), 1346521678);
     char txt[64];
     q_text(path, "PRAGMA journal_mode", txt, sizeof txt);
     assert_string_equal(txt, "wal");
     assert_int_equal(q_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
                                  " name IN ('runs', 'transactions', 'evidence', 'resolutions',"
-                                 " 'events')"),
-                     5);
+                                 " 'events', 'chain')"),
+                     6);
     q_text(path, "SELECT host || '|' || version || '|' || protocol || '|' || register_port"
                  " || '|' || terminal_port FROM runs",
            txt, sizeof txt);
@@ -810,13 +812,16 @@ static void test_migration_from_v0(void **state)
     struct pb_txn t = mk(1, PB_CLASS_OK, 100, 100);
     assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t), PB_OK);
     assert_int_equal(pb_journal_close(j), PB_OK);
-    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 2);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions"), 1);
     /* Re-opening a current journal migrates nothing and keeps the data. */
     j = open_ok(f->db, NULL);
     pb_journal_close(j);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions"), 1);
-    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 2);
+    /* A new journal's chain starts at a genesis row that chained nothing older. */
+    assert_int_equal(q_int(f->db, "SELECT row_id FROM chain WHERE seq = 1 AND tbl = 'genesis'"),
+                     0);
 }
 
 static void test_migration_refusals(void **state)
@@ -1177,6 +1182,402 @@ static void test_real_write_error_rlimit(void **state)
     assert_int_equal(q_int(f->db, "SELECT charged FROM transactions WHERE txn_seq = 30"), 30);
 }
 
+/* ---- the file removed or replaced under a running bridge ---------------------------------- */
+
+struct recreate_log {
+    atomic_int recreated, other;
+    char msg[PB_JOURNAL_TEXT_MAX];
+};
+
+static void on_recreated(enum pb_journal_state st, const char *msg, void *ctx)
+{
+    struct recreate_log *l = ctx;
+    if (st == PB_JOURNAL_RECREATED) {
+        snprintf(l->msg, sizeof l->msg, "%s", msg);
+        atomic_fetch_add(&l->recreated, 1);
+    } else {
+        atomic_fetch_add(&l->other, 1);
+    }
+}
+
+static void unlink_journal(const char *db)
+{
+    char p[200];
+    assert_int_equal(unlink(db), 0);
+    snprintf(p, sizeof p, "%s-wal", db);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", db);
+    unlink(p);
+}
+
+/* A run on f->db that reports recreations to rl, with sale 1 (12.50, ok) written. */
+static struct pb_journal *open_watched(struct fx *f, struct recreate_log *rl)
+{
+    struct pb_journal *j = open_ok(f->db, &(struct pb_journal_opts){.on_state = on_recreated,
+                                                                    .ctx = rl});
+    struct pb_txn t1 = mk(1, PB_CLASS_OK, 1250, 1250);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t1), PB_OK);
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    return j;
+}
+
+/* Deleted with its -wal and -shm between two sales, a transaction open: the journal is
+ * back at its path with every row (the closed sale, the pending one, the next sale), a
+ * journal_recreated event, one callback, mode 0600, and still locked against a second
+ * bridge. Before, every later record went into the deleted file and was lost. */
+static void test_removed_journal_is_recreated(void **state)
+{
+    struct fx *f = *state;
+    struct recreate_log rl = {0};
+    struct pb_journal *j = open_watched(f, &rl);
+    struct pb_txn t2 = mk(2, PB_CLASS_NONE, 300, 0);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_OPENED, &t2), PB_OK);
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    unlink_journal(f->db);
+
+    struct pb_txn t3 = mk(3, PB_CLASS_OVERCHARGE, 500, 600);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t3), PB_OK);
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    assert_int_equal(atomic_load(&rl.recreated), 1);
+    assert_int_equal(atomic_load(&rl.other), 0);
+    assert_non_null(strstr(rl.msg, "journal file removed while the bridge ran; recreated from "
+                                   "the copy still open: every row kept; 1 queued record(s) "
+                                   "follow"));
+    struct pb_journal_stats st;
+    pb_journal_stats(j, &st);
+    assert_int_equal(st.recreated, 1);
+    assert_int_equal(st.dropped, 0);
+    struct stat sb;
+    assert_int_equal(stat(f->db, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions"), 3);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions WHERE state = 'pending'"),
+                     1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM evidence"), 3);
+    char txt[PB_JOURNAL_TEXT_MAX];
+    q_text(f->db, "SELECT text FROM events WHERE kind = 'journal_recreated'", txt, sizeof txt);
+    assert_string_equal(txt, rl.msg);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events WHERE run_id = 1"), 1);
+
+    struct pb_journal *j2 = (struct pb_journal *)1;
+    assert_int_equal(pb_journal_open(f->db, NULL, &j2), PB_ERR_AGAIN);
+    t2 = mk(2, PB_CLASS_OK, 300, 300);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t2), PB_OK);
+    assert_int_equal(pb_journal_close(j), PB_OK);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions WHERE state = 'closed'"), 3);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM runs WHERE ended_utc IS NOT NULL"), 1);
+    char tmp[200];
+    snprintf(tmp, sizeof tmp, "%s.recreate", f->db);
+    assert_int_equal(access(tmp, F_OK), -1);
+}
+
+/* Another file moved over the journal's path: it is kept beside it, renamed
+ * PATH.replaced-<time>, untouched; the journal is recreated at the path. */
+static void test_replaced_journal_is_kept_aside(void **state)
+{
+    struct fx *f = *state;
+    struct recreate_log rl = {0};
+    struct pb_journal *j = open_watched(f, &rl);
+    char other[160];
+    snprintf(other, sizeof other, "%s/other.db", f->dir);
+    make_db(other, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);");
+    assert_int_equal(rename(other, f->db), 0);
+
+    struct pb_txn t = mk(2, PB_CLASS_OK, 200, 200);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t), PB_OK);
+    assert_int_equal(pb_journal_close(j), PB_OK);
+    assert_int_equal(atomic_load(&rl.recreated), 1);
+    assert_non_null(strstr(rl.msg, "journal file replaced by another file while the bridge ran "
+                                   "(kept as journal.db.replaced-"));
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions"), 2);
+    char pattern[200];
+    snprintf(pattern, sizeof pattern, "%s.replaced-*", f->db);
+    glob_t g;
+    assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+    assert_int_equal(g.gl_pathc, 1);
+    assert_int_equal(q_int(g.gl_pathv[0], "SELECT count(*) FROM sqlite_master WHERE name ="
+                                          " 'customers'"),
+                     1);
+    globfree(&g);
+}
+
+/* Removed after the last batch, with nothing more to write: close() notices it before
+ * the run's end is recorded, so the journal does not vanish with the process. */
+static void test_removed_journal_is_recreated_at_close(void **state)
+{
+    struct fx *f = *state;
+    struct recreate_log rl = {0};
+    struct pb_journal *j = open_watched(f, &rl);
+    unlink_journal(f->db);
+    assert_int_equal(pb_journal_close(j), PB_OK);
+    assert_int_equal(atomic_load(&rl.recreated), 1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM transactions"), 1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM runs WHERE ended_utc IS NOT NULL"), 1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events WHERE kind = 'journal_recreated'"),
+                     1);
+}
+
+/* ---- the hash chain --------------------------------------------------------------------- */
+
+static void chained_journal(const char *path);
+
+/* Runs SQL on the journal as someone with the sqlite3 shell would, triggers and all. */
+static void tamper(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *err = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "tamper: %s\n", err ? err : "?");
+    sqlite3_free(err);
+    assert_int_equal(rc, SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* A second chained journal beside the first, at DIR/other.db (its path in out). */
+static void other_journal(const struct fx *f, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/other.db", f->dir);
+    chained_journal(out);
+}
+
+static struct pb_journal_verify verify(const char *path, const char *head)
+{
+    struct pb_journal_verify v;
+    assert_int_equal(pb_journal_verify_path(path, head, &v), PB_OK);
+    return v;
+}
+
+/* A journal with every kind of record: opened, closed and reclassified states, a
+ * resolution written beside the running bridge, events, a restart that sweeps a
+ * pending row into in_doubt. Two runs. */
+static void chained_journal(const char *path)
+{
+    struct pb_journal *j = open_ok(path, NULL);
+    struct pb_txn t1 = mk(1, PB_CLASS_NONE, 1250, 0), t2 = mk(2, PB_CLASS_NONE, 300, 0);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_OPENED, &t1), PB_OK);
+    t1 = mk(1, PB_CLASS_OVERCHARGE, 1250, 1350);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t1), PB_OK);
+    assert_int_equal(pb_journal_event(j, "link_lost", "terminal link lost", T0 + 5), PB_OK);
+    assert_int_equal(pb_journal_event(j, "link_back", "terminal link back", T0 + 6), PB_OK);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_OPENED, &t2), PB_OK);
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    struct pb_journal *admin = open_ok(path, &(struct pb_journal_opts){.no_run = true});
+    assert_int_equal(pb_journal_resolve(admin, 1, "refund", "1.00 back", "ann", T0 + 7), PB_OK);
+    assert_int_equal(pb_journal_close(admin), PB_OK);
+    struct pb_txn t3 = mk(3, PB_CLASS_OK, 500, 500);
+    assert_int_equal(pb_journal_submit(j, PB_TXN_CLOSED, &t3), PB_OK);
+    t3.cls = PB_CLASS_VOIDED;
+    assert_int_equal(pb_journal_submit(j, PB_TXN_RECLASSIFIED, &t3), PB_OK);
+    assert_int_equal(pb_journal_sync(j, 5000), PB_OK);
+    pb_journal_close(j); /* t2 stays pending: the next run sweeps it */
+    j = open_ok(path, NULL);
+    assert_int_equal(pb_journal_in_doubt_at_open(j), 1);
+    pb_journal_close(j);
+}
+
+static void test_chain_intact(void **state)
+{
+    struct fx *f = *state;
+    chained_journal(f->db);
+    struct pb_journal_verify v = verify(f->db, NULL);
+    assert_true(v.intact);
+    assert_int_equal(v.problems, 0);
+    /* genesis; t1 opened, closed; 2 events; t2 opened; resolution; t3 closed,
+     * reclassified; restart event; t2 swept to in_doubt */
+    assert_int_equal(v.entries, 11);
+    assert_int_equal(v.head_seq, 11);
+    assert_int_equal(strlen(v.head_hash), 64);
+    /* 3 events, 1 resolution, 3 transactions (their last state) */
+    assert_int_equal(v.rows, 7);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM chain WHERE tbl = 'transactions'"
+                                  " AND row_id = 2"),
+                     2);
+    /* The head noted now is found later, however much the journal grew meanwhile. */
+    char head[65];
+    snprintf(head, sizeof head, "%s", v.head_hash);
+    struct pb_journal *j = open_ok(f->db, NULL);
+    pb_journal_close(j);
+    v = verify(f->db, head);
+    assert_true(v.intact);
+    assert_int_equal(v.head_seq, 12); /* the third run's restart event */
+    struct pb_journal_verify bad;
+    assert_int_equal(pb_journal_verify_path(f->db, "00zz", &bad), PB_ERR_INVAL);
+}
+
+/* verify finds path broken: `problems` in all (0: any number), the first at chain row
+ * seq, record tbl row `row` (-1 / NULL: not checked), its reason containing text. */
+static void expect_broken(const char *path, const char *head, uint64_t problems, int64_t seq,
+                          const char *tbl, int64_t row, const char *text)
+{
+    struct pb_journal_verify v = verify(path, head);
+    assert_false(v.intact);
+    if (problems)
+        assert_int_equal(v.problems, problems);
+    if (seq >= 0)
+        assert_int_equal(v.broken_seq, seq);
+    if (tbl)
+        assert_string_equal(v.broken_table, tbl);
+    if (row >= 0)
+        assert_int_equal(v.broken_row, row);
+    if (!strstr(v.why, text))
+        fail_msg("'%s' not in '%s'", text, v.why);
+}
+
+/* An amount changed with the sqlite3 shell: the transaction's row no longer matches
+ * its last chained state. */
+static void test_chain_detects_an_edited_amount(void **state)
+{
+    struct fx *f = *state;
+    chained_journal(f->db);
+    tamper(f->db, "UPDATE transactions SET charged = 1250 WHERE id = 1");
+    expect_broken(f->db, NULL, 1, 3, "transactions", 1, "changed after it was written");
+    /* Its evidence is part of it too. */
+    tamper(f->db, "UPDATE evidence SET stream_offset = 7 WHERE txn_id = 3");
+    expect_broken(f->db, NULL, 2, 3, "transactions", 1, "changed after it was written");
+}
+
+/* Rows deleted, with the triggers that forbid it dropped first: an event, a chain row
+ * (the event it chained is then outside the chain too), the genesis row. */
+static void test_chain_detects_deleted_rows(void **state)
+{
+    struct fx *f = *state;
+    chained_journal(f->db);
+    tamper(f->db, "DROP TRIGGER events_keep_delete; DELETE FROM events WHERE id = 1");
+    expect_broken(f->db, NULL, 1, 4, "events", 1, "is missing: deleted");
+    char other[160];
+    other_journal(f, other, sizeof other);
+    tamper(other, "DROP TRIGGER chain_keep_delete; DELETE FROM chain WHERE seq = 5");
+    expect_broken(other, NULL, 2, 6, NULL, -1, "chain rows 5 to 5 are missing: deleted");
+    tamper(other, "DELETE FROM chain WHERE seq = 1");
+    expect_broken(other, NULL, 0, 2, NULL, -1, "does not begin with its genesis row");
+}
+
+/* Rows swapped: two events' contents (their ids exchanged), and two chain rows. */
+static void test_chain_detects_reordered_rows(void **state)
+{
+    struct fx *f = *state;
+    chained_journal(f->db);
+    tamper(f->db, "DROP TRIGGER events_keep_update;"
+                  " UPDATE events SET id = -1 WHERE id = 1; UPDATE events SET id = 1 WHERE id = 2;"
+                  " UPDATE events SET id = 2 WHERE id = -1");
+    expect_broken(f->db, NULL, 2, 4, "events", 1, "changed after it was written");
+    char other[160];
+    other_journal(f, other, sizeof other);
+    tamper(other, "DROP TRIGGER chain_keep_update;"
+                  " UPDATE chain SET seq = -1 WHERE seq = 4; UPDATE chain SET seq = 4 WHERE seq = 5;"
+                  " UPDATE chain SET seq = 5 WHERE seq = -1");
+    expect_broken(other, NULL, 0, 4, NULL, -1, "does not follow chain row 3");
+}
+
+/* A row added behind the chain's back, and the end of the journal cut off: the latter
+ * only a head noted earlier can tell (docs/JOURNAL.md). */
+static void test_chain_detects_added_rows_and_a_cut_end(void **state)
+{
+    struct fx *f = *state;
+    chained_journal(f->db);
+    tamper(f->db, "INSERT INTO events (at_utc, kind, text) VALUES (1, 'note', 'forged')");
+    expect_broken(f->db, NULL, 1, 0, "events", 4, "in no chain row");
+
+    /* The second run cut off whole: its restart event and the in_doubt sweep, with the
+     * chain rows that chained them, and t2 put back as it was. Every row left matches
+     * its chain, so only the head noted before can tell. */
+    char other[160], head[65];
+    other_journal(f, other, sizeof other);
+    struct pb_journal_verify v = verify(other, NULL);
+    snprintf(head, sizeof head, "%s", v.head_hash);
+    tamper(other, "DROP TRIGGER chain_keep_delete; DROP TRIGGER events_keep_delete;"
+                  " DELETE FROM chain WHERE seq >= 10; DELETE FROM events WHERE id = 3;"
+                  " UPDATE transactions SET state = 'pending', class = NULL, severity = NULL,"
+                  " detail = NULL WHERE id = 2; DELETE FROM runs WHERE id = 2");
+    v = verify(other, NULL);
+    assert_true(v.intact);
+    assert_int_equal(v.head_seq, 9);
+    expect_broken(other, head, 1, 0, "chain", 0, "no chain row has the head");
+}
+
+/* A journal of schema version 1 with rows in it: the migration chains them, as they
+ * are, after a genesis row that counts them; a v1 journal cannot be verified read-only
+ * until then. */
+static void test_chain_migration_from_v1(void **state)
+{
+    struct fx *f = *state;
+    chained_journal(f->db);
+    /* Back to v1: what this code's v1 wrote, with the v2 additions taken away. */
+    tamper(f->db, "DROP TABLE chain; DROP TRIGGER events_keep_update;"
+                  " DROP TRIGGER events_keep_delete; PRAGMA user_version = 1");
+    struct pb_journal_verify v;
+    assert_int_equal(pb_journal_verify_path(f->db, NULL, &v), PB_ERR_UNSUPPORTED);
+    struct pb_journal *j = open_ok(f->db, &(struct pb_journal_opts){.no_run = true});
+    pb_journal_close(j);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 2);
+    /* 3 transactions, 1 resolution, 3 events */
+    assert_int_equal(q_int(f->db, "SELECT row_id FROM chain WHERE seq = 1 AND tbl = 'genesis'"),
+                     7);
+    v = verify(f->db, NULL);
+    assert_true(v.intact);
+    assert_int_equal(v.entries, 8);
+    char txt[128];
+    q_text(f->db, "SELECT group_concat(tbl || row_id, ' ') FROM (SELECT * FROM chain ORDER BY seq)",
+           txt, sizeof txt);
+    assert_string_equal(txt, "genesis7 transactions1 transactions2 transactions3 resolutions1 "
+                             "events1 events2 events3");
+}
+
+/* The format, pinned: genesis row_hash is SHA-256 of its text (FIPS 180-4's own vector
+ * for "abc" checks the library), and the first chain row's hash is SHA-256 of 32 zero
+ * bytes and the canonical encoding (docs/JOURNAL.md) of seq 1, 'genesis', row_id 0,
+ * at_utc, row_hash, computed here independently of journal_chain.c. */
+static void test_chain_format(void **state)
+{
+    struct fx *f = *state;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, 3, (const uint8_t *)"abc");
+    sha256_digest(&c, sizeof d, d);
+    static const uint8_t abc[] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+                                  0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+                                  0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    assert_memory_equal(d, abc, sizeof abc);
+
+    struct pb_journal *j = open_ok(f->db, NULL);
+    pb_journal_close(j);
+    char hex[80];
+    q_text(f->db, "SELECT hex(row_hash) FROM chain WHERE seq = 1", hex, sizeof hex);
+    /* printf 'posbridge journal chain genesis' | sha256sum */
+    assert_string_equal(hex, "5B323D46890FE933211FA5E2E36AE3017DBF5B0EAE99EB9EC7CB7F38CF330328");
+
+    int64_t at = q_int(f->db, "SELECT at_utc FROM chain WHERE seq = 1");
+    uint8_t buf[256], *p = buf;
+    memset(p, 0, 32), p += 32; /* prev_hash of the first row */
+    *p++ = 1;                  /* integer: seq 1 */
+    for (int i = 7; i >= 0; i--)
+        *p++ = (uint8_t)(1ull >> (8 * i));
+    *p++ = 3;                  /* text: 'genesis' */
+    *p++ = 0, *p++ = 0, *p++ = 0, *p++ = 7;
+    memcpy(p, "genesis", 7), p += 7;
+    *p++ = 1;                  /* integer: row_id 0 */
+    memset(p, 0, 8), p += 8;
+    *p++ = 1;                  /* integer: at_utc */
+    for (int i = 7; i >= 0; i--)
+        *p++ = (uint8_t)((uint64_t)at >> (8 * i));
+    *p++ = 4;                  /* blob: row_hash */
+    *p++ = 0, *p++ = 0, *p++ = 0, *p++ = 32;
+    sha256_init(&c);
+    sha256_update(&c, 31, (const uint8_t *)"posbridge journal chain genesis");
+    sha256_digest(&c, 32, p), p += 32;
+    sha256_init(&c);
+    sha256_update(&c, (size_t)(p - buf), buf);
+    sha256_digest(&c, sizeof d, d);
+    char want[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(want + 2 * i, 3, "%02X", d[i]);
+    q_text(f->db, "SELECT hex(hash) FROM chain WHERE seq = 1", hex, sizeof hex);
+    assert_string_equal(hex, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1201,6 +1602,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_record_is_skipped_not_retried_forever, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_real_write_error_rlimit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removed_journal_is_recreated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replaced_journal_is_kept_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removed_journal_is_recreated_at_close, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_chain_intact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_detects_an_edited_amount, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_detects_deleted_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_detects_reordered_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_detects_added_rows_and_a_cut_end, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_chain_migration_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_format, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -283,6 +285,107 @@ static void test_multi_packet_answer_joined(void **state)
     pb_pipeline_free(l);
 }
 
+static int alert_overflows, alert_room_again;
+
+static void count_alert_log(enum pb_log_level level, const char *msg, void *ctx)
+{
+    (void)ctx;
+    if (level == PB_LOG_ERROR && strstr(msg, "ALERT alerts: 2 program(s) running and 4 alert(s) "
+                                             "waiting"))
+        alert_overflows++;
+    if (strstr(msg, "queue has room again; 6 alert(s) were dropped"))
+        alert_room_again++;
+}
+
+/* The alert pool: 12 discrepancies at once, at most 2 programs running (each 0.3 s) and
+ * 4 waiting. 6 run, in turn, and 6 are dropped, counted and logged once; the programs
+ * themselves count who runs beside them (one directory each). Never more than 2. */
+static void test_alert_pool(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pb-alertpool-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char prog[128], path[160];
+    snprintf(prog, sizeof prog, "%s/alert", dir);
+    FILE *f = fopen(prog, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "#!/bin/sh\n"
+            "mkdir \"%s/run.$$\"\n"
+            "ls -d \"%s\"/run.* | wc -l >>\"%s/counts\"\n"
+            "cat >/dev/null\n"
+            "sleep 0.3\n"
+            "echo \"$POSBRIDGE_ID\" >>\"%s/done\"\n"
+            "rmdir \"%s/run.$$\"\n",
+            dir, dir, dir, dir, dir);
+    fclose(f);
+    assert_int_equal(chmod(prog, 0700), 0);
+    pb_log_set_sink(PB_LOG_CALLBACK, "test", count_alert_log, NULL);
+
+    struct pb_pipeline_opts o = {.proto = pb_protocol_find("concert"),
+                                 .alert_program = prog,
+                                 .alert_max = 2,
+                                 .alert_queue = 4};
+    struct pb_pipeline *l = NULL;
+    assert_int_equal(pb_pipeline_new(&o, &l), PB_OK);
+    const struct pb_pipeline_stats *st = pb_pipeline_stats(l);
+    for (int i = 1; i <= 12; i++)
+        concert_sale(l, i);
+    assert_int_equal(st->by_class[PB_CLASS_OVERCHARGE], 12);
+    assert_int_equal(st->alerts_run, 2);
+    assert_int_equal(st->alerts_dropped, 6);
+    assert_int_equal(st->alerts_pending, 6);
+    assert_int_equal(alert_overflows, 1);
+    /* Ticks reap and start the waiting ones; the deadline asks for them meanwhile. */
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < 500 && st->alerts_pending; i++) {
+        assert_true(pb_pipeline_next_deadline(l) >= 0);
+        nanosleep(&pause, NULL);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        struct pb_time t = {(int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000,
+                            1798000000LL * 1000000 + 20 * 1000000};
+        pb_pipeline_tick(l, &t);
+    }
+    assert_int_equal(st->alerts_pending, 0);
+    assert_int_equal(st->alerts_run, 6);
+    assert_int_equal(st->alerts_dropped, 6);
+    assert_int_equal(st->alerts_failed, 0);
+    assert_int_equal(alert_room_again, 1);
+    pb_pipeline_free(l);
+
+    /* Every one ran to its end (the last is reaped only after its last line), in order. */
+    snprintf(path, sizeof path, "%s/done", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    int ids[8], n = 0;
+    while (n < 8 && fscanf(f, "%d", &ids[n]) == 1)
+        n++;
+    fclose(f);
+    assert_int_equal(n, 6);
+    int sorted = 1;
+    for (int i = 0; i < 6; i++)
+        sorted &= ids[i] >= 1 && ids[i] <= 6;
+    assert_true(sorted); /* the first six discrepancies, the rest dropped */
+    snprintf(path, sizeof path, "%s/counts", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    int c, most = 0, lines = 0;
+    while (fscanf(f, "%d", &c) == 1) {
+        most = c > most ? c : most;
+        lines++;
+    }
+    fclose(f);
+    assert_int_equal(lines, 6);
+    assert_true(most >= 1 && most <= 2);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/done", dir);
+    unlink(path);
+    unlink(prog);
+    assert_int_equal(rmdir(dir), 0);
+    pb_log_set_sink(PB_LOG_STDERR, "test", NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_events_write_failure),
         cmocka_unit_test(test_burst_alert),
         cmocka_unit_test(test_multi_packet_answer_joined),
+        cmocka_unit_test(test_alert_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

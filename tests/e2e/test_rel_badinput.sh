@@ -68,6 +68,9 @@ row 64 "posbridge report: option '--journal' needs a value" "$B" report --journa
 row 64 "posbridge ports: option '--json' takes no value" "$B" ports --json=yes
 row 64 "option '--ecr' belongs to the other direction" "$B" capture export --ecr e.bin x.pcapng
 row 64 "see \`posbridge resolve --help\`" "$B" resolve --bogus
+row 64 "see \`posbridge verify --help\`" "$B" verify --bogus
+row 64 "--head '12zz': expected the 64 hex digits" "$B" verify --head 12zz --journal none.db
+row 64 "--alert-max: invalid value '0'" "$B" run --alert-max 0
 row 64 "possim play: option '--seed' needs a value" "$S" play --seed
 row 64 "possim terminal: unknown option '-Z'" "$S" terminal -Z
 row 64 "possim run: unknown option '--bogus'" "$S" run --bogus
@@ -108,6 +111,8 @@ row 0 "truncated block" "$B" decode truncated.pcapng
 row 65 "pcapng" "$B" monitor garbage.bin --once --plain
 row 66 "cannot read journal" "$B" report --journal /nonexistent.db
 row 65 "is it a posbridge journal" "$B" report --journal garbage.bin
+row 66 "cannot read journal" "$B" verify --journal /nonexistent.db
+row 66 "cannot read journal" "$B" verify --journal garbage.bin
 # scenarios (possim lint is the parser's front door; possim run reports the same line)
 row 66 "No such file" "$S" lint /nonexistent.scn
 row 65 "bad.scn:1:1: unknown action 'garbage'" "$S" lint bad.scn

@@ -93,38 +93,9 @@ bridge_pid=$!
 for _ in $(seq 200); do [ -e "$tmp/ecr" ] && [ -e "$tmp/pt" ] && break; sleep 0.02; done
 [ -e "$tmp/pt" ] || die "the bridge made no ptys"
 
-# One Concert sale through the bridge's ptys (run again after SIGHUP below).
-cat >"$tmp/sale.py" <<'EOF'
-import os, sys, termios, tty, time, select
-def lrc(b):
-    x = 0
-    for c in b: x ^= c
-    return x
-def frame(body):
-    b = body + b"\x03"
-    return b"\x02" + b + bytes([lrc(b)])
-def raw(p):
-    fd = os.open(p, os.O_RDWR | os.O_NOCTTY)
-    tty.setraw(fd)
-    return fd
-ecr, pt = raw(sys.argv[1]), raw(sys.argv[2])
-def send(src, dst, data):
-    os.write(src, data)
-    got = b""
-    end = time.time() + 5
-    while len(got) < len(data) and time.time() < end:
-        r, _, _ = select.select([dst], [], [], 0.5)
-        if r: got += os.read(dst, 4096)
-    assert got == data, (got, data)
-# Concert: a sale of 12.50 answered with 13.50 approved (docs/PROTOCOLS.md section 1 layout)
-send(ecr, pt, b"\x05"); send(pt, ecr, b"\x06")
-send(ecr, pt, frame(b"0100001250110978          A010B010")); send(pt, ecr, b"\x06")
-send(ecr, pt, b"\x04")
-send(pt, ecr, b"\x05"); send(ecr, pt, b"\x06")
-send(pt, ecr, frame(b"0100000135019780000000000")); send(ecr, pt, b"\x06")
-send(pt, ecr, b"\x04")
-EOF
-python3 "$tmp/sale.py" "$tmp/ecr" "$tmp/pt"
+# One Concert sale through the bridge's ptys (run again after SIGHUP below): 12.50 asked,
+# 13.50 approved.
+python3 "$root/tests/e2e/concert_sales.py" "$tmp/ecr" "$tmp/pt"
 checks=$((checks + 1))
 for _ in $(seq 100); do [ -s "$tmp/alert.pid" ] && break; sleep 0.05; done
 [ -s "$tmp/alert.pid" ] || die "the alert program did not run"
@@ -164,7 +135,7 @@ kill -HUP "$bridge_pid"
 for _ in $(seq 100); do [ -e "$tmp/lane.pcapng" ] && [ -e "$tmp/lane.events.jsonl" ] && break; sleep 0.02; done
 [ -e "$tmp/lane.pcapng" ] || die "SIGHUP did not reopen the capture"
 [ -e "$tmp/lane.events.jsonl" ] || die "SIGHUP did not reopen the events file"
-python3 "$tmp/sale.py" "$tmp/ecr" "$tmp/pt"
+python3 "$root/tests/e2e/concert_sales.py" "$tmp/ecr" "$tmp/pt"
 for _ in $(seq 100); do [ -s "$tmp/lane.events.jsonl" ] && break; sleep 0.05; done
 [ "$(wc -l <"$tmp/lane.events.jsonl.old")" -eq 1 ] || die "the moved events file changed after SIGHUP"
 [ "$(wc -l <"$tmp/lane.events.jsonl")" -eq 1 ] && grep -q '"class": *"overcharge"' "$tmp/lane.events.jsonl" ||
@@ -186,7 +157,7 @@ if [ -n "$logrotate" ]; then
     "$logrotate" -f -s "$tmp/logrotate.state" "$tmp/logrotate.conf" 2>"$tmp/logrotate.err" ||
         die "logrotate: $(cat "$tmp/logrotate.err")"
     for _ in $(seq 100); do [ -e "$tmp/lane.events.jsonl" ] && break; sleep 0.02; done
-    python3 "$tmp/sale.py" "$tmp/ecr" "$tmp/pt"
+    python3 "$root/tests/e2e/concert_sales.py" "$tmp/ecr" "$tmp/pt"
     for _ in $(seq 100); do [ -s "$tmp/lane.events.jsonl" ] && break; sleep 0.05; done
     [ "$(wc -l <"$tmp/lane.events.jsonl.1")" -eq 1 ] || die "logrotate: .1 is not the second sale"
     [ "$(wc -l <"$tmp/lane.events.jsonl")" -eq 1 ] || die "logrotate: the third sale's event is not in the new file"
