@@ -350,10 +350,7 @@ static void mask_cut_tail(uint8_t *p, size_t n)
 
 static void scrub(char *s, size_t cap)
 {
-    size_t n = strnlen(s, cap);
-    pb_mask_digit_runs((uint8_t *)s, n, NULL);
-    if (n + 1 == cap)
-        mask_cut_tail((uint8_t *)s, n);
+    pb_mask_digit_runs((uint8_t *)s, strnlen(s, cap), NULL);
 }
 
 void pb_msg_scrub(struct pos_msg *m)
@@ -369,6 +366,10 @@ void pb_msg_scrub(struct pos_msg *m)
     scrub(m->auth_code, sizeof m->auth_code);
     scrub(m->pan, sizeof m->pan);
     scrub(m->text, sizeof m->text);
+    /* Free text is what decoders cut to fit; the fields above are values, not cut. */
+    size_t n = strnlen(m->text, sizeof m->text);
+    if (n + 1 == sizeof m->text)
+        mask_cut_tail((uint8_t *)m->text, n);
 }
 
 void pb_copy_printable(char *dst, size_t cap, const uint8_t *src, size_t len)
