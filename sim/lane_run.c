@@ -500,7 +500,7 @@ stop:
 static void print_table(const struct result *res)
 {
     printf("%s (%zu steps, %.1f s)\n", res->path, res->steps, res->seconds);
-    printf("  %-4s %-5s %-10s %12s %-18s %-18s %12s  %s\n", "step", "line", "action", "amount",
+    printf("  %-4s %-5s %-16s %12s %-18s %-18s %12s  %s\n", "step", "line", "action", "amount",
            "expected", "recorded", "charged", "");
     for (size_t i = 0; i < res->steps; i++) {
         const struct sim_step *st = sim_scenario_step(res->sc, i);
@@ -510,7 +510,7 @@ static void print_table(const struct result *res)
             pb_money_format(amount, sizeof amount, st->amount, PB_CURRENCY_NONE);
         if (v->has_charged)
             pb_money_format(charged, sizeof charged, v->charged, PB_CURRENCY_NONE);
-        printf("  %-4u %-5u %-10s %12s %-18s %-18s %12s  %s%s\n", st->index, st->line,
+        printf("  %-4u %-5u %-16s %12s %-18s %-18s %12s  %s%s\n", st->index, st->line,
                sim_action_name(st->action), amount,
                st->expect.cls ? pb_class_name(st->expect.cls) : "(any)", pb_class_name(v->got),
                charged, v->ok ? "PASS" : "FAIL ", v->ok ? "" : v->why);
