@@ -97,7 +97,7 @@ enum {
     PB_MSG_APP_ACK = 1u << 0, /* the register acknowledges it at application level */
     PB_MSG_THINK = 1u << 1,   /* the card-and-PIN (or host) time passes first; once per
                                  answer: a later THINK message of the same answer goes
-                                 at once */
+                                 at once. Without one, the answer's outcome goes at once */
     PB_MSG_EACH = 1u << 2,    /* sent once per answer given (a duplicate: twice) */
     PB_MSG_RECEIPT = 1u << 3, /* the receipt: sent only by a terminal that prints to the
                                  register, as print lines or one print text block */

@@ -121,9 +121,9 @@ static const struct pb_answer zvt_answers[PB_TXN__COUNT] = {
      * no card is asked for. */
     [PB_TXN_VOID] = {RELEASE, "PA00P015 2.9, 2.10, 2.14"},
     /* Status enquiry: 80 00 00, then, with no event to start, the completion with the
-     * software version and the terminal status code; no status information [S 2.56]. */
-    [PB_TXN_STATUS] = {{ACCEPT, MSG(COMPLETION, OK, ACK | PB_MSG_THINK | PB_MSG_STATUS),
-                        MSG(ABORT, NO, ACK | PB_MSG_THINK)},
+     * software version and the terminal status code; no status information, and no card
+     * or host to wait for [S 2.56]. */
+    [PB_TXN_STATUS] = {{ACCEPT, MSG(COMPLETION, OK, ACK | PB_MSG_STATUS), MSG(ABORT, NO, ACK)},
                        "PA00P015 2.56"},
     /* End of day: status information with the total (BMP 04) and the individual totals
      * (BMP 60), the receipt, the completion; "in error-case ... an Abort" [S 2.16, 3.1.3]. */

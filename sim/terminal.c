@@ -853,8 +853,9 @@ static uint8_t outcome_bit(enum pb_result r)
 
 /* The terminal's messages for the command in t->req: the protocol's answer to it
  * (discipline.answer) for the outcome decided. The card-and-PIN time, and a delay
- * fault, go before the first message that waits for them; a duplicate repeats each
- * message sent per answer; no-answer stops before the outcome. */
+ * fault, go before the first message that waits for them (an answer with none, such as
+ * a status enquiry's, goes at once, and a delay fault before its outcome); a duplicate
+ * repeats each message sent per answer; no-answer stops before the outcome. */
 static void master_script(struct sim_terminal *t)
 {
     t->script_len = t->script_pos = 0;
@@ -876,8 +877,10 @@ static void master_script(struct sim_terminal *t)
         if (no_answer && z->kind != PB_KIND_ACCEPTED && z->kind != PB_KIND_INTERMEDIATE)
             return;
         uint32_t wait = 0;
-        if ((z->how & PB_MSG_THINK) && !thought) {
-            wait = think;
+        bool outcome_msg = z->kind == PB_KIND_RESULT || z->kind == PB_KIND_COMPLETION ||
+                           z->kind == PB_KIND_ABORT;
+        if (!thought && ((z->how & PB_MSG_THINK) || outcome_msg)) {
+            wait = (z->how & PB_MSG_THINK) ? think : (d ? d->ms : 0);
             thought = true;
         }
         if (z->how & PB_MSG_RECEIPT) {
