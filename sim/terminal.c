@@ -1074,6 +1074,21 @@ static void master_goods(struct sim_terminal *t, const struct pos_msg *m, int64_
     master_next(t, now);
 }
 
+/* The terminal's acceptance (80 00 00), or its refusal of a command with code. */
+static void accept_or_refuse(struct sim_terminal *t, enum pb_kind k, int32_t code,
+                             struct pos_msg *a)
+{
+    pb_msg_init(a);
+    a->proto = t->cfg.proto;
+    a->dir = PB_DIR_PT;
+    a->kind = k;
+    if (k == PB_KIND_REFUSED) {
+        a->flags |= PB_F_RESULT_CODE;
+        a->result_code = code;
+        a->result = PB_RESULT_NOT_PROCESSED;
+    }
+}
+
 /* The answer at once to a frame that opens no transaction (discipline.answer_other):
  * sent, repeated on NAK or a missing ACK like any PT message, and no step of the
  * scenario is taken for it. */
@@ -1086,15 +1101,7 @@ static void master_answer_other(struct sim_terminal *t, const struct pos_msg *m,
         return;
     }
     struct pos_msg a;
-    pb_msg_init(&a);
-    a.proto = t->cfg.proto;
-    a.dir = PB_DIR_PT;
-    a.kind = k;
-    if (k == PB_KIND_REFUSED) {
-        a.flags |= PB_F_RESULT_CODE;
-        a.result_code = code;
-        a.result = PB_RESULT_NOT_PROCESSED;
-    }
+    accept_or_refuse(t, k, code, &a);
     pb_debug("terminal: %s outside a transaction: %s", pb_kind_name(m->kind), pb_kind_name(k));
     sim_plan_clear(&t->plan);
     sim_wire_set_plan(t->wire, NULL);
@@ -1117,13 +1124,7 @@ static void master_take_command(struct sim_terminal *t, const struct pos_msg *m,
     if (m->kind != PB_KIND_REQUEST) {
         /* A command this terminal does not know: refused, function not possible. */
         struct pos_msg r;
-        pb_msg_init(&r);
-        r.proto = t->cfg.proto;
-        r.dir = PB_DIR_PT;
-        r.kind = PB_KIND_REFUSED;
-        r.flags |= PB_F_RESULT_CODE;
-        r.result_code = t->disc->codes[PB_REASON_NOT_POSSIBLE];
-        r.result = PB_RESULT_NOT_PROCESSED;
+        accept_or_refuse(t, PB_KIND_REFUSED, t->disc->codes[PB_REASON_NOT_POSSIBLE], &r);
         t->script_len = t->script_pos = 0;
         if (encode(t, &r) >= 0)
             transmit(t, now, true);

@@ -429,6 +429,17 @@ static void assert_kinds(const enum pb_kind *got, size_t n, const enum pb_kind *
 }
 
 #define ANSWERS_MAX 16
+
+/* The terminal's answer to the register's nth request must be the messages want[]; their
+ * indexes into idx[] (ANSWERS_MAX), the request's index returned. */
+static size_t expect_answer(const struct frame_log *l, unsigned nth, const enum pb_kind *want,
+                            size_t wn, size_t *idx)
+{
+    enum pb_kind k[ANSWERS_MAX];
+    size_t req = nth_request(l, nth);
+    assert_kinds(k, answers_to(l, req, k, idx, ANSWERS_MAX), want, wn);
+    return req;
+}
 #define ACK_TIMEOUT_US 2000000 /* the scenarios' default ack-timeout: "at once" is inside */
 
 /* Status enquiry (05 01), PA00P015 13.08 2.56: 80 00 00, then, with no event to start,
@@ -444,13 +455,10 @@ static void test_zvt_status_enquiry_answer(void **state)
     play_logged(&l, &log, p, s);
     assert_int_equal(check_tracker(&l, "status"), 0);
     assert_int_equal(outcome(&l, 0)->belief, PB_CLASS_OK);
-    size_t req = nth_request(&log, 0);
-    assert_int_equal(log.f[req].m.txn, PB_TXN_STATUS);
-    enum pb_kind k[ANSWERS_MAX];
-    size_t idx[ANSWERS_MAX];
-    size_t n = answers_to(&log, req, k, idx, ANSWERS_MAX);
     static const enum pb_kind want[] = {PB_KIND_ACCEPTED, PB_KIND_COMPLETION};
-    assert_kinds(k, n, want, 2);
+    size_t idx[ANSWERS_MAX];
+    size_t req = expect_answer(&log, 0, want, 2, idx);
+    assert_int_equal(log.f[req].m.txn, PB_TXN_STATUS);
     const struct logged *c = &log.f[idx[1]];
     assert_true(c->m.flags & PB_F_RESULT_CODE);
     assert_int_equal(c->m.result_code, 0x00); /* PT ready, chapter 11 */
@@ -515,20 +523,10 @@ static void lone_feed(struct lone *x, const uint8_t *b, size_t n, int64_t at)
     assert_int_equal(sim_terminal_tick(x->t, at), PB_OK);
 }
 
-static void lone_command(struct lone *x, const char *apdu_hex, int64_t at)
+/* A ZVT frame around an APDU, framed here and not by the codec: DLE STX, 0x10 doubled,
+ * DLE ETX, CRC-16/KERMIT low byte first (docs/PROTOCOLS.md 2.1). w holds 2n + 6. */
+static size_t zvt_frame(const uint8_t *apdu, size_t n, uint8_t *w)
 {
-    uint8_t apdu[64], w[140];
-    size_t n = 0;
-    for (const char *c = apdu_hex; *c;) {
-        unsigned v;
-        if (*c == ' ') {
-            c++;
-            continue;
-        }
-        assert_int_equal(sscanf(c, "%2x", &v), 1);
-        apdu[n++] = (uint8_t)v;
-        c += 2;
-    }
     size_t o = 0;
     w[o++] = PB_DLE;
     w[o++] = PB_STX;
@@ -543,7 +541,24 @@ static void lone_command(struct lone *x, const char *apdu_hex, int64_t at)
     uint16_t crc = pb_crc16_kermit(pb_crc16_kermit(0, apdu, n), &etx, 1);
     w[o++] = (uint8_t)crc;
     w[o++] = (uint8_t)(crc >> 8);
-    lone_feed(x, w, o, at);
+    return o;
+}
+
+static void lone_command(struct lone *x, const char *apdu_hex, int64_t at)
+{
+    uint8_t apdu[64], w[2 * sizeof apdu + 6];
+    size_t n = 0;
+    for (const char *c = apdu_hex; *c;) {
+        unsigned v;
+        if (*c == ' ') {
+            c++;
+            continue;
+        }
+        assert_int_equal(sscanf(c, "%2x", &v), 1);
+        apdu[n++] = (uint8_t)v;
+        c += 2;
+    }
+    lone_feed(x, w, zvt_frame(apdu, n, w), at);
 }
 
 /* Commands that open no transaction are answered at once (PA00P015 13.08): abort while
@@ -629,31 +644,25 @@ static void test_zvt_preauth_partial_reversal(void **state)
     play_logged(&l, &log, p, s);
     check_beliefs(&l);
     assert_int_equal(check_tracker(&l, "preauth"), 0);
-    enum pb_kind k[ANSWERS_MAX];
     size_t idx[ANSWERS_MAX];
-
-    size_t pre = nth_request(&log, 0);
-    assert_int_equal(log.f[pre].m.cmd, 0x0622);
-    assert_int_equal(log.f[pre].m.amount, 5000);
-    size_t n = answers_to(&log, pre, k, idx, ANSWERS_MAX);
     static const enum pb_kind payment[] = {PB_KIND_ACCEPTED, PB_KIND_INTERMEDIATE,
                                            PB_KIND_RESULT, PB_KIND_COMPLETION};
-    assert_kinds(k, n, payment, 4);
+    size_t pre = expect_answer(&log, 0, payment, 4, idx);
+    assert_int_equal(log.f[pre].m.cmd, 0x0622);
+    assert_int_equal(log.f[pre].m.amount, 5000);
     const struct pos_msg *r = &log.f[idx[2]].m;
     assert_int_equal(r->result, PB_RESULT_APPROVED);
     assert_string_equal(r->receipt, "0001");
 
-    size_t rev = nth_request(&log, 1);
+    static const enum pb_kind release[] = {PB_KIND_ACCEPTED, PB_KIND_RESULT,
+                                           PB_KIND_COMPLETION};
+    size_t rev = expect_answer(&log, 1, release, 3, idx);
     const struct pos_msg *q = &log.f[rev].m;
     assert_int_equal(q->cmd, 0x0623);
     assert_int_equal(q->txn, PB_TXN_VOID);
     assert_string_equal(q->receipt, "0001");
     assert_string_equal(q->trace, "000001");
     assert_int_equal(q->amount, 2000);
-    n = answers_to(&log, rev, k, idx, ANSWERS_MAX);
-    static const enum pb_kind release[] = {PB_KIND_ACCEPTED, PB_KIND_RESULT,
-                                           PB_KIND_COMPLETION};
-    assert_kinds(k, n, release, 3);
     assert_int_equal(log.f[idx[0]].at, log.f[rev].at);
     r = &log.f[idx[1]].m;
     assert_int_equal(r->result, PB_RESULT_APPROVED);
@@ -661,17 +670,13 @@ static void test_zvt_preauth_partial_reversal(void **state)
     assert_true(log.f[idx[1]].at - log.f[rev].at < ACK_TIMEOUT_US);
     assert_int_equal(l.res->steps[0].charged, 3000);
 
-    size_t book = nth_request(&log, 3);
+    size_t book = expect_answer(&log, 3, release, 3, idx);
     assert_int_equal(log.f[book].m.cmd, 0x0624);
     assert_string_equal(log.f[book].m.receipt, "0003");
-    n = answers_to(&log, book, k, idx, ANSWERS_MAX);
-    assert_kinds(k, n, release, 3);
     assert_int_equal(log.f[idx[1]].m.amount, 2500);
 
-    size_t whole = nth_request(&log, 5);
+    size_t whole = expect_answer(&log, 5, release, 3, idx);
     assert_int_equal(log.f[whole].m.cmd, 0x0625);
-    n = answers_to(&log, whole, k, idx, ANSWERS_MAX);
-    assert_kinds(k, n, release, 3);
     assert_int_equal(log.f[idx[1]].m.amount, 0);
     /* What the terminal booked: 30.00 + 25.00 (the 40.00 reservation replaced, the
      * 10.00 one released). */
@@ -698,15 +703,12 @@ static void test_zvt_end_of_day_totals(void **state)
     static struct frame_log log;
     play_logged(&l, &log, p, s);
     assert_int_equal(check_tracker(&l, "end_of_day"), 0);
-    size_t eod = nth_request(&log, 3);
-    assert_int_equal(log.f[eod].m.txn, PB_TXN_END_OF_DAY);
-    enum pb_kind k[ANSWERS_MAX];
-    size_t idx[ANSWERS_MAX];
-    size_t n = answers_to(&log, eod, k, idx, ANSWERS_MAX);
     static const enum pb_kind want[] = {PB_KIND_ACCEPTED, PB_KIND_RESULT,    PB_KIND_PRINT,
                                         PB_KIND_PRINT,    PB_KIND_PRINT,     PB_KIND_PRINT,
                                         PB_KIND_COMPLETION};
-    assert_kinds(k, n, want, 7);
+    size_t idx[ANSWERS_MAX];
+    size_t eod = expect_answer(&log, 3, want, 7, idx);
+    assert_int_equal(log.f[eod].m.txn, PB_TXN_END_OF_DAY);
     const struct logged *r = &log.f[idx[1]];
     assert_int_equal(r->m.result, PB_RESULT_APPROVED);
     assert_int_equal(r->m.amount, 1300);
@@ -725,7 +727,8 @@ static void test_zvt_end_of_day_totals(void **state)
     assert_true(bmp60);
     assert_string_equal(log.f[idx[3]].m.text, "end_of_day 13.00 EUR");
     /* The second end of day counts its own batch only. */
-    r = &log.f[answers_to(&log, nth_request(&log, 5), k, idx, ANSWERS_MAX) > 1 ? idx[1] : 0];
+    expect_answer(&log, 5, want, 7, idx);
+    r = &log.f[idx[1]];
     assert_int_equal(r->m.amount, 100);
     assert_int_equal(r->m.totals.count[PB_BRAND_VISA], 1);
     assert_int_equal(r->m.totals.first_receipt, 4);
@@ -748,12 +751,10 @@ static void test_zvt_receipt_text_block(void **state)
     static struct frame_log log;
     play_logged(&l, &log, p, s);
     assert_int_equal(check_tracker(&l, "receipt_block"), 0);
-    enum pb_kind k[ANSWERS_MAX];
     size_t idx[ANSWERS_MAX];
-    size_t n = answers_to(&log, nth_request(&log, 0), k, idx, ANSWERS_MAX);
     static const enum pb_kind want[] = {PB_KIND_ACCEPTED, PB_KIND_INTERMEDIATE, PB_KIND_RESULT,
                                         PB_KIND_PRINT, PB_KIND_COMPLETION};
-    assert_kinds(k, n, want, 5);
+    expect_answer(&log, 0, want, 5, idx);
     const struct logged *b = &log.f[idx[3]];
     assert_int_equal(b->m.cmd, 0x06D3);
     assert_string_equal(b->m.text, "POSSIM TERMINAL 52500001");
@@ -764,26 +765,11 @@ static void test_zvt_receipt_text_block(void **state)
     assert_non_null(memmem(b->apdu, b->apdu_len, "************0014", 16));
     assert_null(memmem(b->apdu, b->apdu_len, "497010", 6));
     /* redaction changes nothing: the frame as the wire carried it */
-    uint8_t w[2 * sizeof b->apdu + 8];
-    size_t o = 0;
-    w[o++] = PB_DLE;
-    w[o++] = PB_STX;
-    for (size_t i = 0; i < b->apdu_len; i++) {
-        w[o++] = b->apdu[i];
-        if (b->apdu[i] == PB_DLE)
-            w[o++] = PB_DLE;
-    }
-    w[o++] = PB_DLE;
-    w[o++] = PB_ETX;
-    static const uint8_t etx = PB_ETX;
-    uint16_t crc = pb_crc16_kermit(pb_crc16_kermit(0, b->apdu, b->apdu_len), &etx, 1);
-    w[o++] = (uint8_t)crc;
-    w[o++] = (uint8_t)(crc >> 8);
-    assert_int_equal(p->redact(w, o), 0);
-    n = answers_to(&log, nth_request(&log, 1), k, idx, ANSWERS_MAX);
+    uint8_t w[2 * sizeof b->apdu + 6];
+    assert_int_equal(p->redact(w, zvt_frame(b->apdu, b->apdu_len, w)), 0);
     static const enum pb_kind eod[] = {PB_KIND_ACCEPTED, PB_KIND_RESULT, PB_KIND_PRINT,
                                        PB_KIND_COMPLETION};
-    assert_kinds(k, n, eod, 4);
+    expect_answer(&log, 1, eod, 4, idx);
     static const uint8_t admin[] = {0x1F, 0x07, 0x01, 0x03, 0x25};
     b = &log.f[idx[2]];
     assert_non_null(memmem(b->apdu, b->apdu_len, admin, sizeof admin));
