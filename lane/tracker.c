@@ -74,6 +74,7 @@ struct pb_tracker {
         GOODS_REVERSED,   /* and it did (a status information that is no approval) */
     } goods;
     int64_t goods_authorised; /* the approved amount before a partial issue */
+    struct pb_txn *release;   /* the pre-authorisation the open partial reversal releases */
 
     /* requests seen since the last closed approval (for the duplicate window rule) */
     uint64_t requests_seen;
@@ -343,8 +344,92 @@ static void reset_open(struct pb_tracker *tr)
     tr->consecutive_naks = 0;
     tr->goods = GOODS_NONE;
     tr->goods_authorised = 0;
+    tr->release = NULL;
     memset(&tr->cur, 0, sizeof tr->cur);
     pb_msg_init(&tr->req);
+}
+
+/* The sale or pre-authorisation a request names by its receipt, if the bridge saw it
+ * and it still holds money (a void, a release or a booking of it). */
+static struct pb_txn *named_txn(struct pb_tracker *tr, bool preauth_only)
+{
+    if (!tr->req.receipt[0])
+        return NULL;
+    for (unsigned i = 0; i < tr->n_hist; i++) {
+        struct pb_txn *s = &hist_get(tr, i)->t;
+        bool kind = s->type == PB_TXN_PREAUTH || (!preauth_only && s->type == PB_TXN_PURCHASE);
+        if (kind && s->cls != PB_CLASS_VOIDED && s->cls != PB_CLASS_DECLINED &&
+            strcmp(tr->req.receipt, s->receipt) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* A partial reversal (a void that names a pre-authorisation and the amount it releases,
+ * ZVT 06 23): its answer names what the pre-authorisation still books (docs/
+ * DISCREPANCIES.md), which must be what was held less what was released. */
+static enum pb_class classify_release(struct pb_txn *t, const struct pb_txn *pre)
+{
+    char rel[PB_MONEY_FMT_MAX], held[PB_MONEY_FMT_MAX], want[PB_MONEY_FMT_MAX],
+        got[PB_MONEY_FMT_MAX];
+    uint16_t ccy = t->currency ? t->currency : t->requested_currency;
+    int64_t expected = pre->charged - t->requested;
+    if (!t->has_charged) {
+        t->has_charged = true;
+        t->charged = expected;
+    }
+    fmt_money(rel, sizeof rel, t->requested, ccy);
+    fmt_money(held, sizeof held, pre->charged, ccy);
+    fmt_money(want, sizeof want, expected, ccy);
+    fmt_money(got, sizeof got, t->charged, ccy);
+    if (t->charged == expected) {
+        set_detail(t, "released %s of the %s pre-authorisation %" PRIu64 ": %s still booked",
+                   rel, held, pre->id, got);
+        return PB_CLASS_OK;
+    }
+    set_detail(t, "released %s of the %s pre-authorisation %" PRIu64 ": %s booked, not %s", rel,
+               held, pre->id, got, want);
+    return t->charged > expected ? PB_CLASS_OVERCHARGE : PB_CLASS_UNDERCHARGE;
+}
+
+/* A purchase that names an approved pre-authorisation books it (ZVT 06 24): the
+ * reservation no longer asks or charges anything of its own, the purchase charges what
+ * was booked (docs/DISCREPANCIES.md). */
+static void apply_booking(struct pb_tracker *tr, struct pb_txn *b)
+{
+    struct pb_txn *s = named_txn(tr, true);
+    if (!s)
+        return;
+    char chg[PB_MONEY_FMT_MAX];
+    fmt_money(chg, sizeof chg, b->charged, b->currency ? b->currency : b->requested_currency);
+    s->has_requested = s->has_charged = true;
+    s->requested = s->charged = 0;
+    s->related_id = b->id;
+    set_detail(s, "booked by transaction %" PRIu64 " for %s", b->id, chg);
+    b->related_id = s->id;
+    emit(tr, PB_TXN_RECLASSIFIED, s);
+}
+
+/* The partial reversal v released part of the pre-authorisation s: s now stands at what
+ * v's answer says it still books, and the register asks for what it held less what was
+ * released (its request, as for a partial issue of goods). Released whole, it is voided. */
+static void apply_release(struct pb_tracker *tr, struct pb_txn *v, struct pb_txn *s)
+{
+    int64_t asked = s->charged - v->requested;
+    s->has_requested = s->has_charged = true;
+    s->requested = asked > 0 ? asked : 0;
+    s->charged = v->charged;
+    s->related_id = v->id;
+    v->related_id = s->id;
+    if (s->charged == 0 && s->requested == 0) {
+        s->cls = PB_CLASS_VOIDED;
+        set_detail(s, "released whole by transaction %" PRIu64, v->id);
+    } else {
+        char left[PB_MONEY_FMT_MAX];
+        fmt_money(left, sizeof left, s->charged, v->currency ? v->currency : v->requested_currency);
+        set_detail(s, "partly released by transaction %" PRIu64 ": %s still booked", v->id, left);
+    }
+    emit(tr, PB_TXN_RECLASSIFIED, s);
 }
 
 /* A void that was approved closes the sale it names (by receipt, else the latest
@@ -383,8 +468,14 @@ static void close_cur(struct pb_tracker *tr, enum pb_class cls, enum gave_up g,
     struct pb_txn *t = &tr->cur;
     t->cls = cls;
     t->ended = *now;
-    if (t->type == PB_TXN_VOID && cls == PB_CLASS_OK)
-        apply_void(tr, t); /* before reset_open(): it reads the request */
+    /* before reset_open(): these read the request */
+    if (tr->release)
+        apply_release(tr, t, tr->release);
+    else if (t->type == PB_TXN_VOID && cls == PB_CLASS_OK)
+        apply_void(tr, t);
+    else if (t->type == PB_TXN_PURCHASE && t->result == PB_RESULT_APPROVED &&
+             cls != PB_CLASS_DECLINED)
+        apply_booking(tr, t);
     emit(tr, PB_TXN_CLOSED, t);
     hist_push(tr, t, g, now->mono_us);
     if (t->result == PB_RESULT_APPROVED)
@@ -457,7 +548,23 @@ static void close_on_result(struct pb_tracker *tr, const struct pb_time *now,
         close_cur(tr, PB_CLASS_OVERCHARGE, GAVE_UP_NO, now);
         return;
     }
-    enum pb_class c = classify(tr, t, result_type_set, result_type);
+    /* A void that names a receipt and an amount: a reversal checked against that amount,
+     * or a partial reversal of a pre-authorisation. When the bridge never saw what it
+     * names (it started later), the answer cannot be told from a discrepancy. */
+    bool named = t->type == PB_TXN_VOID && t->has_requested && tr->req.receipt[0] &&
+                 t->result == PB_RESULT_APPROVED && !tr->register_gave_up;
+    struct pb_txn *pre = named ? named_txn(tr, true) : NULL;
+    enum pb_class c;
+    if (pre) {
+        c = classify_release(t, pre);
+        tr->release = pre; /* close_cur() moves it to what stays booked */
+    } else if (named && !named_txn(tr, false) && t->has_charged && t->charged != t->requested) {
+        set_detail(t, "void of receipt %s, which the bridge did not see: amounts not compared",
+                   tr->req.receipt);
+        c = PB_CLASS_OK;
+    } else {
+        c = classify(tr, t, result_type_set, result_type);
+    }
     if (tr->goods == GOODS_PARTIAL && c == PB_CLASS_OK) {
         char bk[PB_MONEY_FMT_MAX], au[PB_MONEY_FMT_MAX];
         uint16_t ccy = t->currency ? t->currency : t->requested_currency;

@@ -92,6 +92,29 @@ enum {
     PB_F_GOODS = 1u << 9,
     PB_F_MORE = 1u << 10,       /* one packet of a multi-packet message, more follow (PAX
                                    POSLink status "1"): not the final answer */
+    /* An end of day's totals by card brand are in `totals` (ZVT BMP 60). */
+    PB_F_TOTALS = 1u << 11,
+};
+
+/* The card brands an end-of-day report counts separately: ZVT's individual totals
+ * (PA00P015 13.08, 3.1.3, BMP 60), in its order; everything else is OTHER. */
+enum pb_brand {
+    PB_BRAND_GIROCARD = 0,
+    PB_BRAND_JCB,
+    PB_BRAND_EUROCARD, /* Mastercard */
+    PB_BRAND_AMEX,
+    PB_BRAND_VISA,
+    PB_BRAND_DINERS,
+    PB_BRAND_OTHER,
+    PB_BRAND__COUNT
+};
+
+/* An end of day's totals: the receipt numbers the closed batch spans, and per brand the
+ * number of transactions and their turnover in minor units. */
+struct pb_totals {
+    uint16_t first_receipt, last_receipt;
+    uint32_t count[PB_BRAND__COUNT];
+    int64_t amount[PB_BRAND__COUNT];
 };
 
 #define PB_REF_MAX 24
@@ -118,6 +141,7 @@ struct pos_msg {
     char auth_code[PB_REF_MAX];
     char pan[PB_REF_MAX];          /* masked by decoders; see the header comment */
     char text[PB_TEXT_MAX];        /* display or print text, printable ASCII only */
+    struct pb_totals totals;       /* valid with PB_F_TOTALS */
     uint8_t control;               /* the byte, for ACK/NAK/ENQ/EOT */
     bool checksum_ok;
     uint64_t offset;               /* stream offset of the frame's first byte */
@@ -125,6 +149,13 @@ struct pos_msg {
 };
 
 void pb_msg_init(struct pos_msg *m);
+
+/* A transaction that moves money: purchase, refund, void, pre-authorisation. */
+static inline bool pb_txn_financial(enum pb_txn_type t)
+{
+    return t == PB_TXN_PURCHASE || t == PB_TXN_REFUND || t == PB_TXN_VOID ||
+           t == PB_TXN_PREAUTH;
+}
 
 const char *pb_dir_name(enum pb_dir d);      /* "ecr", "pt", "?" */
 const char *pb_kind_name(enum pb_kind k);    /* "request", "accepted", ... */

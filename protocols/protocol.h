@@ -97,6 +97,12 @@ struct pb_protocol {
      * PB_ERR_RANGE when cap is too small, PB_ERR_UNSUPPORTED for a message this protocol
      * cannot express. encode(decode(frame)) gives back the frame's bytes. */
     int (*encode)(const struct pos_msg *m, uint8_t *buf, size_t cap);
+    /* Encodes a receipt of n text lines as one print text block (ZVT 06 D3), where the
+     * protocol has such a message; NULL where a terminal prints line by line only (encode
+     * of a PB_KIND_PRINT message). type: 0, or enum pb_receipt_type. Returns as encode;
+     * the frame decodes as PB_KIND_PRINT with the first line as its text. */
+    int (*encode_text_block)(const char *const *lines, size_t n, unsigned type, uint8_t *buf,
+                             size_t cap);
     /* Overwrites card data (PAN digits but the first 6 and last 4, track data, expiry)
      * inside one complete wire frame, in place, length unchanged, and recomputes the
      * checksum so a capture still decodes. Returns how many bytes changed. May be NULL
@@ -112,6 +118,13 @@ struct pb_protocol {
     const struct pb_discipline *discipline;
     /* Messages in several frames; NULL when the protocol has none. */
     const struct pb_joiner_ops *joiner;
+};
+
+/* Whose receipt a print text block holds (ZVT TLV tag 1F07). */
+enum pb_receipt_type {
+    PB_RECEIPT_MERCHANT = 1,
+    PB_RECEIPT_CUSTOMER = 2,
+    PB_RECEIPT_ADMIN = 3, /* an administration receipt: end of day, diagnosis */
 };
 
 const struct pb_protocol *pb_protocol_find(const char *name);

@@ -58,6 +58,7 @@
 #define ZVT_BMP_AUTH_ATTR 0x3B
 #define ZVT_BMP_TEXT 0x3C
 #define ZVT_BMP_CURRENCY 0x49
+#define ZVT_BMP_TOTALS 0x60
 #define ZVT_BMP_RECEIPT 0x87
 
 /* Result codes [P]. */
@@ -382,6 +383,41 @@ static void bmp_text(struct pos_msg *m, const uint8_t *v, size_t n)
     pb_copy_printable(m->text, sizeof m->text, v, n);
 }
 
+/* BMP 60, individual totals of an end of day [S 3.1.3]: receipt numbers from and to (2 BCD
+ * bytes each), then for girocard, JCB, Eurocard, Amex, VISA, Diners and the remaining cards
+ * (pb_brand order) a binary count byte and a 6-byte BCD turnover: 53 bytes, as a Feig
+ * terminal sends them (EVerest/zvt zvt/data/1680761828.489701000_pt_ecr.blob). */
+#define ZVT_TOTALS_LEN (4u + 7u * PB_BRAND__COUNT)
+
+static bool totals_layout(const uint8_t *v, size_t n)
+{
+    if (n != ZVT_TOTALS_LEN || !is_bcd(v, 4))
+        return false;
+    for (size_t b = 0; b < PB_BRAND__COUNT; b++)
+        if (!is_bcd(v + 4 + 7 * b + 1, 6))
+            return false;
+    return true;
+}
+
+static void bmp_totals(struct pos_msg *m, const uint8_t *v, size_t n)
+{
+    if (!totals_layout(v, n)) {
+        m->flags |= PB_F_RAW;
+        note(m, "BMP 60 not the 53-byte totals layout: kept raw");
+        return;
+    }
+    int64_t x;
+    bcd_value(v, 2, &x);
+    m->totals.first_receipt = (uint16_t)x;
+    bcd_value(v + 2, 2, &x);
+    m->totals.last_receipt = (uint16_t)x;
+    for (size_t b = 0; b < PB_BRAND__COUNT; b++) {
+        m->totals.count[b] = v[4 + 7 * b];
+        bcd_value(v + 4 + 7 * b + 1, 6, &m->totals.amount[b]);
+    }
+    m->flags |= PB_F_TOTALS;
+}
+
 static void bmp_tlv(struct pos_msg *m, const uint8_t *v, size_t n);
 
 /* ---- the BMP table -------------------------------------------------------------------- */
@@ -401,6 +437,7 @@ enum zvt_sensitivity {
     ZVT_SENS_TEXT,  /* free text: ASCII digit runs that could be a card number masked */
     ZVT_SENS_SCAN,  /* opaque: ASCII and BCD digit runs that could be a card number masked */
     ZVT_SENS_TLV,   /* BMP 06: each data object by its tag, see tlv_sensitivity() */
+    ZVT_SENS_TOTALS, /* BMP 60: counts and amounts when it has the totals layout, else SCAN */
 };
 
 struct zvt_bmp {
@@ -444,7 +481,7 @@ static const struct zvt_bmp zvt_bmps[] = {
     {0x3C, ZVT_LLLVAR, 0, ZVT_SENS_SCAN, bmp_text, "additional data / text"},
     {0x3D, ZVT_FIXED, 3, ZVT_CLEAR, NULL, "password"},
     {0x49, ZVT_FIXED, 2, ZVT_CLEAR, bmp_currency, "currency code"},
-    {0x60, ZVT_LLLVAR, 0, ZVT_SENS_SCAN, NULL, "individual totals"},
+    {0x60, ZVT_LLLVAR, 0, ZVT_SENS_TOTALS, bmp_totals, "individual totals"},
     {0x70, ZVT_FIXED, 4, ZVT_CLEAR, NULL, "display image request id"},
     {0x71, ZVT_FIXED, 4, ZVT_CLEAR, NULL, "image size"},
     {0x72, ZVT_FIXED, 1, ZVT_CLEAR, NULL, "image MIME type"},
@@ -1551,6 +1588,27 @@ static int build_request(const struct pos_msg *m, const struct zvt_cmd *c, struc
         r = put_tag_bcd_num(w, ZVT_BMP_AMOUNT, m->amount, 6);
     if (r == PB_OK && (m->flags & PB_F_CURRENCY))
         r = put_tag_bcd_num(w, ZVT_BMP_CURRENCY, m->currency, 2);
+    /* The pre-authorisation's trace: "must be sent for a reservation booking ... or
+     * partial reversal" [S 2.10, 2.13]. */
+    if (r == PB_OK && m->trace[0])
+        r = put_tag_bcd_str(w, ZVT_BMP_TRACE, m->trace, 3);
+    return r;
+}
+
+/* BMP 60 [S 3.1.3]: LLL 053, receipt numbers from and to, count and turnover per brand. */
+static int put_totals(struct wbuf *w, const struct pb_totals *t)
+{
+    static const uint8_t head[4] = {ZVT_BMP_TOTALS, 0xF0, 0xF5, 0xF3};
+    put(w, head, sizeof head);
+    int r = put_bcd_num(w, t->first_receipt, 2);
+    if (r == PB_OK)
+        r = put_bcd_num(w, t->last_receipt, 2);
+    for (size_t b = 0; r == PB_OK && b < PB_BRAND__COUNT; b++) {
+        if (t->count[b] > 0xFF)
+            return PB_ERR_RANGE; /* one binary byte */
+        put1(w, (uint8_t)t->count[b]);
+        r = put_bcd_num(w, t->amount[b], 6);
+    }
     return r;
 }
 
@@ -1591,9 +1649,31 @@ static int build_result(const struct pos_msg *m, struct wbuf *w)
         r = put_lllvar_text(w, ZVT_BMP_TEXT, m->text);
     if (r == PB_OK && (m->flags & PB_F_CURRENCY))
         r = put_tag_bcd_num(w, ZVT_BMP_CURRENCY, m->currency, 2);
+    if (r == PB_OK && (m->flags & PB_F_TOTALS))
+        r = put_totals(w, &m->totals);
     if (r == PB_OK && m->receipt[0])
         r = put_tag_bcd_str(w, ZVT_BMP_RECEIPT, m->receipt, 2);
     return r;
+}
+
+/* Completion (06 0F) [S 3.2]: no data; after a status enquiry (txn STATUS with the
+ * terminal status code in result_code) [S 2.56.5]: the software version as LLL-Var
+ * 7-bit text, when there is one, and the status byte. */
+static int build_completion(const struct pos_msg *m, struct wbuf *w)
+{
+    if (m->txn != PB_TXN_STATUS || !(m->flags & PB_F_RESULT_CODE))
+        return PB_OK;
+    if (m->result_code < 0 || m->result_code > 0xFF)
+        return PB_ERR_RANGE;
+    size_t len = strlen(m->text);
+    if (len) {
+        put1(w, (uint8_t)(0xF0 | len / 100));
+        put1(w, (uint8_t)(0xF0 | (len / 10) % 10));
+        put1(w, (uint8_t)(0xF0 | len % 10));
+        put(w, (const uint8_t *)m->text, len);
+    }
+    put1(w, (uint8_t)m->result_code);
+    return PB_OK;
 }
 
 /* DLE STX | stuffed APDU | DLE ETX | CRC into buf. */
@@ -1674,6 +1754,7 @@ static int zvt_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
         break;
     case PB_KIND_COMPLETION:
         code = ZVT_CMD_COMPLETION;
+        r = build_completion(m, &data);
         break;
     case PB_KIND_ABORT:
         if (m->cmd == ZVT_CMD_ABORT_ECR || (m->cmd != ZVT_CMD_ABORT_PT && m->dir == PB_DIR_ECR)) {
@@ -1720,6 +1801,82 @@ static int zvt_encode(const struct pos_msg *m, uint8_t *buf, size_t cap)
     if (w.overflow)
         return PB_ERR_RANGE;
     return frame_out(w.b, w.n, buf, cap);
+}
+
+/* A BER length [S 9.3.2] into p; returns its size. */
+static size_t ber_put(uint8_t *p, size_t len)
+{
+    if (len < 0x80) {
+        p[0] = (uint8_t)len;
+        return 1;
+    }
+    if (len <= 0xFF) {
+        p[0] = 0x81;
+        p[1] = (uint8_t)len;
+        return 2;
+    }
+    p[0] = 0x82;
+    p[1] = (uint8_t)(len >> 8);
+    p[2] = (uint8_t)len;
+    return 3;
+}
+
+/* Print text block (06 D3) [S 3.6]: one BMP 06 holding 1F07 receipt type [S 9.4] and
+ * 25 print texts, a 07 text line each, closed by 09 attribute 81, "the last line of a
+ * receipt" [S 3.5, 9.4.3], as the blocks in Portalum.Zvt's PrintTextBlockTest are. */
+#define ZVT_BLOCK_MAX 2048
+
+static int zvt_encode_text_block(const char *const *lines, size_t n, unsigned type, uint8_t *buf,
+                                 size_t cap)
+{
+    if ((!lines && n) || (!buf && cap) || type > 0xFF)
+        return PB_ERR_INVAL;
+    uint8_t texts[ZVT_BLOCK_MAX]; /* the value of tag 25 */
+    size_t t = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(lines[i]);
+        if (t + 4 + len + 3 > sizeof texts)
+            return PB_ERR_RANGE;
+        texts[t++] = 0x07;
+        t += ber_put(texts + t, len);
+        memcpy(texts + t, lines[i], len);
+        t += len;
+    }
+    static const uint8_t last_line[3] = {0x09, 0x01, 0x81};
+    memcpy(texts + t, last_line, sizeof last_line);
+    t += sizeof last_line;
+
+    uint8_t apdu[ZVT_BLOCK_MAX + 32];
+    size_t a = 5; /* CLASS INSTR FF LL LL, shortened below when LEN fits one byte */
+    uint8_t inner[8];
+    size_t k = 0;
+    if (type) {
+        inner[k++] = 0x1F; /* receipt type */
+        inner[k++] = 0x07;
+        inner[k++] = 0x01;
+        inner[k++] = (uint8_t)type;
+    }
+    inner[k++] = 0x25;
+    k += ber_put(inner + k, t);
+    apdu[a++] = ZVT_BMP_TLV;
+    a += ber_put(apdu + a, k + t);
+    memcpy(apdu + a, inner, k);
+    a += k;
+    memcpy(apdu + a, texts, t);
+    a += t;
+    size_t data = a - 5;
+    uint8_t *start = apdu;
+    if (data < 0xFF) {
+        start = apdu + 2;
+        start[2] = (uint8_t)data;
+    } else {
+        apdu[2] = 0xFF; /* FF LL LL, little-endian [P] */
+        apdu[3] = (uint8_t)data;
+        apdu[4] = (uint8_t)(data >> 8);
+    }
+    start[0] = (uint8_t)(ZVT_CMD_PRINT_TEXT >> 8);
+    start[1] = (uint8_t)(ZVT_CMD_PRINT_TEXT & 0xFF);
+    return frame_out(start, (size_t)(apdu + a - start), buf, cap);
 }
 
 /* ---- redact --------------------------------------------------------------------------- */
@@ -1938,6 +2095,12 @@ static void redact_value(const struct zvt_bmp *row, uint8_t *v, size_t n)
         return;
     case ZVT_SENS_SCAN:
         scan_mask(v, n);
+        return;
+    case ZVT_SENS_TOTALS:
+        /* Receipt numbers, counts and turnovers [S 3.1.3] hold no card data; their runs
+         * of zero digits pass Luhn, and scanning would blank a real end of day. */
+        if (!totals_layout(v, n))
+            scan_mask(v, n);
         return;
     case ZVT_SENS_TLV:
         /* Each data object by its tag; a container that does not parse may hold card
@@ -2210,6 +2373,7 @@ const struct pb_protocol pb_proto_zvt = {
     .scan = zvt_scan,
     .decode = zvt_decode,
     .encode = zvt_encode,
+    .encode_text_block = zvt_encode_text_block,
     .redact = zvt_redact,
     .probe = zvt_probe,
     .bcd_card_data = true,

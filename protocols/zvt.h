@@ -28,7 +28,17 @@
  *    completion or abort decodes as REQUEST (txn OTHER when it moves no money); one answered
  *    by 80 00 00 alone, and the PT's own non-transaction commands, as OTHER with their
  *    direction. 06 23 03 87 FF FF is a pre-authorisation enquiry: REQUEST, txn STATUS.
- *  - encode writes password 00 00 00 where a command needs one.
+ *  - BMP 60 (end of day) in the spec's 53-byte layout decodes into pos_msg.totals
+ *    (PB_F_TOTALS) and is kept whole by redaction: its digit runs are counts and amounts.
+ *    Any other BMP 60 is kept raw (PB_F_RAW) and scanned for card numbers.
+ *  - encode writes password 00 00 00 where a command needs one, and a request's trace
+ *    (BMP 0B) when it has one (06 23 and 06 24 name the pre-authorisation's). A
+ *    COMPLETION with txn STATUS and a result_code is a status enquiry's: [LLL-Var
+ *    software version from text] and the status byte; any other COMPLETION has no data.
+ *    A RESULT with PB_F_TOTALS carries BMP 60.
+ *  - encode_text_block writes 06 D3: BMP 06 with 1F07 (the receipt type, when given) and
+ *    25, a 07 per line and 09 01 81 after the last; it decodes as PRINT, its first line
+ *    the text.
  *  - scan: a frame broken by a bad DLE pair (or longer than any APDU) is returned as one
  *    garbage run up to the next DLE STX, never as PB_ERR_FRAMING, so its body bytes are
  *    not rescanned as ACK/NAK. A CRC byte 0x10 is read plain (the rule) or doubled (when

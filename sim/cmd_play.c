@@ -163,7 +163,7 @@ int sim_cmd_play(int argc, char **argv)
             }
         }
         if (!json && !quiet && !txns)
-            printf("%s (%s, seed %llu)\n  %-4s %-5s %-12s %-12s %-19s %-19s %-19s\n", argv[i],
+            printf("%s (%s, seed %llu)\n  %-4s %-5s %-16s %-12s %-19s %-19s %-19s\n", argv[i],
                    p->name, (unsigned long long)sd, "#", "line", "action", "requested", "expected",
                    "posbridge", "register");
         for (size_t k = 0; k < res->n_steps; k++) {
@@ -197,7 +197,7 @@ int sim_cmd_play(int argc, char **argv)
                        argv[i], stp->index, stp->line, sim_action_name(stp->action), exp, trk, bel,
                        ls->matches ? "true" : "false");
             } else if (!quiet || !ls->matches) {
-                printf("  %-4u %-5u %-12s %-12s %-19s %-19s %-19s%s\n", stp->index, stp->line,
+                printf("  %-4u %-5u %-16s %-12s %-19s %-19s %-19s%s\n", stp->index, stp->line,
                        sim_action_name(stp->action), req, exp, trk, bel,
                        ls->matches ? "" : "  MISMATCH");
                 if (!ls->matches && ls->why[0])

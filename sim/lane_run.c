@@ -522,7 +522,7 @@ stop:
 static void print_table(const struct result *res)
 {
     printf("%s (%zu steps, %.1f s)\n", res->path, res->steps, res->seconds);
-    printf("  %-4s %-5s %-10s %12s %-18s %-18s %12s  %s\n", "step", "line", "action", "amount",
+    printf("  %-4s %-5s %-16s %12s %-18s %-18s %12s  %s\n", "step", "line", "action", "amount",
            "expected", "recorded", "charged", "");
     for (size_t i = 0; i < res->steps; i++) {
         const struct sim_step *st = sim_scenario_step(res->sc, i);
@@ -540,7 +540,7 @@ static void print_table(const struct result *res)
             snprintf(got, sizeof got, "%s+%s", pb_class_name(v->cls), pb_class_name(v->related_cls));
         else
             snprintf(got, sizeof got, "%s", pb_class_name(v->cls));
-        printf("  %-4u %-5u %-10s %12s %-18s %-18s %12s  %s%s\n", st->index, st->line,
+        printf("  %-4u %-5u %-16s %12s %-18s %-18s %12s  %s%s\n", st->index, st->line,
                sim_action_name(st->action), amount,
                st->expect.cls ? pb_class_name(st->expect.cls) : "(any)", got, charged,
                v->ok ? "PASS" : "FAIL ", v->ok ? "" : v->why);

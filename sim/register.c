@@ -96,13 +96,17 @@ struct sim_register {
     size_t tx_len;
     unsigned tx_nth;
 
-    /* receipts of approved sales by step, for "void of N" */
+    /* receipts of approved sales and pre-authorisations by step, for "void of N" and
+     * what is done with a pre-authorisation */
     struct {
         unsigned step;
+        enum sim_action action; /* SALE or PREAUTH */
         char receipt[PB_REF_MAX];
-        int64_t amount;
+        char trace[PB_REF_MAX];
+        int64_t amount; /* a pre-authorisation: what it still holds */
     } sales[256];
     unsigned n_sales;
+    int target; /* the sales[] entry the current step names, or -1 */
 };
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -162,13 +166,21 @@ static enum pb_class content_class(const struct sim_register *r, const struct po
     return PB_CLASS_OK;
 }
 
-/* Remembers an approved sale so that a later "void" can name it. */
+/* Remembers an approved sale or pre-authorisation so that a later step can name it; a
+ * partial reversal leaves its pre-authorisation holding what the terminal says it
+ * still books. */
 static void remember_sale(struct sim_register *r, const struct sim_outcome *o)
 {
-    if (o->result == PB_RESULT_APPROVED && o->action == SIM_ACT_SALE && o->answers > 0 &&
+    if (o->result != PB_RESULT_APPROVED || o->answers == 0)
+        return;
+    if (o->action == SIM_ACT_PARTIAL_REVERSAL && r->target >= 0 && o->has_charged)
+        r->sales[r->target].amount = o->charged;
+    if ((o->action == SIM_ACT_SALE || o->action == SIM_ACT_PREAUTH) &&
         r->n_sales < sizeof r->sales / sizeof r->sales[0]) {
         r->sales[r->n_sales].step = o->index;
+        r->sales[r->n_sales].action = o->action;
         memcpy(r->sales[r->n_sales].receipt, o->receipt, PB_REF_MAX);
+        memcpy(r->sales[r->n_sales].trace, o->trace, PB_REF_MAX);
         r->sales[r->n_sales].amount = o->has_charged ? o->charged : o->requested;
         r->n_sales++;
     }
@@ -278,18 +290,31 @@ static void build_request(struct sim_register *r, struct pos_msg *m)
         m->currency = r->currency;
     }
     struct pb_request_facts f = {.pos_id = r->set->pos_id, .seq = s->index};
-    if (s->action == SIM_ACT_VOID) {
-        /* the sale to void: step N's, or the last approved sale's */
+    r->target = -1;
+    bool on_preauth = s->action == SIM_ACT_PARTIAL_REVERSAL || s->action == SIM_ACT_BOOK_TOTAL;
+    if (s->action == SIM_ACT_VOID || on_preauth) {
+        /* what it names: step N's sale or pre-authorisation, or the last approved sale
+         * (a void) or pre-authorisation */
         for (unsigned i = r->n_sales; i-- > 0;) {
-            if (s->void_of && r->sales[i].step != s->void_of)
+            if (s->void_of ? r->sales[i].step != s->void_of
+                           : r->sales[i].action != (on_preauth ? SIM_ACT_PREAUTH : SIM_ACT_SALE))
                 continue;
+            r->target = (int)i;
             f.has_void_target = true;
+            f.target_type = r->sales[i].action == SIM_ACT_PREAUTH ? PB_TXN_PREAUTH
+                                                                   : PB_TXN_PURCHASE;
             memcpy(f.void_receipt, r->sales[i].receipt, PB_REF_MAX);
+            memcpy(f.target_trace, r->sales[i].trace, PB_REF_MAX);
             f.void_amount = r->sales[i].amount;
-            r->cur.requested = r->sales[i].amount;
-            r->cur.has_requested = true;
             break;
         }
+    }
+    if (r->target >= 0 && s->action != SIM_ACT_BOOK_TOTAL) {
+        /* A void takes back what the sale charged; a partial reversal leaves the
+         * pre-authorisation holding the rest, which its answer names. */
+        int64_t held = r->sales[r->target].amount;
+        r->cur.requested = s->action == SIM_ACT_PARTIAL_REVERSAL ? held - s->amount : held;
+        r->cur.has_requested = true;
     }
     r->disc->shape_request(m, &f);
 }
@@ -829,8 +854,7 @@ static void master_frame(struct sim_register *r, const struct pb_frame *f, int64
                             : PB_RESULT_ABORTED;
             o->code = (m.flags & PB_F_RESULT_CODE) ? m.result_code : -1;
             o->late = o->gave_up;
-        } else if (o && o->answers == 0 && o->action != SIM_ACT_SALE &&
-                   o->action != SIM_ACT_REFUND && o->action != SIM_ACT_VOID) {
+        } else if (o && o->answers == 0 && !pb_txn_financial(sim_action_txn(o->action))) {
             /* registration, log-off, status, end of day: completion is the answer */
             o->answers = 1;
             o->result = PB_RESULT_APPROVED;
@@ -982,6 +1006,7 @@ int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng,
     r->deadline = -1;
     r->give_up_at = -1;
     r->abort_at = -1;
+    r->target = -1;
     *out = r;
     return PB_OK;
 }

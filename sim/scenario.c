@@ -29,7 +29,8 @@ struct sim_scenario {
 };
 
 static const char *const action_names[SIM_ACT__COUNT] = {
-    "sale", "refund", "void", "status", "end-of-day", "registration", "logoff",
+    "sale",   "refund",       "void",    "status",           "end-of-day",
+    "registration", "logoff", "preauth", "partial-reversal", "book-total",
 };
 
 void sim_settings_tracker(const struct sim_settings *s, struct pb_tracker_config *out)
@@ -50,8 +51,9 @@ const char *sim_action_name(enum sim_action a)
 enum pb_txn_type sim_action_txn(enum sim_action a)
 {
     static const enum pb_txn_type map[SIM_ACT__COUNT] = {
-        PB_TXN_PURCHASE,   PB_TXN_REFUND,       PB_TXN_VOID,   PB_TXN_STATUS,
-        PB_TXN_END_OF_DAY, PB_TXN_REGISTRATION, PB_TXN_LOGOFF,
+        PB_TXN_PURCHASE,   PB_TXN_REFUND,       PB_TXN_VOID,    PB_TXN_STATUS,
+        PB_TXN_END_OF_DAY, PB_TXN_REGISTRATION, PB_TXN_LOGOFF,  PB_TXN_PREAUTH,
+        PB_TXN_VOID,       PB_TXN_PURCHASE,
     };
     return (unsigned)a < SIM_ACT__COUNT ? map[a] : PB_TXN_NONE;
 }
@@ -87,7 +89,15 @@ bool sim_action_supported(const struct pb_protocol *p, enum sim_action a)
         return false;
     if (!p || !p->discipline)
         return true;
-    return (p->discipline->plays & PB_PLAYS(sim_action_txn(a))) != 0;
+    const struct pb_discipline *d = p->discipline;
+    if (!(d->plays & PB_PLAYS(sim_action_txn(a))))
+        return false;
+    if (a == SIM_ACT_PARTIAL_REVERSAL)
+        return (d->plays & PB_PLAYS(PB_TXN_PREAUTH)) &&
+               (d->preauth_ops & PB_PREAUTH_PARTIAL_REVERSAL);
+    if (a == SIM_ACT_BOOK_TOTAL)
+        return (d->plays & PB_PLAYS(PB_TXN_PREAUTH)) && (d->preauth_ops & PB_PREAUTH_BOOK_TOTAL);
+    return true;
 }
 
 static int action_from_word(const char *w)
@@ -104,6 +114,8 @@ static int action_from_word(const char *w)
         return SIM_ACT_END_OF_DAY;
     if (strcmp(w, "log-off") == 0)
         return SIM_ACT_LOGOFF;
+    if (strcmp(w, "pre-auth") == 0 || strcmp(w, "reservation") == 0)
+        return SIM_ACT_PREAUTH;
     return -1;
 }
 
@@ -318,9 +330,15 @@ static int parse_setting(struct parser *p, bool *handled)
             return fail(p, 1, "POS number is two digits, such as 01");
         memcpy(st->pos_id, v, 3);
     } else if (strcmp(k, "receipt") == 0) {
-        if (p->argc < 2 || (strcmp(p->argv[1], "on") != 0 && strcmp(p->argv[1], "off") != 0))
-            return fail(p, 1, "'receipt' is on or off");
-        st->receipt = p->argv[1][1] == 'n';
+        static const char *const forms[] = {"off", "on", "lines", "block"};
+        size_t f = 0;
+        while (p->argc >= 2 && f < 4 && strcmp(p->argv[1], forms[f]) != 0)
+            f++;
+        if (p->argc < 2 || f == 4)
+            return fail(p, 1, "'receipt' is on (print lines), lines, block (one text block) "
+                              "or off");
+        st->receipt = f != 0;
+        st->receipt_block = f == 3;
     } else if (strcmp(k, "partial-approval") == 0) {
         if (p->argc < 2 || (strcmp(p->argv[1], "on") != 0 && strcmp(p->argv[1], "off") != 0))
             return fail(p, 1, "'partial-approval' is on or off");
@@ -482,7 +500,10 @@ static int parse_step(struct parser *p, int action)
     st->action = (enum sim_action)action;
     p->expect_seen = false;
     int w = 1;
-    if (action == SIM_ACT_SALE || action == SIM_ACT_REFUND) {
+    bool names = action == SIM_ACT_VOID || action == SIM_ACT_PARTIAL_REVERSAL ||
+                 action == SIM_ACT_BOOK_TOTAL;
+    if (action == SIM_ACT_SALE || action == SIM_ACT_REFUND || action == SIM_ACT_PREAUTH ||
+        action == SIM_ACT_PARTIAL_REVERSAL || action == SIM_ACT_BOOK_TOTAL) {
         if (w >= p->argc)
             return fail(p, w, "'%s' needs an amount, such as %s 12.50", p->argv[0], p->argv[0]);
         int r = parse_amount(p, w, &st->amount);
@@ -490,14 +511,23 @@ static int parse_step(struct parser *p, int action)
             return r;
         st->has_amount = true;
         w++;
-    } else if (action == SIM_ACT_VOID && w < p->argc && strcmp(p->argv[w], "of") == 0) {
+    }
+    if (names && w < p->argc && strcmp(p->argv[w], "of") == 0) {
         uint64_t n;
         int r = parse_uint_word(p, w + 1, STEPS_MAX, &n);
         if (r < 0)
             return r;
         if (n == 0 || n >= st->index)
-            return fail(p, w + 1, "'void of %llu': name an earlier transaction (1 to %u)",
-                        (unsigned long long)n, st->index - 1);
+            return fail(p, w + 1, "'%s of %llu': name an earlier transaction (1 to %u)",
+                        p->argv[0], (unsigned long long)n, st->index - 1);
+        /* A void names a sale (or a pre-authorisation, released whole); a partial
+         * reversal and a book total name a pre-authorisation. */
+        enum sim_action named = s->steps[n - 1].action;
+        bool fits = named == SIM_ACT_PREAUTH || (action == SIM_ACT_VOID && named == SIM_ACT_SALE);
+        if (!fits)
+            return fail(p, w + 1, "'%s of %llu': transaction %llu is a %s, not a %s", p->argv[0],
+                        (unsigned long long)n, (unsigned long long)n, sim_action_name(named),
+                        action == SIM_ACT_VOID ? "sale or preauth" : "preauth");
         st->void_of = (unsigned)n;
         w += 2;
     }
@@ -534,7 +564,8 @@ static int parse_line(struct parser *p, bool indented)
     }
     return fail(p, 0,
                 "unknown action '%s': expected sale, refund, void, status, end-of-day, "
-                "registration, logoff, or a setting (protocol, currency, seed, timeout, "
+                "registration, logoff, preauth, partial-reversal, book-total, or a setting "
+                "(protocol, currency, seed, timeout, "
                 "ack-timeout, think, gap, pos, terminal-id, receipt, fault)",
                 p->argv[0]);
 }

@@ -32,6 +32,9 @@ enum sim_action {
     SIM_ACT_END_OF_DAY,
     SIM_ACT_REGISTRATION,
     SIM_ACT_LOGOFF,
+    SIM_ACT_PREAUTH,          /* reserve an amount */
+    SIM_ACT_PARTIAL_REVERSAL, /* release the unused part of a pre-authorisation */
+    SIM_ACT_BOOK_TOTAL,       /* book what was used of a pre-authorisation */
     SIM_ACT__COUNT
 };
 
@@ -52,7 +55,9 @@ struct sim_step {
     enum sim_action action;
     bool has_amount;
     int64_t amount;      /* minor units of the scenario currency */
-    unsigned void_of;    /* VOID: step whose receipt to void; 0 = last approved sale */
+    /* VOID: step whose receipt to void; 0 = the last approved sale. PARTIAL_REVERSAL,
+     * BOOK_TOTAL: the pre-authorisation's step; 0 = the last approved one. */
+    unsigned void_of;
     uint32_t pause_ms;   /* register waits this long before sending the step */
     uint32_t timeout_ms; /* register's give-up time for this step; 0 = the global one */
     size_t n_faults;
@@ -72,6 +77,7 @@ struct sim_settings {
     char pos_id[3];          /* Concert POS number; default "01" */
     char terminal_id[9];     /* ZVT terminal id (8 digits); default "52500001" */
     bool receipt;            /* ZVT terminal prints its receipt to the ECR (06 D1 lines) */
+    bool receipt_block;      /* ... as one print text block (06 D3) instead */
     bool partial_approval;   /* the lane's bridge counts a smaller approval as partial
                                 (posbridge run --undercharge-is-partial): for protocols
                                 with no partial marker, at sites that allow partial pay */
@@ -104,11 +110,13 @@ const char *sim_action_name(enum sim_action a);
  * sim_protocol_names() lists them, "concert|zvt|..." in registry order. */
 bool sim_protocol_played(const char *name);
 const char *sim_protocol_names(void);
-/* Is the action played on this protocol (its discipline's `plays`)? Both sides skip the
- * steps it does not play, so step numbers stay in lock-step. */
+/* Is the action played on this protocol (its discipline's `plays`, and for what is done
+ * with a pre-authorisation its `preauth_ops`)? Both sides skip the steps it does not
+ * play, so step numbers stay in lock-step. */
 struct pb_protocol;
 bool sim_action_supported(const struct pb_protocol *p, enum sim_action a);
-/* pb_txn_type the action asks for (SIM_ACT_SALE -> PB_TXN_PURCHASE, ...). */
+/* pb_txn_type the action asks for (SIM_ACT_SALE -> PB_TXN_PURCHASE, ...; a partial
+ * reversal is a void, a book total a purchase, each naming a pre-authorisation). */
 enum pb_txn_type sim_action_txn(enum sim_action a);
 
 #endif

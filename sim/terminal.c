@@ -1,5 +1,5 @@
 /* The simulated terminal: one transaction core (decide, book, answer) over the three line
- * disciplines of protocols/line.h, each played from the protocol's description:
+ * disciplines of protocols/discipline.h, each played from the protocol's description:
  *
  * Handshake: the register's ENQ is ACKed; the request frame is ACKed (NAKed on a bad
  * checksum); the register's EOT ends its turn. With the result ready the terminal sends
@@ -8,9 +8,13 @@
  * liveness probe: it is the `status` step.
  *
  * Master: every frame is acknowledged with ACK (NAK on a bad checksum). The command is
- * accepted at application level; then the terminal is master and sends intermediate
- * status, the result, print lines and a completion or abort, each repeated on NAK or a
- * missing ACK, each answered by the register at application level before the next.
+ * accepted at application level; then the terminal is master and sends the messages the
+ * protocol's description lists for that command and outcome (discipline.answer:
+ * intermediate status, the result, the receipt as print lines or one text block, a
+ * completion or abort), each repeated on NAK or a missing ACK, each answered by the
+ * register at application level before the next. A frame that opens no transaction
+ * (a display text, an abort while idle, a command it does not perform) is answered at
+ * once as the description says (discipline.answer_other).
  *
  * Frame-ACK: no line handshake. Every frame is answered with ACK (NAK on a bad checksum)
  * and repeated by its sender on NAK or silence; a protocol may end a failed exchange with
@@ -32,14 +36,18 @@
 #include "log.h"
 #include "money.h"
 #include "pb_error.h"
+#include "possim.h"
 
 #define FRAME_MAX 1200 /* largest frame this terminal sends or remembers */
 #define BATCH_MAX 512  /* receipts remembered for voids */
 #define SCRIPT_MAX 16  /* messages of one master-discipline transaction */
 #define RECEIPT_LINES 4
+#define SOFTWARE "possim " PB_VERSION
 
-/* The card number every answer that carries one gets: masked, never a clear PAN. */
+/* The card number every answer that carries one gets: masked, never a clear PAN. Its
+ * BIN, 497010, is a Visa one: the brand its turnover counts under at end of day. */
 static const char SIM_PAN[] = "497010******0014";
+#define SIM_BRAND PB_BRAND_VISA
 
 enum state {
     T_IDLE,
@@ -59,16 +67,24 @@ enum state {
 
 /* One message of the master's script. */
 struct pt_msg {
-    enum pb_kind kind; /* ACCEPTED, INTERMEDIATE, RESULT, PRINT, COMPLETION or ABORT */
+    enum pb_kind kind; /* ACCEPTED, INTERMEDIATE, RESULT, PRINT, COMPLETION, ABORT, REFUSED */
     bool app_ack;      /* the ECR acknowledges it at application level */
     uint32_t wait_ms;  /* time before it is sent */
+    uint8_t how;       /* PB_MSG_*: what it carries */
+    bool block;        /* PRINT: the whole receipt as one text block */
 };
 
 struct batch_entry {
     unsigned receipt;
     enum pb_txn_type type;
-    int64_t amount;
-    bool voided;
+    int64_t amount; /* a pre-authorisation: what it still holds */
+    bool voided;    /* reversed, released whole, or booked */
+};
+
+/* An end of day's report, kept for its repeats and its receipt. */
+struct eod_report {
+    int64_t total;
+    struct pb_totals totals;
 };
 
 struct sim_terminal {
@@ -101,8 +117,11 @@ struct sim_terminal {
     bool rx_last_accepted;
     bool power_cycled;
     bool ignore_abort;
+    bool booked;           /* this transaction went into the batch */
+    bool books_preauth;    /* a purchase that books a pre-authorisation (void_amount) */
     unsigned receipt_no, trace_no;
-    int64_t void_amount;
+    int64_t void_amount;   /* what a void took back, or a booking released */
+    struct eod_report eod; /* the last end of day */
 
     /* frame-ACK: the request frame taken, to know its repeat */
     uint8_t rx_copy[FRAME_MAX];
@@ -120,6 +139,7 @@ struct sim_terminal {
 
     struct batch_entry batch[BATCH_MAX];
     unsigned n_batch;
+    unsigned batch_from; /* first receipt number since the last end of day */
 };
 
 /* ---- configuration -------------------------------------------------------------------- */
@@ -171,6 +191,7 @@ int sim_terminal_new(const struct sim_terminal_config *cfg, struct sim_rng *rng,
         sim_wire_set_pace(t->wire, cfg->pace_baud, cfg->pace_bits);
     t->state = T_IDLE;
     t->deadline = -1;
+    t->batch_from = 1;
     *out = t;
     return PB_OK;
 }
@@ -281,10 +302,75 @@ static struct batch_entry *find_receipt(struct sim_terminal *t, unsigned receipt
     return NULL;
 }
 
+static void refuse(struct sim_terminal *t, enum pb_line_reason why)
+{
+    t->result = PB_RESULT_DECLINED;
+    t->code = t->disc->codes[why];
+}
+
+/* An entry of this batch a request can name: one the last end of day did not close. */
+static struct batch_entry *open_receipt(struct sim_terminal *t, const char *receipt)
+{
+    unsigned n = (unsigned)strtoul(receipt, NULL, 10);
+    return n >= t->batch_from ? find_receipt(t, n) : NULL;
+}
+
+/* A void names a receipt, or (void_by_amount) an amount. A sale's void takes back what
+ * it charged and answers with that amount. A void naming a pre-authorisation releases
+ * it: with an amount, that much of it (a partial reversal), else all of it; the answer
+ * then names what the pre-authorisation still books, as a terminal's status information
+ * after a pre-authorisation reversal does (EVerest/zvt zvt/data/1680728215.659492000_
+ * pt_ecr.blob: "Decreed amount EUR 0,00", BMP 04 zero). */
+static void decide_void(struct sim_terminal *t, int64_t requested)
+{
+    struct batch_entry *e = NULL;
+    if (t->req.receipt[0])
+        e = open_receipt(t, t->req.receipt);
+    else
+        for (unsigned i = t->n_batch; i-- > 0 && !e;)
+            if (t->batch[i].type == PB_TXN_PURCHASE && !t->batch[i].voided &&
+                t->batch[i].receipt >= t->batch_from &&
+                (!requested || t->batch[i].amount == requested))
+                e = &t->batch[i];
+    if (!e || (e->type != PB_TXN_PURCHASE && e->type != PB_TXN_PREAUTH)) {
+        refuse(t, PB_REASON_REVERSAL_IMPOSSIBLE);
+    } else if (e->voided) {
+        refuse(t, PB_REASON_ALREADY_REVERSED);
+    } else if (e->type == PB_TXN_PREAUTH && requested > e->amount) {
+        refuse(t, PB_REASON_PREAUTH_AMOUNT);
+    } else if (e->type == PB_TXN_PREAUTH && requested && t->req.receipt[0]) {
+        t->void_amount = requested;
+        e->amount -= requested;
+        t->charged = e->amount;
+        e->voided = e->amount == 0;
+    } else {
+        t->void_amount = e->amount;
+        t->charged = e->type == PB_TXN_PREAUTH ? 0 : e->amount;
+        e->voided = true;
+    }
+}
+
+/* A purchase that names a receipt books a pre-authorisation (what was used of it): the
+ * reservation is replaced by the purchase. */
+static void decide_booking(struct sim_terminal *t)
+{
+    struct batch_entry *e = open_receipt(t, t->req.receipt);
+    if (!e || e->type != PB_TXN_PREAUTH || e->voided) {
+        refuse(t, PB_REASON_PREAUTH_UNKNOWN);
+    } else if (t->charged > e->amount) {
+        refuse(t, PB_REASON_PREAUTH_AMOUNT);
+    } else {
+        t->books_preauth = true;
+        t->void_amount = e->amount;
+        e->voided = true;
+    }
+}
+
 /* Decides the outcome of the request in t->req: result, code and charged amount. */
 static void decide(struct sim_terminal *t)
 {
     const struct sim_fault *f;
+    t->booked = false;
     t->type = t->req.txn;
     t->result = PB_RESULT_APPROVED;
     t->code = 0;
@@ -293,28 +379,12 @@ static void decide(struct sim_terminal *t)
     t->charged = requested;
     if (t->type == PB_TXN_PURCHASE || t->type == PB_TXN_REFUND || t->type == PB_TXN_PREAUTH)
         t->charged = sim_plan_charged(&t->plan, requested, &t->partial);
-    if (t->type == PB_TXN_VOID) {
-        /* A void names a receipt, or (line.void_by_amount) an amount. */
-        struct batch_entry *e = NULL;
-        if (t->req.receipt[0])
-            e = find_receipt(t, (unsigned)strtoul(t->req.receipt, NULL, 10));
-        else
-            for (unsigned i = t->n_batch; i-- > 0 && !e;)
-                if (t->batch[i].type == PB_TXN_PURCHASE && !t->batch[i].voided &&
-                    (!requested || t->batch[i].amount == requested))
-                    e = &t->batch[i];
-        if (!e || e->type != PB_TXN_PURCHASE) {
-            t->result = PB_RESULT_DECLINED;
-            t->code = t->disc->codes[PB_REASON_REVERSAL_IMPOSSIBLE];
-        } else if (e->voided) {
-            t->result = PB_RESULT_DECLINED;
-            t->code = t->disc->codes[PB_REASON_ALREADY_REVERSED];
-        } else {
-            t->charged = e->amount;
-            t->void_amount = e->amount;
-            e->voided = true;
-        }
-    }
+    t->books_preauth = false;
+    t->void_amount = 0;
+    if (t->type == PB_TXN_VOID)
+        decide_void(t, requested);
+    else if (t->type == PB_TXN_PURCHASE && t->req.receipt[0])
+        decide_booking(t);
     if ((f = fault(t, SIM_FAULT_DECLINE)) != NULL) {
         t->result = PB_RESULT_DECLINED;
         t->code = f->code;
@@ -329,20 +399,51 @@ static void decide(struct sim_terminal *t)
     t->ignore_abort = fault(t, SIM_FAULT_DELAY) || fault(t, SIM_FAULT_POWER_CYCLE);
 }
 
-/* Books the outcome into the batch; returns the receipt number given. */
+/* An approved end of day: its report, then a new batch. What it closed can no longer be
+ * reversed or booked. */
+static void close_batch(struct sim_terminal *t)
+{
+    struct eod_report *r = &t->eod;
+    memset(r, 0, sizeof *r);
+    r->total = t->st.total;
+    unsigned first = 0, last = 0, count = 0;
+    for (unsigned i = 0; i < t->n_batch; i++) {
+        const struct batch_entry *e = &t->batch[i];
+        if (e->receipt < t->batch_from)
+            continue;
+        if (!first)
+            first = e->receipt;
+        last = e->receipt;
+        count += !e->voided && e->type != PB_TXN_VOID;
+    }
+    r->totals.first_receipt = (uint16_t)(first % 10000);
+    r->totals.last_receipt = (uint16_t)(last % 10000);
+    r->totals.count[SIM_BRAND] = count;
+    r->totals.amount[SIM_BRAND] = r->total < 0 ? -r->total : r->total;
+    t->st.total = 0;
+    t->st.batch_count = 0;
+    t->batch_from = t->st.receipt + 1;
+}
+
+/* Books the outcome into the batch: trace and receipt numbers, totals. Pre-authorisations
+ * count as booked in full until released or booked otherwise, as the bridge's batch
+ * counts them (lane/batch.h). */
 static void book(struct sim_terminal *t)
 {
-    bool financial = t->type == PB_TXN_PURCHASE || t->type == PB_TXN_REFUND ||
-                     t->type == PB_TXN_VOID || t->type == PB_TXN_PREAUTH;
-    if (!financial)
+    if (t->booked)
+        return;
+    t->booked = true;
+    if (t->type == PB_TXN_END_OF_DAY && t->result == PB_RESULT_APPROVED)
+        close_batch(t);
+    if (!pb_txn_financial(t->type))
         return;
     t->trace_no = ++t->st.trace;
     t->receipt_no = ++t->st.receipt;
     if (t->result == PB_RESULT_APPROVED) {
         t->st.approved++;
         t->st.batch_count++;
-        if (t->type == PB_TXN_PURCHASE)
-            t->st.total += t->charged;
+        if (t->type == PB_TXN_PURCHASE || t->type == PB_TXN_PREAUTH)
+            t->st.total += t->charged - (t->books_preauth ? t->void_amount : 0);
         else if (t->type == PB_TXN_REFUND)
             t->st.total -= t->charged;
         else if (t->type == PB_TXN_VOID) {
@@ -361,8 +462,24 @@ static void book(struct sim_terminal *t)
     }
 }
 
-/* The result message for the current transaction, with content faults applied. */
-static void build_result(struct sim_terminal *t, struct pos_msg *m)
+/* The facts a protocol shapes a result or a status completion from. */
+static struct pb_answer_facts answer_facts(struct sim_terminal *t, uint8_t how)
+{
+    return (struct pb_answer_facts){
+        .req = &t->req,
+        .code = t->code,
+        .trace = t->trace_no,
+        .receipt = t->receipt_no,
+        .terminal_id = settings(t) ? settings(t)->terminal_id : "52500001",
+        .pan = SIM_PAN,
+        .software = (how & PB_MSG_STATUS) ? SOFTWARE : NULL,
+        .totals = (how & PB_MSG_TOTALS) && t->type == PB_TXN_END_OF_DAY ? &t->eod.totals : NULL,
+    };
+}
+
+/* The result message for the current transaction, with content faults applied. how:
+ * what the protocol's answer says it carries (PB_MSG_*; 0 off the master line). */
+static void build_result(struct sim_terminal *t, struct pos_msg *m, uint8_t how)
 {
     const struct sim_fault *f;
     pb_msg_init(m);
@@ -374,8 +491,8 @@ static void build_result(struct sim_terminal *t, struct pos_msg *m)
     if (t->disc->aborted_is_not_processed && m->result == PB_RESULT_ABORTED)
         m->result = PB_RESULT_NOT_PROCESSED;
     m->flags |= PB_F_AMOUNT;
-    m->amount =
-        t->type == PB_TXN_END_OF_DAY ? (t->st.total < 0 ? -t->st.total : t->st.total) : t->charged;
+    m->amount = t->type == PB_TXN_END_OF_DAY ? (t->eod.total < 0 ? -t->eod.total : t->eod.total)
+                                             : t->charged;
     if (t->disc->currency_on_wire) {
         m->flags |= PB_F_CURRENCY;
         m->currency =
@@ -386,14 +503,7 @@ static void build_result(struct sim_terminal *t, struct pos_msg *m)
         int64_t req = (t->req.flags & PB_F_AMOUNT) ? t->req.amount : 0;
         m->amount_due = req > t->charged ? req - t->charged : 0;
     }
-    struct pb_answer_facts facts = {
-        .req = &t->req,
-        .code = t->code,
-        .trace = t->trace_no,
-        .receipt = t->receipt_no,
-        .terminal_id = settings(t) ? settings(t)->terminal_id : "52500001",
-        .pan = SIM_PAN,
-    };
+    struct pb_answer_facts facts = answer_facts(t, how);
     t->disc->shape_answer(m, &facts);
     /* Content faults come last: they are what the terminal gets wrong. */
     if ((f = fault(t, SIM_FAULT_TYPE)) != NULL)
@@ -558,7 +668,7 @@ static bool process_request(struct sim_terminal *t, int64_t now, enum state proc
     set_timer(t, process, now, t->cfg.think_ms + (d ? d->ms : 0));
     book(t);
     struct pos_msg m;
-    build_result(t, &m);
+    build_result(t, &m, 0);
     encode(t, &m);
     return true;
 }
@@ -711,50 +821,109 @@ static void hs_timer(struct sim_terminal *t, int64_t now)
 
 /* ---- master discipline -------------------------------------------------------------- */
 
-static void script_add(struct sim_terminal *t, enum pb_kind kind, bool app_ack, uint32_t wait_ms)
+static void script_add(struct sim_terminal *t, enum pb_kind kind, uint8_t how, uint32_t wait_ms)
 {
     if (t->script_len < SCRIPT_MAX)
-        t->script[t->script_len++] = (struct pt_msg){kind, app_ack, wait_ms};
+        t->script[t->script_len++] =
+            (struct pt_msg){kind, (how & PB_MSG_APP_ACK) != 0, wait_ms, how, false};
 }
 
-/* The terminal's messages for the command in t->req. */
+/* The receipt the terminal prints to the register (setting `receipt`): print lines, or
+ * the whole receipt as one text block (`receipt block`) where the protocol has one. */
+static void script_receipt(struct sim_terminal *t, uint8_t how, uint32_t wait_ms)
+{
+    const struct sim_settings *s = settings(t);
+    if (!s || !s->receipt)
+        return;
+    if (s->receipt_block && t->cfg.proto->encode_text_block) {
+        script_add(t, PB_KIND_PRINT, how, wait_ms);
+        t->script[t->script_len - 1].block = true;
+        return;
+    }
+    for (unsigned i = 0; i < RECEIPT_LINES; i++)
+        script_add(t, PB_KIND_PRINT, how, i == 0 ? wait_ms : 0);
+}
+
+static uint8_t outcome_bit(enum pb_result r)
+{
+    return r == PB_RESULT_APPROVED  ? PB_ON_APPROVED
+           : r == PB_RESULT_ABORTED ? PB_ON_ABORTED
+                                    : PB_ON_DECLINED;
+}
+
+/* The terminal's messages for the command in t->req: the protocol's answer to it
+ * (discipline.answer) for the outcome decided. The card-and-PIN time, and a delay
+ * fault, go before the first message that waits for them (an answer with none, such as
+ * a status enquiry's, goes at once, and a delay fault before its outcome); a duplicate
+ * repeats each message sent per answer; no-answer stops before the outcome. */
 static void master_script(struct sim_terminal *t)
 {
     t->script_len = t->script_pos = 0;
     const struct sim_fault *d = fault(t, SIM_FAULT_DELAY);
     uint32_t think = t->cfg.think_ms + (d ? d->ms : 0);
-    script_add(t, PB_KIND_ACCEPTED, false, 0);
-    switch (t->type) {
-    case PB_TXN_REGISTRATION:
-        script_add(t, PB_KIND_COMPLETION, true, 0);
-        return;
-    case PB_TXN_LOGOFF:
-        return;
-    case PB_TXN_PURCHASE:
-    case PB_TXN_REFUND:
-    case PB_TXN_PREAUTH:
-        script_add(t, PB_KIND_INTERMEDIATE, true, 0);
-        break;
-    default:
-        break;
-    }
-    if (fault(t, SIM_FAULT_NO_ANSWER))
-        return;
-    if (t->result == PB_RESULT_ABORTED) {
-        script_add(t, PB_KIND_ABORT, true, think);
+    const struct pb_answer *a = t->disc->answer ? t->disc->answer(&t->req) : NULL;
+    if (!a || a->msg[0].kind == PB_KIND_OTHER) {
+        script_add(t, PB_KIND_ACCEPTED, 0, 0);
+        script_add(t, PB_KIND_COMPLETION, PB_MSG_APP_ACK, 0);
         return;
     }
-    for (unsigned i = 0; i < t->answers_left; i++)
-        script_add(t, PB_KIND_RESULT, true, i == 0 ? think : 0);
-    /* The ECR prints the receipt: print lines between the result and the completion,
-     * each acknowledged (setting `receipt on`). */
-    if (settings(t) && settings(t)->receipt && t->type != PB_TXN_STATUS)
-        for (unsigned i = 0; i < RECEIPT_LINES; i++)
-            script_add(t, PB_KIND_PRINT, true, 0);
-    if (t->result == PB_RESULT_DECLINED)
-        script_add(t, PB_KIND_ABORT, true, 0);
+    uint8_t outcome = outcome_bit(t->result);
+    bool no_answer = fault(t, SIM_FAULT_NO_ANSWER) != NULL;
+    bool thought = false;
+    for (unsigned i = 0; i < PB_ANSWER_MSGS && a->msg[i].kind != PB_KIND_OTHER; i++) {
+        const struct pb_answer_msg *z = &a->msg[i];
+        if (!(z->on & outcome))
+            continue;
+        if (no_answer && z->kind != PB_KIND_ACCEPTED && z->kind != PB_KIND_INTERMEDIATE)
+            return;
+        uint32_t wait = 0;
+        bool outcome_msg = z->kind == PB_KIND_RESULT || z->kind == PB_KIND_COMPLETION ||
+                           z->kind == PB_KIND_ABORT;
+        if (!thought && ((z->how & PB_MSG_THINK) || outcome_msg)) {
+            wait = (z->how & PB_MSG_THINK) ? think : (d ? d->ms : 0);
+            thought = true;
+        }
+        if (z->how & PB_MSG_RECEIPT) {
+            script_receipt(t, z->how, wait);
+            continue;
+        }
+        unsigned n = (z->how & PB_MSG_EACH) ? t->answers_left : 1;
+        for (unsigned k = 0; k < n; k++)
+            script_add(t, (enum pb_kind)z->kind, z->how, k == 0 ? wait : 0);
+    }
+}
+
+/* A receipt's lines: who printed it, what, its numbers, and its outcome with the card
+ * number as receipts show it, all but the last four digits starred. */
+static unsigned receipt_lines(struct sim_terminal *t, char lines[][PB_TEXT_MAX])
+{
+    char amount[PB_MONEY_FMT_MAX];
+    bool eod = t->type == PB_TXN_END_OF_DAY;
+    int64_t shown = eod ? (t->eod.total < 0 ? -t->eod.total : t->eod.total) : t->charged;
+    pb_money_format(amount, sizeof amount, shown, t->cfg.currency);
+    snprintf(lines[0], PB_TEXT_MAX, "POSSIM TERMINAL %s",
+             settings(t) ? settings(t)->terminal_id : "");
+    snprintf(lines[1], PB_TEXT_MAX, "%s %s", pb_txn_name(t->type), amount);
+    if (eod)
+        snprintf(lines[2], PB_TEXT_MAX, "RECEIPTS %04u-%04u COUNT %u",
+                 t->eod.totals.first_receipt, t->eod.totals.last_receipt,
+                 t->eod.totals.count[SIM_BRAND]);
     else
-        script_add(t, PB_KIND_COMPLETION, true, 0);
+        snprintf(lines[2], PB_TEXT_MAX, "TRACE %06u RECEIPT %04u", t->trace_no % 1000000,
+                 t->receipt_no % 10000);
+    const char *verdict = t->result == PB_RESULT_APPROVED ? "APPROVED" : "DECLINED";
+    bool card = !eod && t->type != PB_TXN_VOID;
+    if (card) {
+        char pan[sizeof SIM_PAN];
+        size_t n = strlen(SIM_PAN);
+        for (size_t i = 0; i < n; i++)
+            pan[i] = i + 4 < n ? '*' : SIM_PAN[i];
+        pan[n] = '\0';
+        snprintf(lines[3], PB_TEXT_MAX, "%s CARD %s", verdict, pan);
+    } else {
+        snprintf(lines[3], PB_TEXT_MAX, "%s", verdict);
+    }
+    return RECEIPT_LINES;
 }
 
 static void master_build(struct sim_terminal *t, const struct pt_msg *z, struct pos_msg *m)
@@ -771,37 +940,25 @@ static void master_build(struct sim_terminal *t, const struct pt_msg *z, struct 
         m->result_code = t->disc->codes[PB_REASON_INSERT_CARD];
         break;
     case PB_KIND_RESULT:
-        build_result(t, m);
+        build_result(t, m, z->how);
         break;
     case PB_KIND_PRINT: {
         /* which line of the receipt: the position in the script after the result */
         unsigned line = 0;
         for (unsigned i = 0; i < t->script_pos; i++)
             line += t->script[i].kind == PB_KIND_PRINT;
-        char amount[PB_MONEY_FMT_MAX];
-        pb_money_format(amount, sizeof amount, t->charged, t->cfg.currency);
-        switch (line) {
-        case 0:
-            snprintf(m->text, sizeof m->text, "POSSIM TERMINAL %s",
-                     settings(t) ? settings(t)->terminal_id : "");
-            break;
-        case 1:
-            snprintf(m->text, sizeof m->text, "%s %s", pb_txn_name(t->type), amount);
-            break;
-        case 2:
-            snprintf(m->text, sizeof m->text, "TRACE %06u RECEIPT %04u", t->trace_no % 1000000,
-                     t->receipt_no % 10000);
-            break;
-        default:
-            snprintf(m->text, sizeof m->text, "%s",
-                     t->result == PB_RESULT_APPROVED ? "APPROVED" : "DECLINED");
-            break;
-        }
+        char lines[RECEIPT_LINES][PB_TEXT_MAX];
+        unsigned n = receipt_lines(t, lines);
+        snprintf(m->text, sizeof m->text, "%s", lines[line < n ? line : n - 1]);
         break;
     }
-    case PB_KIND_COMPLETION:
+    case PB_KIND_COMPLETION: {
         m->txn = t->type;
+        struct pb_answer_facts facts = answer_facts(t, z->how);
+        if (t->disc->shape_answer && (z->how & PB_MSG_STATUS))
+            t->disc->shape_answer(m, &facts);
         break;
+    }
     case PB_KIND_ABORT:
         m->txn = t->type;
         m->result = t->result == PB_RESULT_APPROVED ? PB_RESULT_ABORTED : t->result;
@@ -813,6 +970,26 @@ static void master_build(struct sim_terminal *t, const struct pt_msg *z, struct 
         m->kind = PB_KIND_OTHER;
         break;
     }
+}
+
+/* The whole receipt as one print text block, encoded into t->tx. */
+static int encode_block(struct sim_terminal *t)
+{
+    char lines[RECEIPT_LINES][PB_TEXT_MAX];
+    unsigned n = receipt_lines(t, lines);
+    const char *v[RECEIPT_LINES];
+    for (unsigned i = 0; i < n; i++)
+        v[i] = lines[i];
+    unsigned type = t->type == PB_TXN_END_OF_DAY ? PB_RECEIPT_ADMIN : PB_RECEIPT_CUSTOMER;
+    int r = t->cfg.proto->encode_text_block(v, n, type, t->tx, sizeof t->tx);
+    if (r < 0) {
+        pb_error("terminal: cannot encode a text block: %s", pb_strerror(r));
+        t->tx_len = 0;
+        return r;
+    }
+    t->tx_len = (size_t)r;
+    t->tx_kind = PB_KIND_PRINT;
+    return r;
 }
 
 /* Sends the next message of the script, after its wait, or ends the transaction. */
@@ -833,11 +1010,11 @@ static void master_next(struct sim_terminal *t, int64_t now)
         set_timer(t, M_PROCESS, now, w);
         return;
     }
-    if (z->kind == PB_KIND_RESULT && t->receipt_no == 0)
+    if (z->kind == PB_KIND_RESULT)
         book(t);
     struct pos_msg m;
     master_build(t, z, &m);
-    if (encode(t, &m) < 0) {
+    if ((z->block ? encode_block(t) : encode(t, &m)) < 0) {
         t->script_pos++;
         master_next(t, now);
         return;
@@ -889,12 +1066,54 @@ static void master_goods(struct sim_terminal *t, const struct pos_msg *m, int64_
         t->st.voided++;
         t->code = t->disc->codes[PB_REASON_ABORT];
         t->script_len = t->script_pos = 0;
-        script_add(t, PB_KIND_ABORT, true, 0);
+        script_add(t, PB_KIND_ABORT, PB_MSG_APP_ACK, 0);
         master_next(t, now);
         return;
     }
     t->script_pos++;
     master_next(t, now);
+}
+
+/* The terminal's acceptance (80 00 00), or its refusal of a command with code. */
+static void accept_or_refuse(struct sim_terminal *t, enum pb_kind k, int32_t code,
+                             struct pos_msg *a)
+{
+    pb_msg_init(a);
+    a->proto = t->cfg.proto;
+    a->dir = PB_DIR_PT;
+    a->kind = k;
+    if (k == PB_KIND_REFUSED) {
+        a->flags |= PB_F_RESULT_CODE;
+        a->result_code = code;
+        a->result = PB_RESULT_NOT_PROCESSED;
+    }
+}
+
+/* The answer at once to a frame that opens no transaction (discipline.answer_other):
+ * sent, repeated on NAK or a missing ACK like any PT message, and no step of the
+ * scenario is taken for it. */
+static void master_answer_other(struct sim_terminal *t, const struct pos_msg *m, int64_t now)
+{
+    int32_t code = 0;
+    enum pb_kind k = t->disc->answer_other ? t->disc->answer_other(m, &code) : PB_KIND_OTHER;
+    if (k != PB_KIND_ACCEPTED && k != PB_KIND_REFUSED) {
+        pb_debug("terminal: %s outside a transaction: no answer", pb_kind_name(m->kind));
+        return;
+    }
+    struct pos_msg a;
+    accept_or_refuse(t, k, code, &a);
+    pb_debug("terminal: %s outside a transaction: %s", pb_kind_name(m->kind), pb_kind_name(k));
+    sim_plan_clear(&t->plan);
+    sim_wire_set_plan(t->wire, NULL);
+    t->script_len = t->script_pos = 0;
+    script_add(t, k, 0, 0);
+    if (encode(t, &a) < 0) {
+        t->script_len = 0;
+        return;
+    }
+    t->tx_frames = 0;
+    transmit(t, now, true);
+    set_timer(t, M_MSG_SENT, now, ack_ms(t));
 }
 
 static void master_take_command(struct sim_terminal *t, const struct pos_msg *m, int64_t now)
@@ -905,13 +1124,7 @@ static void master_take_command(struct sim_terminal *t, const struct pos_msg *m,
     if (m->kind != PB_KIND_REQUEST) {
         /* A command this terminal does not know: refused, function not possible. */
         struct pos_msg r;
-        pb_msg_init(&r);
-        r.proto = t->cfg.proto;
-        r.dir = PB_DIR_PT;
-        r.kind = PB_KIND_REFUSED;
-        r.flags |= PB_F_RESULT_CODE;
-        r.result_code = t->disc->codes[PB_REASON_NOT_POSSIBLE];
-        r.result = PB_RESULT_NOT_PROCESSED;
+        accept_or_refuse(t, PB_KIND_REFUSED, t->disc->codes[PB_REASON_NOT_POSSIBLE], &r);
         t->script_len = t->script_pos = 0;
         if (encode(t, &r) >= 0)
             transmit(t, now, true);
@@ -928,13 +1141,15 @@ static void master_frame(struct sim_terminal *t, const struct pb_frame *f, int64
     /* A frame after one we did not take (NAK, or no ACK) is its transport repeat. */
     bool repeat = t->in_txn && t->rx_frames > 0 && !t->rx_last_accepted;
     if (idle && !t->in_txn) {
-        /* Only a command opens a transaction: an abort or an application ACK arriving
-         * after we finished is acknowledged and dropped. */
+        /* Only a command opens a transaction. Any other frame is acknowledged, and
+         * answered at once as the protocol says (a display text, an abort with nothing
+         * to abort, a command this terminal does not perform); an application ACK
+         * arriving after we finished is dropped. */
         struct pos_msg pre;
         if (f->checksum_ok && t->cfg.proto->decode(f, PB_DIR_ECR, &pre) >= 0 &&
             pre.kind != PB_KIND_REQUEST) {
             send_control(t, PB_ACK, now);
-            pb_debug("terminal: %s outside a transaction ignored", pb_kind_name(pre.kind));
+            master_answer_other(t, &pre, now);
             return;
         }
         begin_txn(t);
@@ -985,7 +1200,7 @@ static void master_frame(struct sim_terminal *t, const struct pb_frame *f, int64
         t->result = PB_RESULT_ABORTED;
         t->code = t->disc->codes[PB_REASON_ABORT];
         t->script_len = t->script_pos = 0;
-        script_add(t, PB_KIND_ABORT, true, 0);
+        script_add(t, PB_KIND_ABORT, PB_MSG_APP_ACK, 0);
         t->st.aborted++;
         master_next(t, now);
         return;

@@ -317,6 +317,466 @@ static void test_zvt_faults(void **state)
     sim_scenario_free(s);
 }
 
+/* ---- ZVT: which answer to which command (protocols/zvt_discipline.c) ------------------ */
+
+/* Every data frame of a virtual lane, decoded by the real codec, with the virtual time it
+ * was written at: what the tests below hold against PA00P015 13.08. */
+#define LOG_FRAMES 96
+struct logged {
+    enum pb_dir from;
+    int64_t at;
+    struct pos_msg m;
+    uint8_t apdu[400]; /* the frame's payload, as far as it fits */
+    size_t apdu_len;
+};
+
+struct frame_log {
+    const struct pb_protocol *p;
+    struct pb_deframer *d[2];
+    enum pb_dir from;
+    int64_t now;
+    struct logged f[LOG_FRAMES];
+    size_t n;
+};
+
+static void log_frame(const struct pb_frame *f, void *ctx)
+{
+    struct frame_log *l = ctx;
+    if (f->type != PB_FRAME_DATA || l->n >= LOG_FRAMES)
+        return;
+    struct logged *x = &l->f[l->n++];
+    x->from = l->from;
+    x->at = l->now;
+    assert_int_equal(l->p->decode(f, l->from, &x->m), PB_OK);
+    x->apdu_len = f->payload_len < sizeof x->apdu ? f->payload_len : sizeof x->apdu;
+    memcpy(x->apdu, f->payload, x->apdu_len);
+}
+
+static void log_tap(void *ctx, enum pb_dir from, const uint8_t *b, size_t n, int64_t now)
+{
+    struct frame_log *l = ctx;
+    l->from = from;
+    l->now = now;
+    pb_deframer_feed(l->d[from], b, n, log_frame, l);
+}
+
+static void log_open(struct frame_log *l, const struct pb_protocol *p)
+{
+    memset(l, 0, sizeof *l);
+    l->p = p;
+    assert_int_equal(pb_deframer_new(p, &l->d[0]), PB_OK);
+    assert_int_equal(pb_deframer_new(p, &l->d[1]), PB_OK);
+}
+
+static void log_close(struct frame_log *l)
+{
+    pb_deframer_free(l->d[0]);
+    pb_deframer_free(l->d[1]);
+}
+
+/* Plays a scenario with the tracker watching and every frame logged. */
+static void play_logged(struct run *run, struct frame_log *l, const struct pb_protocol *p,
+                        const struct sim_scenario *s)
+{
+    memset(run, 0, sizeof *run);
+    log_open(l, p);
+    struct sim_lane_config c = {
+        .proto = p, .scenario = s, .seed = 1, .watch = true, .tap = log_tap, .tap_ctx = l};
+    assert_int_equal(sim_lane_play(&c, &run->res), PB_OK);
+    log_close(l);
+}
+
+/* The index of the nth request frame of the register (from 0). */
+static size_t nth_request(const struct frame_log *l, unsigned nth)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->f[i].from == PB_DIR_ECR && l->f[i].m.kind == PB_KIND_REQUEST && nth-- == 0)
+            return i;
+    fail_msg("no request #%u on the line", nth);
+    return 0;
+}
+
+/* The terminal's frames answering the request at index req, up to the next request:
+ * their kinds into kinds[] (at most max), their indexes into idx[]. */
+static size_t answers_to(const struct frame_log *l, size_t req, enum pb_kind *kinds,
+                         size_t *idx, size_t max)
+{
+    size_t k = 0;
+    for (size_t i = req + 1; i < l->n; i++) {
+        if (l->f[i].from == PB_DIR_ECR && l->f[i].m.kind == PB_KIND_REQUEST)
+            break;
+        if (l->f[i].from != PB_DIR_PT || k == max)
+            continue;
+        kinds[k] = l->f[i].m.kind;
+        idx[k++] = i;
+    }
+    return k;
+}
+
+static void assert_kinds(const enum pb_kind *got, size_t n, const enum pb_kind *want, size_t wn)
+{
+    bool same = n == wn;
+    for (size_t i = 0; same && i < n; i++)
+        same = got[i] == want[i];
+    if (same)
+        return;
+    char a[256] = "", b[256] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(a + strlen(a), sizeof a - strlen(a), " %s", pb_kind_name(got[i]));
+    for (size_t i = 0; i < wn; i++)
+        snprintf(b + strlen(b), sizeof b - strlen(b), " %s", pb_kind_name(want[i]));
+    fail_msg("the terminal answered%s; PA00P015 says%s", a, b);
+}
+
+#define ANSWERS_MAX 16
+
+/* The terminal's answer to the register's nth request must be the messages want[]; their
+ * indexes into idx[] (ANSWERS_MAX), the request's index returned. */
+static size_t expect_answer(const struct frame_log *l, unsigned nth, const enum pb_kind *want,
+                            size_t wn, size_t *idx)
+{
+    enum pb_kind k[ANSWERS_MAX];
+    size_t req = nth_request(l, nth);
+    assert_kinds(k, answers_to(l, req, k, idx, ANSWERS_MAX), want, wn);
+    return req;
+}
+#define ACK_TIMEOUT_US 2000000 /* the scenarios' default ack-timeout: "at once" is inside */
+
+/* Status enquiry (05 01), PA00P015 13.08 2.56: 80 00 00, then, with no event to start,
+ * 06 0F with the software version (LLL-Var) and the terminal status code 00 "PT ready";
+ * no status information. At once, on a terminal whose card-and-PIN time is longer than
+ * the register waits: there is no card to wait for. */
+static void test_zvt_status_enquiry_answer(void **state)
+{
+    const struct pb_protocol *p = proto_or_skip("zvt");
+    struct sim_scenario *s = scenario("think 5s\ntimeout 3s\nstatus expect ok\n");
+    static struct run l;
+    static struct frame_log log;
+    play_logged(&l, &log, p, s);
+    assert_int_equal(check_tracker(&l, "status"), 0);
+    assert_int_equal(outcome(&l, 0)->belief, PB_CLASS_OK);
+    static const enum pb_kind want[] = {PB_KIND_ACCEPTED, PB_KIND_COMPLETION};
+    size_t idx[ANSWERS_MAX];
+    size_t req = expect_answer(&log, 0, want, 2, idx);
+    assert_int_equal(log.f[req].m.txn, PB_TXN_STATUS);
+    const struct logged *c = &log.f[idx[1]];
+    assert_true(c->m.flags & PB_F_RESULT_CODE);
+    assert_int_equal(c->m.result_code, 0x00); /* PT ready, chapter 11 */
+    assert_int_equal(c->m.result, PB_RESULT_NONE);
+    assert_memory_equal(c->m.text, "possim ", 7);
+    /* The layout of ecrterm's test_version_completion (test_zvt_corpus.c): 06 0F LEN,
+     * F0 Fx Fy and that many version bytes, the status byte last. */
+    size_t ver = strlen(c->m.text);
+    assert_int_equal(c->apdu_len, 3 + 3 + ver + 1);
+    assert_int_equal(c->apdu[0], 0x06);
+    assert_int_equal(c->apdu[1], 0x0F);
+    assert_int_equal(c->apdu[2], 3 + ver + 1);
+    assert_int_equal(c->apdu[3], 0xF0 | ver / 100);
+    assert_int_equal(c->apdu[4], 0xF0 | (ver / 10) % 10);
+    assert_int_equal(c->apdu[5], 0xF0 | ver % 10);
+    assert_int_equal(c->apdu[c->apdu_len - 1], 0x00);
+    assert_int_equal(log.f[idx[0]].at, log.f[req].at); /* accepted at once */
+    assert_int_equal(c->at, log.f[req].at);            /* and completed at once */
+    done(&l);
+    sim_scenario_free(s);
+}
+
+/* A terminal on its own, fed hand-framed commands at chosen times; what it writes is
+ * decoded as the terminal's, with the time it was written at. */
+struct lone {
+    struct sim_terminal *t;
+    struct sim_rng rng;
+    struct frame_log log;
+    int64_t now;
+    uint8_t acks; /* ACK bytes written */
+};
+
+static ssize_t lone_write(void *ctx, const uint8_t *b, size_t n)
+{
+    struct lone *x = ctx;
+    for (size_t i = 0; i < n; i++)
+        x->acks += b[i] == PB_ACK;
+    log_tap(&x->log, PB_DIR_PT, b, n, x->now);
+    return (ssize_t)n;
+}
+
+static void lone_open(struct lone *x, const struct pb_protocol *p, const struct sim_scenario *s)
+{
+    memset(x, 0, sizeof *x);
+    log_open(&x->log, p);
+    sim_rng_seed(&x->rng, 1);
+    struct sim_terminal_config c = {.proto = p, .scenario = s};
+    assert_int_equal(sim_terminal_new(&c, &x->rng, lone_write, x, &x->t), PB_OK);
+}
+
+static void lone_close(struct lone *x)
+{
+    sim_terminal_free(x->t);
+    log_close(&x->log);
+}
+
+/* The register's bytes at time `at` (us), then the terminal's timers up to it. */
+static void lone_feed(struct lone *x, const uint8_t *b, size_t n, int64_t at)
+{
+    x->now = at;
+    sim_terminal_input(x->t, b, n, at);
+    assert_int_equal(sim_terminal_tick(x->t, at), PB_OK);
+}
+
+/* A ZVT frame around an APDU, framed here and not by the codec: DLE STX, 0x10 doubled,
+ * DLE ETX, CRC-16/KERMIT low byte first (docs/PROTOCOLS.md 2.1). w holds 2n + 6. */
+static size_t zvt_frame(const uint8_t *apdu, size_t n, uint8_t *w)
+{
+    size_t o = 0;
+    w[o++] = PB_DLE;
+    w[o++] = PB_STX;
+    for (size_t i = 0; i < n; i++) {
+        w[o++] = apdu[i];
+        if (apdu[i] == PB_DLE)
+            w[o++] = PB_DLE;
+    }
+    w[o++] = PB_DLE;
+    w[o++] = PB_ETX;
+    static const uint8_t etx = PB_ETX;
+    uint16_t crc = pb_crc16_kermit(pb_crc16_kermit(0, apdu, n), &etx, 1);
+    w[o++] = (uint8_t)crc;
+    w[o++] = (uint8_t)(crc >> 8);
+    return o;
+}
+
+static void lone_command(struct lone *x, const char *apdu_hex, int64_t at)
+{
+    uint8_t apdu[64], w[2 * sizeof apdu + 6];
+    size_t n = 0;
+    for (const char *c = apdu_hex; *c;) {
+        unsigned v;
+        if (*c == ' ') {
+            c++;
+            continue;
+        }
+        assert_int_equal(sscanf(c, "%2x", &v), 1);
+        apdu[n++] = (uint8_t)v;
+        c += 2;
+    }
+    lone_feed(x, w, zvt_frame(apdu, n, w), at);
+}
+
+/* Commands that open no transaction are answered at once (PA00P015 13.08): abort while
+ * idle 80 00 00 (2.23), display text 80 00 00 with no completion (2.26), change baudrate
+ * 84 7D "cannot" (2.57.2), a command the terminal does not perform 84 83 (function not
+ * possible, chapter 10). Each is one frame, written the instant the command arrives
+ * (well inside the ACK time, where a silent terminal left the register waiting out its
+ * give-up time), repeated on NAK, and no scenario step is taken for it. */
+static void test_zvt_commands_answered_at_once(void **state)
+{
+    const struct pb_protocol *p = proto_or_skip("zvt");
+    struct sim_scenario *s = scenario("sale 1.00\n");
+    static struct lone x;
+    lone_open(&x, p, s);
+    static const struct {
+        const char *apdu;
+        enum pb_kind kind;
+        int code;
+    } cases[] = {
+        {"06 B0 00", PB_KIND_ACCEPTED, -1},
+        {"06 E0 0A F0 05 F1 F0 F5 48 61 6C 6C 6F", PB_KIND_ACCEPTED, -1}, /* "Hallo", 5 s */
+        {"06 85 05 48 61 6C 6C 6F", PB_KIND_ACCEPTED, -1},
+        {"08 50 00", PB_KIND_ACCEPTED, -1},
+        {"08 40 01 07", PB_KIND_REFUSED, 0x7D},
+        {"06 E2 0B E9 04 F1 F0 F6 42 65 74 72 61 67", PB_KIND_REFUSED, 0x83},
+        {"06 99 00", PB_KIND_REFUSED, 0x83},
+    };
+    int64_t at = 1000000;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++, at += 1000000) {
+        size_t before = x.log.n;
+        uint8_t acks = x.acks;
+        lone_command(&x, cases[i].apdu, at);
+        assert_int_equal(x.acks, acks + 1); /* the transport ACK */
+        if (x.log.n != before + 1)
+            fail_msg("%s: %zu answers, want 1 at once", cases[i].apdu, x.log.n - before);
+        const struct logged *a = &x.log.f[before];
+        assert_int_equal(a->at, at);
+        assert_int_equal(a->m.kind, cases[i].kind);
+        assert_int_equal(a->m.dir, PB_DIR_PT);
+        if (cases[i].code >= 0) {
+            assert_int_equal(a->m.result_code, cases[i].code);
+            assert_int_equal(a->apdu[0], 0x84); /* 84 xx 00 */
+        } else {
+            assert_int_equal(a->apdu[0], 0x80); /* 80 00 00 */
+        }
+        assert_int_equal(a->apdu_len, 3);
+        /* NAKed, it comes again; ACKed, the terminal is idle. */
+        uint8_t b = PB_NAK;
+        lone_feed(&x, &b, 1, at + 1000);
+        assert_int_equal(x.log.n, before + 2);
+        assert_memory_equal(x.log.f[before + 1].apdu, a->apdu, 3);
+        b = PB_ACK;
+        lone_feed(&x, &b, 1, at + 2000);
+        assert_int_equal(sim_terminal_next_deadline(x.t), -1);
+    }
+    assert_int_equal(sim_terminal_stats(x.t)->transactions, 0);
+    /* The sale of step 1 is still there for the first command that asks for one. */
+    size_t before = x.log.n;
+    lone_command(&x, "06 01 07 04 00 00 00 00 01 00", at);
+    assert_int_equal(x.log.f[before].m.kind, PB_KIND_ACCEPTED);
+    assert_int_equal(sim_terminal_stats(x.t)->transactions, 1);
+    lone_close(&x);
+    sim_scenario_free(s);
+}
+
+/* A pre-authorisation (06 22, PA00P015 13.08 2.8) and its partial reversal (06 23 with
+ * its receipt, the amount released and its trace, 2.10): the reversal is approved, its
+ * status information names what the pre-authorisation still books (as a Feig terminal's
+ * does, test_zvt_corpus.c), and the bridge keeps the pre-authorisation at that amount.
+ * Then a book total (06 24, 2.13: sequence as the partial reversal, no card asked for)
+ * and a pre-authorisation reversal (06 25, 2.14). */
+static void test_zvt_preauth_partial_reversal(void **state)
+{
+    const struct pb_protocol *p = proto_or_skip("zvt");
+    struct sim_scenario *s = scenario("preauth 50.00               expect ok\n"
+                                      "partial-reversal 20.00 of 1 expect ok charged=30.00\n"
+                                      "preauth 40.00               expect ok\n"
+                                      "book-total 25.00            expect ok charged=25.00\n"
+                                      "preauth 10.00               expect voided\n"
+                                      "void of 5                   expect ok\n");
+    static struct run l;
+    static struct frame_log log;
+    play_logged(&l, &log, p, s);
+    check_beliefs(&l);
+    assert_int_equal(check_tracker(&l, "preauth"), 0);
+    size_t idx[ANSWERS_MAX];
+    static const enum pb_kind payment[] = {PB_KIND_ACCEPTED, PB_KIND_INTERMEDIATE,
+                                           PB_KIND_RESULT, PB_KIND_COMPLETION};
+    size_t pre = expect_answer(&log, 0, payment, 4, idx);
+    assert_int_equal(log.f[pre].m.cmd, 0x0622);
+    assert_int_equal(log.f[pre].m.amount, 5000);
+    const struct pos_msg *r = &log.f[idx[2]].m;
+    assert_int_equal(r->result, PB_RESULT_APPROVED);
+    assert_string_equal(r->receipt, "0001");
+
+    static const enum pb_kind release[] = {PB_KIND_ACCEPTED, PB_KIND_RESULT,
+                                           PB_KIND_COMPLETION};
+    size_t rev = expect_answer(&log, 1, release, 3, idx);
+    const struct pos_msg *q = &log.f[rev].m;
+    assert_int_equal(q->cmd, 0x0623);
+    assert_int_equal(q->txn, PB_TXN_VOID);
+    assert_string_equal(q->receipt, "0001");
+    assert_string_equal(q->trace, "000001");
+    assert_int_equal(q->amount, 2000);
+    assert_int_equal(log.f[idx[0]].at, log.f[rev].at);
+    r = &log.f[idx[1]].m;
+    assert_int_equal(r->result, PB_RESULT_APPROVED);
+    assert_int_equal(r->amount, 3000);
+    assert_true(log.f[idx[1]].at - log.f[rev].at < ACK_TIMEOUT_US);
+    assert_int_equal(l.res->steps[0].charged, 3000);
+
+    size_t book = expect_answer(&log, 3, release, 3, idx);
+    assert_int_equal(log.f[book].m.cmd, 0x0624);
+    assert_string_equal(log.f[book].m.receipt, "0003");
+    assert_int_equal(log.f[idx[1]].m.amount, 2500);
+
+    size_t whole = expect_answer(&log, 5, release, 3, idx);
+    assert_int_equal(log.f[whole].m.cmd, 0x0625);
+    assert_int_equal(log.f[idx[1]].m.amount, 0);
+    /* What the terminal booked: 30.00 + 25.00 (the 40.00 reservation replaced, the
+     * 10.00 one released). */
+    assert_int_equal(l.res->terminal.total, 5500);
+    done(&l);
+    sim_scenario_free(s);
+}
+
+/* End of day (06 50, PA00P015 13.08 2.16, 3.1.3): status information with the total (BMP
+ * 04) and the individual totals (BMP 60, LLL 053: receipts from and to, count and turnover
+ * per card type, laid out as the Feig terminal's in test_zvt_corpus.c), the receipt
+ * (here print lines), then the completion; the next end of day starts a new batch. */
+static void test_zvt_end_of_day_totals(void **state)
+{
+    const struct pb_protocol *p = proto_or_skip("zvt");
+    struct sim_scenario *s = scenario("receipt on\n"
+                                      "sale 10.00                  expect ok\n"
+                                      "sale 5.00                   expect ok\n"
+                                      "refund 2.00                 expect ok\n"
+                                      "end-of-day                  expect ok charged=13.00\n"
+                                      "sale 1.00                   expect ok\n"
+                                      "end-of-day                  expect ok charged=1.00\n");
+    static struct run l;
+    static struct frame_log log;
+    play_logged(&l, &log, p, s);
+    assert_int_equal(check_tracker(&l, "end_of_day"), 0);
+    static const enum pb_kind want[] = {PB_KIND_ACCEPTED, PB_KIND_RESULT,    PB_KIND_PRINT,
+                                        PB_KIND_PRINT,    PB_KIND_PRINT,     PB_KIND_PRINT,
+                                        PB_KIND_COMPLETION};
+    size_t idx[ANSWERS_MAX];
+    size_t eod = expect_answer(&log, 3, want, 7, idx);
+    assert_int_equal(log.f[eod].m.txn, PB_TXN_END_OF_DAY);
+    const struct logged *r = &log.f[idx[1]];
+    assert_int_equal(r->m.result, PB_RESULT_APPROVED);
+    assert_int_equal(r->m.amount, 1300);
+    assert_true(r->m.flags & PB_F_TOTALS);
+    assert_int_equal(r->m.totals.first_receipt, 1);
+    assert_int_equal(r->m.totals.last_receipt, 3);
+    for (int b = 0; b < PB_BRAND__COUNT; b++) {
+        assert_int_equal(r->m.totals.count[b], b == PB_BRAND_VISA ? 3 : 0);
+        assert_int_equal(r->m.totals.amount[b], b == PB_BRAND_VISA ? 1300 : 0);
+    }
+    bool bmp60 = false;
+    for (size_t i = 3; i + 4 + 53 <= r->apdu_len && !bmp60; i++)
+        bmp60 = r->apdu[i] == 0x60 && r->apdu[i + 1] == 0xF0 && r->apdu[i + 2] == 0xF5 &&
+                r->apdu[i + 3] == 0xF3 && r->apdu[i + 4] == 0x00 && r->apdu[i + 5] == 0x01 &&
+                r->apdu[i + 6] == 0x00 && r->apdu[i + 7] == 0x03;
+    assert_true(bmp60);
+    assert_string_equal(log.f[idx[3]].m.text, "end_of_day 13.00 EUR");
+    /* The second end of day counts its own batch only. */
+    expect_answer(&log, 5, want, 7, idx);
+    r = &log.f[idx[1]];
+    assert_int_equal(r->m.amount, 100);
+    assert_int_equal(r->m.totals.count[PB_BRAND_VISA], 1);
+    assert_int_equal(r->m.totals.first_receipt, 4);
+    done(&l);
+    sim_scenario_free(s);
+}
+
+/* `receipt block`: the receipt as one print text block (06 D3, PA00P015 13.08 3.6): BMP 06
+ * with 1F07 receipt type and 25 print texts, 07 per line, 09 01 81 after the last (the
+ * layout of Portalum.Zvt's blocks, test_zvt_corpus.c), between the status information and
+ * the completion; its card number shows the last four digits only, so redaction finds
+ * nothing to mask. An end of day's block is an administration receipt. */
+static void test_zvt_receipt_text_block(void **state)
+{
+    const struct pb_protocol *p = proto_or_skip("zvt");
+    struct sim_scenario *s = scenario("receipt block\n"
+                                      "sale 12.50                  expect ok\n"
+                                      "end-of-day                  expect ok\n");
+    static struct run l;
+    static struct frame_log log;
+    play_logged(&l, &log, p, s);
+    assert_int_equal(check_tracker(&l, "receipt_block"), 0);
+    size_t idx[ANSWERS_MAX];
+    static const enum pb_kind want[] = {PB_KIND_ACCEPTED, PB_KIND_INTERMEDIATE, PB_KIND_RESULT,
+                                        PB_KIND_PRINT, PB_KIND_COMPLETION};
+    expect_answer(&log, 0, want, 5, idx);
+    const struct logged *b = &log.f[idx[3]];
+    assert_int_equal(b->m.cmd, 0x06D3);
+    assert_string_equal(b->m.text, "POSSIM TERMINAL 52500001");
+    static const uint8_t customer[] = {0x1F, 0x07, 0x01, 0x02, 0x25};
+    static const uint8_t last[] = {0x09, 0x01, 0x81};
+    assert_non_null(memmem(b->apdu, b->apdu_len, customer, sizeof customer));
+    assert_memory_equal(b->apdu + b->apdu_len - 3, last, 3);
+    assert_non_null(memmem(b->apdu, b->apdu_len, "************0014", 16));
+    assert_null(memmem(b->apdu, b->apdu_len, "497010", 6));
+    /* redaction changes nothing: the frame as the wire carried it */
+    uint8_t w[2 * sizeof b->apdu + 6];
+    assert_int_equal(p->redact(w, zvt_frame(b->apdu, b->apdu_len, w)), 0);
+    static const enum pb_kind eod[] = {PB_KIND_ACCEPTED, PB_KIND_RESULT, PB_KIND_PRINT,
+                                       PB_KIND_COMPLETION};
+    expect_answer(&log, 1, eod, 4, idx);
+    static const uint8_t admin[] = {0x1F, 0x07, 0x01, 0x03, 0x25};
+    b = &log.f[idx[2]];
+    assert_non_null(memmem(b->apdu, b->apdu_len, admin, sizeof admin));
+    done(&l);
+    sim_scenario_free(s);
+}
+
 /* ---- PAX POSLink and MIS-POS ---------------------------------------------------------- */
 
 struct first_frame {
@@ -879,6 +1339,11 @@ int main(void)
         cmocka_unit_test(test_concert_faults),
         cmocka_unit_test(test_zvt_sale_ok),
         cmocka_unit_test(test_zvt_faults),
+        cmocka_unit_test(test_zvt_status_enquiry_answer),
+        cmocka_unit_test(test_zvt_commands_answered_at_once),
+        cmocka_unit_test(test_zvt_preauth_partial_reversal),
+        cmocka_unit_test(test_zvt_end_of_day_totals),
+        cmocka_unit_test(test_zvt_receipt_text_block),
         cmocka_unit_test(test_pax_sale_ok),
         cmocka_unit_test(test_pax_faults),
         cmocka_unit_test(test_mispos_sale_ok),

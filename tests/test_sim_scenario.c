@@ -156,7 +156,7 @@ static void test_bad_inputs(void **state)
         {"currency XXX\n", "t.scn:1:10: unknown currency 'XXX'"},
         {"seed forty\n", "t.scn:1:6: expected a whole number"},
         {"pos 1\n", "t.scn:1:5: POS number is two digits"},
-        {"receipt yes\n", "t.scn:1:9: 'receipt' is on or off"},
+        {"receipt yes\n", "t.scn:1:9: 'receipt' is on (print lines), lines, block"},
         {"sale 1.00\nreceipt on\n", "t.scn:2:1: setting 'receipt' must come before"},
         {"terminal-id 123\n", "t.scn:1:13: terminal id is 8 digits"},
         {"fault\n", "t.scn:1:7: 'fault' needs a fault"},

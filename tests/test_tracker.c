@@ -23,7 +23,7 @@ static const struct pb_protocol with_completion = {
               .response_timeout_ms = 180000, .completion_timeout_ms = 30000, .max_repeats = 2},
 };
 
-#define MAX_EVENTS 16
+#define MAX_EVENTS 40
 struct recorder {
     unsigned n;
     enum pb_txn_event ev[MAX_EVENTS];
@@ -562,6 +562,72 @@ static void test_void_closes_sale(void **state)
     pb_tracker_free(l.tr);
 }
 
+/* A pre-authorisation and what follows it on a line with completion (ZVT 06 22, 06 23,
+ * 06 24): one of its own, approved and completed; receipt names it. */
+static void preauth_step(struct lane *l, enum pb_txn_type type, int64_t amount,
+                         const char *names, int64_t answered, const char *receipt)
+{
+    struct pos_msg m = msg(PB_DIR_ECR, PB_KIND_REQUEST);
+    m.txn = type;
+    m.amount = amount;
+    m.flags |= PB_F_AMOUNT | PB_F_CURRENCY;
+    m.currency = 978;
+    if (names)
+        strcpy(m.receipt, names);
+    send(l, m);
+    send(l, msg(PB_DIR_PT, PB_KIND_ACCEPTED));
+    struct pos_msg r = result(PB_RESULT_APPROVED, answered);
+    strcpy(r.receipt, receipt);
+    send(l, r);
+    send(l, msg(PB_DIR_PT, PB_KIND_COMPLETION));
+}
+
+/* A partial reversal's answer names what the pre-authorisation still books: it is ok
+ * when that is what was held less what was released, and the pre-authorisation then
+ * asks and charges that much; a wrong remainder is the reversal's discrepancy. A book
+ * total replaces the reservation. A void with an amount of a receipt the bridge never
+ * saw is not judged by its amounts. */
+static void test_preauth_release_and_booking(void **state)
+{
+    (void)state;
+    struct lane l;
+    lane_init(&l, &with_completion, NULL);
+    preauth_step(&l, PB_TXN_PREAUTH, 5000, NULL, 5000, "0001");
+    preauth_step(&l, PB_TXN_VOID, 2000, "0001", 3000, "0002");
+    const struct pb_txn *v = final_of(&l.rec, 2), *pre = final_of(&l.rec, 1);
+    assert_int_equal(v->cls, PB_CLASS_OK);
+    assert_int_equal(v->related_id, 1);
+    assert_int_equal(pre->cls, PB_CLASS_OK);
+    assert_int_equal(pre->requested, 3000);
+    assert_int_equal(pre->charged, 3000);
+    assert_non_null(strstr(pre->detail, "partly released by transaction 2"));
+    /* a second release that leaves more than it should */
+    preauth_step(&l, PB_TXN_VOID, 1000, "0001", 2500, "0003");
+    assert_int_equal(final_of(&l.rec, 3)->cls, PB_CLASS_OVERCHARGE);
+    assert_non_null(strstr(final_of(&l.rec, 3)->detail, "25.00 EUR booked, not 20.00 EUR"));
+    assert_int_equal(final_of(&l.rec, 1)->charged, 2500);
+    assert_int_equal(final_of(&l.rec, 1)->requested, 2000);
+    /* booking: the reservation asks and charges nothing of its own */
+    preauth_step(&l, PB_TXN_PREAUTH, 4000, NULL, 4000, "0004");
+    preauth_step(&l, PB_TXN_PURCHASE, 2500, "0004", 2500, "0005");
+    assert_int_equal(final_of(&l.rec, 5)->cls, PB_CLASS_OK);
+    pre = final_of(&l.rec, 4);
+    assert_int_equal(pre->cls, PB_CLASS_OK);
+    assert_int_equal(pre->charged, 0);
+    assert_int_equal(pre->requested, 0);
+    assert_int_equal(pre->related_id, 5);
+    /* released whole: voided */
+    preauth_step(&l, PB_TXN_PREAUTH, 1000, NULL, 1000, "0006");
+    preauth_step(&l, PB_TXN_VOID, 1000, "0006", 0, "0007");
+    assert_int_equal(final_of(&l.rec, 7)->cls, PB_CLASS_OK);
+    assert_int_equal(final_of(&l.rec, 6)->cls, PB_CLASS_VOIDED);
+    /* a receipt the bridge never saw */
+    preauth_step(&l, PB_TXN_VOID, 500, "0999", 700, "0008");
+    assert_int_equal(final_of(&l.rec, 8)->cls, PB_CLASS_OK);
+    assert_non_null(strstr(final_of(&l.rec, 8)->detail, "did not see"));
+    pb_tracker_free(l.tr);
+}
+
 static void test_status_enquiry_is_not_financial(void **state)
 {
     (void)state;
@@ -751,6 +817,7 @@ int main(void)
         cmocka_unit_test(test_nak_storm_and_bad_checksum),
         cmocka_unit_test(test_new_request_while_open),
         cmocka_unit_test(test_void_closes_sale),
+        cmocka_unit_test(test_preauth_release_and_booking),
         cmocka_unit_test(test_status_enquiry_is_not_financial),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_settings_text),

@@ -1190,6 +1190,171 @@ static void test_preauth_enquiry(void **state)
     assert_string_equal(m.receipt, "0012");
 }
 
+/* End of day (PA00P015 13.08 3.1.3): a Feig terminal's status information (EVerest/zvt
+ * zvt/data/1680761828.489701000_pt_ecr.blob): total 9.58, trace 982, date and time, and
+ * BMP 60, receipts 0233 to 0234 and two Eurocard payments for 9.58. Decoded into the
+ * totals, kept whole by redaction (no card data in its layout: its runs of zero digits
+ * pass Luhn), and encoded with the same BMP 60 bytes. */
+#define V_EOD_FEIG                                                                             \
+    "04 0F 4D 27 00 04 00 00 00 00 09 58 0B 00 09 82 0D 04 06 0C 08 17 06 60 F0 F5 F3 02 33 " \
+    "02 34 00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 00 00 00 00 09 58 00 00 00 00 00 00 " \
+    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
+
+static void test_end_of_day_totals(void **state)
+{
+    (void)state;
+    uint8_t w[256], copy[256], out[256];
+    size_t n = frame_hex(V_EOD_FEIG, w, sizeof w);
+    struct pos_msg m;
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_RESULT);
+    assert_int_equal(m.result, PB_RESULT_APPROVED);
+    assert_int_equal(m.amount, 958);
+    assert_string_equal(m.trace, "000982");
+    assert_false(m.flags & (PB_F_RAW | PB_F_MALFORMED));
+    assert_true(m.flags & PB_F_TOTALS);
+    assert_int_equal(m.totals.first_receipt, 233);
+    assert_int_equal(m.totals.last_receipt, 234);
+    for (int b = 0; b < PB_BRAND__COUNT; b++) {
+        assert_int_equal(m.totals.count[b], b == PB_BRAND_EUROCARD ? 2 : 0);
+        assert_int_equal(m.totals.amount[b], b == PB_BRAND_EUROCARD ? 958 : 0);
+    }
+    memcpy(copy, w, n);
+    assert_int_equal(Z->redact(copy, n), 0);
+    assert_memory_equal(copy, w, n);
+    /* Encoded: 27, 04, 0B, then BMP 60 as the terminal sent it (time and date have no
+     * place in pos_msg). */
+    int e = Z->encode(&m, out, sizeof out);
+    assert_true(e > 0);
+    uint8_t want[128], got_w[256];
+    size_t wn = hex("04 0F 46 27 00 04 00 00 00 00 09 58 0B 00 09 82 60 F0 F5 F3 02 33 02 34 "
+                    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 00 00 00 00 09 58 00 00 00 "
+                    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
+                    "00",
+                    want, sizeof want);
+    size_t gn = frame_apdu(want, wn, got_w, sizeof got_w);
+    assert_int_equal(e, (int)gn);
+    assert_memory_equal(out, got_w, gn);
+    /* A BMP 60 of another length is kept raw, not guessed, and scanned by redaction. */
+    n = frame_hex("04 0F 09 27 00 60 F0 F0 F3 02 33 02", w, sizeof w);
+    assert_int_equal(decode_wire(w, n, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_false(m.flags & PB_F_TOTALS);
+    assert_true(m.flags & PB_F_RAW);
+}
+
+/* The completion of a status enquiry (PA00P015 13.08 2.56.5) encodes as the sources'
+ * frames: with a software version (ecrterm test_version_completion) and without (the
+ * spec's layout, status 00 "PT ready"). */
+static void test_status_completion_encode(void **state)
+{
+    (void)state;
+    uint8_t w[64], out[64];
+    struct pos_msg m;
+    pb_msg_init(&m);
+    m.kind = PB_KIND_COMPLETION;
+    m.dir = PB_DIR_PT;
+    m.txn = PB_TXN_STATUS;
+    m.flags = PB_F_RESULT_CODE;
+    m.result_code = 0x00;
+    snprintf(m.text, sizeof m.text, "2.14.15");
+    size_t n = frame_hex("06 0F 0B F0 F0 F7 32 2E 31 34 2E 31 35 00", w, sizeof w);
+    int e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    m.text[0] = '\0';
+    n = frame_hex("06 0F 01 00", w, sizeof w);
+    e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    /* Any other completion has no data. */
+    m.txn = PB_TXN_PURCHASE;
+    n = frame_hex("06 0F 00", w, sizeof w);
+    e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+}
+
+/* A print text block (PA00P015 13.08 3.6) of the lines of Portalum.Zvt's administration
+ * receipt (PrintTextBlockTest Parse_AdministrationReceipt) is that frame, byte for byte;
+ * a long one takes the FF LL LL length and still decodes. */
+static void test_text_block_encode(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "02.11.2021         17:05:02", "TID:AH000006", "Abschluss - keine TX",
+        " AV: +04.07 (Jun 11 2021)", "TI: E DT: 0/0/ OF: 0/0/ CG:", "           1/0/",
+        " ", " ", " ", " ", " ", " ", " ",
+    };
+    uint8_t w[512], out[2048];
+    size_t n = frame_hex(
+        "06 D3 AC 06 81 A9 1F 07 01 03 25 81 A2 07 1B 30 32 2E 31 31 2E 32 30 32 31 20 20 20 20 "
+        "20 20 20 20 20 31 37 3A 30 35 3A 30 32 07 0C 54 49 44 3A 41 48 30 30 30 30 30 36 07 14 "
+        "41 62 73 63 68 6C 75 73 73 20 2D 20 6B 65 69 6E 65 20 54 58 07 19 20 41 56 3A 20 2B 30 "
+        "34 2E 30 37 20 28 4A 75 6E 20 31 31 20 32 30 32 31 29 07 1B 54 49 3A 20 45 20 44 54 3A "
+        "20 30 2F 30 2F 20 4F 46 3A 20 30 2F 30 2F 20 43 47 3A 07 0F 20 20 20 20 20 20 20 20 20 "
+        "20 20 31 2F 30 2F 07 01 20 07 01 20 07 01 20 07 01 20 07 01 20 07 01 20 07 01 20 09 01 "
+        "81",
+        w, sizeof w);
+    assert_non_null(Z->encode_text_block);
+    int e = Z->encode_text_block(lines, sizeof lines / sizeof lines[0], PB_RECEIPT_ADMIN, out,
+                                 sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    static const char *const card[] = {
+        "POSSIM TERMINAL 52500001", "purchase 12.50 EUR", "APPROVED CARD ************0014",
+        "0123456789012345678901234567890123456789", "0123456789012345678901234567890123456789",
+        "0123456789012345678901234567890123456789", "0123456789012345678901234567890123456789",
+        "0123456789012345678901234567890123456789", "0123456789012345678901234567890123456789",
+    };
+    e = Z->encode_text_block(card, sizeof card / sizeof card[0], PB_RECEIPT_CUSTOMER, out,
+                             sizeof out);
+    assert_true(e > 0);
+    assert_int_equal(out[4], 0xFF); /* 06 D3 FF LL LL: more than 254 data bytes */
+    struct pos_msg m;
+    assert_int_equal(decode_wire(out, (size_t)e, PB_DIR_UNKNOWN, &m), PB_OK);
+    assert_int_equal(m.kind, PB_KIND_PRINT);
+    assert_int_equal(m.dir, PB_DIR_PT);
+    assert_int_equal(m.cmd, 0x06D3);
+    assert_string_equal(m.text, "POSSIM TERMINAL 52500001");
+    assert_false(m.flags & (PB_F_RAW | PB_F_MALFORMED));
+}
+
+/* Requests that name a pre-authorisation (PA00P015 13.08 2.10, 2.13): receipt, amount,
+ * currency, then its trace (0B); without the last two, the corpus's 06 23 row. */
+static void test_preauth_requests_encode(void **state)
+{
+    (void)state;
+    uint8_t w[64], out[64];
+    struct pos_msg m;
+    pb_msg_init(&m);
+    m.kind = PB_KIND_REQUEST;
+    m.dir = PB_DIR_ECR;
+    m.txn = PB_TXN_VOID;
+    m.cmd = 0x0623;
+    m.flags = PB_F_AMOUNT;
+    m.amount = 500;
+    snprintf(m.receipt, sizeof m.receipt, "0012");
+    size_t n = frame_hex("06 23 0A 87 00 12 04 00 00 00 00 05 00", w, sizeof w);
+    int e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    m.cmd = 0x0624;
+    m.txn = PB_TXN_PURCHASE;
+    m.flags |= PB_F_CURRENCY;
+    m.currency = 978;
+    snprintf(m.trace, sizeof m.trace, "000975");
+    n = frame_hex("06 24 11 87 00 12 04 00 00 00 00 05 00 49 09 78 0B 00 09 75", w, sizeof w);
+    e = Z->encode(&m, out, sizeof out);
+    assert_int_equal(e, (int)n);
+    assert_memory_equal(out, w, n);
+    struct pos_msg d;
+    assert_int_equal(decode_wire(out, (size_t)e, PB_DIR_UNKNOWN, &d), PB_OK);
+    assert_int_equal(d.txn, PB_TXN_PURCHASE);
+    assert_string_equal(d.receipt, "0012");
+    assert_string_equal(d.trace, "000975");
+    assert_int_equal(d.amount, 500);
+}
+
 static void test_probe(void **state)
 {
     (void)state;
@@ -1245,6 +1410,10 @@ int main(void)
         cmocka_unit_test(test_issue_of_goods_answers),
         cmocka_unit_test(test_redact_by_meaning),
         cmocka_unit_test(test_preauth_enquiry),
+        cmocka_unit_test(test_end_of_day_totals),
+        cmocka_unit_test(test_status_completion_encode),
+        cmocka_unit_test(test_text_block_encode),
+        cmocka_unit_test(test_preauth_requests_encode),
         cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,8 @@
  *   - wirelane/ecrterm ecrterm/tests (Python: test_parsing.py, test_parsing_abort.py,
  *     test_parsing_completion.py, test_parsing_open_reservation_responses.py,
  *     test_apdu.py) and ecrterm/packets/base_packets.py,
+ *   - EVerest/zvt zvt/data/ (frames the project recorded on a Feig terminal's line: a
+ *     pre-authorisation, its reversal, a partial reversal, an end of day),
  *   - Portalum/Portalum.Zvt src/Portalum.Zvt.UnitTest (C#: StatusInformationParserTest,
  *     PrintLineTest, PrintTextBlockTest, ZvtClientTest, ZvtCommunicationTest,
  *     IntermediateStatusInformationParserTest, ApduHelperTest),
@@ -1035,6 +1037,78 @@ static const struct row rows[] = {
         .meaning = "abort from the ECR",
         .given = PB_DIR_UNKNOWN, .rc = PB_OK, .kind = PB_KIND_ABORT, .dir = PB_DIR_ECR,
         .txn = ANY, .result = ANY, .code = ANY, .amount = ANY, .currency = ANY,
+    },
+    {
+        .apdu = "06 22 1E 19 40 49 09 78 04 00 00 00 00 25 00 06 10 E9 0E 1F 62 02 41 43 1F 63 "
+                "06 33 38 34 48 48 32",
+        .source = "EVerest/zvt zvt/data/1680728162.033575000_ecr_pt.blob (a Feig terminal's "
+                  "line)",
+        .meaning = "pre-authorisation 25.00 EUR, payment type 40, TLV E9 {1F62, 1F63}",
+        .given = PB_DIR_UNKNOWN, .rc = PB_OK, .kind = PB_KIND_REQUEST, .dir = PB_DIR_ECR,
+        .txn = PB_TXN_PREAUTH, .result = ANY, .code = ANY, .amount = 2500, .currency = 978,
+        .clear = PB_F_RAW,
+    },
+    {
+        .apdu = "04 0F 5A 27 00 04 00 00 00 00 25 00 49 09 78 0C 22 55 58 0D 04 05 22 F0 F8 55 "
+                "98 83 EE EE EE 80 74 87 02 31 3B 37 35 30 30 37 31 00 00 0B 00 09 75 19 60 29 "
+                "52 52 35 35 0E 24 05 8A 06 8C 01 8B F1 F1 4D 61 73 74 65 72 43 61 72 64 00 2A "
+                "38 30 34 30 31 31 39 32 36 20 20 20 20 20 20",
+        .source = "EVerest/zvt zvt/data/1680728165.675509000_pt_ecr.blob",
+        .meaning = "pre-authorisation approved 25.00 EUR, receipt 0231, trace 975, masked PAN",
+        .given = PB_DIR_UNKNOWN, .rc = PB_OK, .kind = PB_KIND_RESULT, .dir = PB_DIR_PT,
+        .txn = ANY, .result = PB_RESULT_APPROVED, .code = 0x00, .amount = 2500,
+        .currency = 978, .receipt = "0231", .trace = "000975", .tid = "52523535",
+        .clear = PB_F_RAW,
+    },
+    {
+        .apdu = "06 25 08 19 40 87 02 31 49 09 78",
+        .source = "EVerest/zvt zvt/data/1680728213.562478000_ecr_pt.blob",
+        .meaning = "pre-authorisation reversal of receipt 0231",
+        .given = PB_DIR_UNKNOWN, .rc = PB_OK, .kind = PB_KIND_REQUEST, .dir = PB_DIR_ECR,
+        .txn = PB_TXN_VOID, .result = ANY, .code = ANY, .amount = NONE, .currency = 978,
+        .receipt = "0231",
+    },
+    {
+        .apdu = "04 0F A4 27 00 04 00 00 00 00 00 00 49 09 78 0C 22 55 58 0D 04 05 22 F0 F8 55 "
+                "98 83 EE EE EE 80 74 87 02 32 3B 37 35 30 30 37 31 00 00 0B 00 09 77 19 60 29 "
+                "52 52 35 35 0E 24 05 8A 06 8C 01 8B F1 F1 4D 61 73 74 65 72 43 61 72 64 00 2A "
+                "38 30 34 30 31 31 39 32 36 20 20 20 20 20 20 3C F0 F7 F0 41 53 2D 50 72 6F 63 "
+                "2D 43 6F 64 65 3D 20 30 30 20 30 37 36 20 30 36 0D 43 61 70 74 2E 2D 52 65 66 "
+                "2E 3D 20 30 30 39 39 0D 41 49 44 35 39 3D 20 30 38 31 35 32 30 0D 20 44 41 55 "
+                "45 52 20 20 20 37 20 54 41 47 45",
+        .source = "EVerest/zvt zvt/data/1680728215.659492000_pt_ecr.blob (its receipt, "
+                  "...585561000_pt_ecr.blob, says 'Maximum amount EUR 25,00 / Decreed amount "
+                  "EUR 0,00 / Cancellation approved')",
+        .meaning = "status information after the pre-authorisation reversal: BMP 04 is what the "
+                   "pre-authorisation still books, 0.00; receipt 0232",
+        .given = PB_DIR_UNKNOWN, .rc = PB_OK, .kind = PB_KIND_RESULT, .dir = PB_DIR_PT,
+        .txn = ANY, .result = PB_RESULT_APPROVED, .code = 0x00, .amount = 0, .currency = 978,
+        .receipt = "0232", .trace = "000977",
+        .clear = PB_F_RAW,
+    },
+    {
+        .apdu = "06 23 21 19 40 87 04 91 49 09 78 04 00 00 00 00 12 95 06 10 E9 0E 1F 62 02 41 "
+                "43 1F 63 06 4D 46 32 32 34 36",
+        .source = "EVerest/zvt zvt/data/1681455683.221609000_ecr_pt.blob; its sender "
+                  "(zvt_feig_terminal feig.rs) puts the reserved amount less the used one in BMP "
+                  "04",
+        .meaning = "partial reversal of receipt 0491, 12.95 EUR released",
+        .given = PB_DIR_UNKNOWN, .rc = PB_OK, .kind = PB_KIND_REQUEST, .dir = PB_DIR_ECR,
+        .txn = PB_TXN_VOID, .result = ANY, .code = ANY, .amount = 1295, .currency = 978,
+        .receipt = "0491",
+        .clear = PB_F_RAW,
+    },
+    {
+        .apdu = "04 0F 4D 27 00 04 00 00 00 00 09 58 0B 00 09 82 0D 04 06 0C 08 17 06 60 F0 F5 "
+                "F3 02 33 02 34 00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 00 00 00 00 09 58 "
+                "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
+                "00 00",
+        .source = "EVerest/zvt zvt/data/1680761828.489701000_pt_ecr.blob",
+        .meaning = "end of day 9.58 EUR, BMP 60: receipts 0233 to 0234, two Eurocard for 9.58",
+        .given = PB_DIR_UNKNOWN, .rc = PB_OK, .kind = PB_KIND_RESULT, .dir = PB_DIR_PT,
+        .txn = ANY, .result = PB_RESULT_APPROVED, .code = 0x00, .amount = 958, .currency = ANY,
+        .trace = "000982",
+        .set = PB_F_TOTALS, .clear = PB_F_RAW,
     },
     {
         .apdu = "06 23 0A 87 00 12 04 00 00 00 00 05 00",
