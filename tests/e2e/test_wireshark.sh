@@ -64,7 +64,7 @@ fields() { # the -e options for protocol $1
     zvt) p=pbzvt ;;
     esac
     for x in "${f[@]}"; do printf -- '-e\n%s.%s\n' "$p" "$x"; done
-    [ "$1" != zvt ] || printf -- '-e\nzvt.amount\n-e\nzvt.result_code\n'
+    [ "$1" != zvt ] || printf -- '-e\nzvt.amount\n-e\nzvt.result_code\n-e\nzvt.control_field\n'
 }
 
 # compare LUA PROTO NAME [TSHARK-OPTION...]: decodes $tmp/NAME.pcapng with posbridge (once)

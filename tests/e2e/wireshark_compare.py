@@ -81,8 +81,15 @@ for row in rows:
     # A ZVT frame with a bad CRC: Wireshark's zvt dissector reads what it can of it where
     # posbridge decode may give it up as malformed; only the CRC verdict is compared.
     broken = proto == "zvt" and any(not x["checksum_ok"] for x in data)
+    # Wireshark 4.0's zvt dissector has no layout for the pre-authorisation commands (06 22
+    # pre-auth, 06 23 partial reversal, 06 24 book total, 06 25 pre-auth reversal): it names
+    # them but shows none of their BMPs, so their amounts cannot be compared.
+    undissected = proto == "zvt" and any(
+        c.lower() in ("0x0622", "0x0623", "0x0624", "0x0625") for c in vals(row, "zvt.control_field"))
     for f in FIELDS:
         if broken and f != "checksum_ok":
+            continue
+        if undissected and f == "zvt.amount":
             continue
         want = [v for v in (expected(x, f) for x in data) if v is not None]
         got = vals(row, f if "." in f else p + "." + f)
