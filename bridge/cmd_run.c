@@ -33,6 +33,7 @@
 #include "log.h"
 #include "pb_error.h"
 #include "protocol.h"
+#include "safefile.h"
 
 #define OUTQ_MAX (1u << 20) /* bytes waiting for a slow port before we must drop */
 #define READ_CHUNK 65536
@@ -131,6 +132,11 @@ static void usage(FILE *out)
         "signals: SIGHUP reopens the capture and the events file (after logrotate);\n"
         "SIGTERM/SIGINT finish the transaction in flight (bounded by --shutdown-wait),\n"
         "flush, and exit 0.\n"
+        "\n"
+        "Exit status: 0, 64 usage, 66 config file unreadable, 69 a port unusable, 73 an\n"
+        "output file that cannot be created or is refused (a symlink, FIFO or device,\n"
+        "another user's, or wider than 0600: the message says how to fix it), 75 the\n"
+        "journal in use by another bridge, 78 bad config.\n"
         "\n"
         "example:\n"
         "  posbridge run --protocol zvt --register pty:/run/posbridge/ecr \\\n"
@@ -304,19 +310,42 @@ static void on_journal_state(enum pb_journal_state st, const char *msg, void *ct
 /* SIGHUP after logrotate moved the events file away: later events go to a new file at
  * the path. The new descriptor takes the old one's number, so the FILE the pipeline
  * holds stays valid; what was buffered goes to the moved file first. A file that cannot
- * be created leaves the old one in use (nothing is dropped). */
+ * be created, or is refused (lane/safefile.h: what is at the path now may have been put
+ * there by anyone), leaves the old one in use (nothing is dropped). */
 static void reopen_events(struct relay *r)
 {
     const char *path = r->o->events;
     if (!r->events || r->events == stdout)
         return;
     fflush(r->events);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0 || dup3(fd, fileno(r->events), O_CLOEXEC) < 0)
+    char why[PATH_MAX + 200] = "";
+    int fd = pb_safefile_open(path, O_WRONLY | O_APPEND, why, sizeof why);
+    if (fd < 0) {
+        pb_error("events: %s; still writing to the file it was", why);
+        return;
+    }
+    if (dup3(fd, fileno(r->events), O_CLOEXEC) < 0)
         pb_error("events: cannot reopen %s: %s; still writing to the file it was", path,
                  strerror(errno));
-    if (fd >= 0)
-        close(fd);
+    close(fd);
+}
+
+/* Every output file is judged before a port is touched (lane/safefile.h), so a refused
+ * one stops the bridge before it creates or replaces a pty link; each is judged again as
+ * it is opened. Returns 0 or EX_CANTCREAT. */
+static int judge_outputs(const char *events, const char *journal, const char *capture)
+{
+    const char *const what[] = {"events file", "journal", "capture"};
+    const char *const path[] = {events && strcmp(events, "-") != 0 ? events : NULL, journal,
+                                capture};
+    for (int i = 0; i < 3; i++) {
+        char why[PATH_MAX + 200];
+        if (path[i] && pb_safefile_check(path[i], why, sizeof why) != PB_OK) {
+            fprintf(stderr, "posbridge run: %s: %s\n", what[i], why);
+            return EX_CANTCREAT;
+        }
+    }
+    return 0;
 }
 
 static int open_signals(void)
@@ -470,27 +499,32 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
         rc = EX_USAGE;
         goto out;
     }
+    if (!o->no_journal) {
+        journal_path = o->journal ? strdup(o->journal) : pb_default_journal_path();
+        if (!journal_path) {
+            rc = EX_OSERR;
+            goto out;
+        }
+    }
+    if ((rc = judge_outputs(o->events, journal_path, o->capture)) != 0)
+        goto out;
     if ((rc = open_port(&reg, o->register_spec, o->register_line, proto)) != 0)
         goto out;
     if ((rc = open_port(&term, o->terminal_spec, o->terminal_line, proto)) != 0)
         goto out;
-    if (o->events) {
+    if (o->events && strcmp(o->events, "-") == 0) {
+        rl.events = stdout;
+    } else if (o->events) {
         /* 0600 like the journal and the capture: it names amounts and masked cards. */
-        int efd = strcmp(o->events, "-") == 0
-                      ? -1
-                      : open(o->events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        rl.events = strcmp(o->events, "-") == 0 ? stdout : efd >= 0 ? fdopen(efd, "a") : NULL;
-        if (!rl.events && efd >= 0)
-            close(efd);
-        if (!rl.events) {
-            fprintf(stderr, "posbridge run: cannot open events file %s: %s\n", o->events,
-                    strerror(errno));
+        char why[PATH_MAX + 200];
+        if (pb_safefile_fopen(o->events, O_WRONLY | O_APPEND, &rl.events, why, sizeof why) !=
+            PB_OK) {
+            fprintf(stderr, "posbridge run: events file: %s\n", why);
             rc = EX_CANTCREAT;
             goto out;
         }
     }
     if (!o->no_journal) {
-        journal_path = o->journal ? strdup(o->journal) : pb_default_journal_path();
         struct pb_journal_opts jo = {
             .on_state = on_journal_state,
             .version = "posbridge " PB_VERSION_STRING,
@@ -498,7 +532,7 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
             .register_port = o->register_spec,
             .terminal_port = o->terminal_spec,
         };
-        int r = journal_path ? pb_journal_open(journal_path, &jo, &rl.journal) : PB_ERR_NOMEM;
+        int r = pb_journal_open(journal_path, &jo, &rl.journal);
         if (r == PB_ERR_AGAIN) {
             fprintf(stderr, "posbridge run: journal %s is in use by another bridge\n",
                     journal_path);
@@ -506,8 +540,8 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
             goto out;
         }
         if (r != PB_OK) {
-            fprintf(stderr, "posbridge run: cannot open journal %s: %s\n",
-                    journal_path ? journal_path : "?", pb_strerror(r));
+            fprintf(stderr, "posbridge run: cannot open journal %s: %s\n", journal_path,
+                    pb_strerror(r));
             rc = EX_CANTCREAT;
             goto out;
         }

@@ -30,6 +30,7 @@
 #include "money.h"
 #include "pb_error.h"
 #include "protocol.h"
+#include "safefile.h"
 #include "scenario.h"
 #include "tracker.h"
 
@@ -88,10 +89,11 @@ static pid_t spawn(char *const argv[], const char *log_path, const char *out_pat
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* A --run-dir given again holds the last run's files: replaced, never followed. */
+    int fd = pb_safefile_open(log_path, O_WRONLY | O_TRUNC, NULL, 0);
     if (fd >= 0)
         dup2(fd, STDERR_FILENO);
-    int ofd = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : fd;
+    int ofd = out_path ? pb_safefile_open(out_path, O_WRONLY | O_TRUNC, NULL, 0) : fd;
     if (ofd >= 0)
         dup2(ofd, STDOUT_FILENO);
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -647,10 +649,11 @@ int sim_cmd_run(int argc, char **argv)
     if (o.tap)
         printf("1..%u\n", tap_no);
     double secs = (double)(now_ms() - t0) / 1000.0;
+    FILE *f = NULL;
+    char why[PATH_MAX + 200];
     if (o.junit) {
-        FILE *f = fopen(o.junit, "w");
-        if (!f) {
-            fprintf(stderr, "possim run: cannot write %s: %s\n", o.junit, strerror(errno));
+        if (pb_safefile_fopen(o.junit, O_WRONLY | O_TRUNC, &f, why, sizeof why) != PB_OK) {
+            fprintf(stderr, "possim run: --junit: %s\n", why);
         } else {
             fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
             for (size_t i = 0; i < n; i++) {
