@@ -189,6 +189,11 @@ static int open_capture(struct importer *im)
         return 0;
     uint16_t lt = im->link_type >= 0 ? (uint16_t)im->link_type : PB_CAPTURE_LINKTYPE_NONE;
     int rc = pb_capture_open(im->cap_path, lt, NULL, &im->cap);
+    if (rc == PB_ERR_BUSY) {
+        fprintf(stderr, "posbridge capture: '%s' is being written by pid %ld\n", im->cap_path,
+                (long)pb_capture_holder(im->cap_path));
+        return EX_CANTCREAT;
+    }
     if (rc != PB_OK) {
         fprintf(stderr, "posbridge capture: cannot create '%s': %s\n", im->cap_path,
                 rc == PB_ERR_IO ? strerror(errno) : pb_strerror(rc));

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "detect.h"
 #include "journal.h"
+#include "lanelock.h"
 #include "pipeline.h"
 #include "link.h"
 #include "log.h"
@@ -135,8 +136,8 @@ static void usage(FILE *out)
         "\n"
         "Exit status: 0, 64 usage, 66 config file unreadable, 69 a port unusable, 73 an\n"
         "output file that cannot be created or is refused (a symlink, FIFO or device,\n"
-        "another user's, or wider than 0600: the message says how to fix it), 75 the\n"
-        "journal in use by another bridge, 78 bad config.\n"
+        "another user's, or wider than 0600: the message says how to fix it), 75 a port,\n"
+        "capture or journal in use by another bridge (its pid is named), 78 bad config.\n"
         "\n"
         "example:\n"
         "  posbridge run --protocol zvt --register pty:/run/posbridge/ecr \\\n"
@@ -177,6 +178,7 @@ struct port {
 struct relay {
     const struct pb_config *o;
     struct pb_pipeline *lane;
+    struct pb_lanelock *capture_lock; /* held from start to exit: one bridge per capture */
     struct pb_capture *capture;
     struct pb_journal *journal;
     FILE *events;
@@ -263,6 +265,20 @@ static void try_reopen(struct port *p, struct pb_pipeline *lane, int64_t now)
     }
 }
 
+/* A lane's port or capture that another process holds (docs/TOOLS.md "One bridge per
+ * lane"). Returns the exit code. */
+static int in_use(const char *what, pid_t pid)
+{
+    if (pid > 0)
+        fprintf(stderr, "posbridge run: %s is in use by pid %ld (another bridge on this lane?)\n",
+                what, (long)pid);
+    else
+        fprintf(stderr,
+                "posbridge run: %s is in use by another process (another bridge on this lane?)\n",
+                what);
+    return EX_TEMPFAIL;
+}
+
 static int open_port(struct port *p, const char *spec, const char *line_text,
                      const struct pb_protocol *proto)
 {
@@ -278,9 +294,11 @@ static int open_port(struct port *p, const char *spec, const char *line_text,
         fprintf(stderr, "posbridge run: %s port '%s': invalid port spec\n", p->who, spec);
         return EX_USAGE;
     }
+    if (rc == PB_ERR_BUSY)
+        return in_use(spec, pb_link_holder(spec));
     if (rc != PB_OK && rc != PB_ERR_AGAIN) {
         fprintf(stderr, "posbridge run: %s port '%s': %s\n", p->who, spec, pb_strerror(rc));
-        return EX_UNAVAILABLE;
+        return rc == PB_ERR_UNSAFE ? EX_CANTCREAT : EX_UNAVAILABLE;
     }
     p->outq = malloc(OUTQ_MAX);
     if (!p->outq)
@@ -348,6 +366,25 @@ static int judge_outputs(const char *events, const char *journal, const char *ca
     return 0;
 }
 
+/* One bridge per capture: its lock is taken before any port is touched, even when
+ * --protocol auto creates the file only once the protocol is known. Returns 0 or an exit
+ * code. */
+static int claim_capture(struct relay *r)
+{
+    const char *path = r->o->capture;
+    char why[PATH_MAX + 200], what[PATH_MAX + 16];
+    pid_t holder = 0;
+    int rc = pb_lanelock_take(path, &r->capture_lock, &holder, why, sizeof why);
+    if (rc == PB_OK)
+        return 0;
+    if (rc == PB_ERR_BUSY) {
+        snprintf(what, sizeof what, "capture %s", path);
+        return in_use(what, holder);
+    }
+    fprintf(stderr, "posbridge run: capture: %s\n", rc == PB_ERR_NOMEM ? "out of memory" : why);
+    return rc == PB_ERR_NOMEM ? EX_OSERR : EX_CANTCREAT;
+}
+
 static int open_signals(void)
 {
     sigset_t set;
@@ -374,6 +411,7 @@ static int start_pipeline(struct relay *r, const struct pb_protocol *proto, bool
         struct pb_capture_opts co = PB_CAPTURE_OPTS_DEFAULT;
         co.max_size = o->capture_max_size;
         co.max_files = o->capture_files;
+        co.locked = true; /* claim_capture() */
         uint16_t lt = proto ? (uint16_t)proto->link_type : PB_CAPTURE_LINKTYPE_NONE;
         int rc = pb_capture_open(o->capture, lt, &co, &r->capture);
         if (rc != PB_OK) {
@@ -507,6 +545,8 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
         }
     }
     if ((rc = judge_outputs(o->events, journal_path, o->capture)) != 0)
+        goto out;
+    if (o->capture && (rc = claim_capture(&rl)) != 0)
         goto out;
     if ((rc = open_port(&reg, o->register_spec, o->register_line, proto)) != 0)
         goto out;
@@ -673,6 +713,7 @@ out:
     pb_detector_free(rl.det);
     if (rl.capture)
         pb_capture_close(rl.capture);
+    pb_lanelock_release(rl.capture_lock);
     if (rl.journal && pb_journal_close(rl.journal) != PB_OK)
         pb_error("journal: some records could not be written before exit");
     if (rl.events && rl.events != stdout)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "capture_impl.h"
+#include "lanelock.h"
 #include "log.h"
 #include "pb_error.h"
 #include "safefile.h"
@@ -31,6 +32,7 @@ struct pb_capture {
     uint16_t link_type;
     uint64_t max_size;
     unsigned max_files;
+    struct pb_lanelock *lock; /* PATH.lock, unless the caller holds it (opts.locked) */
 
     int fd;             /* -1 when the file could not be (re)opened: retried at flush */
     dev_t dev;          /* identity of the open file, for pb_capture_reopen() */
@@ -384,9 +386,20 @@ int pb_capture_open(const char *path, uint16_t link_type, const struct pb_captur
     int rc = PB_ERR_NOMEM;
     if (!c->path || !c->if_name)
         goto fail;
+    /* One writer per capture, before anything at PATH is rotated: a second one would
+     * rename the first one's open file away (docs/TOOLS.md "One bridge per lane"). */
+    char why[PATH_MAX + 200];
+    if (!opts->locked) {
+        rc = pb_lanelock_take(path, &c->lock, NULL, why, sizeof why);
+        if (rc == PB_ERR_BUSY)
+            goto fail; /* the caller names the holder: pb_capture_holder() */
+        if (rc != PB_OK) {
+            pb_error("capture: %s", why);
+            goto fail;
+        }
+    }
     /* What is at PATH is judged before it is rotated away: a symlink or a FIFO planted
      * there is refused, not renamed to PATH.1 and replaced as if it were a capture. */
-    char why[PATH_MAX + 200];
     rc = pb_safefile_check(path, why, sizeof why);
     if (rc != PB_OK) {
         pb_error("capture: %s", why);
@@ -479,11 +492,17 @@ int pb_capture_close(struct pb_capture *c)
     int rc = c->fd >= 0 || c->len ? wflush(c) : PB_OK;
     if (c->fd >= 0)
         close(c->fd);
+    pb_lanelock_release(c->lock);
     free(c->buf);
     free(c->path);
     free(c->if_name);
     free(c);
     return rc;
+}
+
+pid_t pb_capture_holder(const char *path)
+{
+    return pb_lanelock_holder(path);
 }
 
 uint64_t pb_capture_lost(const struct pb_capture *c)

@@ -9,6 +9,7 @@
  *   pb_capture_flush()     write what is buffered
  *   pb_capture_reopen()    after logrotate moved PATH away (SIGHUP): start PATH again
  *   pb_capture_close()     flush and close; NULL is fine
+ *   pb_capture_holder()    who holds a capture pb_capture_open() found busy
  *
  * Reader
  *   pb_capture_reader_open()       open a file; format errors surface at the first read
@@ -45,12 +46,14 @@
 struct pb_capture_opts {
     uint64_t max_size;   /* rotate when the file would grow past this many bytes; 0 = never */
     unsigned max_files;  /* rotated files kept as PATH.1 .. PATH.max_files (0: none kept) */
+    bool locked;         /* the caller holds pb_lanelock_take(PATH) already (a bridge takes
+                            it at start, before its ports); else the capture takes it */
     const char *if_name; /* interface name shown by Wireshark; NULL: "register<->terminal" */
 };
 
 /* What pb_capture_open(path, type, NULL, &c) uses. */
 #define PB_CAPTURE_OPTS_DEFAULT \
-    { .max_size = 0, .max_files = 5, .if_name = NULL }
+    { .max_size = 0, .max_files = 5, .locked = false, .if_name = NULL }
 
 struct pb_capture;
 
@@ -60,9 +63,13 @@ struct pb_capture;
  * created; errno kept). Files are created 0600 whatever the umask, at rotation and reopen
  * too, and refused there the same way (then logged, and retried at the next flush). A
  * failure to write the headers is not fatal here: it is logged and retried at the next
- * flush, like any later write error. */
+ * flush, like any later write error. One writer per PATH: PATH.lock is held from open to
+ * close (lane/lanelock.h), unless opts->locked; PB_ERR_BUSY when another process holds
+ * it, and pb_capture_holder() names it. */
 int pb_capture_open(const char *path, uint16_t link_type, const struct pb_capture_opts *opts,
                     struct pb_capture **out);
+/* The pid holding PATH's capture lock, 0 when nobody or not known. */
+pid_t pb_capture_holder(const char *path);
 /* dir: PB_DIR_ECR is written as inbound (epb_flags 01), PB_DIR_PT as outbound (10),
  * PB_DIR_UNKNOWN without a direction. utc_us: microseconds since 1970 (negative: 0).
  * Returns PB_OK, PB_ERR_INVAL, PB_ERR_NOMEM, or PB_ERR_IO when a flush it triggered failed:

@@ -610,6 +610,12 @@ static int cmd(int argc, char **argv, bool terminal)
             lr = PB_OK;
         }
     }
+    if (lr == PB_ERR_BUSY) {
+        fprintf(stderr, "possim: port '%s' is in use by pid %ld\n", o.port,
+                (long)pb_link_holder(o.port));
+        ret = EX_TEMPFAIL;
+        goto out_sc;
+    }
     if (lr != PB_OK && lr != PB_ERR_AGAIN) {
         fprintf(stderr, "possim: cannot open port '%s': %s\n", o.port, pb_strerror(lr));
         ret = lr == PB_ERR_SYNTAX ? EX_USAGE : EX_UNAVAILABLE;

@@ -35,7 +35,7 @@ int sim_cmd_replay(int argc, char **argv);
 /* Returns 0, or -1 after saying on stderr what is wrong with v for option opt. */
 int sim_cli_duration(const char *opt, const char *v, uint32_t *ms, bool bare_seconds);
 /* pb_capture_open(path) with the default options. Returns 0, or EX_CANTCREAT after saying
- * on stderr, as "PROG: --capture PATH: ...", why. */
+ * on stderr, as "PROG: --capture PATH: ...", why (in use by pid N, a refused path...). */
 int sim_cli_capture(const char *prog, const char *path, uint16_t link_type,
                     struct pb_capture **out);
 

@@ -53,8 +53,11 @@ int sim_cli_capture(const char *prog, const char *path, uint16_t link_type,
     int rc = pb_capture_open(path, link_type, NULL, out);
     if (rc == PB_OK)
         return 0;
-    /* the capture logged the reason of a refusal */
-    fprintf(stderr, "%s: --capture %s: %s\n", prog, path,
-            rc == PB_ERR_IO ? strerror(errno) : pb_strerror(rc));
+    if (rc == PB_ERR_BUSY)
+        fprintf(stderr, "%s: --capture %s: in use by pid %ld\n", prog, path,
+                (long)pb_capture_holder(path));
+    else /* the capture logged the reason of a refusal */
+        fprintf(stderr, "%s: --capture %s: %s\n", prog, path,
+                rc == PB_ERR_IO ? strerror(errno) : pb_strerror(rc));
     return EX_CANTCREAT;
 }

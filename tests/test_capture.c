@@ -278,6 +278,29 @@ static void put_seq(struct pb_capture *c, uint32_t seq, size_t len)
                      PB_OK);
 }
 
+static void test_second_writer_refused(void **state)
+{
+    struct fx *f = *state;
+    struct pb_capture *a = NULL, *b = (struct pb_capture *)1;
+    assert_int_equal(pb_capture_open(f->path, 147, NULL, &a), PB_OK);
+    put_seq(a, 1, 8);
+    /* A second writer would rotate the first one's open file away: refused, named. */
+    assert_int_equal(pb_capture_open(f->path, 147, NULL, &b), PB_ERR_BUSY);
+    assert_null(b);
+    assert_int_equal(pb_capture_holder(f->path), getpid());
+    char p1[160];
+    snprintf(p1, sizeof p1, "%s.1", f->path);
+    assert_false(exists(p1));
+    assert_int_equal(pb_capture_close(a), PB_OK);
+    assert_int_equal(pb_capture_holder(f->path), 0);
+    /* Closed, its lock file is gone and the path is free again. */
+    char lock[160];
+    snprintf(lock, sizeof lock, "%s.lock", f->path);
+    assert_false(exists(lock));
+    assert_int_equal(pb_capture_open(f->path, 147, NULL, &b), PB_OK);
+    assert_int_equal(pb_capture_close(b), PB_OK);
+}
+
 static void test_rotation_keeps_max_files(void **state)
 {
     struct fx *f = *state;
@@ -792,6 +815,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edges_and_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_writer_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_keeps_max_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_previous, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_after_logrotate, setup, teardown),
