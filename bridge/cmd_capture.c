@@ -13,8 +13,10 @@
  * per direction (what each side sent, in order) and/or a pcapng file. The capture is
  * masked by the bridge; the dump holds what the capture holds, nothing more. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 #include "msg.h"
 #include "pb_error.h"
 #include "protocol.h"
+#include "safefile.h"
 #include "txn_json.h"
 
 #define BYTES_PER_LINE 32
@@ -54,7 +57,8 @@ static void usage(FILE *out)
             "  -h, --help       this text\n"
             "\n"
             "Exit status: 0, 64 usage, 65 a malformed dump line (named as DUMP:LINE) or\n"
-            "capture, 66 unreadable input, 73 output exists or cannot be created, 74 I/O.\n"
+            "capture, 66 unreadable input, 73 output exists, cannot be created or is refused\n"
+            "(a symlink, FIFO, another user's file, wider than 0600), 74 I/O.\n"
             "\n"
             "examples:\n"
             "  posbridge capture export lane3.pcapng -o lane3.txt\n"
@@ -84,8 +88,10 @@ static int do_export(const char *path, const char *out_path)
         return EX_NOINPUT;
     }
     FILE *out = stdout;
-    if (out_path && !(out = fopen(out_path, "we"))) {
-        fprintf(stderr, "posbridge capture: cannot create '%s': %s\n", out_path, strerror(errno));
+    char why[PATH_MAX + 200];
+    if (out_path &&
+        pb_safefile_fopen(out_path, O_WRONLY | O_TRUNC, &out, why, sizeof why) != PB_OK) {
+        fprintf(stderr, "posbridge capture: %s\n", why);
         pb_capture_reader_close(r);
         return EX_CANTCREAT;
     }
@@ -182,9 +188,15 @@ static int open_capture(struct importer *im)
     if (im->cap || !im->cap_path)
         return 0;
     uint16_t lt = im->link_type >= 0 ? (uint16_t)im->link_type : PB_CAPTURE_LINKTYPE_NONE;
-    if (pb_capture_open(im->cap_path, lt, NULL, &im->cap) != PB_OK) {
+    int rc = pb_capture_open(im->cap_path, lt, NULL, &im->cap);
+    if (rc == PB_ERR_BUSY) {
+        fprintf(stderr, "posbridge capture: '%s' is being written by pid %ld\n", im->cap_path,
+                (long)pb_capture_holder(im->cap_path));
+        return EX_CANTCREAT;
+    }
+    if (rc != PB_OK) {
         fprintf(stderr, "posbridge capture: cannot create '%s': %s\n", im->cap_path,
-                strerror(errno));
+                rc == PB_ERR_IO ? strerror(errno) : pb_strerror(rc));
         return EX_CANTCREAT;
     }
     return 0;
@@ -327,12 +339,13 @@ static int import_line(struct importer *im, char *line)
     return add_hex(im, p + n);
 }
 
+/* Never overwrites, never through a link, 0600 whatever the umask. */
 static FILE *create_new(const char *path, const char *what)
 {
-    FILE *f = fopen(path, "wxe");
-    if (!f)
-        fprintf(stderr, "posbridge capture: cannot create %s '%s': %s\n", what, path,
-                strerror(errno));
+    FILE *f = NULL;
+    char why[PATH_MAX + 200];
+    if (pb_safefile_fopen(path, O_WRONLY | O_EXCL, &f, why, sizeof why) != PB_OK)
+        fprintf(stderr, "posbridge capture: %s: %s\n", what, why);
     return f;
 }
 
@@ -346,7 +359,7 @@ static int do_import(const char *path, const char *ecr, const char *pt, const ch
         return EX_USAGE;
     }
     struct stat st;
-    if (pcapng && stat(pcapng, &st) == 0) {
+    if (pcapng && lstat(pcapng, &st) == 0) { /* a symlink too, dangling or not */
         fprintf(stderr, "posbridge capture: '%s' exists; import never overwrites a capture\n",
                 pcapng);
         return EX_CANTCREAT;

@@ -30,11 +30,13 @@
 #include "config.h"
 #include "detect.h"
 #include "journal.h"
+#include "lanelock.h"
 #include "pipeline.h"
 #include "link.h"
 #include "log.h"
 #include "pb_error.h"
 #include "protocol.h"
+#include "safefile.h"
 
 #define OUTQ_MAX (1u << 20) /* bytes waiting for a slow port before we must drop */
 #define READ_CHUNK 65536
@@ -138,6 +140,11 @@ static void usage(FILE *out)
         "SIGTERM/SIGINT finish the transaction in flight (bounded by --shutdown-wait),\n"
         "flush, and exit 0.\n"
         "\n"
+        "Exit status: 0, 64 usage, 66 config file unreadable, 69 a port unusable, 73 an\n"
+        "output file that cannot be created or is refused (a symlink, FIFO or device,\n"
+        "another user's, or wider than 0600: the message says how to fix it), 75 a port,\n"
+        "capture or journal in use by another bridge (its pid is named), 78 bad config.\n"
+        "\n"
         "example:\n"
         "  posbridge run --protocol zvt --register pty:/run/posbridge/ecr \\\n"
         "      --terminal /dev/ttyUSB0 --capture /var/log/posbridge/lane1.pcapng\n",
@@ -177,6 +184,7 @@ struct port {
 struct relay {
     const struct pb_config *o;
     struct pb_pipeline *lane;
+    struct pb_lanelock *capture_lock; /* held from start to exit: one bridge per capture */
     struct pb_capture *capture;
     struct pb_journal *journal;
     FILE *events;
@@ -263,6 +271,20 @@ static void try_reopen(struct port *p, struct pb_pipeline *lane, int64_t now)
     }
 }
 
+/* A lane's port or capture that another process holds (docs/TOOLS.md "One bridge per
+ * lane"). Returns the exit code. */
+static int in_use(const char *what, pid_t pid)
+{
+    if (pid > 0)
+        fprintf(stderr, "posbridge run: %s is in use by pid %ld (another bridge on this lane?)\n",
+                what, (long)pid);
+    else
+        fprintf(stderr,
+                "posbridge run: %s is in use by another process (another bridge on this lane?)\n",
+                what);
+    return EX_TEMPFAIL;
+}
+
 static int open_port(struct port *p, const char *spec, const char *line_text,
                      const struct pb_protocol *proto)
 {
@@ -278,9 +300,11 @@ static int open_port(struct port *p, const char *spec, const char *line_text,
         fprintf(stderr, "posbridge run: %s port '%s': invalid port spec\n", p->who, spec);
         return EX_USAGE;
     }
+    if (rc == PB_ERR_BUSY)
+        return in_use(spec, pb_link_holder(spec));
     if (rc != PB_OK && rc != PB_ERR_AGAIN) {
         fprintf(stderr, "posbridge run: %s port '%s': %s\n", p->who, spec, pb_strerror(rc));
-        return EX_UNAVAILABLE;
+        return rc == PB_ERR_UNSAFE ? EX_CANTCREAT : EX_UNAVAILABLE;
     }
     p->outq = malloc(OUTQ_MAX);
     if (!p->outq)
@@ -329,19 +353,61 @@ static void on_journal_state(enum pb_journal_state st, const char *msg, void *ct
 /* SIGHUP after logrotate moved the events file away: later events go to a new file at
  * the path. The new descriptor takes the old one's number, so the FILE the pipeline
  * holds stays valid; what was buffered goes to the moved file first. A file that cannot
- * be created leaves the old one in use (nothing is dropped). */
+ * be created, or is refused (lane/safefile.h: what is at the path now may have been put
+ * there by anyone), leaves the old one in use (nothing is dropped). */
 static void reopen_events(struct relay *r)
 {
     const char *path = r->o->events;
     if (!r->events || r->events == stdout)
         return;
     fflush(r->events);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0 || dup3(fd, fileno(r->events), O_CLOEXEC) < 0)
+    char why[PATH_MAX + 200] = "";
+    int fd = pb_safefile_open(path, O_WRONLY | O_APPEND, why, sizeof why);
+    if (fd < 0) {
+        pb_error("events: %s; still writing to the file it was", why);
+        return;
+    }
+    if (dup3(fd, fileno(r->events), O_CLOEXEC) < 0)
         pb_error("events: cannot reopen %s: %s; still writing to the file it was", path,
                  strerror(errno));
-    if (fd >= 0)
-        close(fd);
+    close(fd);
+}
+
+/* Every output file is judged before a port is touched (lane/safefile.h), so a refused
+ * one stops the bridge before it creates or replaces a pty link; each is judged again as
+ * it is opened. Returns 0 or EX_CANTCREAT. */
+static int judge_outputs(const char *events, const char *journal, const char *capture)
+{
+    const char *const what[] = {"events file", "journal", "capture"};
+    const char *const path[] = {events && strcmp(events, "-") != 0 ? events : NULL, journal,
+                                capture};
+    for (int i = 0; i < 3; i++) {
+        char why[PATH_MAX + 200];
+        if (path[i] && pb_safefile_check(path[i], why, sizeof why) != PB_OK) {
+            fprintf(stderr, "posbridge run: %s: %s\n", what[i], why);
+            return EX_CANTCREAT;
+        }
+    }
+    return 0;
+}
+
+/* One bridge per capture: its lock is taken before any port is touched, even when
+ * --protocol auto creates the file only once the protocol is known. Returns 0 or an exit
+ * code. */
+static int claim_capture(struct relay *r)
+{
+    const char *path = r->o->capture;
+    char why[PATH_MAX + 200], what[PATH_MAX + 16];
+    pid_t holder = 0;
+    int rc = pb_lanelock_take(path, &r->capture_lock, &holder, why, sizeof why);
+    if (rc == PB_OK)
+        return 0;
+    if (rc == PB_ERR_BUSY) {
+        snprintf(what, sizeof what, "capture %s", path);
+        return in_use(what, holder);
+    }
+    fprintf(stderr, "posbridge run: capture: %s\n", rc == PB_ERR_NOMEM ? "out of memory" : why);
+    return rc == PB_ERR_NOMEM ? EX_OSERR : EX_CANTCREAT;
 }
 
 /* The relay loop's half of journal_note: the alert program hears of it. */
@@ -388,6 +454,7 @@ static int start_pipeline(struct relay *r, const struct pb_protocol *proto, bool
         struct pb_capture_opts co = PB_CAPTURE_OPTS_DEFAULT;
         co.max_size = o->capture_max_size;
         co.max_files = o->capture_files;
+        co.locked = true; /* claim_capture() */
         uint16_t lt = proto ? (uint16_t)proto->link_type : PB_CAPTURE_LINKTYPE_NONE;
         int rc = pb_capture_open(o->capture, lt, &co, &r->capture);
         if (rc != PB_OK) {
@@ -515,21 +582,29 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
         rc = EX_USAGE;
         goto out;
     }
+    if (!o->no_journal) {
+        journal_path = o->journal ? strdup(o->journal) : pb_default_journal_path();
+        if (!journal_path) {
+            rc = EX_OSERR;
+            goto out;
+        }
+    }
+    if ((rc = judge_outputs(o->events, journal_path, o->capture)) != 0)
+        goto out;
+    if (o->capture && (rc = claim_capture(&rl)) != 0)
+        goto out;
     if ((rc = open_port(&reg, o->register_spec, o->register_line, proto)) != 0)
         goto out;
     if ((rc = open_port(&term, o->terminal_spec, o->terminal_line, proto)) != 0)
         goto out;
-    if (o->events) {
+    if (o->events && strcmp(o->events, "-") == 0) {
+        rl.events = stdout;
+    } else if (o->events) {
         /* 0600 like the journal and the capture: it names amounts and masked cards. */
-        int efd = strcmp(o->events, "-") == 0
-                      ? -1
-                      : open(o->events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        rl.events = strcmp(o->events, "-") == 0 ? stdout : efd >= 0 ? fdopen(efd, "a") : NULL;
-        if (!rl.events && efd >= 0)
-            close(efd);
-        if (!rl.events) {
-            fprintf(stderr, "posbridge run: cannot open events file %s: %s\n", o->events,
-                    strerror(errno));
+        char why[PATH_MAX + 200];
+        if (pb_safefile_fopen(o->events, O_WRONLY | O_APPEND, &rl.events, why, sizeof why) !=
+            PB_OK) {
+            fprintf(stderr, "posbridge run: events file: %s\n", why);
             rc = EX_CANTCREAT;
             goto out;
         }
@@ -541,7 +616,6 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
             rc = EX_OSERR;
             goto out;
         }
-        journal_path = o->journal ? strdup(o->journal) : pb_default_journal_path();
         struct pb_journal_opts jo = {
             .on_state = on_journal_state,
             .ctx = &jnote,
@@ -550,7 +624,7 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
             .register_port = o->register_spec,
             .terminal_port = o->terminal_spec,
         };
-        int r = journal_path ? pb_journal_open(journal_path, &jo, &rl.journal) : PB_ERR_NOMEM;
+        int r = pb_journal_open(journal_path, &jo, &rl.journal);
         if (r == PB_ERR_AGAIN) {
             fprintf(stderr, "posbridge run: journal %s is in use by another bridge\n",
                     journal_path);
@@ -558,8 +632,8 @@ static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto
             goto out;
         }
         if (r != PB_OK) {
-            fprintf(stderr, "posbridge run: cannot open journal %s: %s\n",
-                    journal_path ? journal_path : "?", pb_strerror(r));
+            fprintf(stderr, "posbridge run: cannot open journal %s: %s\n", journal_path,
+                    pb_strerror(r));
             rc = EX_CANTCREAT;
             goto out;
         }
@@ -700,6 +774,7 @@ out:
     pb_detector_free(rl.det);
     if (rl.capture)
         pb_capture_close(rl.capture);
+    pb_lanelock_release(rl.capture_lock);
     if (rl.journal && pb_journal_close(rl.journal) != PB_OK)
         pb_error("journal: some records could not be written before exit");
     if (jnote.efd >= 0)

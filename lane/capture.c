@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,10 @@
 #include <unistd.h>
 
 #include "capture_impl.h"
+#include "lanelock.h"
 #include "log.h"
 #include "pb_error.h"
+#include "safefile.h"
 
 #define COMMENT_MAX 65532u /* option length is 16 bits; keep the padded value under it */
 #define WBUF_INITIAL (64u * 1024u)
@@ -29,7 +32,7 @@ struct pb_capture {
     uint16_t link_type;
     uint64_t max_size;
     unsigned max_files;
-    unsigned mode;
+    struct pb_lanelock *lock; /* PATH.lock, unless the caller holds it (opts.locked) */
 
     int fd;             /* -1 when the file could not be (re)opened: retried at flush */
     dev_t dev;          /* identity of the open file, for pb_capture_reopen() */
@@ -40,6 +43,7 @@ struct pb_capture {
     uint64_t file_blocks; /* caller blocks in the current file, written or buffered */
     bool need_headers;  /* the next buffered block must be preceded by SHB + IDB */
     bool failing;       /* in a run of write errors: log once */
+    bool open_said;     /* file_open() logged why it failed: not again until it works */
 
     uint8_t *buf;       /* whole blocks waiting for write(2) */
     size_t len, cap;
@@ -177,20 +181,25 @@ static void put_epb(struct pb_capture *c, enum pb_dir dir, int64_t utc_us, const
 }
 
 /* Opens c->path. trunc: start an empty file; else append a new section to what is there
- * (pcapng files may hold several sections, section 3.1). New files get c->mode exactly,
- * whatever the umask: captures hold payment traffic. */
+ * (pcapng files may hold several sections, section 3.1). Through safefile.h: captures hold
+ * payment traffic, so new files are 0600 whatever the umask, and a symlink, FIFO, device
+ * or someone else's file at PATH is refused, at start, rotation and reopen alike. The
+ * reason is logged once until an open works again (wflush() retries it at every flush);
+ * errno is EPERM for a refusal. */
 static int file_open(struct pb_capture *c, bool trunc)
 {
-    bool created = true;
-    int fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)c->mode);
-    if (fd < 0 && errno == EEXIST) {
-        created = false;
-        fd = open(c->path, O_WRONLY | O_CLOEXEC | (trunc ? O_TRUNC : 0));
+    char why[PATH_MAX + 200];
+    int fd = pb_safefile_open(c->path, O_WRONLY | (trunc ? O_TRUNC : 0), why, sizeof why);
+    if (fd < 0) {
+        int e = fd == PB_ERR_UNSAFE ? EPERM : errno;
+        if (!c->open_said)
+            pb_error("capture: %s", why);
+        c->open_said = true;
+        errno = e;
+        return fd == PB_ERR_UNSAFE ? fd : PB_ERR_IO;
     }
-    if (fd < 0)
-        return PB_ERR_IO;
     struct stat st;
-    if ((created && fchmod(fd, (mode_t)c->mode) < 0) || fstat(fd, &st) < 0) {
+    if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);
         errno = e;
@@ -203,6 +212,7 @@ static int file_open(struct pb_capture *c, bool trunc)
         errno = e;
         return PB_ERR_IO;
     }
+    c->open_said = false;
     c->fd = fd;
     c->dev = st.st_dev;
     c->ino = st.st_ino;
@@ -312,7 +322,6 @@ static int rotate(struct pb_capture *c)
     c->need_headers = true;
     c->file_blocks = 0;
     if (file_open(c, true) != PB_OK) {
-        pb_warn("capture %s: cannot create: %s", c->path, strerror(errno));
         c->committed = 0;
         rc = PB_ERR_IO; /* wflush() retries the open */
     }
@@ -372,24 +381,40 @@ int pb_capture_open(const char *path, uint16_t link_type, const struct pb_captur
     c->link_type = link_type;
     c->max_size = opts->max_size;
     c->max_files = opts->max_files;
-    c->mode = opts->mode ? opts->mode & 0777u : 0600u;
     c->path = strdup(path);
     c->if_name = strndup(opts->if_name ? opts->if_name : DEFAULT_IF_NAME, IF_NAME_MAX);
     int rc = PB_ERR_NOMEM;
     if (!c->path || !c->if_name)
         goto fail;
-    /* A capture left by an earlier run is kept, as if it had been rotated. */
-    /* If it cannot be moved away, a new section is appended to it rather than lose it. */
-    struct stat st;
-    bool fresh = !(stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) ||
-                 shift_files(c) == PB_OK;
-    rc = file_open(c, fresh);
+    /* One writer per capture, before anything at PATH is rotated: a second one would
+     * rename the first one's open file away (docs/TOOLS.md "One bridge per lane"). */
+    char why[PATH_MAX + 200];
+    if (!opts->locked) {
+        rc = pb_lanelock_take(path, &c->lock, NULL, why, sizeof why);
+        if (rc == PB_ERR_BUSY)
+            goto fail; /* the caller names the holder: pb_capture_holder() */
+        if (rc != PB_OK) {
+            pb_error("capture: %s", why);
+            goto fail;
+        }
+    }
+    /* What is at PATH is judged before it is rotated away: a symlink or a FIFO planted
+     * there is refused, not renamed to PATH.1 and replaced as if it were a capture. */
+    rc = pb_safefile_check(path, why, sizeof why);
     if (rc != PB_OK) {
-        int e = errno;
-        pb_error("capture %s: cannot create: %s", path, strerror(e));
-        errno = e;
+        pb_error("capture: %s", why);
+        errno = EPERM;
         goto fail;
     }
+    /* A capture left by an earlier run is kept, as if it had been rotated. */
+    /* If it cannot be moved away, a new section is appended to it rather than lose it.
+     * rename() moves names and never follows one: a symlink planted at PATH.1 is replaced,
+     * not written through. */
+    struct stat st;
+    bool fresh = !(lstat(path, &st) == 0 && st.st_size > 0) || shift_files(c) == PB_OK;
+    rc = file_open(c, fresh);
+    if (rc != PB_OK)
+        goto fail; /* file_open() logged why */
     rc = put_headers(c);
     if (rc != PB_OK)
         goto fail;
@@ -443,7 +468,7 @@ int pb_capture_reopen(struct pb_capture *c)
         return PB_ERR_INVAL;
     int rc = wflush(c);
     struct stat st;
-    if (c->fd >= 0 && stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
+    if (c->fd >= 0 && lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
         return rc; /* nobody moved it: carry on */
     if (c->fd >= 0)
         close(c->fd);
@@ -451,8 +476,7 @@ int pb_capture_reopen(struct pb_capture *c)
     c->need_headers = true;
     c->file_blocks = 0;
     if (file_open(c, false) != PB_OK) {
-        pb_warn("capture %s: cannot reopen: %s", c->path, strerror(errno));
-        c->committed = 0;
+        c->committed = 0; /* file_open() logged why */
         return PB_ERR_IO; /* retried at the next flush */
     }
     int r = put_headers(c);
@@ -468,11 +492,17 @@ int pb_capture_close(struct pb_capture *c)
     int rc = c->fd >= 0 || c->len ? wflush(c) : PB_OK;
     if (c->fd >= 0)
         close(c->fd);
+    pb_lanelock_release(c->lock);
     free(c->buf);
     free(c->path);
     free(c->if_name);
     free(c);
     return rc;
+}
+
+pid_t pb_capture_holder(const char *path)
+{
+    return pb_lanelock_holder(path);
 }
 
 uint64_t pb_capture_lost(const struct pb_capture *c)

@@ -1,7 +1,7 @@
 /* capture: pcapng writer and reader (docs/DESIGN.md decision 7, docs/CAPTURE.md).
  *
  * Writer
- *   pb_capture_open()      create PATH (an existing file there is rotated away first),
+ *   pb_capture_open()      create PATH (an existing capture there is rotated away first),
  *                          write the Section Header and one Interface Description Block
  *   pb_capture_chunk()     one Enhanced Packet Block per chunk as read, with its direction
  *   pb_capture_comment()   an event (port lost, port back, bridge restart) as a zero-length
@@ -9,6 +9,7 @@
  *   pb_capture_flush()     write what is buffered
  *   pb_capture_reopen()    after logrotate moved PATH away (SIGHUP): start PATH again
  *   pb_capture_close()     flush and close; NULL is fine
+ *   pb_capture_holder()    who holds a capture pb_capture_open() found busy
  *
  * Reader
  *   pb_capture_reader_open()       open a file; format errors surface at the first read
@@ -45,21 +46,30 @@
 struct pb_capture_opts {
     uint64_t max_size;   /* rotate when the file would grow past this many bytes; 0 = never */
     unsigned max_files;  /* rotated files kept as PATH.1 .. PATH.max_files (0: none kept) */
-    unsigned mode;       /* file mode of new files; 0 means 0600 */
+    bool locked;         /* the caller holds pb_lanelock_take(PATH) already (a bridge takes
+                            it at start, before its ports); else the capture takes it */
     const char *if_name; /* interface name shown by Wireshark; NULL: "register<->terminal" */
 };
 
 /* What pb_capture_open(path, type, NULL, &c) uses. */
 #define PB_CAPTURE_OPTS_DEFAULT \
-    { .max_size = 0, .max_files = 5, .mode = 0600, .if_name = NULL }
+    { .max_size = 0, .max_files = 5, .locked = false, .if_name = NULL }
 
 struct pb_capture;
 
-/* *out = NULL on failure. Returns PB_OK, PB_ERR_INVAL, PB_ERR_NOMEM, PB_ERR_IO (PATH cannot
- * be created; errno kept). A failure to write the headers is not fatal here: it is logged
- * and retried at the next flush, like any later write error. */
+/* *out = NULL on failure. Returns PB_OK, PB_ERR_INVAL, PB_ERR_NOMEM, PB_ERR_UNSAFE (what is
+ * at PATH is not a private regular file: a symlink, FIFO, device, another user's file, a
+ * mode wider than 0600; lane/safefile.h; the reason is logged), PB_ERR_IO (PATH cannot be
+ * created; errno kept). Files are created 0600 whatever the umask, at rotation and reopen
+ * too, and refused there the same way (then logged, and retried at the next flush). A
+ * failure to write the headers is not fatal here: it is logged and retried at the next
+ * flush, like any later write error. One writer per PATH: PATH.lock is held from open to
+ * close (lane/lanelock.h), unless opts->locked; PB_ERR_BUSY when another process holds
+ * it, and pb_capture_holder() names it. */
 int pb_capture_open(const char *path, uint16_t link_type, const struct pb_capture_opts *opts,
                     struct pb_capture **out);
+/* The pid holding PATH's capture lock, 0 when nobody or not known. */
+pid_t pb_capture_holder(const char *path);
 /* dir: PB_DIR_ECR is written as inbound (epb_flags 01), PB_DIR_PT as outbound (10),
  * PB_DIR_UNKNOWN without a direction. utc_us: microseconds since 1970 (negative: 0).
  * Returns PB_OK, PB_ERR_INVAL, PB_ERR_NOMEM, or PB_ERR_IO when a flush it triggered failed:

@@ -16,6 +16,7 @@
 #include "journal_impl.h"
 #include "log.h"
 #include "pb_error.h"
+#include "safefile.h"
 
 /* ---- names ---------------------------------------------------------------------------
  * Classes and severities are stored by the tracker's stable names (pb_class_name,
@@ -128,24 +129,26 @@ out:
 }
 
 /* Creates the file 0600 before SQLite sees it (SQLite would apply the umask, and gives
- * -wal and -shm the database file's mode). Returns an open fd or a negative pb_err. */
+ * -wal and -shm the database file's mode), through lane/safefile.h: a symlink, FIFO,
+ * device, another user's file or a mode wider than 0600 is refused, at the database and
+ * at the -wal, -shm and -journal files SQLite opens beside it. SQLite is then told not to
+ * follow a symlink either (SQLITE_OPEN_NOFOLLOW). Returns an open fd or a negative pb_err
+ * (PB_ERR_UNSAFE, PB_ERR_IO), the reason logged. */
 static int open_db_file(const char *path)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
-    if (fd >= 0) {
-        if (fchmod(fd, 0600) != 0) {
-            pb_error("journal: chmod %s: %s", path, strerror(errno));
-            close(fd);
-            return PB_ERR_IO;
+    static const char *const sidecar[] = {"-wal", "-shm", "-journal"};
+    char why[PATH_MAX + 200], side[PATH_MAX];
+    for (size_t i = 0; i < sizeof sidecar / sizeof sidecar[0]; i++) {
+        snprintf(side, sizeof side, "%s%s", path, sidecar[i]);
+        int rc = pb_safefile_check(side, why, sizeof why);
+        if (rc != PB_OK) {
+            pb_error("journal: %s", why);
+            return rc;
         }
-        return fd;
     }
-    if (errno == EEXIST)
-        fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        pb_error("journal: cannot open %s: %s", path, strerror(errno));
-        return PB_ERR_IO;
-    }
+    int fd = pb_safefile_open(path, O_RDWR, why, sizeof why);
+    if (fd < 0)
+        pb_error("journal: %s", why);
     return fd;
 }
 
@@ -1008,7 +1011,7 @@ int pb_journal_open(const char *path, const struct pb_journal_opts *opts, struct
         } else {
             close(fd);
         }
-        flags |= SQLITE_OPEN_READWRITE;
+        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW;
     }
 
     if ((rc = connect_db(j, j->path, flags)) != PB_OK)

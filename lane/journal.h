@@ -107,12 +107,15 @@ struct pb_journal_stats {
 
 /* Opens (creating when missing, unless read_only) the journal at path. The file is
  * created with mode 0600 whatever the umask, missing parent directories with 0700.
+ * Unless read_only, the file and its -wal, -shm and -journal files must be private
+ * regular files (lane/safefile.h: no symlink, FIFO, device, other owner, mode wider than
+ * 0600; PB_ERR_UNSAFE, the reason logged). A read-only open follows symlinks.
  * Run mode (neither read_only nor no_run): takes an exclusive lock on the file (a second
  * bridge on the same journal gets PB_ERR_AGAIN), migrates the schema, turns every row
  * still `pending` into class in_doubt, inserts the run row and a `restart` event.
  * opts may be NULL (all defaults). *out = NULL on failure. Returns PB_OK, PB_ERR_INVAL,
- * PB_ERR_NOMEM, PB_ERR_IO (file or directory), PB_ERR_AGAIN (locked), PB_ERR_DB, or
- * PB_ERR_UNSUPPORTED (a newer schema, or not a posbridge journal). */
+ * PB_ERR_NOMEM, PB_ERR_IO (file or directory), PB_ERR_UNSAFE, PB_ERR_AGAIN (locked),
+ * PB_ERR_DB, or PB_ERR_UNSUPPORTED (a newer schema, or not a posbridge journal). */
 int pb_journal_open(const char *path, const struct pb_journal_opts *opts, struct pb_journal **out);
 
 /* Drains the queue (giving up after close_timeout_ms of failing writes; what is left is

@@ -21,6 +21,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "lanelock.h"
 #include "link_tcp.h"
 #include "log.h"
 #include "pb_error.h"
@@ -41,6 +42,9 @@ struct pb_link {
     int slave_fd;           /* pty only: our own slave fd, so the master never sees hang-up */
     struct sp_port *sp;     /* serial only, while up */
     char slave_name[64];    /* pty only: ptsname of the current slave */
+    struct pb_lanelock *lock; /* pty only: PATH.lock, held from open to close */
+    int lock_fd;            /* serial/termios: our own flock()ed descriptor of the device,
+                               while up (one bridge per device, root included) */
     unsigned backoff_ms;
     char *host, *port;      /* tcp kinds */
     int listen_fd;          /* tcp-listen: kept across connections; -1 otherwise */
@@ -266,14 +270,44 @@ static int termios_kind_open(struct pb_link *l)
     return 0;
 }
 
-/* Serial or termios: PB_OK, PB_ERR_AGAIN (absent), PB_ERR_IO (there but unusable). */
+/* The device's lock comes first, on a descriptor of its own: a port another bridge holds
+ * is then left exactly as it is, never reconfigured by libserialport or termios. TIOCEXCL
+ * (below) keeps other users off, but not root; flock() binds root too. */
+static int device_lock(struct pb_link *l)
+{
+    int fd = open(l->path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    pid_t holder = 0;
+    if (pb_lanelock_fd(fd, &holder) == PB_ERR_BUSY) {
+        pb_warn("link %s: %s is in use by pid %ld (another bridge on this lane?)", l->spec,
+                l->path, (long)holder);
+        close(fd);
+        errno = EBUSY;
+        return -2;
+    }
+    l->lock_fd = fd;
+    return 0;
+}
+
+/* Serial or termios: PB_OK, PB_ERR_AGAIN (absent), PB_ERR_BUSY (another process holds
+ * it), PB_ERR_IO (there but unusable). */
 static int device_open(struct pb_link *l)
 {
-    if (sp_kind_open(l) == 0)
-        return PB_OK;
-    if (termios_kind_open(l) == 0)
+    int lk = device_lock(l);
+    if (lk == -2)
+        return PB_ERR_BUSY;
+    if (lk == 0 && (sp_kind_open(l) == 0 || termios_kind_open(l) == 0))
         return PB_OK;
     int e = errno;
+    if (l->lock_fd >= 0) {
+        close(l->lock_fd);
+        l->lock_fd = -1;
+    }
+    /* EBUSY: TIOCEXCL of another program, or of another bridge (then it holds the lock
+     * and says so). */
+    if (e == EBUSY && pb_lanelock_holder(l->path) > 0)
+        return PB_ERR_BUSY;
     if (errno_absent(e))
         return PB_ERR_AGAIN;
     pb_error("link %s: cannot open %s: %s", l->spec, l->path, strerror(e));
@@ -401,6 +435,10 @@ static void do_close(struct pb_link *l)
         close(l->slave_fd);
         l->slave_fd = -1;
     }
+    if (l->lock_fd >= 0) {
+        close(l->lock_fd);
+        l->lock_fd = -1;
+    }
     if (l->kind == PB_LINK_PTY && l->slave_name[0]) {
         symlink_remove(l);
         l->slave_name[0] = '\0';
@@ -465,6 +503,7 @@ int pb_link_open(const char *spec, const struct pb_line *line, struct pb_link **
     l->fd = -1;
     l->slave_fd = -1;
     l->listen_fd = -1;
+    l->lock_fd = -1;
     bool tcp = strncmp(spec, TCP_PREFIX, strlen(TCP_PREFIX)) == 0,
          tcp_listen = strncmp(spec, TCP_LISTEN_PREFIX, strlen(TCP_LISTEN_PREFIX)) == 0;
     if (tcp || tcp_listen) {
@@ -500,6 +539,16 @@ int pb_link_open(const char *spec, const struct pb_line *line, struct pb_link **
         rc = PB_ERR_INVAL;
         goto fail;
     }
+    if (l->kind == PB_LINK_PTY) {
+        /* One owner per link path, before its symlink is touched: a second bridge must not
+         * take over a running lane's register (docs/TOOLS.md "One bridge per lane"). */
+        char why[PATH_MAX + 200];
+        rc = pb_lanelock_take(l->path, &l->lock, NULL, why, sizeof why);
+        if (rc != PB_OK && rc != PB_ERR_BUSY) /* busy: the caller names the holder */
+            pb_error("link %s: %s", spec, why);
+        if (rc != PB_OK)
+            goto fail;
+    }
     rc = do_open(l);
     if (rc == PB_OK || rc == PB_ERR_AGAIN) {
         *out = l; /* AGAIN: created and down, pb_link_reopen() brings it up */
@@ -517,11 +566,24 @@ void pb_link_close(struct pb_link *l)
     do_close(l);
     if (l->listen_fd >= 0)
         close(l->listen_fd);
+    pb_lanelock_release(l->lock); /* after the symlink is gone */
     free(l->spec);
     free(l->path);
     free(l->host);
     free(l->port);
     free(l);
+}
+
+pid_t pb_link_holder(const char *spec)
+{
+    char *path = NULL;
+    struct pb_line line;
+    bool has_line;
+    if (!spec || spec_split(spec, &path, &line, &has_line) != PB_OK)
+        return 0;
+    pid_t pid = pb_lanelock_holder(path);
+    free(path);
+    return pid;
 }
 
 int pb_link_fd(const struct pb_link *l)

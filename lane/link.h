@@ -8,6 +8,7 @@
  *   pb_link_reopen()     try to bring a lost port back; PB_ERR_AGAIN while absent
  *   pb_link_close()      NULL is fine
  *   pb_link_backoff_ms() how long the caller should wait before the next reopen
+ *   pb_link_holder()     who holds a port pb_link_open() found busy
  *
  * Port specs:
  *   /dev/ttyUSB0, /dev/ttyACM0, /dev/serial/by-id/...  libserialport (real serial)
@@ -21,6 +22,11 @@
  *                          connects per transaction); a second peer waits its turn
  * A TCP link has no line settings and no modem lines; the peer closing its connection is
  * the port lost, as an unplugged cable.
+ *
+ * One owner per port (docs/TOOLS.md "One bridge per lane"): a device is flock()ed while
+ * open, and pty:PATH holds PATH.lock (0600, the pid in it) from open to close, so a
+ * second bridge cannot replace the symlink of a running one. Closing removes only what
+ * the link owns: its symlink if it still points at its pty, its own lock file.
  */
 #ifndef PB_LINK_H
 #define PB_LINK_H
@@ -47,8 +53,13 @@ void pb_line_format(const struct pb_line *l, char *buf, size_t cap);
 
 /* spec as above; line used unless the spec carries its own. *out = NULL on failure.
  * Returns PB_OK (link up), PB_ERR_AGAIN (link created but port absent: retry later),
- * PB_ERR_SYNTAX (bad spec), PB_ERR_IO (cannot create a pty / symlink). */
+ * PB_ERR_SYNTAX (bad spec), PB_ERR_BUSY (another process owns the port or the pty path:
+ * pb_link_holder() names it), PB_ERR_UNSAFE (PATH.lock is not a private regular file),
+ * PB_ERR_IO (cannot create a pty / symlink). A device found busy by a later
+ * pb_link_reopen() is PB_ERR_AGAIN there, like an absent one. */
 int pb_link_open(const char *spec, const struct pb_line *line, struct pb_link **out);
+/* The pid holding spec's port or pty path, 0 when nobody or not known. */
+pid_t pb_link_holder(const char *spec);
 void pb_link_close(struct pb_link *l);
 int pb_link_fd(const struct pb_link *l);
 bool pb_link_is_up(const struct pb_link *l);

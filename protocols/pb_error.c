@@ -17,6 +17,8 @@ const char *pb_strerror(int err)
     case PB_ERR_AGAIN: return "temporarily unavailable";
     case PB_ERR_SYNTAX: return "syntax error";
     case PB_ERR_CLOSED: return "peer closed";
+    case PB_ERR_UNSAFE: return "refused: not a private regular file";
+    case PB_ERR_BUSY: return "in use by another process";
     }
     return err > 0 ? "success (count)" : "unknown error";
 }

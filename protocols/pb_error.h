@@ -22,6 +22,9 @@ enum pb_err {
     PB_ERR_AGAIN = -11,      /* try later: would block, port not back yet */
     PB_ERR_SYNTAX = -12,     /* text input (hex, scenario, config) does not parse */
     PB_ERR_CLOSED = -13,     /* the peer went away (hang-up, EOF, device removed) */
+    PB_ERR_UNSAFE = -14,     /* an output path refused: a link, not a regular file, another
+                                owner, or a mode wider than 0600 (lane/safefile.h) */
+    PB_ERR_BUSY = -15,       /* held by another process: a lane's port, capture, journal */
 };
 
 const char *pb_strerror(int err);

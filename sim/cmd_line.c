@@ -2,8 +2,10 @@
  * pseudo-terminal; any other spec opens an existing pty or a serial device, lane/link.h),
  * played from a scenario file or from --sale/--fault options, on the real clock. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "log.h"
 #include "money.h"
 #include "pb_error.h"
+#include "safefile.h"
 
 #define MAX_FAULTS 32
 #define MAX_TEXT (64 * 1024)
@@ -576,16 +579,13 @@ static int cmd(int argc, char **argv, bool terminal)
     sim_rng_seed(&rng, seed);
 
     struct side side = {.is_terminal = terminal, .scenario_path = o.scenario, .sc = &sc};
-    if (o.capture) {
-        int cr = pb_capture_open(o.capture, (uint16_t)proto->link_type, NULL, &side.cap);
-        if (cr < 0) {
-            fprintf(stderr, "possim: --capture %s: %s\n", o.capture, pb_strerror(cr));
-            ret = EX_CANTCREAT;
-            goto out_sc;
-        }
-    }
-    if (o.record && !(side.rec = fopen(o.record, "wb"))) {
-        fprintf(stderr, "possim: --record %s: %s\n", o.record, strerror(errno));
+    if (o.capture &&
+        (ret = sim_cli_capture("possim", o.capture, (uint16_t)proto->link_type, &side.cap)) != 0)
+        goto out_sc;
+    char why[PATH_MAX + 200];
+    if (o.record &&
+        pb_safefile_fopen(o.record, O_WRONLY | O_TRUNC, &side.rec, why, sizeof why) != PB_OK) {
+        fprintf(stderr, "possim: --record: %s\n", why);
         ret = EX_CANTCREAT;
         goto out_sc;
     }
@@ -609,6 +609,12 @@ static int cmd(int argc, char **argv, bool terminal)
             line = l8;
             lr = PB_OK;
         }
+    }
+    if (lr == PB_ERR_BUSY) {
+        fprintf(stderr, "possim: port '%s' is in use by pid %ld\n", o.port,
+                (long)pb_link_holder(o.port));
+        ret = EX_TEMPFAIL;
+        goto out_sc;
     }
     if (lr != PB_OK && lr != PB_ERR_AGAIN) {
         fprintf(stderr, "possim: cannot open port '%s': %s\n", o.port, pb_strerror(lr));

@@ -130,9 +130,7 @@ int sim_cmd_play(int argc, char **argv)
         struct sim_lane_config cfg = {.proto = p, .scenario = sc, .seed = sd, .watch = true};
         struct pb_capture *cap = NULL;
         if (capture) {
-            r = pb_capture_open(capture, (uint16_t)p->link_type, NULL, &cap);
-            if (r < 0) {
-                fprintf(stderr, "possim play: --capture %s: %s\n", capture, pb_strerror(r));
+            if (sim_cli_capture("possim play", capture, (uint16_t)p->link_type, &cap) != 0) {
                 sim_scenario_free(sc);
                 return EX_CANTCREAT;
             }

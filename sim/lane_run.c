@@ -35,6 +35,7 @@
 #include "pb_error.h"
 #include "protocol.h"
 #include "judge.h"
+#include "safefile.h"
 #include "scenario.h"
 #include "tracker.h"
 
@@ -100,10 +101,11 @@ static pid_t spawn(char *const argv[], const char *log_path, const char *out_pat
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* A --run-dir given again holds the last run's files: replaced, never followed. */
+    int fd = pb_safefile_open(log_path, O_WRONLY | O_TRUNC, NULL, 0);
     if (fd >= 0)
         dup2(fd, STDERR_FILENO);
-    int ofd = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : fd;
+    int ofd = out_path ? pb_safefile_open(out_path, O_WRONLY | O_TRUNC, NULL, 0) : fd;
     if (ofd >= 0)
         dup2(ofd, STDOUT_FILENO);
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -637,9 +639,10 @@ static void report_one(const struct run_opts *o, struct result *r, struct tally 
  * directory in system-out so a failed case points at its evidence. */
 static void write_junit(const struct run_opts *o, const struct result *res, size_t n)
 {
-    FILE *f = fopen(o->junit, "w");
-    if (!f) {
-        fprintf(stderr, "possim run: cannot write %s: %s\n", o->junit, strerror(errno));
+    FILE *f = NULL;
+    char why[PATH_MAX + 200];
+    if (pb_safefile_fopen(o->junit, O_WRONLY | O_TRUNC, &f, why, sizeof why) != PB_OK) {
+        fprintf(stderr, "possim run: --junit: %s\n", why);
         return;
     }
     size_t all_tests = 0, all_fail = 0, all_err = 0;

@@ -7,6 +7,7 @@
  *   sim_cmd_replay()      possim replay: one side of a capture back on a port
  *   sim_cmd_run()         possim run: whole lanes with a real posbridge (lane_run.h)
  *   sim_cli_duration()    a time option ("5s", "500ms"; bare seconds where allowed)
+ *   sim_cli_capture()     open a --capture file, saying on stderr why not
  *   sim_signals_install() SIGINT/SIGTERM set sim_stop_requested; with hup, SIGHUP sets
  *                         sim_reload_requested; SIGPIPE is ignored
  *
@@ -18,6 +19,8 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+struct pb_capture;
 
 #ifndef PB_VERSION
 #define PB_VERSION "0.1.0"
@@ -31,6 +34,10 @@ int sim_cmd_replay(int argc, char **argv);
 
 /* Returns 0, or -1 after saying on stderr what is wrong with v for option opt. */
 int sim_cli_duration(const char *opt, const char *v, uint32_t *ms, bool bare_seconds);
+/* pb_capture_open(path) with the default options. Returns 0, or EX_CANTCREAT after saying
+ * on stderr, as "PROG: --capture PATH: ...", why (in use by pid N, a refused path...). */
+int sim_cli_capture(const char *prog, const char *path, uint16_t link_type,
+                    struct pb_capture **out);
 
 extern volatile sig_atomic_t sim_stop_requested;
 extern volatile sig_atomic_t sim_reload_requested;

@@ -1,9 +1,12 @@
 /* What the possim commands share: time options and the stop/reload signals. */
 #include "possim.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
+#include "capture.h"
 #include "fault.h"
 #include "pb_error.h"
 
@@ -42,4 +45,19 @@ int sim_cli_duration(const char *opt, const char *v, uint32_t *ms, bool bare_sec
         return -1;
     }
     return 0;
+}
+
+int sim_cli_capture(const char *prog, const char *path, uint16_t link_type,
+                    struct pb_capture **out)
+{
+    int rc = pb_capture_open(path, link_type, NULL, out);
+    if (rc == PB_OK)
+        return 0;
+    if (rc == PB_ERR_BUSY)
+        fprintf(stderr, "%s: --capture %s: in use by pid %ld\n", prog, path,
+                (long)pb_capture_holder(path));
+    else /* the capture logged the reason of a refusal */
+        fprintf(stderr, "%s: --capture %s: %s\n", prog, path,
+                rc == PB_ERR_IO ? strerror(errno) : pb_strerror(rc));
+    return EX_CANTCREAT;
 }

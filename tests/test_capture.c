@@ -236,14 +236,32 @@ static void test_file_mode(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(pb_capture_close(c), PB_OK);
 
-    umask(0077); /* and a strict one cannot narrow an explicit mode either */
-    struct pb_capture_opts o = PB_CAPTURE_OPTS_DEFAULT;
-    o.mode = 0640;
-    assert_int_equal(pb_capture_open(f->path, 147, &o, &c), PB_OK);
+    umask(0277); /* and a strict one cannot narrow it */
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(pb_capture_open(f->path, 147, NULL, &c), PB_OK);
     assert_int_equal(stat(f->path, &st), 0);
-    assert_int_equal(st.st_mode & 0777, 0640);
+    assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(pb_capture_close(c), PB_OK);
     umask(old);
+
+    /* An existing file wider than 0600 is refused before it is rotated, and kept as it
+     * was (lane/safefile.h); so is a symlink, and the file it points to. */
+    char p1[160];
+    snprintf(p1, sizeof p1, "%s.1", f->path);
+    unlink(p1);
+    assert_int_equal(chmod(f->path, 0644), 0);
+    off_t size = file_size(f->path);
+    c = (struct pb_capture *)1;
+    assert_int_equal(pb_capture_open(f->path, 147, NULL, &c), PB_ERR_UNSAFE);
+    assert_null(c);
+    assert_int_equal(file_size(f->path), size);
+    assert_false(exists(p1));
+    assert_int_equal(rename(f->path, p1), 0);
+    assert_int_equal(symlink(p1, f->path), 0);
+    assert_int_equal(pb_capture_open(f->path, 147, NULL, &c), PB_ERR_UNSAFE);
+    assert_int_equal(file_size(p1), size);
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(unlink(p1), 0);
 }
 
 /* ---- rotation and reopen ------------------------------------------------------------- */
@@ -258,6 +276,29 @@ static void put_seq(struct pb_capture *c, uint32_t seq, size_t len)
     buf[3] = (uint8_t)seq;
     assert_int_equal(pb_capture_chunk(c, seq % 2 ? PB_DIR_PT : PB_DIR_ECR, T0 + seq, buf, len),
                      PB_OK);
+}
+
+static void test_second_writer_refused(void **state)
+{
+    struct fx *f = *state;
+    struct pb_capture *a = NULL, *b = (struct pb_capture *)1;
+    assert_int_equal(pb_capture_open(f->path, 147, NULL, &a), PB_OK);
+    put_seq(a, 1, 8);
+    /* A second writer would rotate the first one's open file away: refused, named. */
+    assert_int_equal(pb_capture_open(f->path, 147, NULL, &b), PB_ERR_BUSY);
+    assert_null(b);
+    assert_int_equal(pb_capture_holder(f->path), getpid());
+    char p1[160];
+    snprintf(p1, sizeof p1, "%s.1", f->path);
+    assert_false(exists(p1));
+    assert_int_equal(pb_capture_close(a), PB_OK);
+    assert_int_equal(pb_capture_holder(f->path), 0);
+    /* Closed, its lock file is gone and the path is free again. */
+    char lock[160];
+    snprintf(lock, sizeof lock, "%s.lock", f->path);
+    assert_false(exists(lock));
+    assert_int_equal(pb_capture_open(f->path, 147, NULL, &b), PB_OK);
+    assert_int_equal(pb_capture_close(b), PB_OK);
 }
 
 static void test_rotation_keeps_max_files(void **state)
@@ -774,6 +815,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edges_and_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_writer_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_keeps_max_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_keeps_previous, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_after_logrotate, setup, teardown),

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <nettle/sha2.h>
 #include <glob.h>
@@ -796,6 +797,48 @@ static void make_db(const char *path, const char *sql)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
+    /* sqlite3_open() applied the umask; a journal wider than 0600 is refused on open. */
+    assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void test_unsafe_files_refused(void **state)
+{
+    struct fx *f = *state;
+    struct pb_journal *j = open_ok(f->db, NULL);
+    assert_int_equal(pb_journal_close(j), PB_OK);
+    /* Wider than 0600: refused, not opened, for writing; a reader may still read it. */
+    assert_int_equal(chmod(f->db, 0644), 0);
+    j = (struct pb_journal *)1;
+    assert_int_equal(pb_journal_open(f->db, NULL, &j), PB_ERR_UNSAFE);
+    assert_null(j);
+    assert_int_equal(pb_journal_open(f->db, &(struct pb_journal_opts){.no_run = true}, &j),
+                     PB_ERR_UNSAFE);
+    j = open_ok(f->db, &(struct pb_journal_opts){.read_only = true});
+    assert_int_equal(pb_journal_close(j), PB_OK);
+    assert_int_equal(chmod(f->db, 0600), 0);
+    /* A symlink planted where SQLite puts the WAL: refused, its target untouched. */
+    char wal[160], victim[160];
+    snprintf(wal, sizeof wal, "%s-wal", f->db);
+    snprintf(victim, sizeof victim, "%s/victim", f->dir);
+    int fd = open(victim, O_WRONLY | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "precious", 8), 8);
+    close(fd);
+    unlink(wal);
+    assert_int_equal(symlink(victim, wal), 0);
+    assert_int_equal(pb_journal_open(f->db, NULL, &j), PB_ERR_UNSAFE);
+    struct stat st;
+    assert_int_equal(stat(victim, &st), 0);
+    assert_int_equal(st.st_size, 8);
+    assert_int_equal(unlink(wal), 0);
+    /* The database itself a symlink: refused too. */
+    char real[160];
+    snprintf(real, sizeof real, "%s/real.db", f->dir);
+    assert_int_equal(rename(f->db, real), 0);
+    assert_int_equal(symlink(real, f->db), 0);
+    assert_int_equal(pb_journal_open(f->db, NULL, &j), PB_ERR_UNSAFE);
+    j = open_ok(f->db, &(struct pb_journal_opts){.read_only = true}); /* may follow */
+    assert_int_equal(pb_journal_close(j), PB_OK);
 }
 
 static void test_migration_from_v0(void **state)
@@ -1584,6 +1627,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_creates_schema_and_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_and_bad_args, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsafe_files_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opened_then_closed_is_one_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closed_without_opened_inserts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reclassified, setup, teardown),

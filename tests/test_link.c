@@ -355,6 +355,41 @@ static void test_termios_existing_pty(void **state)
     close(m);
 }
 
+/* One owner per port (docs/TOOLS.md "One bridge per lane"): a second open of the same
+ * pty path or device is refused, names the first, and takes nothing over. */
+static void test_second_owner_refused(void **state)
+{
+    struct fx *f = *state;
+    char spec[160], target[64], again[64];
+    snprintf(spec, sizeof spec, "pty:%s", f->path);
+    struct pb_link *a = NULL, *b = (struct pb_link *)1;
+    assert_int_equal(pb_link_open(spec, NULL, &a), PB_OK);
+    ssize_t n = readlink(f->path, target, sizeof target - 1);
+    assert_true(n > 0);
+    target[n] = '\0';
+    assert_int_equal(pb_link_open(spec, NULL, &b), PB_ERR_BUSY);
+    assert_null(b);
+    assert_int_equal(pb_link_holder(spec), getpid());
+    n = readlink(f->path, again, sizeof again - 1);
+    assert_true(n > 0);
+    again[n] = '\0';
+    assert_string_equal(again, target); /* the symlink still points at the first pty */
+
+    /* The first one's pty, opened as a device by two: the second is refused. */
+    struct pb_link *d1 = NULL, *d2 = (struct pb_link *)1;
+    assert_int_equal(pb_link_open(target, NULL, &d1), PB_OK);
+    assert_int_equal(pb_link_open(target, NULL, &d2), PB_ERR_BUSY);
+    assert_null(d2);
+    assert_int_equal(pb_link_holder(target), getpid());
+    pb_link_close(d1);
+    assert_int_equal(pb_link_open(target, NULL, &d2), PB_OK); /* free again */
+    pb_link_close(d2);
+    pb_link_close(a);
+    char lock[160];
+    snprintf(lock, sizeof lock, "%s.lock", f->path);
+    assert_int_equal(access(lock, F_OK), -1); /* the owner removed its lock file */
+}
+
 static void test_termios_peer_master_closed(void **state)
 {
     (void)state;
@@ -476,6 +511,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pty_drop_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_termios_existing_pty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_owner_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_termios_peer_master_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_path_then_appears, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_specs, setup, teardown),
