@@ -152,6 +152,11 @@ struct pb_discipline {
      * amount due); adds the fields this protocol's terminal fills in and drops the ones
      * it has no room for. */
     void (*shape_answer)(struct pos_msg *m, const struct pb_answer_facts *f);
+    /* Optional (NULL: answers are one frame): the encoded answer frame[0..n) as `parts`
+     * packets of a multi-packet message, written back to back into out, each length in
+     * lens[]. Returns the number of packets (parts), or 0 when it cannot. */
+    unsigned (*split_answer)(const uint8_t *frame, size_t n, unsigned parts, uint8_t *out,
+                             size_t cap, size_t *lens);
 
     /* Master line only. The terminal's messages for a request it plays (the protocol's
      * table, by command or transaction type); NULL, or a row with no messages: accepted,

@@ -43,6 +43,7 @@ static const struct kind_row kinds[] = {
     {"latency", SIM_FAULT_LATENCY, true},
     {"noise", SIM_FAULT_NOISE, true},
     {"no-reversal", SIM_FAULT_NO_REVERSAL, false},
+    {"multi-packet", SIM_FAULT_MULTI_PACKET, false},
 };
 
 const char *sim_fault_kind_name(enum sim_fault_kind k)
@@ -375,6 +376,17 @@ int sim_fault_parse(int argc, char *const *argv, uint16_t currency, struct sim_f
             i++;
         }
         break;
+    case SIM_FAULT_MULTI_PACKET: {
+        out->code = 2;
+        uint32_t parts;
+        if (i < argc && isdigit((unsigned char)argv[i][0])) {
+            if (!parse_uint(argv[i], 8, &parts) || parts < 2)
+                FAIL(i, "'multi-packet' takes how many packets, 2 to 8");
+            out->code = (int32_t)parts;
+            i++;
+        }
+        break;
+    }
     case SIM_FAULT_DECLINE:
     case SIM_FAULT_ABORT:
         out->code = row->kind == SIM_FAULT_DECLINE ? 0x05 : 0x6C;
@@ -553,6 +565,9 @@ int sim_fault_format(const struct sim_fault *f, uint16_t currency, char *buf, si
         break;
     case SIM_FAULT_CURRENCY:
         snprintf(arg, sizeof arg, " %03d", f->code);
+        break;
+    case SIM_FAULT_MULTI_PACKET:
+        snprintf(arg, sizeof arg, " %d", f->code);
         break;
     case SIM_FAULT_POS_ID:
     case SIM_FAULT_REFERENCE:

@@ -56,6 +56,8 @@ enum sim_fault_kind {
      * goods after the approval (vending, fuel, charging; protocols whose discipline has
      * the goods codes) */
     SIM_FAULT_GOODS,
+    SIM_FAULT_MULTI_PACKET, /* multi-packet [N]: the answer in N packets (default 2), for
+                               protocols whose discipline can split one (PAX) */
     SIM_FAULT_NO_REVERSAL, /* no-reversal: the terminal completes after "goods not
                               issued" instead of reversing the payment */
     SIM_FAULT_NO_APP_ACK, /* ecr-no-app-ack: ZVT register never sends 80 00 00 */

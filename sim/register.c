@@ -73,6 +73,7 @@ struct sim_register {
     uint8_t lost[FRAME_MAX];
     size_t lost_len;
     unsigned lost_k, lost_seen;
+    void *joiner; /* the protocol's, for answers in several frames; NULL: none */
     /* ecr-goods: the issue of goods in the current step */
     unsigned goods_waits; /* "please wait" answers sent */
     bool goods_again;     /* the terminal's status is due again after a "please wait" */
@@ -936,8 +937,15 @@ static void fa_frame(struct sim_register *r, const struct pb_frame *f, int64_t n
 {
     if (!rx_acknowledge(r, f, now))
         return;
+    /* an answer in several packets is read once its last came (pb_protocol.joiner) */
+    const struct pb_frame *df = f;
+    if (r->joiner && f->type == PB_FRAME_DATA && f->checksum_ok) {
+        const struct pb_frame *whole = NULL;
+        if (r->cfg.proto->joiner->join(r->joiner, f, &whole) == PB_JOIN_DONE && whole)
+            df = whole;
+    }
     struct pos_msg m;
-    if (r->cfg.proto->decode(f, PB_DIR_PT, &m) < 0 || m.kind != PB_KIND_RESULT)
+    if (r->cfg.proto->decode(df, PB_DIR_PT, &m) < 0 || m.kind != PB_KIND_RESULT)
         return;
     bool ours = r->state == RA_REQ_SENT || r->state == RA_WAIT_ANSWER;
     if (ours && !r->cur.accepted)
@@ -986,6 +994,10 @@ int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng,
         return PB_ERR_NOMEM;
     r->cfg = *cfg;
     r->disc = cfg->proto->discipline;
+    if (cfg->proto->joiner && cfg->proto->joiner->create(&r->joiner) != PB_OK) {
+        free(r);
+        return PB_ERR_NOMEM;
+    }
     r->rng = rng;
     r->cb = cb;
     r->cb_ctx = cb_ctx;
@@ -997,7 +1009,7 @@ int sim_register_new(const struct sim_register_config *cfg, struct sim_rng *rng,
         r->cfg.ack_timeout_ms = r->set->ack_timeout_ms;
     int e = sim_wire_new(cfg->proto, rng, write, ctx, &r->wire);
     if (e < 0) {
-        free(r);
+        sim_register_free(r);
         return e;
     }
     if (cfg->pace_baud)
@@ -1015,6 +1027,8 @@ void sim_register_free(struct sim_register *r)
 {
     if (!r)
         return;
+    if (r->joiner)
+        r->cfg.proto->joiner->destroy(r->joiner);
     sim_wire_free(r->wire);
     free(r);
 }

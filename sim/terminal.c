@@ -123,6 +123,10 @@ struct sim_terminal {
     int64_t void_amount;   /* what a void took back, or a booking released */
     struct eod_report eod; /* the last end of day */
 
+    /* frame-ACK, multi-packet fault: the answer split into packets, sent one per ACK */
+    uint8_t packets[2 * FRAME_MAX];
+    size_t packet_len[8];
+    unsigned n_packets, packet_at;
     /* frame-ACK: the request frame taken, to know its repeat */
     uint8_t rx_copy[FRAME_MAX];
     size_t rx_copy_len;
@@ -236,6 +240,7 @@ static void set_timer(struct sim_terminal *t, enum state s, int64_t now, uint32_
 
 static void go_idle(struct sim_terminal *t)
 {
+    t->n_packets = 0;
     t->state = T_IDLE;
     t->deadline = -1;
     t->in_txn = false;
@@ -1255,8 +1260,29 @@ static void fa_give_up(struct sim_terminal *t, int64_t now)
     go_idle(t);
 }
 
+/* Puts packet k of a split answer into t->tx. */
+static void fa_load_packet(struct sim_terminal *t, unsigned k)
+{
+    size_t at = 0;
+    for (unsigned i = 0; i < k; i++)
+        at += t->packet_len[i];
+    memcpy(t->tx, t->packets + at, t->packet_len[k]);
+    t->tx_len = t->packet_len[k];
+    t->packet_at = k;
+}
+
 static void fa_send_answer(struct sim_terminal *t, int64_t now)
 {
+    /* multi-packet: the discipline splits the encoded answer; the packets go one per ACK
+     * (fa_control). Only the first is the result's head; the last ends the message. */
+    const struct sim_fault *mp = fault(t, SIM_FAULT_MULTI_PACKET);
+    if (mp && t->disc->split_answer && t->n_packets == 0 && t->tx_kind == PB_KIND_RESULT) {
+        unsigned parts = mp->code > 1 && mp->code <= 8 ? (unsigned)mp->code : 2;
+        t->n_packets = t->disc->split_answer(t->tx, t->tx_len, parts, t->packets,
+                                             sizeof t->packets, t->packet_len);
+        if (t->n_packets)
+            fa_load_packet(t, 0);
+    }
     transmit(t, now, true);
     if (t->in_txn) /* not after drop-link */
         set_timer(t, A_ANSWER_SENT, now, ack_ms(t));
@@ -1321,6 +1347,13 @@ static void fa_control(struct sim_terminal *t, uint8_t b, int64_t now)
     if (t->state != A_ANSWER_SENT)
         return;
     if (b == PB_ACK) {
+        if (t->n_packets && t->packet_at + 1 < t->n_packets) {
+            fa_load_packet(t, t->packet_at + 1); /* the next packet of the answer */
+            transmit(t, now, true);
+            set_timer(t, A_ANSWER_SENT, now, ack_ms(t));
+            return;
+        }
+        t->n_packets = 0;
         if (--t->answers_left > 0)
             fa_send_answer(t, now); /* duplicate: the same answer once more */
         else
