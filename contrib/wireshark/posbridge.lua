@@ -144,8 +144,10 @@ local f_comment = Field.new("frame.comment")
 local Engine = {}
 Engine.__index = Engine
 
-local function new_engine(scan, max_frame)
-    local e = setmetatable({ scan = scan, max_frame = max_frame }, Engine)
+-- join(e, item), when given, sees every data frame with a good checksum in stream order
+-- on the first pass (the pipeline's joiner: lane/pipeline.c) and may set item.joined.
+local function new_engine(scan, max_frame, join)
+    local e = setmetatable({ scan = scan, max_frame = max_frame, join = join }, Engine)
     e:reset()
     return e
 end
@@ -153,6 +155,7 @@ end
 function Engine:reset()
     self.streams = {}
     self.packets = {}
+    self.joins = {}
 end
 
 function Engine:stream(key)
@@ -184,6 +187,7 @@ function Engine:add(s, rec, item, how)
         end
     end
     item.first_num, item.last_num = first, last
+    if self.join and item.type == "data" and item.checksum_ok then self.join(self, item) end
     item.here = rec.start ~= nil and item.offset >= rec.start and
         item.offset + item.length <= rec.start + rec.len
     rec.items[#rec.items + 1] = item
@@ -623,7 +627,38 @@ local function pax_scan(b, p, n, st)
         function(c) return (c >= FS and c <= US) or (c >= 0x20 and c <= 0x7F) end, 4096, PAX_CONTROLS)
 end
 
-local pax_engine = new_engine(pax_scan, 1 + 4096 + 2)
+-- pb_pax_join (protocols/pax.c, docs/PROTOCOLS.md 3.5): a multi-packet message is
+-- "status FS body" packets; while the status is 1 more follow, the bodies are appended as
+-- they are and the whole read as "0 FS bodies" when the last one comes. One joiner per
+-- direction; a frame that is no packet resets it, a repeated packet is held once.
+local PAX_JOIN_MAX = 65535
+local function pax_join(e, item)
+    local j = e.joins[item.dir] or {}
+    e.joins[item.dir] = j
+    local status, body = item.payload:match("^(%d%d?)\28(.*)$")
+    if not status then
+        e.joins[item.dir] = {}
+        return
+    end
+    local more = status == "1"
+    if not j.whole and not more then return end
+    if not j.whole then
+        j.whole, j.last, j.packets = "0\28", "", 0
+    elseif more and #j.last > 0 and body == j.last then
+        return -- the same packet again (its ACK was lost)
+    end
+    if #j.whole + #body > PAX_JOIN_MAX then
+        e.joins[item.dir] = {}
+        return
+    end
+    j.whole, j.last, j.packets = j.whole .. body, body, j.packets + 1
+    if not more then
+        item.joined, item.packets = j.whole, j.packets
+        e.joins[item.dir] = {}
+    end
+end
+
+local pax_engine = new_engine(pax_scan, 1 + 4096 + 2, pax_join)
 
 -- Fields split at FS (at most 32, the last keeps the rest), each {o = 0-based offset in
 -- the payload, s = text}.
@@ -666,18 +701,35 @@ local function pax_render(tree, t, item, pinfo)
     if item.type ~= "data" then
         return render_simple(pax, pf, "PAX", tree, t, item, pe_garbage)
     end
-    local pl = item.payload
+    local sub = frame_tree(pax, pf, tree, t, item, "PAX")
+    local frame_t, pl = t, item.payload
+    if item.joined then
+        -- The last packet of a multi-packet message: the fields are read from the whole.
+        pl = item.joined
+        t = ByteArray.new("\2" .. pl, true):tvb("PAX message joined from " .. item.packets .. " packets")
+        sub:add(px.note, "last of " .. item.packets .. " packets; the message joined"):set_generated()
+    end
     local f = pax_split(pl, 0, FS, 32)
     local nf = #f
-    local sub = frame_tree(pax, pf, tree, t, item, "PAX")
     local expect, cmd
+    local status = nf >= 2 and #f[1].s >= 1 and #f[1].s <= 2 and all_digits(f[1].s)
     if nf >= 2 and is_command(f[1].s) then
         expect, cmd = "ecr", f[1]
-    elseif nf >= 2 and #f[1].s >= 1 and #f[1].s <= 2 and all_digits(f[1].s) and is_command(f[2].s) then
+    elseif status and is_command(f[2].s) then
         expect, cmd = "pt", f[2]
     end
+    -- A packet with more to follow may stop inside its last field: that field is not read.
+    local more = status and f[1].s == "1"
+    if more and nf > 2 then
+        f[nf] = nil
+        nf = nf - 1
+    end
     local kind, summary = "other", nil
-    if not expect then
+    if not expect and status and (more or f[1].s == "0") then
+        sub:add(px.note, "packet status=" .. f[1].s .. ", " .. #pl .. " bytes"):set_generated()
+        summary = "multi-packet message, packet with status " .. f[1].s
+            .. (more and " (more follow)" or " (the last)")
+    elseif not expect then
         sub:add(px.note, "unknown " .. #pl .. "-byte frame"):set_generated()
         summary = "frame of " .. #pl .. " bytes"
     else
@@ -743,8 +795,9 @@ local function pax_render(tree, t, item, pinfo)
                     pax_add(sub, t, px.amount_due, ds, u64_digits(d)):append_text(" (" .. money(d) .. ")")
                     summary = summary .. ", due " .. money(d)
                 end
-                kind = "result"
+                kind = more and "intermediate" or "result"
             end
+            if more then summary = summary .. " [more follow]" end
         else
             sub:add(px.note, "command " .. cmd.s):set_generated()
             summary = cmd.s
@@ -752,7 +805,7 @@ local function pax_render(tree, t, item, pinfo)
     end
     sub:add(pf.kind, kind):set_generated()
     sub:append_text(", " .. kind .. ": " .. summary)
-    checksum_tree(pf, sub, t, item, pe_bad)
+    checksum_tree(pf, sub, frame_t, item, pe_bad)
     if not item.checksum_ok then summary = summary .. " [bad LRC]" end
     return summary
 end
