@@ -174,6 +174,7 @@ struct port {
     const char *who; /* "register" / "terminal" */
     enum pb_dir dir; /* the direction of bytes read from this port */
     int64_t reopen_at; /* mono us, -1 when up */
+    int why_logged;    /* pb_link_down_errno() last written to the log, -1: none */
     uint8_t *outq;     /* bytes waiting to be written to this port */
     size_t outq_len;
     uint64_t dropped;  /* bytes that could not be forwarded (port down or stuck) */
@@ -264,10 +265,17 @@ static void try_reopen(struct port *p, struct pb_pipeline *lane, int64_t now)
         return;
     if (pb_link_reopen(p->link) == PB_OK) {
         p->reopen_at = -1;
+        p->why_logged = -1;
         struct pb_time t = now_time();
         pb_pipeline_link(lane, p->dir, true, &t, pb_link_name(p->link));
     } else {
         p->reopen_at = now + (int64_t)pb_link_backoff_ms(p->link) * 1000;
+        int e = pb_link_down_errno(p->link);
+        if (e && e != p->why_logged) { /* said once per reason, not every retry */
+            pb_warn("%s port %s: %s; retrying", p->who, pb_link_name(p->link),
+                    pb_link_absent_text(e));
+            p->why_logged = e;
+        }
     }
 }
 
@@ -310,7 +318,8 @@ static int open_port(struct port *p, const char *spec, const char *line_text,
     if (!p->outq)
         return EX_OSERR;
     if (rc == PB_ERR_AGAIN) {
-        pb_warn("%s port %s is not there yet; retrying", p->who, spec);
+        p->why_logged = pb_link_down_errno(p->link);
+        pb_warn("%s port %s: %s; retrying", p->who, spec, pb_link_absent_text(p->why_logged));
         p->reopen_at = mono_us() + (int64_t)pb_link_backoff_ms(p->link) * 1000;
     } else {
         p->reopen_at = -1;
@@ -560,8 +569,8 @@ static bool pump(struct port *from, struct port *to, struct relay *rl, uint8_t *
 static int run_bridge(const struct pb_config *o, const struct pb_protocol *proto, bool autodetect)
 {
     int rc = 0;
-    struct port reg = {.who = "register", .dir = PB_DIR_ECR, .reopen_at = -1};
-    struct port term = {.who = "terminal", .dir = PB_DIR_PT, .reopen_at = -1};
+    struct port reg = {.who = "register", .dir = PB_DIR_ECR, .reopen_at = -1, .why_logged = -1};
+    struct port term = {.who = "terminal", .dir = PB_DIR_PT, .reopen_at = -1, .why_logged = -1};
     struct relay rl = {.o = o, .det_deadline = -1};
     struct journal_note jnote = {.mu = PTHREAD_MUTEX_INITIALIZER, .efd = -1};
     char *journal_path = NULL;

@@ -46,6 +46,7 @@ struct pb_link {
     int lock_fd;            /* serial/termios: our own flock()ed descriptor of the device,
                                while up (one bridge per device, root included) */
     unsigned backoff_ms;
+    int down_errno;         /* why the last open found the device absent; 0: unknown */
     char *host, *port;      /* tcp kinds */
     int listen_fd;          /* tcp-listen: kept across connections; -1 otherwise */
 };
@@ -308,8 +309,10 @@ static int device_open(struct pb_link *l)
      * and says so). */
     if (e == EBUSY && pb_lanelock_holder(l->path) > 0)
         return PB_ERR_BUSY;
-    if (errno_absent(e))
+    if (errno_absent(e)) {
+        l->down_errno = e;
         return PB_ERR_AGAIN;
+    }
     pb_error("link %s: cannot open %s: %s", l->spec, l->path, strerror(e));
     return PB_ERR_IO;
 }
@@ -676,6 +679,25 @@ void pb_link_drop(struct pb_link *l)
 {
     if (l && l->up)
         do_close(l);
+}
+
+const char *pb_link_absent_text(int e)
+{
+    switch (e) {
+    case EACCES:
+        return "permission denied (the bridge's user needs the port's group, often dialout)";
+    case EBUSY:
+        return "busy (another program holds it exclusively)";
+    case EIO:
+        return "not answering (I/O error: the other side of a pty gone?)";
+    default:
+        return "not there yet";
+    }
+}
+
+int pb_link_down_errno(const struct pb_link *l)
+{
+    return l && !l->up ? l->down_errno : 0;
 }
 
 int pb_link_backoff_ms(const struct pb_link *l)

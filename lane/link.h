@@ -79,5 +79,10 @@ void pb_link_drop(struct pb_link *l);
 /* Delay before the next pb_link_reopen() attempt: 100 ms, doubling after each failed
  * reopen up to 5000 ms, back to 100 ms once the port is up. The caller owns the timer. */
 int pb_link_backoff_ms(const struct pb_link *l);
+/* Why the last open or reopen found a serial device absent (the errno: ENOENT, EACCES,
+ * EBUSY, EIO...; 0 when up, for other kinds, or not known), and that reason in words for a
+ * technician's log ("permission denied (...)"; "not there yet" for 0 and ENOENT). */
+int pb_link_down_errno(const struct pb_link *l);
+const char *pb_link_absent_text(int e);
 
 #endif

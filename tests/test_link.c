@@ -420,6 +420,9 @@ static void test_missing_path_then_appears(void **state)
     assert_false(pb_link_is_up(l));
     assert_int_equal(pb_link_fd(l), -1);
     assert_int_equal(pb_link_backoff_ms(l), 100);
+    /* The reason is kept for the log: absent, not refused. */
+    assert_int_equal(pb_link_down_errno(l), ENOENT);
+    assert_string_equal(pb_link_absent_text(pb_link_down_errno(l)), "not there yet");
     assert_int_equal(pb_link_reopen(l), PB_ERR_AGAIN);
     assert_int_equal(pb_link_backoff_ms(l), 200);
     for (int i = 0; i < 10; i++)
@@ -432,6 +435,7 @@ static void test_missing_path_then_appears(void **state)
     assert_int_equal(pb_link_reopen(l), PB_OK);
     assert_true(pb_link_is_up(l));
     assert_int_equal(pb_link_backoff_ms(l), 100); /* reset on success */
+    assert_int_equal(pb_link_down_errno(l), 0);
     assert_int_equal(pb_link_kind(l), PB_LINK_TERMIOS);
     both_ways(l, m);
 
@@ -440,6 +444,7 @@ static void test_missing_path_then_appears(void **state)
     uint8_t b;
     assert_int_equal(pb_link_read(l, &b, 1), PB_ERR_CLOSED);
     assert_int_equal(pb_link_reopen(l), PB_ERR_AGAIN);
+    assert_int_not_equal(pb_link_down_errno(l), 0);
     m = make_pty(name, sizeof name);
     assert_int_equal(unlink(f->path), 0);
     assert_int_equal(symlink(name, f->path), 0);
@@ -447,6 +452,20 @@ static void test_missing_path_then_appears(void **state)
     both_ways(l, m);
     pb_link_close(l);
     close(m);
+}
+
+/* What a technician reads when a port cannot be opened yet: the cause, not only "absent"
+ * (EACCES and EBUSY cannot be produced here as root, so their words are checked alone). */
+static void test_absent_reasons(void **state)
+{
+    (void)state;
+    assert_non_null(strstr(pb_link_absent_text(EACCES), "permission denied"));
+    assert_non_null(strstr(pb_link_absent_text(EACCES), "dialout"));
+    assert_non_null(strstr(pb_link_absent_text(EBUSY), "busy"));
+    assert_non_null(strstr(pb_link_absent_text(EIO), "I/O error"));
+    assert_string_equal(pb_link_absent_text(ENOENT), "not there yet");
+    assert_string_equal(pb_link_absent_text(0), "not there yet");
+    assert_int_equal(pb_link_down_errno(NULL), 0);
 }
 
 static void test_bad_specs(void **state)
@@ -515,6 +534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_termios_peer_master_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_path_then_appears, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_specs, setup, teardown),
+        cmocka_unit_test(test_absent_reasons),
         cmocka_unit_test_setup_teardown(test_write_backpressure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
