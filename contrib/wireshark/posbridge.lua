@@ -453,6 +453,19 @@ local function checksum_tree(f, sub, t, item, expert_bad)
     sub:add(f.checksum_ok, item.checksum_ok):set_generated()
 end
 
+-- The experts every dissector registers: a bad checksum, bytes outside any frame and,
+-- when `malformed` names what is wrong, malformed frame contents. Returns them in that order.
+local function experts(proto, abbr, name, check, malformed)
+    local bad = ProtoExpert.new(abbr .. ".checksum_bad", name .. ": " .. check .. " mismatch",
+        expert.group.CHECKSUM, expert.severity.WARN)
+    local garbage = ProtoExpert.new(abbr .. ".garbage.expert", name .. ": bytes outside any frame",
+        expert.group.SEQUENCE, expert.severity.NOTE)
+    local bad_data = malformed and ProtoExpert.new(abbr .. ".malformed", name .. ": " .. malformed,
+        expert.group.MALFORMED, expert.severity.WARN)
+    proto.experts = { bad, garbage, bad_data }
+    return bad, garbage, bad_data
+end
+
 local function lrc_fields(abbr)
     return {
         lrc = ProtoField.uint8(abbr .. ".lrc", "LRC", base.HEX),
@@ -488,13 +501,7 @@ local cx = {
     note = ProtoField.string("concert.note", "Note"),
 }
 add_fields(concert, cf, cx)
-local ce_bad = ProtoExpert.new("concert.checksum_bad", "Concert: LRC mismatch",
-    expert.group.CHECKSUM, expert.severity.WARN)
-local ce_garbage = ProtoExpert.new("concert.garbage.expert", "Concert: bytes outside any frame",
-    expert.group.SEQUENCE, expert.severity.NOTE)
-local ce_malformed = ProtoExpert.new("concert.malformed", "Concert: field not digits",
-    expert.group.MALFORMED, expert.severity.WARN)
-concert.experts = { ce_bad, ce_garbage, ce_malformed }
+local ce_bad, ce_garbage, ce_malformed = experts(concert, "concert", "Concert", "LRC", "field not digits")
 
 local CONCERT_CONTROLS = { [ENQ] = true, [ACK] = true, [NAK] = true, [EOT] = true }
 local CONCERT_TYPES = { ["0"] = "purchase", ["1"] = "refund", ["2"] = "void" }
@@ -609,13 +616,7 @@ local px = {
     note = ProtoField.string("pax.note", "Note"),
 }
 add_fields(pax, pf, px)
-local pe_bad = ProtoExpert.new("pax.checksum_bad", "PAX: LRC mismatch",
-    expert.group.CHECKSUM, expert.severity.WARN)
-local pe_garbage = ProtoExpert.new("pax.garbage.expert", "PAX: bytes outside any frame",
-    expert.group.SEQUENCE, expert.severity.NOTE)
-local pe_malformed = ProtoExpert.new("pax.malformed", "PAX: amount not digits",
-    expert.group.MALFORMED, expert.severity.WARN)
-pax.experts = { pe_bad, pe_garbage, pe_malformed }
+local pe_bad, pe_garbage, pe_malformed = experts(pax, "pax", "PAX", "LRC", "amount not digits")
 
 local PAX_CONTROLS = { [ACK] = true, [NAK] = true, [EOT] = true }
 local PAX_TYPES = { ["01"] = "purchase", ["02"] = "refund", ["03"] = "preauth", ["16"] = "void", ["99"] = "void" }
@@ -845,13 +846,7 @@ local mx = {
     note = ProtoField.string("mispos.note", "Note"),
 }
 add_fields(mispos, mf, mx)
-local me_bad = ProtoExpert.new("mispos.checksum_bad", "MIS-POS: LRC mismatch",
-    expert.group.CHECKSUM, expert.severity.WARN)
-local me_garbage = ProtoExpert.new("mispos.garbage.expert", "MIS-POS: bytes outside any frame",
-    expert.group.SEQUENCE, expert.severity.NOTE)
-local me_malformed = ProtoExpert.new("mispos.malformed", "MIS-POS: malformed TLV data",
-    expert.group.MALFORMED, expert.severity.WARN)
-mispos.experts = { me_bad, me_garbage, me_malformed }
+local me_bad, me_garbage, me_malformed = experts(mispos, "mispos", "MIS-POS", "LRC", "malformed TLV data")
 
 local MISPOS_CONTROLS = { [ACK] = true, [NAK] = true }
 local MISPOS_TYPES = { [2] = "purchase", [3] = "void", [4] = "refund", [6] = "preauth", [15] = "status" }
@@ -1003,11 +998,7 @@ local zx = {
     note = ProtoField.string("pbzvt.note", "Note"),
 }
 add_fields(pbzvt, zf, zx)
-local ze_bad = ProtoExpert.new("pbzvt.checksum_bad", "ZVT: CRC mismatch",
-    expert.group.CHECKSUM, expert.severity.WARN)
-local ze_garbage = ProtoExpert.new("pbzvt.garbage.expert", "ZVT: bytes outside any frame",
-    expert.group.SEQUENCE, expert.severity.NOTE)
-pbzvt.experts = { ze_bad, ze_garbage }
+local ze_bad, ze_garbage = experts(pbzvt, "pbzvt", "ZVT", "CRC")
 
 local ZVT_APDU_MAX = 5 + 65535
 local ZVT_BODY_WIRE_MAX = 2 * ZVT_APDU_MAX
